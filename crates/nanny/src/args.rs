@@ -65,6 +65,8 @@ pub struct Config {
     pub quiesce: bool,
     /// Slow start (on unless `--no-slow-start`).
     pub slow_start: bool,
+    /// Slow start / load adjustment period (`--adjust`).
+    pub adjust: Duration,
     /// Load probe (`-U`, `--load-program`).
     pub load: Option<LoadCmd>,
     /// The check.
@@ -156,6 +158,7 @@ our options:
       --timeout=SECS       bound on one check [= interval]
       --retries=N          consecutive failures before removal [1]
       --no-slow-start      enter at full weight
+      --adjust=SECS        slow start / load adjustment period [20]
       --http               HTTP GET check
       --http-path=PATH     request path [/] (implies --http)
       --http-host=NAME     Host header [virtual or real address]
@@ -210,6 +213,7 @@ where
     let mut scale = 10u32;
     let mut quiesce = false;
     let mut slow_start = true;
+    let mut adjust = crate::state::ADJUST_PERIOD;
     let mut load = None;
     let mut program = None;
     let mut send = None;
@@ -279,6 +283,13 @@ where
             Short('S') | Long("scale") => scale = num(&name, &p.value()?.string()?)?,
             Short('q') | Long("quiesce_server") | Long("quiesce-server") => quiesce = true,
             Long("no-slow-start") => slow_start = false,
+            Long("adjust") => {
+                let v = p.value()?.string()?;
+                adjust = secs(&name, &v)?;
+                if adjust.is_zero() {
+                    return Err(bad(&name, &v, "must be more than 0"));
+                }
+            }
             Short('U') | Long("loadcmd") => {
                 let v = p.value()?.string()?;
                 load = LoadCmd::parse(&v).map_err(|why| bad(&name, &v, why))?;
@@ -443,6 +454,7 @@ where
         scale,
         quiesce,
         slow_start,
+        adjust,
         load,
         check,
         mode,

@@ -87,6 +87,7 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
             quiesce: cfg.quiesce,
             slow_start: cfg.slow_start,
             load_monitor: cfg.load.is_some(),
+            adjust: cfg.adjust,
         }),
         inflight: None,
         dying: Vec::new(),

@@ -28,6 +28,9 @@ pub const EXIT: Token = Token(3);
 /// Token of killed programs not yet reaped.
 pub const DYING: Token = Token(4);
 
+/// How long [`check_once`] waits for a SIGKILLed program to be reapable.
+pub const REAP_WAIT: Duration = Duration::from_secs(5);
+
 /// Largest reply read from a TCP server.
 const READ_CAP: usize = 1024 * 1024;
 
@@ -580,7 +583,7 @@ impl ProgramProbe {
 
 /// Runs one check to the end on its own event loop (for tools and tests):
 /// the same probe code as the daemon, bounded by `timeout`. Killed programs
-/// are reaped before returning (waiting at most `timeout` more).
+/// are reaped before returning (waiting at most [`REAP_WAIT`] more).
 pub fn check_once(check: &Check, addr: SocketAddr, timeout: Duration) -> io::Result<Outcome> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(16);
@@ -611,7 +614,7 @@ pub fn check_once(check: &Check, addr: SocketAddr, timeout: Duration) -> io::Res
             }
         },
     };
-    let reap_deadline = Instant::now() + timeout;
+    let reap_deadline = Instant::now() + REAP_WAIT;
     while !dying.is_empty() {
         dying.retain_mut(|d| !d.try_reap(poll.registry()));
         let now = Instant::now();

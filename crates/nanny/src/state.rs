@@ -38,6 +38,9 @@ pub struct Params {
     pub slow_start: bool,
     /// A load probe is configured.
     pub load_monitor: bool,
+    /// Slow start and load adjustment period (piranha: [`ADJUST_PERIOD`]);
+    /// the interval if that is longer.
+    pub adjust: Duration,
 }
 
 /// Signals a nanny obeys.
@@ -160,7 +163,7 @@ impl Machine {
     }
 
     fn adjust_period(&self) -> Duration {
-        self.p.interval.max(ADJUST_PERIOD)
+        self.p.interval.max(self.p.adjust)
     }
 
     /// Feeds the result of one check.
@@ -324,6 +327,7 @@ mod tests {
             quiesce: false,
             slow_start: true,
             load_monitor: false,
+            adjust: ADJUST_PERIOD,
         }
     }
 
