@@ -33,7 +33,7 @@ pub enum SpawnError {
     /// fork/exec failed (program missing, not executable...).
     #[error("cannot run {program:?}: {source}")]
     Exec {
-        /// argv[0].
+        /// The program (`argv[0]`).
         program: OsString,
         /// The OS error.
         source: io::Error,
@@ -41,7 +41,7 @@ pub enum SpawnError {
     /// Setting up the pipe or pidfd failed.
     #[error("cannot watch {program:?}: {source}")]
     Watch {
-        /// argv[0].
+        /// The program (`argv[0]`).
         program: OsString,
         /// The OS error.
         source: io::Error,
