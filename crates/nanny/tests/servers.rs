@@ -544,3 +544,52 @@ fn nanny_exits_when_lvsd_goes_away() {
     };
     assert!(!status.success(), "{status:?}");
 }
+
+#[test]
+fn server_down_at_start_comes_up_after_reentry() {
+    // Down from the start: nothing is said (the server was never in the
+    // table); once it answers, piranha's rule applies: a failure was seen,
+    // so it enters only after `reentry` of continuous success.
+    let srv = Server::start(Mode::Down, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-a", "1"]);
+    n.quiet_for(S);
+    let t = Instant::now();
+    srv.set(Mode::Ok);
+    let (at, m) = n.next(5 * S);
+    up(&m);
+    assert!(at - t >= S, "up after {:?}", at - t);
+    assert!(at - t < 3 * S, "up only after {:?}", at - t);
+    // And a server up from the start enters at the first check.
+    let srv2 = Server::start(Mode::Ok, false);
+    let p2 = port(&srv2);
+    let mut n2 = Nanny::start(&["-h", "127.0.0.1", "-p", &p2, "-t", "0.2", "-a", "30"]);
+    let (at, m) = n2.next(5 * S);
+    up(&m);
+    assert!(at - n2.started < S, "first up after {:?}", at - n2.started);
+}
+
+#[test]
+fn retries_take_that_many_consecutive_failures() {
+    let (_n, _srv) = up_then_down(
+        false,
+        &["--retries", "3"],
+        Mode::Down,
+        "3 consecutive checks failed",
+        // Failures at the checks at t+a, t+a+0.3, t+a+0.6: at least 0.6 s.
+        Duration::from_millis(550),
+    );
+}
+
+#[test]
+fn quiesce_reports_weight_zero_mode() {
+    let (_n, _srv) = up_then_down(false, &["-q"], Mode::Down, "refused", Duration::ZERO);
+    // up_then_down checked the reason; check the mode on a fresh pair.
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-q"]);
+    up(&n.next(5 * S).1);
+    srv.set(Mode::Down);
+    let (_, m) = n.next(5 * S);
+    assert!(matches!(m, Message::Down { mode: nanny::protocol::DownMode::Quiesce, .. }), "{m:?}");
+}
