@@ -89,6 +89,8 @@ pub enum Check {
         /// `None`: exit status 0 means up (Turbolinux agents).
         expect: Option<Vec<u8>>,
     },
+    /// No check: always up (Turbolinux `none`).
+    None,
     /// Load probe: a program whose stdout holds a load average.
     Load {
         /// argv.
@@ -169,7 +171,8 @@ pub struct ProgramProbe {
 }
 
 impl Probe {
-    /// Starts `check` against `addr`. An immediate failure is an `Err` outcome.
+    /// Starts `check` against `addr`. `Err` is an outcome known at once (a
+    /// failure to start, or [`Check::None`]'s success).
     pub fn start(check: &Check, addr: SocketAddr, registry: &Registry) -> Result<Probe, Outcome> {
         match check {
             Check::Connect { tls } => {
@@ -191,6 +194,7 @@ impl Probe {
                 ProgramProbe::start(argv, expect.clone(), false, registry)
             }
             Check::Load { argv } => ProgramProbe::start(argv, None, true, registry),
+            Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
 

@@ -573,7 +573,7 @@ fn server_down_at_start_comes_up_after_reentry() {
 fn retries_take_that_many_consecutive_failures() {
     let (_n, _srv) = up_then_down(
         false,
-        &["--retries", "3"],
+        &["--retries", "2"],
         Mode::Down,
         "3 consecutive checks failed",
         // Failures at the checks at t+a, t+a+0.3, t+a+0.6: at least 0.6 s.
@@ -592,4 +592,49 @@ fn quiesce_reports_weight_zero_mode() {
     srv.set(Mode::Down);
     let (_, m) = n.next(5 * S);
     assert!(matches!(m, Message::Down { mode: nanny::protocol::DownMode::Quiesce, .. }), "{m:?}");
+}
+
+#[test]
+fn up_and_down_hooks_run_with_the_agent_arguments() {
+    let dir = std::env::temp_dir().join(format!("nanny-hooks-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log");
+    let hook = script("hook", &format!("echo \"$0 $*\" >> {}", log.display()));
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let up_cmd = format!("{hook} up");
+    let down_cmd = format!("{hook} down");
+    let mut n = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.2",
+        "--agent-up",
+        &up_cmd,
+        "--agent-down",
+        &down_cmd,
+    ]);
+    up(&n.next(5 * S).1);
+    srv.set(Mode::Down);
+    down(&n.next(5 * S).1, "refused");
+    let end = Instant::now() + 3 * S;
+    let want = format!("{hook} up 127.0.0.1 {p} 1\n{hook} down 127.0.0.1 {p} 1\n");
+    while fs::read_to_string(&log).unwrap_or_default() != want && Instant::now() < end {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(fs::read_to_string(&log).unwrap_or_default(), want);
+    // Terminating the nanny is not the server going down: no hook.
+    drop(n);
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(fs::read_to_string(&log).unwrap(), want);
+}
+
+#[test]
+fn always_up_needs_no_server() {
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", "9", "-t", "0.2", "--always-up"]);
+    let (_, m) = n.next(5 * S);
+    assert!(matches!(&m, Message::Up { reason, .. } if reason.contains("always up")), "{m:?}");
+    n.quiet_for(S);
 }
