@@ -183,7 +183,11 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
         }
         if now >= next_alive {
             d.table.alive()?;
-            next_alive = (next_alive + cfg.alive).max(now);
+            next_alive += cfg.alive;
+            if next_alive <= now {
+                // Late (a stopped process, a slow stdout): no burst of lines.
+                next_alive = now + cfg.alive;
+            }
         }
     }
 }
