@@ -57,14 +57,19 @@ impl Client {
     /// Open a generic netlink socket and resolve the `IPVS` family (which
     /// makes the kernel load `ip_vs` when it is a module).
     pub fn connect() -> Result<Client, Error> {
+        let mut client = Client::open()?;
+        client.family = client.resolve_family(wire::GENL_NAME)?;
+        Ok(client)
+    }
+
+    /// The socket alone, no family resolved yet.
+    fn open() -> Result<Client, Error> {
         let io = |source| Error::Io { op: Op::Init, source };
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty()).map_err(io)?;
         let pid = sock.pid().map_err(io)?;
         // Best effort: a larger buffer only makes overruns less likely.
         let _ = sock.set_recv_buffer_size(SO_RCVBUF);
-        let mut client = Client { sock, family: 0, pid, seq: 0, buf: vec![0; RECV_BUF] };
-        client.family = client.resolve_family()?;
-        Ok(client)
+        Ok(Client { sock, family: 0, pid, seq: 0, buf: vec![0; RECV_BUF] })
     }
 
     /// The dynamic generic netlink id of the `IPVS` family.
@@ -77,7 +82,8 @@ impl Client {
         self.seq
     }
 
-    fn resolve_family(&mut self) -> Result<u16, Error> {
+    /// CTRL_CMD_GETFAMILY through neli's control-family types.
+    fn resolve_family(&mut self, family_name: &str) -> Result<u16, Error> {
         let op = Op::Init;
         let protocol = |detail: String| Error::Protocol { op, detail };
         let seq = self.next_seq();
@@ -88,7 +94,7 @@ impl Client {
                     .build()
                     .map_err(|e| protocol(e.to_string()))?,
             )
-            .nla_payload(wire::GENL_NAME)
+            .nla_payload(family_name)
             .build()
             .map_err(|e| protocol(e.to_string()))?;
         let genl = GenlmsghdrBuilder::default()
@@ -185,13 +191,17 @@ impl Client {
     /// Send one request and collect the generic netlink payloads of its
     /// replies, until the ACK (doit) or `NLMSG_DONE` (dump).
     fn exchange(&mut self, op: Op, msg: &GenlMessage, dump: bool) -> Result<Vec<Vec<u8>>, Error> {
+        self.exchange_encoded(op, &msg.encode(), dump)
+    }
+
+    fn exchange_encoded(&mut self, op: Op, genl: &[u8], dump: bool) -> Result<Vec<Vec<u8>>, Error> {
         let seq = self.next_seq();
         let mut flags = NLM_F_REQUEST | NLM_F_ACK;
         if dump {
             flags |= NLM_F_DUMP;
         }
         let mut bytes = Vec::with_capacity(256);
-        append_message(&mut bytes, self.family, flags, seq, self.pid, &msg.encode());
+        append_message(&mut bytes, self.family, flags, seq, self.pid, genl);
         self.send_all(op, &bytes)?;
         let mut payloads = Vec::new();
         let mut failed = None;
@@ -367,41 +377,45 @@ impl Client {
     ///
     /// The outer error is a socket failure; the inner results are per command.
     pub fn apply(&mut self, cmds: &[Command]) -> Result<BatchResults, Error> {
-        let mut results: BatchResults = Vec::with_capacity(cmds.len());
-        for chunk in cmds.chunks(BATCH_CHUNK) {
+        let encoded: Vec<(Op, Vec<u8>)> =
+            cmds.iter().map(|c| (c.op(), wire::command_message(c).encode())).collect();
+        self.apply_encoded(&encoded)
+    }
+
+    /// [`Client::apply`] on already encoded generic netlink payloads.
+    fn apply_encoded(&mut self, msgs: &[(Op, Vec<u8>)]) -> Result<BatchResults, Error> {
+        let mut results: BatchResults = Vec::with_capacity(msgs.len());
+        for chunk in msgs.chunks(BATCH_CHUNK) {
             self.apply_chunk(chunk, &mut results)?;
         }
         Ok(results)
     }
 
-    fn apply_chunk(&mut self, chunk: &[Command], results: &mut BatchResults) -> Result<(), Error> {
+    fn apply_chunk(
+        &mut self,
+        chunk: &[(Op, Vec<u8>)],
+        results: &mut BatchResults,
+    ) -> Result<(), Error> {
         let base = results.len();
         let mut by_seq = HashMap::with_capacity(chunk.len());
         let mut bytes = Vec::with_capacity(chunk.len() * 160);
         let mut last_seq = 0;
-        for (i, c) in chunk.iter().enumerate() {
+        for (i, (_, genl)) in chunk.iter().enumerate() {
             let seq = self.next_seq();
             let flags =
                 if i + 1 == chunk.len() { NLM_F_REQUEST | NLM_F_ACK } else { NLM_F_REQUEST };
-            append_message(
-                &mut bytes,
-                self.family,
-                flags,
-                seq,
-                self.pid,
-                &wire::command_message(c).encode(),
-            );
+            append_message(&mut bytes, self.family, flags, seq, self.pid, genl);
             by_seq.insert(seq, i);
             last_seq = seq;
             results.push(Ok(()));
         }
-        let op = chunk.first().map_or(Op::Flush, Command::op);
+        let op = chunk.first().map_or(Op::Flush, |c| c.0);
         self.send_all(op, &bytes)?;
         let record = |reply: &Reply<'_>, results: &mut BatchResults| -> bool {
             if let Reply::Ack { header, errno, .. } = reply {
                 if let Some(&i) = by_seq.get(&header.seq) {
                     if *errno != 0 {
-                        results[base + i] = Err(Error::Kernel { op: chunk[i].op(), errno: *errno });
+                        results[base + i] = Err(Error::Kernel { op: chunk[i].0, errno: *errno });
                     }
                     return header.seq == last_seq;
                 }
@@ -437,7 +451,7 @@ impl Client {
                 for (i, r) in results[base..].iter_mut().enumerate() {
                     if !seen[i] && r.is_ok() {
                         *r = Err(Error::Protocol {
-                            op: chunk[i].op(),
+                            op: chunk[i].0,
                             detail: "result lost: netlink receive buffer overrun".to_string(),
                         });
                     }
@@ -446,5 +460,88 @@ impl Client {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The IO paths against the host kernel's own generic netlink control
+    //! family (`nlctrl`, id 0x10), which every Linux has: family
+    //! resolution, doit, multi-part dump, batch with per-message errors.
+    //! No root needed and no IPVS: the IPVS commands run in the VM suite.
+
+    use super::*;
+    use crate::wire::{Attrs, Cmd};
+
+    const CTRL_CMD_GETFAMILY: u8 = 3;
+    const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+
+    fn getfamily(name: &str) -> Vec<u8> {
+        let mut attr = Vec::new();
+        let payload = [name.as_bytes(), &[0]].concat();
+        let len = 4 + payload.len();
+        attr.extend_from_slice(&(len as u16).to_ne_bytes());
+        attr.extend_from_slice(&CTRL_ATTR_FAMILY_NAME.to_ne_bytes());
+        attr.extend_from_slice(&payload);
+        attr.resize(crate::wire::nl::align(attr.len()), 0);
+        let msg = GenlMessage {
+            cmd: Cmd::Other(CTRL_CMD_GETFAMILY),
+            version: 2,
+            reserved: 0,
+            attrs: Attrs::Cmd(vec![]),
+        };
+        [msg.encode(), attr].concat()
+    }
+
+    fn ctrl_client() -> Client {
+        let mut c = Client::open().unwrap();
+        c.family = c.resolve_family("nlctrl").unwrap();
+        assert_eq!(c.family, 0x10);
+        c
+    }
+
+    #[test]
+    fn resolves_families_with_neli() {
+        let mut c = ctrl_client();
+        match c.resolve_family("nosuchfamily") {
+            Err(Error::FamilyNotFound) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn doit_and_multipart_dump() {
+        let mut c = ctrl_client();
+        let one = c.exchange_encoded(Op::GetInfo, &getfamily("nlctrl"), false).unwrap();
+        assert_eq!(one.len(), 1);
+        // Every registered family, possibly over several datagrams.
+        let all = c.exchange_encoded(Op::GetInfo, &getfamily("nlctrl")[..4], true).unwrap();
+        assert!(all.len() > 1, "{} families", all.len());
+        match c.exchange_encoded(Op::GetService, &getfamily("nosuchfamily"), false) {
+            Err(Error::Kernel { op: Op::GetService, errno: libc::ENOENT }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn batch_reports_each_failure_at_its_place() {
+        let mut c = ctrl_client();
+        let msgs: Vec<(Op, Vec<u8>)> = (0..300)
+            .map(|i| {
+                let name = if i % 7 == 3 { "nosuchfamily" } else { "nlctrl" };
+                (Op::AddDest, getfamily(name))
+            })
+            .collect();
+        let results = c.apply_encoded(&msgs).unwrap();
+        assert_eq!(results.len(), 300);
+        for (i, r) in results.iter().enumerate() {
+            match (i % 7 == 3, r) {
+                (true, Err(Error::Kernel { op: Op::AddDest, errno: libc::ENOENT }))
+                | (false, Ok(())) => {}
+                other => panic!("command {i}: {other:?}"),
+            }
+        }
+        // The socket is still in step: a plain request works afterwards.
+        assert_eq!(c.exchange_encoded(Op::GetInfo, &getfamily("nlctrl"), false).unwrap().len(), 1);
     }
 }
