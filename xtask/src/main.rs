@@ -5,7 +5,7 @@
 //! - `test`: the whole test suite, exactly what CI runs: `cargo fmt --check`,
 //!   `cargo clippy --workspace --all-targets -- -D warnings` (and the same for
 //!   the in-guest suites, `--features vm`), host `cargo test --workspace`,
-//!   then `vm-assets`, `vm-test` and `vm-selftest`.
+//!   then `vm-assets`, `vm-selftest` and `vm-test`.
 //! - `vm-assets [--refresh]`: installs what the test VM needs with apt-get
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
@@ -191,11 +191,13 @@ fn test() -> anyhow::Result<()> {
     ])?;
     proc::cargo(&["test", "--workspace"])?;
     assets::ensure(false)?;
+    // The self-test first: the last `N passed, N failed` line printed must
+    // be the real run's, which CI reads.
+    vm::selftest()?;
     let report = vm::test(&vm::TestOptions::default())?;
     if !report.success() {
         bail!("in-guest tests failed: {}", report.summary());
     }
-    vm::selftest()?;
     eprintln!("xtask: all tests passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -112,11 +112,15 @@ pub fn selftest() -> anyhow::Result<()> {
     };
 
     let mut wrong = Vec::new();
+    let boot_started = Instant::now();
     let failing = run("deliberate_failure", DEFAULT_TIMEOUT)?;
     if failing.success() || failing.failed != 1 || !failing.completed {
         wrong.push(format!("a failing test was not reported as exactly one failure: {failing:?}"));
     }
-    let hang = run("hang_forever", Duration::from_secs(45))?;
+    // A whole boot just took this long: twice that is ample for the hung
+    // guest to reach its test, and keeps the check cheap on a quiet host.
+    let hang_timeout = (boot_started.elapsed() * 2).max(Duration::from_secs(20));
+    let hang = run("hang_forever", hang_timeout)?;
     if hang.success() || !hang.timed_out || !hang.suites_started.contains(&"selftest_inject".into())
     {
         wrong.push(format!("a hung guest was not reported as a timeout failure: {hang:?}"));

@@ -53,6 +53,33 @@ pub(crate) fn run_checked(cmd: &mut Command) -> Result<Output> {
     Ok(out)
 }
 
+/// Runs `ip [-n ns] -batch -` with `script` on its standard input.
+fn batch(ns: Option<&str>, script: &str) -> Result<()> {
+    let mut cmd = Command::new(ip_program());
+    if let Some(ns) = ns {
+        cmd.args(["-n", ns]);
+    }
+    cmd.args(["-batch", "-"]);
+    let command = format!("{} <<< {script:?}", describe(&cmd));
+    let spawned = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let mut child = spawned.map_err(|source| Error::Spawn { command: command.clone(), source })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(Error::io(format!("cannot feed `{command}`")))?;
+    }
+    let out =
+        child.wait_with_output().map_err(Error::io(format!("cannot wait for `{command}`")))?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            command,
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// A network namespace of the test, deleted (with its links) on drop.
 #[derive(Debug)]
 pub struct Netns {
@@ -72,6 +99,35 @@ impl Netns {
         let ns = Netns { name };
         ns.ip(&["link", "set", "lo", "up"])?;
         Ok(ns)
+    }
+
+    /// Creates one namespace per role at once (one `ip` process for all of
+    /// them: under the guest's software emulation every process start
+    /// counts). Loopback is left down: bring it up in a [`Netns::batch`].
+    ///
+    /// # Errors
+    /// When `ip netns add` fails; namespaces made so far are deleted.
+    pub fn create_all(roles: &[&str]) -> Result<Vec<Netns>> {
+        let all: Vec<Netns> = roles
+            .iter()
+            .map(|role| {
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                Netns { name: format!("lvs{}-{n}-{role}", std::process::id()) }
+            })
+            .collect();
+        let script: String = all.iter().map(|ns| format!("netns add {}\n", ns.name)).collect();
+        // On failure, dropping `all` deletes those that were made.
+        batch(None, &script)?;
+        Ok(all)
+    }
+
+    /// Runs several `ip` commands (one per line, without the leading `ip`)
+    /// inside the namespace with a single `ip -n <ns> -batch -`.
+    ///
+    /// # Errors
+    /// When any command fails; `ip` stops at the first failure.
+    pub fn batch(&self, script: &str) -> Result<()> {
+        batch(Some(&self.name), script)
     }
 
     /// The name `ip netns` knows it by.

@@ -118,82 +118,153 @@ impl TopologyBuilder {
     /// # Errors
     /// When any `ip` command fails; what was built so far is torn down.
     pub fn build(self) -> Result<Topology> {
-        let switch = Netns::new("switch")?;
-        switch.ip(&["link", "add", "public", "type", "bridge"])?;
-        switch.ip(&["link", "set", "public", "up"])?;
         let nat = self.forwarding == Forwarding::Nat;
-        if nat {
-            switch.ip(&["link", "add", "private", "type", "bridge"])?;
-            switch.ip(&["link", "set", "private", "up"])?;
-        }
-        let client = Netns::new("client")?;
-        plug(&switch, "public", "pc", &client, "eth0", addr::CLIENT)?;
-        let mut topo = Topology {
-            forwarding: self.forwarding,
-            client: Host { ns: client, public: Some(addr::CLIENT), private: None },
-            directors: Vec::new(),
-            real_servers: Vec::new(),
-            switch,
+        let mut roles = vec!["switch".to_string(), "client".to_string()];
+        roles.extend((0..self.directors).map(|i| format!("dir{i}")));
+        roles.extend((0..self.real_servers).map(|j| format!("rs{j}")));
+        let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+        let mut all = Netns::create_all(&roles)?.into_iter();
+        let (Some(switch), Some(client)) = (all.next(), all.next()) else {
+            return Err(crate::Error::Protocol("ip made fewer namespaces than asked".into()));
         };
-        for i in 0..self.directors {
-            let ns = Netns::new(&format!("dir{i}"))?;
-            let public = addr::director_public(i);
-            plug(&topo.switch, "public", &format!("pd{i}"), &ns, "eth0", public)?;
-            let private = if nat {
-                let private = addr::director_private(i);
-                plug(&topo.switch, "private", &format!("qd{i}"), &ns, "eth1", private)?;
-                ns.sysctl("net.ipv4.ip_forward", "1")?;
-                Some(private)
-            } else {
-                None
-            };
-            topo.directors.push(Host { ns, public: Some(public), private });
+        let directors: Vec<Netns> = all.by_ref().take(self.directors).collect();
+        let real_servers: Vec<Netns> = all.collect();
+
+        // Every command of a namespace goes into one `ip -batch`: process
+        // starts are what costs under the guest's software emulation.
+        let mut sw = Script::new();
+        sw.add("link add public type bridge");
+        sw.add("link set public up");
+        if nat {
+            sw.add("link add private type bridge");
+            sw.add("link set private up");
         }
-        for j in 0..self.real_servers {
-            let ns = Netns::new(&format!("rs{j}"))?;
+        let mut client_script = Script::new();
+        plug(&mut sw, "public", "pc", (&client, &mut client_script), "eth0", addr::CLIENT);
+        let mut director_scripts = Vec::new();
+        for (i, ns) in directors.iter().enumerate() {
+            let mut script = Script::new();
+            plug(
+                &mut sw,
+                "public",
+                &format!("pd{i}"),
+                (ns, &mut script),
+                "eth0",
+                addr::director_public(i),
+            );
+            if nat {
+                let private = addr::director_private(i);
+                plug(&mut sw, "private", &format!("qd{i}"), (ns, &mut script), "eth1", private);
+            }
+            if self.active == Some(i) {
+                script.add(&format!("addr add {}/{} dev eth0", addr::VIP, addr::PREFIX));
+                if nat {
+                    script.add(&format!(
+                        "addr add {}/{} dev eth1",
+                        addr::NAT_GATEWAY,
+                        addr::PREFIX
+                    ));
+                }
+            }
+            director_scripts.push(script);
+        }
+        let mut rs_scripts = Vec::new();
+        for (j, ns) in real_servers.iter().enumerate() {
+            let mut script = Script::new();
             let own = addr::real_server(self.forwarding, j);
-            let host = if nat {
-                plug(&topo.switch, "private", &format!("qr{j}"), &ns, "eth0", own)?;
-                ns.ip(&["route", "add", "default", "via", &addr::NAT_GATEWAY.to_string()])?;
-                Host { ns, public: None, private: Some(own) }
+            if nat {
+                plug(&mut sw, "private", &format!("qr{j}"), (ns, &mut script), "eth0", own);
+                script.add(&format!("route add default via {}", addr::NAT_GATEWAY));
             } else {
-                plug(&topo.switch, "public", &format!("pr{j}"), &ns, "eth0", own)?;
+                plug(&mut sw, "public", &format!("pr{j}"), (ns, &mut script), "eth0", own);
+                script.add(&format!("addr add {}/32 dev lo", addr::VIP));
+            }
+            rs_scripts.push(script);
+        }
+
+        switch.batch(&sw.0)?;
+        client.batch(&client_script.0)?;
+        for (ns, script) in directors.iter().zip(&director_scripts) {
+            ns.batch(&script.0)?;
+            if nat {
+                ns.sysctl("net.ipv4.ip_forward", "1")?;
+            }
+        }
+        for (ns, script) in real_servers.iter().zip(&rs_scripts) {
+            if !nat {
                 // The VIP is local (so the server accepts packets sent to
                 // it) but never announced or answered for on the LAN.
                 for iface in ["all", "eth0"] {
                     ns.sysctl(&format!("net.ipv4.conf.{iface}.arp_ignore"), "1")?;
                     ns.sysctl(&format!("net.ipv4.conf.{iface}.arp_announce"), "2")?;
                 }
-                ns.ip(&["addr", "add", &format!("{}/32", addr::VIP), "dev", "lo"])?;
-                Host { ns, public: Some(own), private: None }
-            };
-            topo.real_servers.push(host);
+            }
+            ns.batch(&script.0)?;
         }
-        if let Some(i) = self.active {
-            topo.activate(i)?;
-        }
-        Ok(topo)
+
+        let host = |ns, public, private| Host { ns, public, private };
+        Ok(Topology {
+            forwarding: self.forwarding,
+            client: host(client, Some(addr::CLIENT), None),
+            directors: directors
+                .into_iter()
+                .enumerate()
+                .map(|(i, ns)| {
+                    let private = nat.then(|| addr::director_private(i));
+                    host(ns, Some(addr::director_public(i)), private)
+                })
+                .collect(),
+            real_servers: real_servers
+                .into_iter()
+                .enumerate()
+                .map(|(j, ns)| {
+                    let own = addr::real_server(self.forwarding, j);
+                    if nat {
+                        host(ns, None, Some(own))
+                    } else {
+                        host(ns, Some(own), None)
+                    }
+                })
+                .collect(),
+            switch,
+        })
     }
 }
 
-/// Joins `ns` to bridge `bridge` of `switch` with a veth pair (`port` on
-/// the switch side, `iface` in `ns`) and gives `iface` address `ip`.
+/// Lines for one `ip -batch`, starting with loopback up.
+struct Script(String);
+
+impl Script {
+    fn new() -> Script {
+        Script("link set lo up\n".into())
+    }
+
+    fn add(&mut self, line: &str) {
+        self.0.push_str(line);
+        self.0.push('\n');
+    }
+}
+
+/// Joins a namespace to bridge `bridge` of the switch with a veth pair
+/// (`port` on the switch side, `iface` in the namespace) and gives `iface`
+/// address `ip`: the link is made by the switch's script, the address by
+/// the namespace's.
 fn plug(
-    switch: &Netns,
+    sw: &mut Script,
     bridge: &str,
     port: &str,
-    ns: &Netns,
+    node: (&Netns, &mut Script),
     iface: &str,
     ip: Ipv4Addr,
-) -> Result<()> {
+) {
+    let (ns, script) = node;
     // Created inside the switch namespace, peer moved straight into `ns`:
     // no link ever appears in the caller's namespace.
-    switch.ip(&["link", "add", port, "type", "veth", "peer", "name", iface, "netns", ns.name()])?;
-    switch.ip(&["link", "set", port, "master", bridge])?;
-    switch.ip(&["link", "set", port, "up"])?;
-    ns.ip(&["addr", "add", &format!("{ip}/{}", addr::PREFIX), "dev", iface])?;
-    ns.ip(&["link", "set", iface, "up"])?;
-    Ok(())
+    sw.add(&format!("link add {port} type veth peer name {iface} netns {}", ns.name()));
+    sw.add(&format!("link set {port} master {bridge}"));
+    sw.add(&format!("link set {port} up"));
+    script.add(&format!("addr add {ip}/{} dev {iface}", addr::PREFIX));
+    script.add(&format!("link set {iface} up"));
 }
 
 /// A built topology; dropping it deletes every namespace (and so every link).
