@@ -82,3 +82,29 @@ impl Announcer {
         self.sender.send(frame)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_picks_the_frame() {
+        let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let req = announcement_frame(mac, v4, ArpForm::Request);
+        assert_eq!(
+            ArpFrame::decode(&req).unwrap(),
+            ArpFrame::announcement(mac, [192, 0, 2, 1].into())
+        );
+        let rep = announcement_frame(mac, v4, ArpForm::Reply);
+        assert_eq!(
+            ArpFrame::decode(&rep).unwrap(),
+            ArpFrame::gratuitous_reply(mac, [192, 0, 2, 1].into())
+        );
+        for form in [ArpForm::Request, ArpForm::Reply] {
+            let na = NeighborAdvertFrame::decode(&announcement_frame(mac, v6, form)).unwrap();
+            assert_eq!(na, NeighborAdvertFrame::unsolicited(mac, "2001:db8::1".parse().unwrap()));
+        }
+    }
+}

@@ -59,8 +59,9 @@ pub enum Error {
     /// The interface is administratively down or has no carrier.
     #[error("interface {0} is down")]
     LinkDown(String),
-    /// The interface has no 6-byte hardware address (e.g. a tunnel).
-    #[error("interface {0} has no Ethernet address")]
+    /// The interface has no 6-byte hardware address (a tunnel, `lo`) or is
+    /// `NOARP`: announcements would mean nothing there.
+    #[error("interface {0} has no Ethernet address or does not do ARP")]
     NoEthernetAddress(String),
     /// The kernel refused with an errno.
     #[error("{op} on {iface}: {}", io::Error::from_raw_os_error(*.errno))]

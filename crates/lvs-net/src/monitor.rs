@@ -7,7 +7,7 @@
 //! datagram into typed events and is pure.
 
 use std::io::{self, Cursor};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use neli::consts::rtnl::Rtm;
 use neli::consts::socket::{Msg, NlFamily};
@@ -87,7 +87,7 @@ pub fn parse_link_events(datagram: &[u8]) -> Vec<LinkEvent> {
 
 /// A non-blocking subscription to link events (`ip monitor link`).
 ///
-/// Register [`AsRawFd::as_raw_fd`] with mio (`SourceFd`) or `poll` for
+/// Register its fd ([`AsRawFd`] for mio's `SourceFd`, [`AsFd`] for `poll`) for
 /// readability, then call [`LinkMonitor::read_events`] until it returns an
 /// empty list. The kernel repeats `RTM_NEWLINK` for changes that do not
 /// touch the state (MTU, statistics), so callers compare with the last
@@ -142,6 +142,12 @@ impl LinkMonitor {
 impl AsRawFd for LinkMonitor {
     fn as_raw_fd(&self) -> RawFd {
         self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for LinkMonitor {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        crate::sys::borrow_fd(&self.sock)
     }
 }
 

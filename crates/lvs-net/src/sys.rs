@@ -5,7 +5,7 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// What a received frame was, from `sockaddr_ll.sll_pkttype`.
@@ -144,4 +144,12 @@ pub(crate) fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<(usize, Pac
         PacketType::Incoming
     };
     Ok((n.min(buf.len()), kind))
+}
+
+/// Borrows the descriptor of a socket type that only offers `AsRawFd`
+/// (neli's `NlSocket`), for the lifetime of the borrow of its owner.
+pub(crate) fn borrow_fd<T: AsRawFd>(owner: &T) -> BorrowedFd<'_> {
+    // SAFETY: `owner` owns the descriptor and closes it only when dropped,
+    // which cannot happen while the returned borrow of `owner` lives.
+    unsafe { BorrowedFd::borrow_raw(owner.as_raw_fd()) }
 }

@@ -10,7 +10,9 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::time::{Duration, Instant};
 
 use lvs_net::frame::{ArpFrame, ArpOp, EthernetHeader, NeighborAdvertFrame, ETH_P_ARP};
@@ -301,8 +303,53 @@ fn monitor_reports_a_deleted_link() {
                 return e;
             }
             assert!(start.elapsed() < Duration::from_secs(2), "no RTM_DELLINK");
-            std::thread::sleep(Duration::from_millis(5));
+            // Plain poll(2) through AsFd, as a non-mio caller would.
+            let mut fds = [PollFd::new(mon.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::from(100u16)).unwrap();
         }
     });
     assert!(ev.ifindex == idx || ev.name == "vb", "{ev:?}");
+}
+
+/// The receiving kernel is an independent oracle: a neighbour entry that
+/// points at a stale MAC must move to the announcer's MAC once the
+/// announcement arrives. This fails if the kernel drops the frame (bad
+/// checksum, hop limit, format) or, for IPv6, if the override flag is off.
+#[test]
+fn receiving_kernel_updates_its_neighbour_cache() {
+    let ns = Netns::new("neigh");
+    ns.veth("va", "vb");
+    // Let an announcement override an entry however recently it changed.
+    let run = |args: &[&str]| {
+        let mut all = vec!["netns", "exec", &ns.name];
+        all.extend_from_slice(args);
+        let out = std::process::Command::new("ip").args(&all).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["sysctl", "-qw", "net.ipv4.neigh.vb.locktime=0"]);
+    run(&["sysctl", "-qw", "net.ipv6.neigh.vb.locktime=0"]);
+    let stale = "02:11:11:11:11:11";
+    let vips = ["192.0.2.31", "192.0.2.32", "2001:db8:8::33"];
+    for vip in vips {
+        ns.ip(&["neigh", "add", vip, "lladdr", stale, "dev", "vb", "nud", "stale"]);
+    }
+    let mac = ns.run(|| {
+        let a = Rtnl::open().unwrap().link("va").unwrap();
+        let ann = Announcer::open(&a).unwrap();
+        ann.announce(vips[0].parse().unwrap(), ArpForm::Request).unwrap();
+        ann.announce(vips[1].parse().unwrap(), ArpForm::Reply).unwrap();
+        ann.announce(vips[2].parse().unwrap(), ArpForm::Request).unwrap();
+        ann.mac()
+    });
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for vip in vips {
+        loop {
+            let shown = ns.ip(&["neigh", "show", vip, "dev", "vb"]);
+            if shown.contains(&format!("lladdr {mac}")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{vip}: cache still says {shown:?}, want {mac}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
