@@ -34,7 +34,8 @@ Advertisement to ff02::1 with the override flag.
 
 The second is piranha's form: one ARP reply from SRC_HW to the Ethernet
 address TARG_HW, with sender and target both SRC_HW/SRC_IP. TARG_IP is
-accepted and ignored, as piranha did. DEV defaults to eth0. MAC addresses
+accepted and ignored, as piranha did. DEV defaults to eth0; an alias
+(eth0:1) sends on its base device. MAC addresses
 are 12 hex digits, bare or as xx:xx:xx:xx:xx:xx; SRC_IP may be a host name.
 
 Options:
@@ -139,7 +140,9 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, U
                 if v.is_empty() || v.len() > lvs_net::rtnl::MAX_NAME_LEN || v.contains(['/', ' ']) {
                     return Err(other(format!("bad interface name {v:?}")));
                 }
-                dev = Some(v);
+                // piranha's VIP devices carry an alias (eth0:1); frames go
+                // out of the base device, as pulse arranged before exec.
+                dev = Some(v.split(':').next().unwrap_or(&v).to_string());
             }
             Short('c') | Long("count") => {
                 let v = text(parser.value().map_err(|e| other(e.to_string()))?)?;
@@ -326,7 +329,7 @@ mod tests {
             ["-i", "eth1", "192.168.10.200", "001122334455", "192.168.10.255", "ffffffffffff"];
         assert_eq!(send(&argv), want);
         let colons =
-            ["-i", "eth1", "192.168.10.200", "00:11:22:33:44:55", "x", "ff:ff:ff:ff:ff:ff"];
+            ["-i", "eth1:1", "192.168.10.200", "00:11:22:33:44:55", "x", "ff:ff:ff:ff:ff:ff"];
         assert_eq!(send(&colons), want);
         // -i defaults to eth0; names are allowed for SRC_IP.
         let r = send(&["vip.example", "001122334455", "10.0.0.255", "ffffffffffff"]);
