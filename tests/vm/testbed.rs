@@ -108,6 +108,11 @@ fn guest_environment_follows_the_convention() {
     let bin_dir = std::env::var("LVS_BIN_DIR").unwrap();
     assert!(std::path::Path::new(&bin_dir).is_dir(), "{bin_dir}");
     assert!(std::env::var("PATH").unwrap().split(':').any(|p| p == bin_dir));
+    // Every workspace binary is there (send_arp is the first one the
+    // workspace had), and runs: its shared libraries came along.
+    let send_arp = std::path::Path::new(&bin_dir).join("send_arp");
+    let out = std::process::Command::new(&send_arp).arg("--help").output().unwrap();
+    assert!(!out.stdout.is_empty() || !out.stderr.is_empty(), "{out:?}");
     let version = std::process::Command::new(ref_ipvsadm()).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains("v1.31"), "{version:?}");
     // iproute2's ip (not busybox's) comes first on PATH: it knows netns.

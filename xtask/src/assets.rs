@@ -111,11 +111,24 @@ fn apt_get() -> Command {
 }
 
 fn apt_update() -> anyhow::Result<()> {
-    eprintln!("vm-assets: apt-get update");
-    proc::status(apt_get().arg("update")).context(
-        "apt-get update failed: the test bed needs access to the Debian archive \
-         (or the packages installed by hand)",
-    )
+    // apt-get waits for the dpkg lock but not for the lists lock, which
+    // another job on the machine may hold for a moment: try a few times.
+    let mut attempt = 1;
+    loop {
+        eprintln!("vm-assets: apt-get update");
+        match proc::status(apt_get().arg("update")) {
+            Ok(()) => return Ok(()),
+            Err(err) if attempt == 3 => {
+                return Err(err).context(
+                    "apt-get update failed: the test bed needs access to the Debian archive \
+                     (or the packages installed by hand)",
+                )
+            }
+            Err(err) => eprintln!("vm-assets: {err:#}; trying again in 10 s"),
+        }
+        attempt += 1;
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    }
 }
 
 fn ensure_host_packages() -> anyhow::Result<()> {
@@ -177,14 +190,25 @@ fn parse_depends(text: &str) -> Option<String> {
 }
 
 fn fetch_kernel() -> anyhow::Result<Assets> {
-    let package = resolve_kernel_package()?;
+    let mut package = resolve_kernel_package()?;
     let dir = assets_dir();
     let download = dir.join("download");
     fs::create_dir_all(&download)
         .with_context(|| format!("cannot create {}", download.display()))?;
-    eprintln!("vm-assets: apt-get download {package}");
-    proc::status(apt_get().arg("download").arg(&package).current_dir(&download))
-        .with_context(|| format!("could not download the guest kernel package {package}"))?;
+    let fetch = |package: &str| {
+        eprintln!("vm-assets: apt-get download {package}");
+        proc::status(apt_get().arg("download").arg(package).current_dir(&download))
+    };
+    if let Err(err) = fetch(&package) {
+        // Stale package lists name a file the archive no longer has (or
+        // an older kernel than the current one): refresh, resolve again.
+        eprintln!("vm-assets: {err:#}; refreshing the package lists");
+        apt_update()?;
+        package = resolve_kernel_package()?;
+        fetch(&package).with_context(|| {
+            format!("could not download the guest kernel package {package} from the Debian archive")
+        })?;
+    }
     let deb = newest_deb(&download, &package)?;
     let root = dir.join(&package);
     if root.exists() {

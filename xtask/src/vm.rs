@@ -47,10 +47,20 @@ pub struct Report {
     pub timed_out: bool,
     /// The console showed a kernel panic.
     pub kernel_panic: bool,
-    /// Suites that started (in order).
-    pub suites_started: Vec<String>,
+    /// Suites that started, in order, with their own counts.
+    pub suites: Vec<Suite>,
     /// Why the run is not a success, beyond failed tests.
     pub problems: Vec<String>,
+}
+
+/// One suite's part of a run.
+#[derive(Debug, Default)]
+pub struct Suite {
+    pub name: String,
+    pub passed: u64,
+    pub failed: u64,
+    /// Its exit status, once it ended.
+    pub exit: Option<String>,
 }
 
 impl Report {
@@ -121,7 +131,7 @@ pub fn selftest() -> anyhow::Result<()> {
     // guest to reach its test, and keeps the check cheap on a quiet host.
     let hang_timeout = (boot_started.elapsed() * 2).max(Duration::from_secs(20));
     let hang = run("hang_forever", hang_timeout)?;
-    if hang.success() || !hang.timed_out || !hang.suites_started.contains(&"selftest_inject".into())
+    if hang.success() || !hang.timed_out || !hang.suites.iter().any(|s| s.name == "selftest_inject")
     {
         wrong.push(format!("a hung guest was not reported as a timeout failure: {hang:?}"));
     }
@@ -266,6 +276,13 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
         report.problems.push(format!("qemu exited with {status}"));
     }
     eprintln!("xtask: guest ran for {:.1?}", started.elapsed());
+    for suite in &report.suites {
+        let exit = suite.exit.as_deref().map_or("did not finish".into(), |c| format!("exit {c}"));
+        eprintln!(
+            "xtask: {}: {} passed, {} failed ({exit})",
+            suite.name, suite.passed, suite.failed
+        );
+    }
     if !report.success() {
         eprintln!("xtask: ---- last {} console lines ----", console.tail.len());
         for line in &console.tail {
@@ -284,9 +301,8 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
 struct Console {
     report: Report,
     tail: VecDeque<String>,
-    /// The suite between `suite-begin` and `suite-end`, with the number of
-    /// failures its libtest summary reported.
-    current: Option<(String, u64)>,
+    /// Whether the last suite of `report.suites` is running.
+    running: bool,
 }
 
 impl Console {
@@ -298,33 +314,46 @@ impl Console {
         self.tail.push_back(line);
     }
 
+    fn running(&mut self) -> Option<&mut Suite> {
+        if self.running {
+            self.report.suites.last_mut()
+        } else {
+            None
+        }
+    }
+
     fn parse(&mut self, line: &str) {
-        let r = &mut self.report;
         if line.contains("Kernel panic - not syncing") {
-            r.kernel_panic = true;
+            self.report.kernel_panic = true;
         }
         if let Some(at) = line.find("test result: ") {
             let (passed, failed) = parse_libtest_result(&line[at..]);
-            r.passed += passed;
-            r.failed += failed;
-            if let Some((_, f)) = &mut self.current {
-                *f += failed;
+            self.report.passed += passed;
+            self.report.failed += failed;
+            if let Some(suite) = self.running() {
+                suite.passed += passed;
+                suite.failed += failed;
             }
             return;
         }
         let Some(marker) = line.strip_prefix(MARK) else { return };
         let words: Vec<&str> = marker.split_whitespace().collect();
+        let r = &mut self.report;
         match words.as_slice() {
             ["suite-begin", name] => {
-                r.suites_started.push(name.to_string());
-                self.current = Some((name.to_string(), 0));
+                r.suites.push(Suite { name: name.to_string(), ..Suite::default() });
+                self.running = true;
             }
             ["suite-end", name, code] => {
-                let failures = self.current.take().map_or(0, |(_, f)| f);
-                if *code != "0" && failures == 0 {
-                    // A crash (signal, abort) before libtest could summarise.
-                    r.failed += 1;
-                    r.problems.push(format!("suite {name} exited with status {code}"));
+                self.running = false;
+                if let Some(suite) = r.suites.last_mut() {
+                    suite.exit = Some(code.to_string());
+                    if *code != "0" && suite.failed == 0 {
+                        // A crash (signal, abort) before libtest could summarise.
+                        suite.failed += 1;
+                        r.failed += 1;
+                        r.problems.push(format!("suite {name} exited with status {code}"));
+                    }
                 }
             }
             ["all-done"] => r.completed = true,
@@ -337,13 +366,14 @@ impl Console {
     }
 
     fn finish(&mut self, timeout: Duration) -> Report {
+        let running = self.running().map(|suite| {
+            suite.failed += 1;
+            format!(" during suite {}", suite.name)
+        });
+        let during = running.unwrap_or_default();
         let mut r = std::mem::take(&mut self.report);
         if !r.completed {
             r.failed += 1;
-            let during = match self.current.take() {
-                Some((suite, _)) => format!(" during suite {suite}"),
-                None => String::new(),
-            };
             r.problems.push(if r.timed_out {
                 format!("the guest did not finish within {timeout:?}{during}: killed")
             } else if r.kernel_panic {
