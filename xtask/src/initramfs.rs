@@ -338,7 +338,8 @@ done
 export LVS_TEST_VM=1 LVS_BIN_DIR={BIN_DIR} LVS_REF_IPVSADM={REF_IPVSADM}
 export HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1
 cd /tmp
-echo "{m} booted $(uname -r)"
+read uptime idle < /proc/uptime
+echo "{m} booted $(uname -r) in ${{uptime}}s"
 for suite in {suites}; do
     echo "{m} suite-begin $suite"
     {SUITE_DIR}/"$suite" --color never {filter} </dev/null

@@ -106,8 +106,8 @@ impl TcpServer {
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        if answer(stream, complete, &reply).is_ok() {
-                            served.fetch_add(1, Ordering::Relaxed);
+                        if let Err(e) = answer(stream, complete, &reply, &served) {
+                            log::warn!("test TCP server on {addr}: {e}");
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(POLL),
@@ -122,13 +122,20 @@ impl TcpServer {
         self.0.addr
     }
 
-    /// How many connections it answered.
+    /// How many connections it answered (counted before each is closed).
     pub fn served(&self) -> usize {
         self.0.served.load(Ordering::Relaxed)
     }
 }
 
-fn answer(mut stream: TcpStream, complete: fn(&[u8]) -> bool, reply: &[u8]) -> std::io::Result<()> {
+/// Reads one request from `stream`, answers it and counts it in `served`
+/// before closing: a client that saw the end of the reply sees the count.
+fn answer(
+    mut stream: TcpStream,
+    complete: fn(&[u8]) -> bool,
+    reply: &[u8],
+    served: &AtomicUsize,
+) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(POLL))?;
     let started = Instant::now();
@@ -151,7 +158,9 @@ fn answer(mut stream: TcpStream, complete: fn(&[u8]) -> bool, reply: &[u8]) -> s
         }
     }
     stream.write_all(reply)?;
-    stream.flush()
+    stream.flush()?;
+    served.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 /// A UDP server answering each datagram with a fixed reply.
@@ -175,8 +184,11 @@ impl UdpServer {
             while !stop.load(Ordering::Relaxed) {
                 match socket.recv_from(&mut buf) {
                     Ok((_, from)) => {
-                        if socket.send_to(&reply, from).is_ok() {
-                            served.fetch_add(1, Ordering::Relaxed);
+                        // Counted first: a client that got the reply sees
+                        // the count.
+                        served.fetch_add(1, Ordering::Relaxed);
+                        if let Err(e) = socket.send_to(&reply, from) {
+                            log::warn!("test UDP server on {addr}: reply to {from}: {e}");
                         }
                     }
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -191,7 +203,7 @@ impl UdpServer {
         self.0.addr
     }
 
-    /// How many datagrams it answered.
+    /// How many datagrams it answered (counted before each reply is sent).
     pub fn served(&self) -> usize {
         self.0.served.load(Ordering::Relaxed)
     }
