@@ -27,6 +27,7 @@ mod lvscf;
 pub mod model;
 mod validate;
 mod values;
+mod writer;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -174,7 +175,7 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
 /// Prints a config as normalized YAML: every field that has a value, in
 /// model order, so that reading it back gives the same config.
 pub fn to_yaml(config: &Config) -> String {
-    serde_yaml::to_string(config).unwrap_or_else(|e| format!("# cannot write yaml: {e}\n"))
+    writer::to_yaml(config).unwrap_or_else(|e| format!("# cannot write yaml: {e}\n"))
 }
 
 /// The result of [`check`]: what to print and how to exit.

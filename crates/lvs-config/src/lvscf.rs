@@ -656,7 +656,9 @@ fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck 
     }
     let send_a = f.take("send");
     let send = r.string(send_a, &format!("{path}.send")).map(|s| values::unescape(&s));
-    let expect = r.string(f.take("expect"), &format!("{path}.expect"));
+    // nanny translates the escapes of `expect` in every mode.
+    let expect =
+        r.string(f.take("expect"), &format!("{path}.expect")).map(|e| values::unescape(&e));
     let regex = r.boolean(f.take("use_regex"), &format!("{path}.regex")).unwrap_or(false);
     let program = r.string(f.take("send_program"), &format!("{path}.command"));
     h.kind = match program {
@@ -669,8 +671,7 @@ fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck 
             expect: Some("HTTP".to_owned()),
             regex: false,
         },
-        // nanny translates the escapes of `expect` in regex mode too.
-        None => CheckKind::Connect { send, expect: expect.map(|e| values::unescape(&e)), regex },
+        None => CheckKind::Connect { send, expect, regex },
     };
     h
 }
