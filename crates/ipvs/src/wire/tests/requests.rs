@@ -2,11 +2,10 @@
 //! Native-endian fields are written for a little-endian host (the tests are gated on it).
 
 // `ipvsadm -A -t 192.168.1.10:80 -s wlc`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -37,11 +36,10 @@ pub const NEW_SERVICE_TCP4: &[u8] = &[
 ];
 
 // `ipvsadm -A -u [2001:db8::1]:53 -s sh -b sh-fallback,sh-port -o -p 360 -M 64 --pe sip`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
     0x70, 0x00, 0x00, 0x00, // nlmsg_len 112
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -73,11 +71,10 @@ pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
 ];
 
 // `ipvsadm -A -f 42 -s rr -p 300 -M 255.255.255.0`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_FWMARK: &[u8] = &[
     0x4c, 0x00, 0x00, 0x00, // nlmsg_len 76
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -102,11 +99,10 @@ pub const NEW_SERVICE_FWMARK: &[u8] = &[
 ];
 
 // `ipvsadm -E -t 192.168.1.10:80 -s rr`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const SET_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -136,12 +132,11 @@ pub const SET_SERVICE_TCP4: &[u8] = &[
     0xff, 0xff, 0xff, 0xff, // 255.255.255.255, network order mask bytes
 ];
 
-// `ipvsadm -D -f 7 -6` (identifying fields only: ipvsadm also sends sched/flags/timeout/netmask, which the kernel ignores here)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -D -f 7 -6` (identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_SERVICE_FWMARK6: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -156,12 +151,11 @@ pub const DEL_SERVICE_FWMARK6: &[u8] = &[
     0x07, 0x00, 0x00, 0x00, // fwmark 7, u32 host order
 ];
 
-// `ipvsadm -a -t 192.168.1.10:80 -r 10.0.0.2:8080 -m -w 5 -x 100 -y 10` (service: identifying fields only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -a -t 192.168.1.10:80 -r 10.0.0.2:8080 -m -w 5 -x 100 -y 10` (service: identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -205,11 +199,10 @@ pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
 ];
 
 // `ipvsadm -e -u [2001:db8::1]:53 -r [2001:db8::10]:53 -i --tun-type gue --tun-port 6080 --tun-csum`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -251,12 +244,11 @@ pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, // lower threshold 0
 ];
 
-// `ipvsadm -d -f 42 -r 10.0.0.3` (identifying fields only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -d -f 42 -r 10.0.0.3` (identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK and the destination's FWD_METHOD, WEIGHT, TUN_*, U/L_THRESH,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DEST_FWMARK: &[u8] = &[
     0x50, 0x00, 0x00, 0x00, // nlmsg_len 80
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -280,11 +272,10 @@ pub const DEL_DEST_FWMARK: &[u8] = &[
 ];
 
 // `ipvsadm -C`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const FLUSH: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -295,11 +286,10 @@ pub const FLUSH: &[u8] = &[
 ];
 
 // `ipvsadm -Z`: no service attribute zeroes everything
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const ZERO_ALL: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -310,11 +300,10 @@ pub const ZERO_ALL: &[u8] = &[
 ];
 
 // `ipvsadm -Z -t 192.168.1.10:80`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const ZERO_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -336,11 +325,10 @@ pub const ZERO_ONE: &[u8] = &[
 ];
 
 // `ipvsadm --set 900 0 300`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const SET_CONFIG: &[u8] = &[
     0x2c, 0x00, 0x00, 0x00, // nlmsg_len 44
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -357,11 +345,10 @@ pub const SET_CONFIG: &[u8] = &[
 ];
 
 // `ipvsadm --start-daemon master --mcast-interface eth0 --syncid 9 --sync-maxlen 1400 --mcast-port 8849 --mcast-ttl 2 --mcast-group 239.1.2.3`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_MASTER4: &[u8] = &[
     0x54, 0x00, 0x00, 0x00, // nlmsg_len 84
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -387,11 +374,10 @@ pub const NEW_DAEMON_MASTER4: &[u8] = &[
 ];
 
 // `ipvsadm --start-daemon backup --mcast-interface eth1 --mcast-group ff02::81`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x48, 0x00, 0x00, 0x00, // nlmsg_len 72
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -411,12 +397,11 @@ pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x81, // ...
 ];
 
-// `ipvsadm --stop-daemon master` (STATE only: the kernel reads nothing else; ipvsadm adds an empty MCAST_IFN and SYNC_ID 0)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm --stop-daemon master` (STATE only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also an empty MCAST_IFN and SYNC_ID 0,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DAEMON: &[u8] = &[
     0x20, 0x00, 0x00, 0x00, // nlmsg_len 32
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -429,12 +414,11 @@ pub const DEL_DAEMON: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // IP_VS_STATE_MASTER (1)
 ];
 
-// `ipvsadm -L -t 192.168.1.10:80` (doit, no NLM_F_DUMP)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -L -n -t 192.168.1.10:80` (doit, no NLM_F_DUMP)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK (an empty SCHED_NAME),
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const GET_SERVICE_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -455,12 +439,11 @@ pub const GET_SERVICE_ONE: &[u8] = &[
     0x00, 0x50, 0x00, 0x00, // port 80, BIG endian + 2 pad
 ];
 
-// `ipvsadm -L` service dump
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -L -n` service dump
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_SERVICE_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -470,12 +453,11 @@ pub const GET_SERVICE_DUMP: &[u8] = &[
     0x04, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_SERVICE (4), version 1, reserved 0
 ];
 
-// `ipvsadm -L` destinations of fwmark 42 (dump only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm -L -n -f 42`: the destinations of fwmark 42 (dump only)
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_DEST_DUMP: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -491,11 +473,10 @@ pub const GET_DEST_DUMP: &[u8] = &[
 ];
 
 // `ipvsadm -L --timeout`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_CONFIG: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -506,11 +487,10 @@ pub const GET_CONFIG: &[u8] = &[
 ];
 
 // `ipvsadm -L --daemon` (dump only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_DAEMON_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -520,12 +500,11 @@ pub const GET_DAEMON_DUMP: &[u8] = &[
     0x0b, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_DAEMON (11), version 1, reserved 0
 ];
 
-// `ipvsadm` startup (ipvs_getinfo)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK, and libnl >= 3.5's nla_nest_start sets
-// NLA_F_NESTED on nests). Checked against the reference ipvsadm in the VM by
-// tests/vm/ipvs.rs `requests_match_the_reference_ipvsadm`.
+// `ipvsadm` startup (ipvs_getinfo), the first request of every run
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_INFO: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
