@@ -295,6 +295,11 @@ impl Client {
     }
 
     /// Every service, with statistics; the service part of `ipvsadm -L`.
+    ///
+    /// The dump may take many datagrams. The kernel resumes it by position
+    /// in one service hash table shared by all network namespaces and sets
+    /// no `NLM_F_DUMP_INTR`, so services added or deleted in *another*
+    /// namespace while the dump runs can make it skip or repeat entries.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
         let op = Op::GetServices;
         let payloads = self.exchange(op, &wire::dump_services_message(), true)?;
