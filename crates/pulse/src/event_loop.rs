@@ -1,0 +1,696 @@
+//! The IO shell: one mio loop over the heartbeat UDP sockets, a signal
+//! pipe, the root-only control socket and timers. It turns what arrives
+//! into [`Event`]s, calls the pure [`Machine::step`], and carries out the
+//! returned [`Action`]s through a [`Host`].
+
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mio::net::UdpSocket;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::control::{self, Request};
+use crate::host::{split_command, CommandKind, Host, HostConfig, RealHost};
+use crate::keyfile::{self, KeyError};
+use crate::machine::{self, Action, Event, Machine, Now};
+use crate::settings::{self, RunOptions, Settings, SettingsError};
+
+const SIGNALS: Token = Token(0);
+const CONTROL: Token = Token(1);
+const UDP_BASE: usize = 16;
+const LINK_POLL: Duration = Duration::from_millis(100);
+
+/// Why pulse could not start (or had to stop).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The settings file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The settings are invalid.
+    #[error("{path}: {source}")]
+    Settings {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: SettingsError,
+    },
+    /// The key file was refused.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// No router in the settings is this host.
+    #[error("{0}")]
+    NotARouter(String),
+    /// A heartbeat socket could not be bound.
+    #[error("cannot create heartbeat socket on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The control socket could not be set up.
+    #[error("control socket {path}: {source}")]
+    Control {
+        /// Its path.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Signal handlers or the poller failed.
+    #[error("{what}: {source}")]
+    Os {
+        /// What was being set up.
+        what: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// What the command line decided.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Settings file.
+    pub config: PathBuf,
+    /// Which router this is, instead of matching local addresses.
+    pub node: Option<String>,
+    /// `--forceactive`, `--test-start`.
+    pub run: RunOptions,
+    /// `-n`: foreground, logs to stdout; lvsd gets `--nodaemon`.
+    pub nodaemon: bool,
+    /// `-v`: passed on to lvsd.
+    pub verbose: bool,
+    /// lvsd binary.
+    pub lvsd: PathBuf,
+    /// sysfs root (`/sys`).
+    pub sysfs: PathBuf,
+}
+
+/// Everything derived from one read of the settings.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The parsed settings.
+    pub settings: Settings,
+    /// The machine configuration.
+    pub machine: machine::Config,
+    /// The host configuration.
+    pub host: HostConfig,
+    /// Our heartbeat addresses and port.
+    pub bind: Vec<SocketAddr>,
+}
+
+/// Local interface addresses, with the interface names.
+pub fn local_addresses() -> Vec<(String, IpAddr)> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+    addrs
+        .filter_map(|ifa| {
+            let a = ifa.address?;
+            let ip = if let Some(v4) = a.as_sockaddr_in() {
+                IpAddr::V4(v4.ip())
+            } else {
+                IpAddr::V6(a.as_sockaddr_in6()?.ip())
+            };
+            Some((ifa.interface_name, ip))
+        })
+        .collect()
+}
+
+/// Reads and validates the settings and builds both configurations.
+///
+/// # Errors
+/// Any [`RunError`] about the settings, the key or this host's identity.
+pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
+    let path = &opts.config;
+    let text = std::fs::read(path)
+        .map_err(|source| RunError::ReadConfig { path: path.clone(), source })?;
+    let s = settings::parse(&String::from_utf8_lossy(&text))
+        .map_err(|source| RunError::Settings { path: path.clone(), source })?;
+    let locals = local_addresses();
+    let me = match &opts.node {
+        Some(name) => s.router_named(name).ok_or_else(|| {
+            RunError::NotARouter(format!("no router named {name} in {}", path.display()))
+        })?,
+        None => {
+            let ips: Vec<IpAddr> = locals.iter().map(|(_, a)| *a).collect();
+            s.router_owning(&ips).ok_or_else(|| {
+                RunError::NotARouter(format!(
+                    "no local interface has the address of a router listed in {}",
+                    path.display()
+                ))
+            })?
+        }
+    };
+    let key = match (&s.heartbeat.protocol, &s.heartbeat.key_file) {
+        (settings::ProtocolName::Native, Some(k)) => Some(keyfile::load(k)?),
+        _ => None,
+    };
+    let mut mc = s
+        .machine_config(me, key, settings::digest(&text), boot_id, &opts.run)
+        .map_err(|source| RunError::Settings { path: path.clone(), source })?;
+    let my_addrs = s.routers[me].addresses();
+    if s.monitor_links {
+        let mut links: Vec<String> =
+            locals.iter().filter(|(_, a)| my_addrs.contains(a)).map(|(n, _)| n.clone()).collect();
+        links.sort();
+        links.dedup();
+        mc.monitored_links = links;
+    }
+    let mut lvsd_args =
+        vec![if opts.nodaemon { "--nodaemon" } else { "--nofork" }.to_owned(), "-c".to_owned()];
+    lvsd_args.push(opts.config.display().to_string());
+    if opts.verbose {
+        lvsd_args.push("-v".to_owned());
+    }
+    let host = HostConfig {
+        active_cmd: s.active_cmd.as_deref().and_then(split_command),
+        inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),
+        lvsd: opts.lvsd.clone(),
+        lvsd_args,
+        send_arp: s.send_arp.clone(),
+        ipvsadm: s.ipvsadm.clone(),
+        ip: s.ip.clone(),
+        sync: s.syncdaemon.as_ref().map(|y| (y.iface.clone(), y.id)),
+        sysfs: opts.sysfs.clone(),
+    };
+    let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
+    Ok(Loaded { settings: s, machine: mc, host, bind })
+}
+
+/// Whether `dev`'s link is up according to sysfs: administratively up and
+/// with carrier. An interface sysfs does not know is down.
+pub fn link_up(sysfs: &Path, dev: &str) -> bool {
+    let base = sysfs.join("class/net").join(dev);
+    let Ok(oper) = std::fs::read_to_string(base.join("operstate")) else { return false };
+    if oper.trim() == "down" {
+        return false;
+    }
+    match std::fs::read_to_string(base.join("carrier")) {
+        Ok(c) => c.trim() == "1",
+        // No carrier file readable: the interface is administratively down.
+        Err(_) => false,
+    }
+}
+
+fn now() -> Now {
+    let wall_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Now { mono: Instant::now(), wall_ms }
+}
+
+/// A random boot id from the kernel's generator.
+pub fn random_boot_id() -> u64 {
+    let mut b = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = io::Read::read_exact(&mut f, &mut b);
+    }
+    let id = u64::from_ne_bytes(b);
+    if id == 0 {
+        // Fall back to time and pid: unique enough across restarts.
+        now().wall_ms ^ (u64::from(std::process::id()) << 40)
+    } else {
+        id
+    }
+}
+
+/// The running daemon: machine, host and the fds it waits on.
+pub struct Daemon<H: Host> {
+    opts: Options,
+    machine: Machine,
+    host: H,
+    poll: Poll,
+    sockets: Vec<UdpSocket>,
+    peers: Vec<(usize, SocketAddr)>,
+    control: UnixListener,
+    control_path: PathBuf,
+    signal_rx: UnixStream,
+    flags: [(i32, Arc<AtomicBool>); 4],
+    links: Vec<(String, bool)>,
+    next_link_poll: Instant,
+}
+
+impl<H: Host> std::fmt::Debug for Daemon<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("machine", &self.machine).finish_non_exhaustive()
+    }
+}
+
+fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
+    move |source| RunError::Os { what, source }
+}
+
+fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
+    let mut v = Vec::new();
+    for (i, r) in cfg.routers.iter().enumerate() {
+        if i == cfg.me {
+            continue;
+        }
+        for (k, a) in r.addrs.iter().enumerate() {
+            v.push((k.min(nsockets.saturating_sub(1)), SocketAddr::new(*a, port)));
+        }
+    }
+    v
+}
+
+impl Daemon<RealHost> {
+    /// Loads the settings, binds the sockets and installs signal handlers.
+    ///
+    /// # Errors
+    /// Any [`RunError`]; nothing has been changed on the host then.
+    pub fn prepare(opts: Options) -> Result<Daemon<RealHost>, RunError> {
+        let loaded = load(&opts, random_boot_id())?;
+        let host = RealHost::new(loaded.host.clone());
+        Daemon::with_host(opts, loaded, host)
+    }
+}
+
+impl<H: Host> Daemon<H> {
+    /// Like [`Daemon::prepare`] with a given host and settings.
+    ///
+    /// # Errors
+    /// Any [`RunError`] from sockets and signals.
+    pub fn with_host(opts: Options, loaded: Loaded, host: H) -> Result<Daemon<H>, RunError> {
+        let poll = Poll::new().map_err(os("creating the poller"))?;
+        let mut sockets = Vec::new();
+        for (n, addr) in loaded.bind.iter().enumerate() {
+            let mut s =
+                UdpSocket::bind(*addr).map_err(|source| RunError::Bind { addr: *addr, source })?;
+            poll.registry()
+                .register(&mut s, Token(UDP_BASE + n), Interest::READABLE)
+                .map_err(os("registering a heartbeat socket"))?;
+            sockets.push(s);
+        }
+        let peers = peer_targets(&loaded.machine, loaded.settings.heartbeat.port, sockets.len());
+        let control_path = loaded.settings.control_socket.clone();
+        let control = bind_control(&control_path)?;
+        poll.registry()
+            .register(&mut SourceFd(&control.as_raw_fd()), CONTROL, Interest::READABLE)
+            .map_err(os("registering the control socket"))?;
+        let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
+        signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
+        signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
+        let flags = [
+            (signal_hook::consts::SIGHUP, Arc::new(AtomicBool::new(false))),
+            (signal_hook::consts::SIGTERM, Arc::new(AtomicBool::new(false))),
+            (signal_hook::consts::SIGINT, Arc::new(AtomicBool::new(false))),
+            (signal_hook::consts::SIGCHLD, Arc::new(AtomicBool::new(false))),
+        ];
+        for (sig, flag) in &flags {
+            signal_hook::flag::register(*sig, Arc::clone(flag))
+                .map_err(os("installing a signal handler"))?;
+            let tx = signal_tx.try_clone().map_err(os("installing a signal handler"))?;
+            signal_hook::low_level::pipe::register(*sig, tx)
+                .map_err(os("installing a signal handler"))?;
+        }
+        poll.registry()
+            .register(&mut SourceFd(&signal_rx.as_raw_fd()), SIGNALS, Interest::READABLE)
+            .map_err(os("registering the signal pipe"))?;
+        let links = loaded.machine.monitored_links.iter().map(|l| (l.clone(), true)).collect();
+        Ok(Daemon {
+            opts,
+            machine: Machine::new(loaded.machine),
+            host,
+            poll,
+            sockets,
+            peers,
+            control,
+            control_path,
+            signal_rx,
+            flags,
+            links,
+            next_link_poll: Instant::now(),
+        })
+    }
+
+    /// Runs until SIGTERM/SIGINT has been handled.
+    ///
+    /// # Errors
+    /// Only if the poller itself fails.
+    pub fn run(mut self) -> Result<(), RunError> {
+        let mut events = Events::with_capacity(64);
+        if self.handle(Event::Start) {
+            return Ok(());
+        }
+        loop {
+            let t = Instant::now();
+            let mut timeout = self.machine.next_wakeup().map(|w| w.saturating_duration_since(t));
+            if !self.links.is_empty() {
+                timeout = Some(timeout.map_or(LINK_POLL, |d| d.min(LINK_POLL)));
+            }
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(source) => return Err(RunError::Os { what: "polling", source }),
+            }
+            for ev in events.iter() {
+                let exit = match ev.token() {
+                    SIGNALS => self.on_signals(),
+                    CONTROL => self.on_control(),
+                    Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => {
+                        self.on_udp(n - UDP_BASE)
+                    }
+                    Token(n) => {
+                        log::warn!("event for unknown token {n}");
+                        false
+                    }
+                };
+                if exit {
+                    return Ok(());
+                }
+            }
+            if self.poll_links() || self.handle(Event::Tick) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn handle(&mut self, ev: Event) -> bool {
+        let actions = self.machine.step(ev, now());
+        self.execute(actions)
+    }
+
+    /// Carries out actions; true when the process must exit.
+    fn execute(&mut self, actions: Vec<Action>) -> bool {
+        let mut exit = false;
+        for a in actions {
+            let r = match a {
+                Action::SendHeartbeat(p) => {
+                    self.send(&p);
+                    Ok(())
+                }
+                Action::RunActiveCmd => self.host.run_command(CommandKind::Active),
+                Action::RunInactiveCmd => self.host.run_command(CommandKind::Inactive),
+                Action::VipsUp(v) => self.host.vips_up(&v),
+                Action::VipsDown(v) => self.host.vips_down(&v),
+                Action::GratuitousArp(v) => self.host.gratuitous_arp(&v),
+                Action::StartLvsd => self.host.start_lvsd(),
+                Action::StopLvsd => {
+                    self.host.stop_lvsd();
+                    Ok(())
+                }
+                Action::ReloadLvsd => {
+                    self.host.reload_lvsd();
+                    Ok(())
+                }
+                Action::SyncDaemon(role) => self.host.sync_daemon(role),
+                Action::ReloadConfig => {
+                    exit |= self.reload();
+                    Ok(())
+                }
+                Action::Exit => {
+                    exit = true;
+                    Ok(())
+                }
+            };
+            if let Err(e) = r {
+                log::error!("{e}");
+            }
+        }
+        exit
+    }
+
+    fn send(&mut self, payload: &[u8]) {
+        for (k, to) in &self.peers {
+            let Some(sock) = self.sockets.get(*k) else { continue };
+            if let Err(e) = sock.send_to(payload, *to) {
+                log::debug!("heartbeat to {to}: {e}");
+            }
+        }
+    }
+
+    fn reload(&mut self) -> bool {
+        log::info!("re-reading {}", self.opts.config.display());
+        let boot_id = self.machine.config().boot_id;
+        match load(&self.opts, boot_id) {
+            Ok(l) => {
+                let port_now = self.peers.first().map(|(_, a)| a.port());
+                if Some(l.settings.heartbeat.port) != port_now && !self.peers.is_empty() {
+                    log::warn!("a new heartbeat port takes effect only after a restart");
+                }
+                self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
+                let mut links: Vec<(String, bool)> =
+                    l.machine.monitored_links.iter().map(|n| (n.clone(), true)).collect();
+                for (n, up) in &mut links {
+                    if let Some((_, old)) = self.links.iter().find(|(o, _)| o == n) {
+                        *up = *old;
+                    }
+                }
+                self.links = links;
+                self.host.reconfigure(l.host);
+                self.handle(Event::Reconfigured(Box::new(l.machine)))
+            }
+            Err(e) => {
+                log::error!("reload refused, keeping the running configuration: {e}");
+                false
+            }
+        }
+    }
+
+    fn on_signals(&mut self) -> bool {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = io::Read::read(&mut self.signal_rx, &mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+        let mut exit = false;
+        let fired: Vec<i32> = self
+            .flags
+            .iter()
+            .filter(|(_, f)| f.swap(false, Ordering::SeqCst))
+            .map(|(s, _)| *s)
+            .collect();
+        for sig in fired {
+            match sig {
+                signal_hook::consts::SIGCHLD => {
+                    for (child, code) in self.host.reap() {
+                        exit |= self.handle(Event::ChildExited(child, code));
+                    }
+                }
+                signal_hook::consts::SIGHUP => {
+                    exit |= self.handle(Event::Signal(machine::Signal::Reload));
+                }
+                s => {
+                    log::info!("terminating due to signal {s}");
+                    exit |= self.handle(Event::Signal(machine::Signal::Terminate));
+                }
+            }
+        }
+        exit
+    }
+
+    fn on_udp(&mut self, k: usize) -> bool {
+        let mut buf = [0u8; 2048];
+        loop {
+            let r = self.sockets[k].recv_from(&mut buf);
+            match r {
+                Ok((n, from)) => {
+                    let data = buf[..n].to_vec();
+                    if self.handle(Event::Packet { from: from.ip(), data }) {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("heartbeat socket: {e}");
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn on_control(&mut self) -> bool {
+        loop {
+            match self.control.accept() {
+                Ok((stream, _)) => {
+                    if self.serve(stream) {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("control socket: {e}");
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn serve(&mut self, stream: UnixStream) -> bool {
+        let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+            .map(|c| c.uid());
+        let mut w = &stream;
+        match uid {
+            Ok(0) => {}
+            Ok(uid) => {
+                log::warn!("control request from uid {uid} refused");
+                let _ = w.write_all(b"error: permission denied: root only\n");
+                return false;
+            }
+            Err(e) => {
+                log::warn!("control socket peer credentials: {e}");
+                return false;
+            }
+        }
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+        let mut line = String::new();
+        let mut r = BufReader::new(io::Read::take(&stream, 256));
+        if r.read_line(&mut line).is_err() {
+            return false;
+        }
+        let mut exit = false;
+        let reply = match control::parse_request(&line) {
+            Ok(Request::StatusText) => {
+                control::render_text(&self.machine.status(Instant::now()), self.host.lvsd_pid())
+            }
+            Ok(Request::StatusJson) => {
+                control::render_json(&self.machine.status(Instant::now()), self.host.lvsd_pid())
+            }
+            Ok(Request::Command(c)) => {
+                log::info!("control: {}", line.trim());
+                exit = self.handle(Event::Control(c));
+                "ok\n".to_owned()
+            }
+            Err(e) => format!("error: {e}\n"),
+        };
+        let _ = w.write_all(reply.as_bytes());
+        exit
+    }
+
+    fn poll_links(&mut self) -> bool {
+        if self.links.is_empty() || Instant::now() < self.next_link_poll {
+            return false;
+        }
+        self.next_link_poll = Instant::now() + LINK_POLL;
+        let mut changes = Vec::new();
+        for (name, up) in &mut self.links {
+            let now_up = link_up(&self.opts.sysfs, name);
+            if now_up != *up {
+                *up = now_up;
+                changes.push(if now_up {
+                    Event::LinkUp(name.clone())
+                } else {
+                    Event::LinkDown(name.clone())
+                });
+            }
+        }
+        changes.into_iter().any(|ev| self.handle(ev))
+    }
+}
+
+impl<H: Host> Drop for Daemon<H> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.control_path);
+    }
+}
+
+fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
+    let err = |source| RunError::Control { path: path.into(), source };
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(err(io::Error::new(
+                ErrorKind::AlreadyExists,
+                "exists and is not a socket",
+            )));
+        }
+        if UnixStream::connect(path).is_ok() {
+            return Err(err(io::Error::new(ErrorKind::AddrInUse, "another pulse is running")));
+        }
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    let l = UnixListener::bind(path).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    l.set_nonblocking(true).map_err(err)?;
+    Ok(l)
+}
+
+/// Sends one request to a running pulse and returns its reply.
+///
+/// # Errors
+/// The socket error.
+pub fn request(socket: &Path, line: &str) -> io::Result<String> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(line.as_bytes())?;
+    s.write_all(b"\n")?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut out = String::new();
+    io::Read::read_to_string(&mut s, &mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_state_from_sysfs_fixtures() {
+        let dir = std::env::temp_dir().join(format!("pulse-links-{}", std::process::id()));
+        let mk = |dev: &str, oper: &str, carrier: Option<&str>| {
+            let d = dir.join("class/net").join(dev);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("operstate"), oper).unwrap();
+            if let Some(c) = carrier {
+                std::fs::write(d.join("carrier"), c).unwrap();
+            }
+        };
+        mk("up0", "up\n", Some("1\n"));
+        mk("unknown0", "unknown\n", Some("1\n"));
+        mk("nocarrier0", "up\n", Some("0\n"));
+        mk("admindown0", "down\n", None);
+        assert!(link_up(&dir, "up0"));
+        assert!(link_up(&dir, "unknown0"));
+        assert!(!link_up(&dir, "nocarrier0"));
+        assert!(!link_up(&dir, "admindown0"));
+        assert!(!link_up(&dir, "absent0"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn peer_targets_pair_public_with_public() {
+        let r = |n: &str, a: &[&str]| machine::Router {
+            name: n.into(),
+            node_id: 1,
+            addrs: a.iter().map(|x| x.parse().unwrap()).collect(),
+        };
+        let cfg = machine::Config {
+            routers: vec![r("a", &["10.0.0.1", "10.1.0.1"]), r("b", &["10.0.0.2", "10.1.0.2"])],
+            me: 0,
+            keepalive: Duration::from_secs(2),
+            deadtime: Duration::from_secs(5),
+            preempt: false,
+            force_active: false,
+            test_start: false,
+            vips: vec![],
+            arp: machine::ArpPolicy::default(),
+            syncdaemon: false,
+            monitored_links: vec![],
+            protocol: machine::Protocol::Piranha,
+            config_digest: [0; 32],
+            boot_id: 1,
+        };
+        let t = peer_targets(&cfg, 539, 2);
+        assert_eq!(
+            t,
+            vec![(0, "10.0.0.2:539".parse().unwrap()), (1, "10.1.0.2:539".parse().unwrap())]
+        );
+        assert_eq!(peer_targets(&cfg, 539, 1)[1].0, 0);
+    }
+}
