@@ -96,6 +96,8 @@ pub struct Options {
     pub lvsd: PathBuf,
     /// sysfs root (`/sys`).
     pub sysfs: PathBuf,
+    /// Control socket path instead of the one in the settings.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// Everything derived from one read of the settings.
@@ -135,8 +137,11 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     let path = &opts.config;
     let text = std::fs::read(path)
         .map_err(|source| RunError::ReadConfig { path: path.clone(), source })?;
-    let s = settings::parse(&String::from_utf8_lossy(&text))
+    let mut s = settings::parse(&String::from_utf8_lossy(&text))
         .map_err(|source| RunError::Settings { path: path.clone(), source })?;
+    if let Some(sock) = &opts.control_socket {
+        s.control_socket = sock.clone();
+    }
     let locals = local_addresses();
     let me = match &opts.node {
         Some(name) => s.router_named(name).ok_or_else(|| {

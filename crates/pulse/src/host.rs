@@ -247,6 +247,7 @@ impl Host for RealHost {
             match self.run_waited(&self.cfg.ip, &ip_addr_args("del", vip)) {
                 Err(HostError::Failed { stderr, .. })
                     if stderr.contains("Cannot assign requested address")
+                        || stderr.contains("Address not found")
                         || stderr.contains("does not exist") => {}
                 Err(e) => {
                     log::error!("VIP {vip} down: {e}");

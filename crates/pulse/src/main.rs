@@ -29,7 +29,7 @@ Usage: pulse [OPTION...]
       --control=REQUEST   send a request to the running pulse and print the
                           reply: status, \"status json\", take-over,
                           stand-down, reload
-      --socket=PATH       control socket for --control (default: from -c)
+      --socket=PATH       control socket (default: from -c)
       --version           print the version
   -?, --help, --usage     this text
 ";
@@ -51,6 +51,7 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
         verbose: false,
         lvsd: DEFAULT_LVSD.into(),
         sysfs: "/sys".into(),
+        control_socket: None,
     };
     let mut control = None;
     let mut socket = None;
@@ -80,6 +81,7 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
     if let Some(request) = control {
         return Ok(Mode::Control { config: opts.config, socket, request });
     }
+    opts.control_socket = socket;
     Ok(Mode::Run(opts))
 }
 
