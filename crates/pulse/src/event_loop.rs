@@ -25,8 +25,8 @@ use crate::settings::{self, RunOptions, Settings, SettingsError};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
+const LINKS: Token = Token(2);
 const UDP_BASE: usize = 16;
-const LINK_POLL: Duration = Duration::from_millis(100);
 
 /// Why pulse could not start (or had to stop).
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,9 @@ pub enum RunError {
         /// The OS error.
         source: io::Error,
     },
+    /// The link monitor could not be set up.
+    #[error("monitor_links: {0}")]
+    Net(#[from] lvs_net::Error),
     /// Signal handlers or the poller failed.
     #[error("{what}: {source}")]
     Os {
@@ -94,8 +97,6 @@ pub struct Options {
     pub verbose: bool,
     /// lvsd binary.
     pub lvsd: PathBuf,
-    /// sysfs root (`/sys`).
-    pub sysfs: PathBuf,
     /// Control socket path instead of the one in the settings.
     pub control_socket: Option<PathBuf>,
 }
@@ -185,27 +186,10 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
         lvsd_args,
         send_arp: s.send_arp.clone(),
         ipvsadm: s.ipvsadm.clone(),
-        ip: s.ip.clone(),
         sync: s.syncdaemon.as_ref().map(|y| (y.iface.clone(), y.id)),
-        sysfs: opts.sysfs.clone(),
     };
     let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
     Ok(Loaded { settings: s, machine: mc, host, bind })
-}
-
-/// Whether `dev`'s link is up according to sysfs: administratively up and
-/// with carrier. An interface sysfs does not know is down.
-pub fn link_up(sysfs: &Path, dev: &str) -> bool {
-    let base = sysfs.join("class/net").join(dev);
-    let Ok(oper) = std::fs::read_to_string(base.join("operstate")) else { return false };
-    if oper.trim() == "down" {
-        return false;
-    }
-    match std::fs::read_to_string(base.join("carrier")) {
-        Ok(c) => c.trim() == "1",
-        // No carrier file readable: the interface is administratively down.
-        Err(_) => false,
-    }
 }
 
 fn now() -> Now {
@@ -244,7 +228,7 @@ pub struct Daemon<H: Host> {
     signal_rx: UnixStream,
     flags: [(i32, Arc<AtomicBool>); 4],
     links: Vec<(String, bool)>,
-    next_link_poll: Instant,
+    monitor: Option<lvs_net::LinkMonitor>,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -323,7 +307,21 @@ impl<H: Host> Daemon<H> {
         poll.registry()
             .register(&mut SourceFd(&signal_rx.as_raw_fd()), SIGNALS, Interest::READABLE)
             .map_err(os("registering the signal pipe"))?;
-        let links = loaded.machine.monitored_links.iter().map(|l| (l.clone(), true)).collect();
+        let links: Vec<(String, bool)> =
+            loaded.machine.monitored_links.iter().map(|l| (l.clone(), true)).collect();
+        let monitor = if links.is_empty() {
+            None
+        } else {
+            let m = lvs_net::LinkMonitor::open()?;
+            poll.registry()
+                .register(&mut SourceFd(&m.as_raw_fd()), LINKS, Interest::READABLE)
+                .map_err(os("registering the link monitor"))?;
+            log::info!(
+                "monitoring links {}",
+                links.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            Some(m)
+        };
         Ok(Daemon {
             opts,
             machine: Machine::new(loaded.machine),
@@ -336,7 +334,7 @@ impl<H: Host> Daemon<H> {
             signal_rx,
             flags,
             links,
-            next_link_poll: Instant::now(),
+            monitor,
         })
     }
 
@@ -346,15 +344,12 @@ impl<H: Host> Daemon<H> {
     /// Only if the poller itself fails.
     pub fn run(mut self) -> Result<(), RunError> {
         let mut events = Events::with_capacity(64);
-        if self.handle(Event::Start) {
+        if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
         loop {
             let t = Instant::now();
-            let mut timeout = self.machine.next_wakeup().map(|w| w.saturating_duration_since(t));
-            if !self.links.is_empty() {
-                timeout = Some(timeout.map_or(LINK_POLL, |d| d.min(LINK_POLL)));
-            }
+            let timeout = self.machine.next_wakeup().map(|w| w.saturating_duration_since(t));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -364,6 +359,7 @@ impl<H: Host> Daemon<H> {
                 let exit = match ev.token() {
                     SIGNALS => self.on_signals(),
                     CONTROL => self.on_control(),
+                    LINKS => self.on_link_events(),
                     Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => {
                         self.on_udp(n - UDP_BASE)
                     }
@@ -376,7 +372,7 @@ impl<H: Host> Daemon<H> {
                     return Ok(());
                 }
             }
-            if self.poll_links() || self.handle(Event::Tick) {
+            if self.handle(Event::Tick) {
                 return Ok(());
             }
         }
@@ -537,9 +533,17 @@ impl<H: Host> Daemon<H> {
     }
 
     fn serve(&mut self, stream: UnixStream) -> bool {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+        // Read the request before anything else: closing a Unix socket with
+        // unread data resets the connection, and the client would never see
+        // the reply, not even a refusal.
+        let mut line = String::new();
+        let read = BufReader::new(io::Read::take(&stream, 256)).read_line(&mut line);
+        let mut w = &stream;
         let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
             .map(|c| c.uid());
-        let mut w = &stream;
         match uid {
             Ok(0) => {}
             Ok(uid) => {
@@ -552,12 +556,7 @@ impl<H: Host> Daemon<H> {
                 return false;
             }
         }
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
-        let mut line = String::new();
-        let mut r = BufReader::new(io::Read::take(&stream, 256));
-        if r.read_line(&mut line).is_err() {
+        if read.is_err() {
             return false;
         }
         let mut exit = false;
@@ -579,24 +578,63 @@ impl<H: Host> Daemon<H> {
         exit
     }
 
-    fn poll_links(&mut self) -> bool {
-        if self.links.is_empty() || Instant::now() < self.next_link_poll {
+    /// Applies a link's new state; true when the process must exit.
+    fn link_changed(&mut self, name: &str, now_up: bool) -> bool {
+        let Some((_, up)) = self.links.iter_mut().find(|(n, _)| n == name) else { return false };
+        if *up == now_up {
             return false;
         }
-        self.next_link_poll = Instant::now() + LINK_POLL;
-        let mut changes = Vec::new();
-        for (name, up) in &mut self.links {
-            let now_up = link_up(&self.opts.sysfs, name);
-            if now_up != *up {
-                *up = now_up;
-                changes.push(if now_up {
-                    Event::LinkUp(name.clone())
-                } else {
-                    Event::LinkDown(name.clone())
-                });
+        *up = now_up;
+        let ev =
+            if now_up { Event::LinkUp(name.to_owned()) } else { Event::LinkDown(name.to_owned()) };
+        self.handle(ev)
+    }
+
+    /// Reads the watched links' state afresh (at start, and after the
+    /// kernel dropped notifications).
+    fn reread_links(&mut self) -> bool {
+        if self.links.is_empty() {
+            return false;
+        }
+        let mut rtnl = match lvs_net::Rtnl::open() {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("monitor_links: {e}");
+                return false;
+            }
+        };
+        let names: Vec<String> = self.links.iter().map(|(n, _)| n.clone()).collect();
+        let mut exit = false;
+        for name in names {
+            let up = match rtnl.link(&name) {
+                Ok(l) => l.is_up(),
+                Err(lvs_net::Error::NoSuchInterface(_)) => false,
+                Err(e) => {
+                    log::error!("monitor_links: {e}");
+                    continue;
+                }
+            };
+            exit |= self.link_changed(&name, up);
+        }
+        exit
+    }
+
+    fn on_link_events(&mut self) -> bool {
+        let Some(m) = &mut self.monitor else { return false };
+        match m.read_events() {
+            Ok(events) => {
+                let mut exit = false;
+                for e in events {
+                    exit |= self.link_changed(&e.name, e.state == lvs_net::LinkState::Up);
+                }
+                exit
+            }
+            Err(lvs_net::Error::EventsLost) => self.reread_links(),
+            Err(e) => {
+                log::error!("monitor_links: {e}");
+                false
             }
         }
-        changes.into_iter().any(|ev| self.handle(ev))
     }
 }
 
@@ -633,40 +671,21 @@ fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
 pub fn request(socket: &Path, line: &str) -> io::Result<String> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    s.write_all(line.as_bytes())?;
-    s.write_all(b"\n")?;
-    s.shutdown(std::net::Shutdown::Write)?;
+    // A refused client is answered and closed before it has written, so a
+    // failed write is not the end: the reply says why.
+    let sent = s.write_all(format!("{line}\n").as_bytes());
+    let _ = s.shutdown(std::net::Shutdown::Write);
     let mut out = String::new();
     io::Read::read_to_string(&mut s, &mut out)?;
+    if out.is_empty() {
+        sent?;
+    }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_state_from_sysfs_fixtures() {
-        let dir = std::env::temp_dir().join(format!("pulse-links-{}", std::process::id()));
-        let mk = |dev: &str, oper: &str, carrier: Option<&str>| {
-            let d = dir.join("class/net").join(dev);
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("operstate"), oper).unwrap();
-            if let Some(c) = carrier {
-                std::fs::write(d.join("carrier"), c).unwrap();
-            }
-        };
-        mk("up0", "up\n", Some("1\n"));
-        mk("unknown0", "unknown\n", Some("1\n"));
-        mk("nocarrier0", "up\n", Some("0\n"));
-        mk("admindown0", "down\n", None);
-        assert!(link_up(&dir, "up0"));
-        assert!(link_up(&dir, "unknown0"));
-        assert!(!link_up(&dir, "nocarrier0"));
-        assert!(!link_up(&dir, "admindown0"));
-        assert!(!link_up(&dir, "absent0"));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn peer_targets_pair_public_with_public() {

@@ -4,9 +4,10 @@
 //! reaping lvsd. [`RealHost`] is the only place pulse spawns processes, and
 //! it never goes through a shell.
 //!
-//! VIPs are handled by running iproute2's `ip addr add/del` until the
-//! `lvs-net` crate (netlink) is merged; only [`RealHost::vips_up`] and
-//! [`RealHost::vips_down`] need to change then.
+//! VIPs go up and down over rtnetlink through `lvs-net` (idempotent: an
+//! address already present or absent is not an error); announcements are
+//! `send_arp -i DEV ADDR...` runs, one round each, paced by the state
+//! machine.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -39,13 +40,13 @@ pub enum HostError {
         /// Its standard error, trimmed.
         stderr: String,
     },
-    /// An interface's hardware address could not be read.
-    #[error("cannot read the hardware address of {dev}: {source}")]
-    HwAddr {
-        /// The interface.
-        dev: String,
-        /// The OS error.
-        source: std::io::Error,
+    /// The network layer refused a VIP change.
+    #[error("VIP {vip}: {source}")]
+    Net {
+        /// The VIP.
+        vip: String,
+        /// The lvs-net error (kernel errno kept).
+        source: lvs_net::Error,
     },
 }
 
@@ -99,12 +100,8 @@ pub struct HostConfig {
     pub send_arp: PathBuf,
     /// ipvsadm binary.
     pub ipvsadm: PathBuf,
-    /// iproute2 `ip` binary.
-    pub ip: PathBuf,
     /// Sync daemon interface and id.
     pub sync: Option<(String, u8)>,
-    /// Root of sysfs (`/sys`), a parameter so tests can use fixtures.
-    pub sysfs: PathBuf,
 }
 
 /// Splits a piranha command line on blanks (no shell, no quoting).
@@ -118,58 +115,37 @@ pub fn base_dev(dev: &str) -> &str {
     dev.split(':').next().unwrap_or(dev)
 }
 
-/// `ip addr add` arguments for a VIP.
-pub fn ip_addr_args(op: &str, vip: &Vip) -> Vec<String> {
-    let mut v = vec![
-        "addr".to_owned(),
-        op.to_owned(),
-        format!("{}/{}", vip.addr, vip.prefix),
-        "dev".to_owned(),
-        base_dev(&vip.dev).to_owned(),
-    ];
-    if op == "add" {
-        if vip.addr.is_ipv4() {
-            v.extend(["broadcast".to_owned(), "+".to_owned()]);
-            if vip.dev.contains(':') {
-                v.extend(["label".to_owned(), vip.dev.clone()]);
-            }
-        } else {
-            v.push("nodad".to_owned());
-        }
-    }
+/// `send_arp` arguments for one round of announcements of `addrs` on
+/// `dev` (send_arp's modern form; IPv6 addresses get an unsolicited NA).
+pub fn send_arp_args(dev: &str, addrs: &[IpAddr]) -> Vec<String> {
+    let mut v = vec!["-i".to_owned(), dev.to_owned()];
+    v.extend(addrs.iter().map(ToString::to_string));
     v
 }
 
-/// The broadcast address of a VIP's subnet (IPv4), the ARP target piranha
-/// passes to send_arp; for IPv6 the all-nodes group.
-pub fn broadcast(vip: &Vip) -> IpAddr {
-    match vip.addr {
-        IpAddr::V4(a) => {
-            let bits = u32::from(a);
-            let mask = if vip.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(vip.prefix)) };
-            IpAddr::V4((bits | !mask).into())
+/// Groups VIPs by the interface they are announced on, in first-seen order.
+pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
+    let mut out: Vec<(String, Vec<IpAddr>)> = Vec::new();
+    for v in vips {
+        let dev = base_dev(&v.dev);
+        match out.iter_mut().find(|(d, _)| d == dev) {
+            Some((_, a)) if !a.contains(&v.addr) => a.push(v.addr),
+            Some(_) => {}
+            None => out.push((dev.to_owned(), vec![v.addr])),
         }
-        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
     }
+    out
 }
 
-/// `send_arp` arguments, piranha's form:
-/// `send_arp -i DEV IP MAC TARGET ffffffffffff`.
-pub fn send_arp_args(vip: &Vip, mac: &str) -> Vec<String> {
-    vec![
-        "-i".to_owned(),
-        base_dev(&vip.dev).to_owned(),
-        vip.addr.to_string(),
-        mac.replace(':', ""),
-        broadcast(vip).to_string(),
-        "ffffffffffff".to_owned(),
-    ]
+fn vip_address(v: &Vip) -> lvs_net::VipAddress {
+    lvs_net::VipAddress::piranha(&v.dev, v.addr, v.prefix)
 }
 
 /// The host pulse runs on.
 #[derive(Debug)]
 pub struct RealHost {
     cfg: HostConfig,
+    rtnl: Option<lvs_net::Rtnl>,
     lvsd: Option<Proc>,
     helpers: Vec<(String, Proc)>,
 }
@@ -177,7 +153,7 @@ pub struct RealHost {
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, lvsd: None, helpers: Vec::new() }
+        RealHost { cfg, rtnl: None, lvsd: None, helpers: Vec::new() }
     }
 
     fn spawn_detached(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
@@ -208,11 +184,37 @@ impl RealHost {
         })
     }
 
-    fn hwaddr(&self, dev: &str) -> Result<String, HostError> {
-        let p = self.cfg.sysfs.join("class/net").join(dev).join("address");
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_owned())
-            .map_err(|source| HostError::HwAddr { dev: dev.to_owned(), source })
+    /// Adds or removes VIPs over rtnetlink, reopening the socket after an
+    /// error so that a broken socket does not stick.
+    fn change_vips(&mut self, vips: &[Vip], up: bool) -> Result<(), HostError> {
+        let mut first_err = None;
+        for vip in vips {
+            let r = match &mut self.rtnl {
+                Some(r) => Ok(r),
+                None => lvs_net::Rtnl::open().map(|r| self.rtnl.insert(r)),
+            }
+            .and_then(|r| {
+                let a = vip_address(vip);
+                if up {
+                    r.add_address(&a)
+                } else {
+                    r.del_address(&a)
+                }
+            });
+            match r {
+                Ok(lvs_net::Outcome::Changed) => {
+                    log::info!("VIP {vip} {}", if up { "up" } else { "down" });
+                }
+                Ok(lvs_net::Outcome::Unchanged) => {}
+                Err(source) => {
+                    self.rtnl = None;
+                    let e = HostError::Net { vip: vip.to_string(), source };
+                    log::error!("{e}");
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 }
 
@@ -227,47 +229,19 @@ impl Host for RealHost {
     }
 
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError> {
-        let mut first_err = None;
-        for vip in vips {
-            match self.run_waited(&self.cfg.ip, &ip_addr_args("add", vip)) {
-                Err(HostError::Failed { stderr, .. }) if stderr.contains("File exists") => {}
-                Err(e) => {
-                    log::error!("VIP {vip} up: {e}");
-                    first_err.get_or_insert(e);
-                }
-                Ok(()) => log::info!("VIP {vip} up"),
-            }
-        }
-        first_err.map_or(Ok(()), Err)
+        self.change_vips(vips, true)
     }
 
     fn vips_down(&mut self, vips: &[Vip]) -> Result<(), HostError> {
-        let mut first_err = None;
-        for vip in vips {
-            match self.run_waited(&self.cfg.ip, &ip_addr_args("del", vip)) {
-                Err(HostError::Failed { stderr, .. })
-                    if stderr.contains("Cannot assign requested address")
-                        || stderr.contains("Address not found")
-                        || stderr.contains("does not exist") => {}
-                Err(e) => {
-                    log::error!("VIP {vip} down: {e}");
-                    first_err.get_or_insert(e);
-                }
-                Ok(()) => log::info!("VIP {vip} down"),
-            }
-        }
-        first_err.map_or(Ok(()), Err)
+        self.change_vips(vips, false)
     }
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         let mut first_err = None;
-        for vip in vips {
-            let r = self.hwaddr(base_dev(&vip.dev)).and_then(|mac| {
-                let program = self.cfg.send_arp.clone();
-                self.spawn_detached(&program, &send_arp_args(vip, &mac))
-            });
-            if let Err(e) = r {
-                log::error!("gratuitous ARP for {vip}: {e}");
+        let program = self.cfg.send_arp.clone();
+        for (dev, addrs) in by_base_dev(vips) {
+            if let Err(e) = self.spawn_detached(&program, &send_arp_args(&dev, &addrs)) {
+                log::error!("gratuitous ARP on {dev}: {e}");
                 first_err.get_or_insert(e);
             }
         }
@@ -392,45 +366,26 @@ mod tests {
 
     #[test]
     fn argv_shapes() {
-        let v = vip("192.168.1.100", 24, "eth0:1");
+        let vips = [
+            vip("192.168.1.100", 24, "eth0:1"),
+            vip("192.168.1.101", 24, "eth0"),
+            vip("fd00::1", 64, "eth1"),
+            vip("192.168.1.100", 24, "eth0:2"),
+        ];
+        let groups = by_base_dev(&vips);
+        assert_eq!(groups.len(), 2);
         assert_eq!(
-            ip_addr_args("add", &v).join(" "),
-            "addr add 192.168.1.100/24 dev eth0 broadcast + label eth0:1"
+            send_arp_args(&groups[0].0, &groups[0].1).join(" "),
+            "-i eth0 192.168.1.100 192.168.1.101"
         );
-        assert_eq!(ip_addr_args("del", &v).join(" "), "addr del 192.168.1.100/24 dev eth0");
-        assert_eq!(
-            send_arp_args(&v, "02:00:00:aa:bb:cc").join(" "),
-            "-i eth0 192.168.1.100 020000aabbcc 192.168.1.255 ffffffffffff"
-        );
-        let v6 = vip("fd00::1", 64, "eth1");
-        assert_eq!(ip_addr_args("add", &v6).join(" "), "addr add fd00::1/64 dev eth1 nodad");
-        assert_eq!(broadcast(&vip("10.1.2.3", 32, "x")).to_string(), "10.1.2.3");
-        assert_eq!(broadcast(&vip("10.1.2.3", 0, "x")).to_string(), "255.255.255.255");
+        assert_eq!(send_arp_args(&groups[1].0, &groups[1].1).join(" "), "-i eth1 fd00::1");
+        let a = vip_address(&vips[0]);
+        assert_eq!((a.device.as_str(), a.label.as_deref()), ("eth0", Some("eth0:1")));
+        assert_eq!(a.broadcast, Some("192.168.1.255".parse().unwrap()));
         assert_eq!(
             split_command("  /bin/echo  a b "),
             Some(vec!["/bin/echo".into(), "a".into(), "b".into()])
         );
         assert_eq!(split_command("   "), None);
-    }
-
-    #[test]
-    fn hwaddr_comes_from_the_sysfs_root() {
-        let dir = std::env::temp_dir().join(format!("pulse-sysfs-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("class/net/eth7")).unwrap();
-        std::fs::write(dir.join("class/net/eth7/address"), "02:00:00:00:00:07\n").unwrap();
-        let h = RealHost::new(HostConfig {
-            active_cmd: None,
-            inactive_cmd: None,
-            lvsd: "/bin/false".into(),
-            lvsd_args: vec![],
-            send_arp: "/bin/true".into(),
-            ipvsadm: "/bin/true".into(),
-            ip: "/bin/true".into(),
-            sync: None,
-            sysfs: dir.clone(),
-        });
-        assert_eq!(h.hwaddr("eth7").unwrap(), "02:00:00:00:00:07");
-        assert!(matches!(h.hwaddr("eth8"), Err(HostError::HwAddr { .. })));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -50,7 +50,6 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
         nodaemon: false,
         verbose: false,
         lvsd: DEFAULT_LVSD.into(),
-        sysfs: "/sys".into(),
         control_socket: None,
     };
     let mut control = None;
@@ -72,7 +71,6 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
             Long("node") => opts.node = Some(p.value()?.string()?),
             Long("control") => control = Some(p.value()?.string()?),
             Long("socket") => socket = Some(PathBuf::from(p.value()?)),
-            Long("sysfs") => opts.sysfs = p.value()?.into(),
             Short('?') | Short('h') | Long("help") | Long("usage") => return Ok(Mode::Help),
             Long("version") => return Ok(Mode::Version),
             _ => return Err(arg.unexpected()),

@@ -178,9 +178,6 @@ pub struct Settings {
     /// ipvsadm binary (sync daemon only).
     #[serde(default = "default_ipvsadm")]
     pub ipvsadm: PathBuf,
-    /// iproute2 `ip` binary (VIPs, until lvs-net is merged).
-    #[serde(default = "default_ip")]
-    pub ip: PathBuf,
     /// Switch the IPVS sync daemon.
     pub syncdaemon: Option<SyncSettings>,
     /// Stand down when a heartbeat interface loses its link.
@@ -196,9 +193,6 @@ fn default_send_arp() -> PathBuf {
 }
 fn default_ipvsadm() -> PathBuf {
     "/sbin/ipvsadm".into()
-}
-fn default_ip() -> PathBuf {
-    "/sbin/ip".into()
 }
 fn default_control_socket() -> PathBuf {
     "/run/pulse.sock".into()

@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +61,27 @@ fn can_run() -> bool {
             false
         }
     }
+}
+
+/// The workspace's `send_arp`, built next to `pulse` if it is not there yet.
+fn send_arp_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let bin = Path::new(env!("CARGO_BIN_EXE_pulse")).with_file_name("send_arp");
+            if !bin.exists() {
+                let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+                let st = Command::new(env!("CARGO"))
+                    .args(["build", "-p", "send-arp", "--manifest-path"])
+                    .arg(manifest)
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "building send_arp failed");
+            }
+            assert!(bin.exists(), "{} missing after the build", bin.display());
+            bin
+        })
+        .clone()
 }
 
 fn addr(i: usize) -> String {
@@ -119,14 +141,19 @@ impl Lab {
         };
         script(
             "lvsd",
-            format!("#!/bin/sh\necho $$ >> {0}/lvsd.pids\nexec sleep 600\n", dir.display()),
+            format!(
+                "#!/bin/sh\necho $$ >> {0}/lvsd.pids\ntrap '' HUP\nexec sleep 600\n",
+                dir.display()
+            ),
         );
+        // Record each run, then announce for real with the workspace's send_arp.
         script(
             "send_arp",
             format!(
-                "#!/bin/sh\necho \"$({} netns identify) $*\" >> {}/arp.log\n",
+                "#!/bin/sh\necho \"$({} netns identify) $*\" >> {}/arp.log\nexec {} \"$@\"\n",
                 ip_bin(),
-                dir.display()
+                dir.display(),
+                send_arp_bin().display()
             ),
         );
         let routers_yaml: String = (0..listed)
@@ -143,9 +170,8 @@ impl Lab {
         let yaml = format!(
             "routers:\n{routers_yaml}heartbeat: {{ keepalive_ms: {KEEPALIVE_MS}, deadtime_ms: {DEADTIME_MS}, {auth} }}\n\
              vips: [ {{ address: 10.77.0.100/24, dev: eth0 }} ]\n\
-             send_arp: {dir}/send_arp\nip: {ip}\narp: {{ repeat: 2, interval_ms: 100 }}\n{yaml_extra}",
+             send_arp: {dir}/send_arp\narp: {{ repeat: 2, interval_ms: 100 }}\n{yaml_extra}",
             dir = dir.display(),
-            ip = ip_bin(),
         );
         std::fs::write(dir.join("pulse.yaml"), yaml).unwrap();
         lab
@@ -260,6 +286,54 @@ impl Lab {
     }
 }
 
+impl Lab {
+    fn pid(&self, i: usize) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.pulses[i].as_ref().unwrap().id() as i32)
+    }
+
+    fn mac(&self, i: usize) -> lvs_net::MacAddr {
+        self.in_ns(i, || lvs_net::Rtnl::open().unwrap().link("eth0").unwrap().mac.unwrap())
+    }
+
+    /// Starts capturing every frame the observer's interface receives.
+    fn capture(&self) -> lvs_net::packet::PacketCapture {
+        self.in_ns(OBSERVER, || {
+            let link = lvs_net::Rtnl::open().unwrap().link("eth0").unwrap();
+            lvs_net::packet::PacketCapture::open(link.index, "eth0").unwrap()
+        })
+    }
+
+    fn set_hub_port(&self, i: usize, args: &[&str]) {
+        let hub = format!("{}-hub", self.prefix);
+        let port = format!("p{i}");
+        let mut a = vec!["-n", &hub, "link", "set", &port];
+        a.extend_from_slice(args);
+        sh(&a);
+    }
+}
+
+/// Waits for a gratuitous ARP for the VIP from `mac`; returns how many such
+/// frames arrived before `limit` ran out or `want` were seen.
+fn arps_seen(
+    cap: &lvs_net::packet::PacketCapture,
+    mac: lvs_net::MacAddr,
+    want: usize,
+    limit: Duration,
+) -> usize {
+    let vip: std::net::Ipv4Addr = "10.77.0.100".parse().unwrap();
+    let t0 = Instant::now();
+    let mut n = 0;
+    while n < want && t0.elapsed() < limit {
+        let Some(frame) = cap.recv(Duration::from_millis(50)).unwrap() else { continue };
+        if let Ok(f) = lvs_net::frame::ArpFrame::decode(&frame) {
+            if f.arp.sender_ip == vip && f.arp.sender_hw == mac && f.eth.src == mac {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         for i in 0..self.pulses.len() {
@@ -305,6 +379,7 @@ fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
         // Let heartbeats settle, then kill -9 the active one.
         std::thread::sleep(Duration::from_millis(300));
         let backup = 1 - active;
+        let cap = lab.capture();
         lab.kill9(active);
         let took = lab.wait(Duration::from_secs(5), "backup active", |l| l.is_active(backup));
         let vip_at = lab.wait(Duration::from_secs(2), "VIP on backup", |l| l.has_vip(backup));
@@ -315,6 +390,9 @@ fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
         );
         let want = format!("{} -i eth0 10.77.0.100", lab.ns(backup));
         lab.wait(Duration::from_secs(2), "send_arp on the backup", |l| l.arp_log().contains(&want));
+        // Both announcements of the burst are on the wire, from the backup's MAC.
+        let seen = arps_seen(&cap, lab.mac(backup), 2, Duration::from_secs(3));
+        assert_eq!(seen, 2, "gratuitous ARPs from the new active router on the wire");
         // The killed router comes back: no automatic failback.
         lab.start(active);
         std::thread::sleep(Duration::from_millis(DEADTIME_MS * 2));
@@ -358,7 +436,7 @@ fn three_routers_in_a_pool_first_live_is_active_and_return_follows_preempt() {
         let holder = lab.actives()[0];
         assert!(lab.has_vip(holder));
         for i in (0..3).filter(|i| *i != holder) {
-            assert!(!lab.has_vip(i), "r{i} still has the VIP");
+            assert!(!lab.has_vip(i), "r{i} still has the VIP:\n{}", lab.log(i));
         }
     }
 }
@@ -513,4 +591,121 @@ fn piranha_mode_puts_the_documented_magics_on_the_wire() {
     let st = lab.status(0);
     assert_eq!(json_u64(&st, "incompatible"), 1, "{st}");
     assert!(st.contains("\"protocol\":\"piranha\""));
+}
+
+#[test]
+fn partition_then_heal_leaves_one_active_that_reannounces() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("part", 2, "", 2, false);
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    // Cut r1 off the bridge (its link stays up): both become active.
+    lab.set_hub_port(1, &["nomaster"]);
+    lab.wait(Duration::from_secs(5), "split brain", |l| l.actives() == vec![0, 1]);
+    assert!(lab.has_vip(0) && lab.has_vip(1));
+    let cap = lab.capture();
+    let mac0 = lab.mac(0);
+    lab.set_hub_port(1, &["master", "br0"]);
+    let healed =
+        lab.wait(Duration::from_secs(5), "one active after the heal", |l| l.actives() == vec![0]);
+    assert!(lab.has_vip(0) && !lab.has_vip(1), "the loser dropped the VIP");
+    let seen = arps_seen(&cap, mac0, 1, Duration::from_secs(3));
+    assert!(seen >= 1, "the survivor re-announced its VIP after the heal");
+    std::thread::sleep(Duration::from_millis(DEADTIME_MS * 2));
+    assert_eq!(lab.actives(), vec![0], "and it stays that way");
+    eprintln!("partition healed: one active after {} ms", healed.as_millis());
+}
+
+#[test]
+fn lvsd_exit_sigterm_and_control_commands() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("ctl", 2, "", 2, false);
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    // lvsd dies on the active router: it stands down at once (CHILDFAIL)
+    // and the backup takes over without waiting for deadtime.
+    let lvsd = json_u64(&lab.status(0), "lvsd_pid") as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(lvsd), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+    let took = lab.wait(Duration::from_secs(5), "r1 after lvsd died", |l| l.actives() == vec![1]);
+    assert!(took < Duration::from_millis(DEADTIME_MS), "took {took:?}");
+    lab.wait(Duration::from_secs(2), "VIP gone from r0", |l| !l.has_vip(0));
+    // Operator commands.
+    assert_eq!(lab.request(0, "take-over").unwrap(), "ok\n");
+    lab.wait(Duration::from_secs(5), "r0 after take-over", |l| l.actives() == vec![0]);
+    assert_eq!(lab.request(0, "stand-down").unwrap(), "ok\n");
+    lab.wait(Duration::from_secs(5), "r1 after stand-down", |l| l.actives() == vec![1]);
+    assert!(lab.request(0, "status").unwrap().contains("faults: admin-down\n"));
+    assert!(lab.request(0, "bogus").unwrap().starts_with("error: unknown request"));
+    // Only root may talk to the control socket, even if its mode allows.
+    let sock = lab.socket(1);
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .arg("--control=take-over")
+        .arg(format!("--socket={}", sock.display()))
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "error: permission denied: root only\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lab.actives(), vec![1]);
+    // SIGTERM: the active router stands down cleanly and exits; the other
+    // takes over at once.
+    assert_eq!(lab.request(0, "take-over").unwrap(), "ok\n");
+    lab.wait(Duration::from_secs(5), "r0 again", |l| l.actives() == vec![0]);
+    let t0 = Instant::now();
+    nix::sys::signal::kill(lab.pid(0), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = lab.pulses[0].as_mut().unwrap().wait().unwrap();
+    assert!(status.success(), "{status}");
+    lab.pulses[0] = None;
+    assert!(!lab.has_vip(0), "VIP removed before exit");
+    assert!(!lab.socket(0).exists(), "control socket removed");
+    lab.wait(Duration::from_secs(5), "r1 after SIGTERM", |l| l.actives() == vec![1]);
+    assert!(t0.elapsed() < Duration::from_millis(DEADTIME_MS), "took {:?}", t0.elapsed());
+}
+
+#[test]
+fn monitored_link_down_stands_down_and_sighup_reloads() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("link", 2, "monitor_links: true\n", 2, false);
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    // SIGHUP with a changed VIP: the active router swaps it live.
+    let yaml = lab.dir.join("pulse.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap().replace("10.77.0.100/24", "10.77.0.101/24");
+    std::fs::write(&yaml, text).unwrap();
+    nix::sys::signal::kill(lab.pid(0), nix::sys::signal::Signal::SIGHUP).unwrap();
+    lab.wait(Duration::from_secs(5), "new VIP on r0", |l| {
+        let out = Command::new(ip_bin())
+            .args(["-n", &l.ns(0), "-o", "addr", "show", "dev", "eth0"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&out.stdout).to_string();
+        out.contains("10.77.0.101/24") && !out.contains("10.77.0.100/24")
+    });
+    // r0's link loses carrier (its peer end on the bridge goes down).
+    lab.set_hub_port(0, &["down"]);
+    lab.wait(Duration::from_secs(5), "r0 stands down", |l| {
+        l.request(0, "status").is_some_and(|s| s.contains("role: standby\nfaults: linkfail\n"))
+    });
+    lab.set_hub_port(0, &["up"]);
+    lab.wait(Duration::from_secs(5), "linkfail cleared", |l| {
+        l.request(0, "status").is_some_and(|s| s.contains("faults: none\n"))
+    });
+    lab.wait(Duration::from_secs(5), "one active", |l| l.actives().len() == 1);
 }
