@@ -355,14 +355,20 @@ impl<H: Host> Daemon<H> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
+            // Heartbeats that queued up while this process was not scheduled
+            // are read before anything else can judge a peer dead: a stall
+            // of ours must not look like a silent peer.
+            for k in 0..self.sockets.len() {
+                if self.on_udp(k) {
+                    return Ok(());
+                }
+            }
             for ev in events.iter() {
                 let exit = match ev.token() {
                     SIGNALS => self.on_signals(),
                     CONTROL => self.on_control(),
                     LINKS => self.on_link_events(),
-                    Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => {
-                        self.on_udp(n - UDP_BASE)
-                    }
+                    Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                     Token(n) => {
                         log::warn!("event for unknown token {n}");
                         false

@@ -24,7 +24,7 @@ use pulse::wire::{self, Faults, Heartbeat, Key, Role};
 
 const PORT: u16 = 539;
 const KEEPALIVE_MS: u64 = 100;
-const DEADTIME_MS: u64 = 500;
+const DEADTIME_MS: u64 = 1000;
 const KEY: &[u8] = b"netns test key, 32 bytes long!!!";
 
 fn ip_bin() -> &'static str {
@@ -261,6 +261,18 @@ impl Lab {
         t0.elapsed()
     }
 
+    /// Asserts which routers are active, with every log on failure.
+    #[track_caller]
+    fn assert_actives(&self, want: &[usize], what: &str) {
+        let got = self.actives();
+        if got != want {
+            let logs: String = (0..self.pulses.len())
+                .map(|i| format!("--- r{i} {:?}\n{}", self.request(i, "status"), self.log(i)))
+                .collect();
+            panic!("{what}: active {got:?}, expected {want:?}\n{logs}");
+        }
+    }
+
     fn has_vip(&self, i: usize) -> bool {
         let out = Command::new(ip_bin())
             .args(["-n", &self.ns(i), "-o", "addr", "show", "dev", "eth0"])
@@ -385,7 +397,7 @@ fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
         let vip_at = lab.wait(Duration::from_secs(2), "VIP on backup", |l| l.has_vip(backup));
         figures.push((took.as_millis(), (took + vip_at).as_millis()));
         assert!(
-            took <= Duration::from_millis(DEADTIME_MS + 400),
+            took <= Duration::from_millis(DEADTIME_MS + 1000),
             "failover took {took:?} (deadtime {DEADTIME_MS} ms)"
         );
         let want = format!("{} -i eth0 10.77.0.100", lab.ns(backup));
@@ -396,7 +408,7 @@ fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
         // The killed router comes back: no automatic failback.
         lab.start(active);
         std::thread::sleep(Duration::from_millis(DEADTIME_MS * 2));
-        assert_eq!(lab.actives(), vec![backup]);
+        lab.assert_actives(&[backup], "no failback");
         active = backup;
     }
     eprintln!(
@@ -425,13 +437,13 @@ fn three_routers_in_a_pool_first_live_is_active_and_return_follows_preempt() {
         lab.kill9(0);
         lab.wait(Duration::from_secs(5), "r1 active", |l| l.actives() == vec![1]);
         std::thread::sleep(Duration::from_millis(DEADTIME_MS));
-        assert_eq!(lab.actives(), vec![1], "the second listed, not the third");
+        lab.assert_actives(&[1], "the second listed, not the third");
         lab.start(0);
         if preempt {
             lab.wait(Duration::from_secs(5), "r0 back", |l| l.actives() == vec![0]);
         } else {
             std::thread::sleep(Duration::from_millis(DEADTIME_MS * 3));
-            assert_eq!(lab.actives(), vec![1], "no preempt: r1 keeps the VIPs");
+            lab.assert_actives(&[1], "no preempt: r1 keeps the VIPs");
         }
         let holder = lab.actives()[0];
         assert!(lab.has_vip(holder));
@@ -534,7 +546,7 @@ fn forged_replayed_truncated_and_random_packets_on_the_wire_change_nothing() {
     }
     // Nothing changes for several deadtimes.
     std::thread::sleep(Duration::from_millis(DEADTIME_MS * 3));
-    assert_eq!(lab.actives(), vec![0]);
+    lab.assert_actives(&[0], "forged packets changed nothing");
     assert!(lab.has_vip(0) && !lab.has_vip(1));
     let after0 = lab.status(0);
     let after1 = lab.status(1);
@@ -615,7 +627,7 @@ fn partition_then_heal_leaves_one_active_that_reannounces() {
     let seen = arps_seen(&cap, mac0, 1, Duration::from_secs(3));
     assert!(seen >= 1, "the survivor re-announced its VIP after the heal");
     std::thread::sleep(Duration::from_millis(DEADTIME_MS * 2));
-    assert_eq!(lab.actives(), vec![0], "and it stays that way");
+    lab.assert_actives(&[0], "and it stays that way");
     eprintln!("partition healed: one active after {} ms", healed.as_millis());
 }
 
