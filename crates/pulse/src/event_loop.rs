@@ -31,15 +31,15 @@ const UDP_BASE: usize = 16;
 /// Why pulse could not start (or had to stop).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The settings file could not be read.
-    #[error("cannot read {path}: {source}")]
-    ReadConfig {
+    /// The configuration file could not be read or has errors.
+    #[error("{}", diagnostics.join("\n"))]
+    Config {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: io::Error,
+        /// Every error, `file:line:column: message`.
+        diagnostics: Vec<String>,
     },
-    /// The settings are invalid.
+    /// The configuration is valid but pulse cannot run it.
     #[error("{path}: {source}")]
     Settings {
         /// The file.
@@ -47,6 +47,10 @@ pub enum RunError {
         /// What is wrong.
         source: SettingsError,
     },
+    /// This is a backup router and failover is off (piranha
+    /// `backup_active = 0`): pulse has nothing to do.
+    #[error("we are backup node and backup is marked inactive -- exiting pulse")]
+    BackupInactive,
     /// The key file was refused.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -95,8 +99,8 @@ pub struct Options {
     pub nodaemon: bool,
     /// `-v`: passed on to lvsd.
     pub verbose: bool,
-    /// lvsd binary.
-    pub lvsd: PathBuf,
+    /// lvsd binary, instead of the configured one (`--lvsd`).
+    pub lvsd: Option<PathBuf>,
     /// Control socket path instead of the one in the settings.
     pub control_socket: Option<PathBuf>,
 }
@@ -136,9 +140,17 @@ pub fn local_addresses() -> Vec<(String, IpAddr)> {
 /// Any [`RunError`] about the settings, the key or this host's identity.
 pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     let path = &opts.config;
-    let text = std::fs::read(path)
-        .map_err(|source| RunError::ReadConfig { path: path.clone(), source })?;
-    let mut s = settings::parse(&String::from_utf8_lossy(&text))
+    let (model, diags) = lvs_config::load_file(path);
+    for d in diags.iter().filter(|d| !d.is_error()) {
+        log::warn!("{d}");
+    }
+    let Some(model) = model else {
+        return Err(RunError::Config {
+            path: path.clone(),
+            diagnostics: diags.iter().filter(|d| d.is_error()).map(ToString::to_string).collect(),
+        });
+    };
+    let mut s = Settings::from_model(&model)
         .map_err(|source| RunError::Settings { path: path.clone(), source })?;
     if let Some(sock) = &opts.control_socket {
         s.control_socket = sock.clone();
@@ -158,12 +170,15 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
             })?
         }
     };
+    if !s.backup_active && me != 0 {
+        return Err(RunError::BackupInactive);
+    }
     let key = match (&s.heartbeat.protocol, &s.heartbeat.key_file) {
         (settings::ProtocolName::Native, Some(k)) => Some(keyfile::load(k)?),
         _ => None,
     };
     let mut mc = s
-        .machine_config(me, key, settings::digest(&text), boot_id, &opts.run)
+        .machine_config(me, key, settings::digest(&model), boot_id, &opts.run)
         .map_err(|source| RunError::Settings { path: path.clone(), source })?;
     let my_addrs = s.routers[me].addresses();
     if s.monitor_links {
@@ -182,14 +197,36 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     let host = HostConfig {
         active_cmd: s.active_cmd.as_deref().and_then(split_command),
         inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),
-        lvsd: opts.lvsd.clone(),
+        lvsd: opts.lvsd.clone().unwrap_or_else(|| s.lvsd.clone()),
         lvsd_args,
         send_arp: s.send_arp.clone(),
         ipvsadm: s.ipvsadm.clone(),
-        sync: s.syncdaemon.as_ref().map(|y| (y.iface.clone(), y.id)),
+        sync: s.syncdaemon.clone(),
     };
     let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
     Ok(Loaded { settings: s, machine: mc, host, bind })
+}
+
+/// `--test-config`: what to print on stdout and stderr, and the exit code.
+/// The file is checked as lvsd's `--check-config` does (the normalized YAML
+/// on success), then as pulse would run it: settings, heartbeat key, and
+/// which router this host is. Nothing is bound or changed.
+pub fn test_config(opts: &Options) -> (String, String, i32) {
+    let report = lvs_config::check(&opts.config);
+    if report.exit_code != 0 {
+        return (report.stdout, report.stderr, report.exit_code);
+    }
+    match load(opts, 0) {
+        Ok(l) => {
+            let me = &l.machine.routers[l.machine.me].name;
+            let stderr = format!("{}pulse: this host is router {me}\n", report.stderr);
+            (report.stdout, stderr, 0)
+        }
+        Err(RunError::BackupInactive) => {
+            (report.stdout, format!("{}pulse: {}\n", report.stderr, RunError::BackupInactive), 0)
+        }
+        Err(e) => (String::new(), format!("{}pulse: {e}\n", report.stderr), 1),
+    }
 }
 
 fn now() -> Now {

@@ -7,36 +7,39 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use pulse::event_loop::{self, Daemon, Options};
+use pulse::event_loop::{self, Daemon, Options, RunError};
 use pulse::settings::RunOptions;
 
-const DEFAULT_CONFIG: &str = "/etc/lvs-router/pulse.yaml";
-const DEFAULT_LVSD: &str = "/usr/sbin/lvsd";
 const DEFAULT_PID_FILE: &str = "/run/pulse.pid";
 
 const USAGE: &str = "\
 Usage: pulse [OPTION...]
-  -c, --configfile=FILE   configuration file (default /etc/lvs-router/pulse.yaml)
+  -c, --configfile=FILE   configuration file, YAML or piranha's lvs.cf (default
+                          /etc/lvs-router/lvs.yaml, else /etc/sysconfig/ha/lvs.cf)
   -n, --nodaemon          stay in the foreground and log to stdout
   -t, --test-start        do not start lvsd or run active_cmd/inactive_cmd
       --norun             same as --test-start (historical)
   -v, --verbose           debug logging; passed on to lvsd
       --forceactive       become active at start (the other router yields
                           if this one is ranked first)
-      --lvsd=PATH         lvsd binary (default /usr/sbin/lvsd); --lvs=PATH too
+      --lvsd=PATH         lvsd binary (default: paths.lvsd, /usr/sbin/lvsd);
+                          --lvs=PATH too
+      --test-config       check the configuration as pulse would run it, print
+                          it as normalized YAML, and exit (0 when good)
       --node=NAME         which listed router this is (default: the one
                           whose address a local interface has)
       --control=REQUEST   send a request to the running pulse and print the
                           reply: status, \"status json\", take-over,
                           stand-down, reload
-      --socket=PATH       control socket (default: from -c)
+      --socket=PATH       control socket (default /run/pulse.sock)
       --version           print the version
   -?, --help, --usage     this text
 ";
 
 enum Mode {
     Run(Options),
-    Control { config: PathBuf, socket: Option<PathBuf>, request: String },
+    TestConfig(Options),
+    Control { socket: Option<PathBuf>, request: String },
     Help,
     Version,
 }
@@ -44,15 +47,16 @@ enum Mode {
 fn parse_args() -> Result<Mode, lexopt::Error> {
     use lexopt::prelude::*;
     let mut opts = Options {
-        config: DEFAULT_CONFIG.into(),
+        config: lvs_config::default_path(|p| p.exists()),
         node: None,
         run: RunOptions::default(),
         nodaemon: false,
         verbose: false,
-        lvsd: DEFAULT_LVSD.into(),
+        lvsd: None,
         control_socket: None,
     };
     let mut control = None;
+    let mut test_config = false;
     let mut socket = None;
     let mut p = lexopt::Parser::from_env();
     while let Some(arg) = p.next()? {
@@ -62,7 +66,8 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
             Short('t') | Long("test-start") | Long("norun") => opts.run.test_start = true,
             Short('v') | Long("verbose") => opts.verbose = true,
             Long("forceactive") => opts.run.force_active = true,
-            Long("lvsd") | Long("lvs") => opts.lvsd = p.value()?.into(),
+            Long("lvsd") | Long("lvs") => opts.lvsd = Some(p.value()?.into()),
+            Long("test-config") => test_config = true,
             Long("fos") => {
                 return Err(lexopt::Error::Custom(
                     "failover services (fos) are not supported by this pulse".into(),
@@ -77,23 +82,17 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
         }
     }
     if let Some(request) = control {
-        return Ok(Mode::Control { config: opts.config, socket, request });
+        return Ok(Mode::Control { socket, request });
     }
     opts.control_socket = socket;
+    if test_config {
+        return Ok(Mode::TestConfig(opts));
+    }
     Ok(Mode::Run(opts))
 }
 
-fn control(config: PathBuf, socket: Option<PathBuf>, request: &str) -> anyhow::Result<()> {
-    let socket = match socket {
-        Some(s) => s,
-        None => {
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("cannot read {}", config.display()))?;
-            pulse::settings::parse(&text)
-                .with_context(|| format!("{}", config.display()))?
-                .control_socket
-        }
-    };
+fn control(socket: Option<PathBuf>, request: &str) -> anyhow::Result<()> {
+    let socket = socket.unwrap_or_else(|| pulse::settings::CONTROL_SOCKET.into());
     let reply = event_loop::request(&socket, request)
         .with_context(|| format!("control socket {}", socket.display()))?;
     print!("{reply}");
@@ -118,7 +117,14 @@ fn run(mut opts: Options) -> anyhow::Result<()> {
         pulse::syslog::Syslog::install("pulse", level).context("installing the logger")?;
     }
     let nodaemon = opts.nodaemon;
-    let daemon = Daemon::prepare(opts).context("pulse")?;
+    let daemon = match Daemon::prepare(opts) {
+        Ok(d) => d,
+        Err(e @ RunError::BackupInactive) => {
+            log::info!("{e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e).context("pulse"),
+    };
     if !nodaemon {
         nix::unistd::daemon(false, false).context("becoming a daemon")?;
         std::fs::write(DEFAULT_PID_FILE, format!("{}\n", std::process::id()))
@@ -150,7 +156,13 @@ fn main() -> ExitCode {
             println!("pulse {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Mode::Control { config, socket, request } => control(config, socket, &request),
+        Mode::Control { socket, request } => control(socket, &request),
+        Mode::TestConfig(opts) => {
+            let (out, err, code) = event_loop::test_config(&opts);
+            print!("{out}");
+            eprint!("{err}");
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
         Mode::Run(opts) => run(opts),
     };
     match r {

@@ -1,45 +1,27 @@
-//! pulse's own settings and their validation, until the shared `lvs-config`
-//! model is merged: a small YAML file, parsed purely by [`parse`] and turned
-//! into the state machine's [`machine::Config`] by [`Settings::machine_config`].
+//! pulse's view of the cluster configuration: built purely from the shared
+//! `lvs-config` model (YAML or piranha's `lvs.cf`) by [`Settings::from_model`],
+//! and turned into the state machine's [`machine::Config`] by
+//! [`Settings::machine_config`].
 //!
-//! ```yaml
-//! routers:                       # rank order: the first listed live router is active
-//!   - { name: lvs1, address: 192.168.1.1, private_address: 10.1.0.1 }
-//!   - { name: lvs2, address: 192.168.1.2, private_address: 10.1.0.2 }
-//! heartbeat:
-//!   port: 539
-//!   keepalive_ms: 2000
-//!   deadtime_ms: 5000
-//!   protocol: native             # or piranha (4-byte magics, no authentication)
-//!   key_file: /etc/lvs/heartbeat.key
-//! preempt: false
-//! vips: [ { address: 192.168.1.100/24, dev: "eth0:1" } ]
-//! nat_router: { address: 10.2.0.254/24, dev: "eth1:1" }
-//! active_cmd: /usr/local/sbin/became-active
-//! inactive_cmd: /usr/local/sbin/became-standby
-//! arp: { repeat: 5, interval_ms: 1000, refresh_ms: 0 }
-//! syncdaemon: { iface: eth1, id: 0 }
-//! monitor_links: true
-//! ```
+//! Router names: a piranha pair is `primary` and `backup`; a pool is
+//! `router1`, `router2`, … in election order. Node ids are the position
+//! plus one. The VIPs are the distinct VIPs of the active virtual services,
+//! then the NAT router in NAT mode (piranha.md §3.5).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::machine::{self, ArpPolicy, Protocol, Router, Vip};
 use crate::wire::Key;
 
-/// Why settings were refused.
+/// Why the configuration cannot run pulse.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// Not valid YAML or not the expected shape.
-    #[error("{0}")]
-    Syntax(String),
-    /// Parsed, but inconsistent.
+    /// Consistent for lvs-config, but not something pulse can run.
     #[error("{0}")]
     Invalid(String),
 }
@@ -49,33 +31,36 @@ fn invalid(msg: impl Into<String>) -> SettingsError {
 }
 
 /// One router.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouterSettings {
-    /// Name, unique.
+    /// Name: `primary`/`backup` or `routerN`.
     pub name: String,
     /// Public heartbeat address.
     pub address: IpAddr,
     /// Optional second heartbeat address.
     pub private_address: Option<IpAddr>,
-    /// Node id in native heartbeats; defaults to the position plus one.
-    pub node_id: Option<u32>,
+}
+
+impl RouterSettings {
+    /// Public then private address.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        let mut v = vec![self.address];
+        v.extend(self.private_address.filter(|p| *p != self.address));
+        v
+    }
 }
 
 /// Heartbeat format.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtocolName {
     /// Authenticated native heartbeats.
-    #[default]
     Native,
     /// piranha's magics.
     Piranha,
 }
 
 /// Heartbeat settings.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeartbeatSettings {
     /// UDP port (piranha default 539).
     pub port: u16,
@@ -91,210 +76,169 @@ pub struct HeartbeatSettings {
     pub max_clock_skew_ms: u64,
 }
 
-impl Default for HeartbeatSettings {
-    fn default() -> Self {
-        HeartbeatSettings {
-            port: 539,
-            keepalive_ms: 2000,
-            deadtime_ms: 5000,
-            protocol: ProtocolName::Native,
-            key_file: None,
-            max_clock_skew_ms: 60_000,
-        }
-    }
-}
+/// First-contact clock tolerance: heartbeats recorded more than this long
+/// ago cannot be replayed at a freshly started pulse.
+pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
-/// A VIP as written: `address: 10.0.0.1/24`, `dev: eth0:1`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VipSettings {
-    /// Address with an optional `/prefix`.
-    pub address: String,
-    /// Interface (alias) name.
-    pub dev: String,
-}
-
-/// Gratuitous ARP policy as written.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ArpSettings {
-    /// Announcements per burst.
-    pub repeat: u32,
-    /// Gap inside a burst, ms.
-    pub interval_ms: u64,
-    /// Periodic refresh while active, ms (0: off).
-    pub refresh_ms: u64,
-}
-
-impl Default for ArpSettings {
-    fn default() -> Self {
-        ArpSettings { repeat: 5, interval_ms: 1000, refresh_ms: 0 }
-    }
-}
-
-/// IPVS sync daemon settings.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncSettings {
-    /// Multicast interface (piranha default eth0).
-    #[serde(default = "default_sync_iface")]
-    pub iface: String,
-    /// Sync id, 0-255.
-    #[serde(default)]
-    pub id: u8,
-}
-
-fn default_sync_iface() -> String {
-    "eth0".into()
-}
+/// The root-only control socket.
+pub const CONTROL_SOCKET: &str = "/run/pulse.sock";
 
 /// All of pulse's settings.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// Routers in rank order.
     pub routers: Vec<RouterSettings>,
+    /// Failover enabled (piranha `backup_active`).
+    pub backup_active: bool,
     /// Heartbeat.
-    #[serde(default)]
     pub heartbeat: HeartbeatSettings,
     /// Take over from an outranked active router.
-    #[serde(default)]
     pub preempt: bool,
-    /// VIPs.
-    #[serde(default)]
-    pub vips: Vec<VipSettings>,
-    /// NAT router address, brought up like a VIP.
-    pub nat_router: Option<VipSettings>,
+    /// VIPs, then the NAT router.
+    pub vips: Vec<Vip>,
     /// Run on activation (split on blanks, no shell).
     pub active_cmd: Option<String>,
     /// Run at start and on deactivation.
     pub inactive_cmd: Option<String>,
     /// Gratuitous ARP policy.
-    #[serde(default)]
-    pub arp: ArpSettings,
+    pub arp: ArpPolicy,
+    /// lvsd binary.
+    pub lvsd: PathBuf,
     /// send_arp binary.
-    #[serde(default = "default_send_arp")]
     pub send_arp: PathBuf,
     /// ipvsadm binary (sync daemon only).
-    #[serde(default = "default_ipvsadm")]
     pub ipvsadm: PathBuf,
-    /// Switch the IPVS sync daemon.
-    pub syncdaemon: Option<SyncSettings>,
+    /// Sync daemon interface and id.
+    pub syncdaemon: Option<(String, u8)>,
     /// Stand down when a heartbeat interface loses its link.
-    #[serde(default)]
     pub monitor_links: bool,
     /// Root-only control socket.
-    #[serde(default = "default_control_socket")]
     pub control_socket: PathBuf,
 }
 
-fn default_send_arp() -> PathBuf {
-    "/usr/sbin/send_arp".into()
-}
-fn default_ipvsadm() -> PathBuf {
-    "/sbin/ipvsadm".into()
-}
-fn default_control_socket() -> PathBuf {
-    "/run/pulse.sock".into()
-}
-
-/// Parses a VIP written as `ADDR[/PREFIX]`.
-///
-/// # Errors
-/// [`SettingsError::Invalid`] naming the text.
-pub fn parse_vip(v: &VipSettings) -> Result<Vip, SettingsError> {
-    let (a, p) = match v.address.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (v.address.as_str(), None),
-    };
-    let addr: IpAddr =
-        a.parse().map_err(|_| invalid(format!("bad VIP address {:?}", v.address)))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = match p {
-        Some(p) => p
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= max)
-            .ok_or_else(|| invalid(format!("bad prefix in {:?}", v.address)))?,
-        None => max,
-    };
-    if v.dev.is_empty() || v.dev.contains(char::is_whitespace) {
-        return Err(invalid(format!("bad interface name {:?} for VIP {addr}", v.dev)));
+fn host_prefix(a: IpAddr) -> u8 {
+    if a.is_ipv4() {
+        32
+    } else {
+        128
     }
-    Ok(Vip { addr, prefix, dev: v.dev.clone() })
-}
-
-/// Parses and validates settings text. Pure.
-///
-/// # Errors
-/// [`SettingsError`] describing the first problem.
-pub fn parse(text: &str) -> Result<Settings, SettingsError> {
-    let s: Settings =
-        serde_yaml::from_str(text).map_err(|e| SettingsError::Syntax(e.to_string()))?;
-    s.validate()?;
-    Ok(s)
 }
 
 impl Settings {
-    fn validate(&self) -> Result<(), SettingsError> {
-        if self.routers.is_empty() {
-            return Err(invalid("no routers listed"));
+    /// Builds pulse's settings from the validated cluster model.
+    ///
+    /// # Errors
+    /// Failover-service mode (not supported), no active virtual service
+    /// (piranha refuses to start too), or duplicate router addresses.
+    pub fn from_model(c: &lvs_config::Config) -> Result<Settings, SettingsError> {
+        if c.service == lvs_config::ServiceMode::Fos {
+            return Err(invalid(
+                "failover services (service: fos) are not supported by this pulse",
+            ));
         }
-        let mut names = BTreeSet::new();
-        let mut ids = BTreeSet::new();
+        let routers: Vec<RouterSettings> = match &c.routers {
+            lvs_config::Routers::Pair { primary, backup } => std::iter::once(("primary", primary))
+                .chain(backup.iter().map(|b| ("backup", b)))
+                .map(|(n, r)| RouterSettings {
+                    name: n.to_owned(),
+                    address: r.address,
+                    private_address: r.private,
+                })
+                .collect(),
+            lvs_config::Routers::Pool { pool } => pool
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RouterSettings {
+                    name: format!("router{}", i + 1),
+                    address: r.address,
+                    private_address: r.private,
+                })
+                .collect(),
+        };
+        let mut vips: Vec<Vip> = Vec::new();
+        for vs in c.virtual_services.iter().filter(|v| v.active) {
+            let v = Vip {
+                addr: vs.vip.address,
+                prefix: vs.vip.netmask.unwrap_or(host_prefix(vs.vip.address)),
+                dev: vs.vip.interface.clone(),
+            };
+            if !vips.iter().any(|o| o.addr == v.addr && o.dev == v.dev) {
+                vips.push(v);
+            }
+        }
+        if vips.is_empty() {
+            return Err(invalid("no active lvs services defined"));
+        }
+        if c.network == lvs_config::ForwardMethod::Nat {
+            if let Some(n) = &c.nat_router {
+                vips.push(Vip {
+                    addr: n.address,
+                    prefix: n.netmask.unwrap_or(host_prefix(n.address)),
+                    dev: n.interface.clone(),
+                });
+            }
+        }
+        let hb = &c.heartbeat;
+        let s = Settings {
+            routers,
+            backup_active: c.backup_active,
+            heartbeat: HeartbeatSettings {
+                port: hb.port,
+                keepalive_ms: hb.keepalive.0,
+                deadtime_ms: hb.deadtime.0,
+                protocol: match hb.protocol {
+                    lvs_config::HeartbeatProtocol::Native => ProtocolName::Native,
+                    lvs_config::HeartbeatProtocol::Piranha => ProtocolName::Piranha,
+                },
+                key_file: hb.auth_key_file.clone(),
+                max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
+            },
+            preempt: c.preempt,
+            vips,
+            active_cmd: c.active_cmd.clone(),
+            inactive_cmd: c.inactive_cmd.clone(),
+            arp: ArpPolicy {
+                repeat: c.arp.count.max(1),
+                interval: Duration::from_millis(c.arp.interval.0.max(1)),
+                refresh: c.arp.refresh.filter(|r| r.0 > 0).map(|r| Duration::from_millis(r.0)),
+            },
+            lvsd: c.paths.lvsd.clone(),
+            send_arp: c.paths.send_arp.clone(),
+            ipvsadm: c.paths.ipvsadm.clone(),
+            syncdaemon: c.sync_daemon.as_ref().map(|y| (y.interface.clone(), y.sync_id)),
+            monitor_links: c.monitor_links,
+            control_socket: CONTROL_SOCKET.into(),
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
         let mut addrs = BTreeSet::new();
-        for (i, r) in self.routers.iter().enumerate() {
-            if !names.insert(r.name.as_str()) {
-                return Err(invalid(format!("router name {} listed twice", r.name)));
-            }
-            if !ids.insert(self.node_id(i)) {
-                return Err(invalid(format!("node id of {} is not unique", r.name)));
-            }
+        for r in &self.routers {
             for a in r.addresses() {
                 if !addrs.insert(a) {
-                    return Err(invalid(format!("address {a} listed twice")));
+                    return Err(invalid(format!("router address {a} listed twice")));
                 }
             }
         }
         let hb = &self.heartbeat;
-        if hb.port == 0 {
-            return Err(invalid("heartbeat port 0"));
-        }
-        if hb.keepalive_ms == 0 {
-            return Err(invalid("keepalive must be above 0 ms"));
-        }
-        if hb.deadtime_ms <= hb.keepalive_ms {
-            return Err(invalid(format!(
-                "deadtime ({} ms) must exceed keepalive ({} ms)",
-                hb.deadtime_ms, hb.keepalive_ms
-            )));
+        if hb.keepalive_ms == 0 || hb.deadtime_ms <= hb.keepalive_ms {
+            return Err(invalid("deadtime must exceed keepalive, which must be above 0"));
         }
         match hb.protocol {
             ProtocolName::Native if hb.key_file.is_none() => {
-                return Err(invalid("the native heartbeat needs heartbeat.key_file"));
+                Err(invalid("native heartbeats need heartbeat.auth_key_file"))
             }
             ProtocolName::Piranha if self.routers.len() > 2 => {
-                return Err(invalid("piranha heartbeats support a pair of routers only"));
+                Err(invalid("piranha heartbeats support a pair of routers only"))
             }
-            _ => {}
+            _ => Ok(()),
         }
-        if self.arp.repeat == 0 || self.arp.interval_ms == 0 {
-            return Err(invalid("arp repeat and interval_ms must be above 0"));
-        }
-        self.vips()?;
-        Ok(())
     }
 
-    fn node_id(&self, i: usize) -> u32 {
-        self.routers[i].node_id.unwrap_or(u32::try_from(i + 1).unwrap_or(u32::MAX))
-    }
-
-    /// VIPs then the NAT router.
-    ///
-    /// # Errors
-    /// A VIP that does not parse.
-    pub fn vips(&self) -> Result<Vec<Vip>, SettingsError> {
-        self.vips.iter().chain(self.nat_router.as_ref()).map(parse_vip).collect()
+    fn node_id(i: usize) -> u32 {
+        u32::try_from(i + 1).unwrap_or(u32::MAX)
     }
 
     /// Index of the router named `name`.
@@ -311,7 +255,7 @@ impl Settings {
     /// Builds the state machine's configuration.
     ///
     /// # Errors
-    /// A VIP that does not parse.
+    /// Native heartbeats without a key.
     pub fn machine_config(
         &self,
         me: usize,
@@ -327,45 +271,36 @@ impl Settings {
             }
             (ProtocolName::Native, None) => return Err(invalid("no heartbeat key loaded")),
         };
+        // Without failover (piranha backup_active = 0) the primary runs
+        // alone: it sends no heartbeats and waits for nobody.
+        let routers: Vec<Router> = self
+            .routers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.backup_active || *i == me)
+            .map(|(i, r)| Router {
+                name: r.name.clone(),
+                node_id: Self::node_id(i),
+                addrs: r.addresses(),
+            })
+            .collect();
+        let me = if self.backup_active { me } else { 0 };
         Ok(machine::Config {
-            routers: self
-                .routers
-                .iter()
-                .enumerate()
-                .map(|(i, r)| Router {
-                    name: r.name.clone(),
-                    node_id: self.node_id(i),
-                    addrs: r.addresses(),
-                })
-                .collect(),
+            routers,
             me,
             keepalive: Duration::from_millis(self.heartbeat.keepalive_ms),
             deadtime: Duration::from_millis(self.heartbeat.deadtime_ms),
             preempt: self.preempt,
             force_active: opts.force_active,
             test_start: opts.test_start,
-            vips: self.vips()?,
-            arp: ArpPolicy {
-                repeat: self.arp.repeat,
-                interval: Duration::from_millis(self.arp.interval_ms),
-                refresh: (self.arp.refresh_ms > 0)
-                    .then(|| Duration::from_millis(self.arp.refresh_ms)),
-            },
+            vips: self.vips.clone(),
+            arp: self.arp.clone(),
             syncdaemon: self.syncdaemon.is_some(),
             monitored_links: Vec::new(),
             protocol,
             config_digest: digest,
             boot_id,
         })
-    }
-}
-
-impl RouterSettings {
-    /// Public then private address.
-    pub fn addresses(&self) -> Vec<IpAddr> {
-        let mut v = vec![self.address];
-        v.extend(self.private_address.filter(|p| *p != self.address));
-        v
     }
 }
 
@@ -378,57 +313,104 @@ pub struct RunOptions {
     pub test_start: bool,
 }
 
-/// SHA-256 of the configuration text: routers running different files
-/// notice and say so.
-pub fn digest(text: &[u8]) -> [u8; 32] {
-    Sha256::digest(text).into()
+/// SHA-256 of the normalized configuration: routers whose files differ
+/// only in layout, comments or format (YAML or lvs.cf) agree.
+pub fn digest(config: &lvs_config::Config) -> [u8; 32] {
+    Sha256::digest(lvs_config::to_yaml(config).as_bytes()).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const GOOD: &str = "
+    fn model(text: &str) -> lvs_config::Config {
+        let (c, diags) = lvs_config::parse_str(text, "test.yaml", lvs_config::Format::Yaml);
+        c.unwrap_or_else(|| panic!("{diags:?}"))
+    }
+
+    const POOL: &str = "
 routers:
-  - { name: a, address: 10.0.0.1, private_address: 10.1.0.1 }
-  - { name: b, address: 10.0.0.2 }
-heartbeat: { keepalive_ms: 100, deadtime_ms: 300, key_file: /k }
-vips: [ { address: 10.0.0.100/24, dev: 'eth0:1' }, { address: 'fd00::1', dev: eth0 } ]
-nat_router: { address: 10.2.0.254/16, dev: eth1 }
+  pool:
+    - { address: 10.0.0.1, private: 10.1.0.1 }
+    - { address: 10.0.0.2, private: 10.1.0.2 }
+    - { address: 10.0.0.3, private: 10.1.0.3 }
+heartbeat: { keepalive: 100ms, deadtime: 300ms, auth_key_file: /k }
+arp: { count: 3, interval: 200ms, refresh: 20 }
+network: nat
+nat_router: { address: 10.2.0.254, interface: 'eth1:1', netmask: 16 }
+virtual_services:
+  - { name: web, vip: { address: 10.0.0.100, interface: 'eth0:1', netmask: 24 }, port: 80 }
+  - { name: tls, vip: { address: 10.0.0.100, interface: 'eth0:1', netmask: 24 }, port: 443 }
+  - { name: v6, vip: { address: 'fd00::1', interface: eth0 }, port: 80 }
+  - { name: off, active: false, vip: { address: 10.0.0.200, interface: eth0 }, port: 80 }
 ";
 
     #[test]
-    fn parses_and_builds_the_machine_config() {
-        let s = parse(GOOD).unwrap();
-        assert_eq!(s.heartbeat.port, 539);
+    fn pool_from_the_model() {
+        let s = Settings::from_model(&model(POOL)).unwrap();
+        let names: Vec<&str> = s.routers.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["router1", "router2", "router3"]);
         assert_eq!(s.router_owning(&["10.1.0.1".parse().unwrap()]), Some(0));
-        assert_eq!(s.router_named("b"), Some(1));
-        let key = Key::new(vec![1; 16]);
-        let c = s.machine_config(1, key, [0; 32], 9, &RunOptions::default()).unwrap();
+        assert_eq!(s.router_named("router3"), Some(2));
+        let vips: Vec<String> = s.vips.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            vips,
+            ["10.0.0.100/24 dev eth0:1", "fd00::1/128 dev eth0", "10.2.0.254/16 dev eth1:1"]
+        );
+        assert_eq!(s.arp.repeat, 3);
+        assert_eq!(s.arp.refresh, Some(Duration::from_secs(20)));
+        let c =
+            s.machine_config(1, Key::new(vec![1; 16]), [0; 32], 9, &RunOptions::default()).unwrap();
         assert_eq!(c.routers[0].addrs.len(), 2);
-        assert_eq!(c.routers[1].node_id, 2);
-        assert_eq!(c.vips.len(), 3);
-        assert_eq!(c.vips[1].prefix, 128);
-        assert_eq!(c.vips[2].to_string(), "10.2.0.254/16 dev eth1");
+        assert_eq!(c.routers[2].node_id, 3);
         assert_eq!(c.keepalive, Duration::from_millis(100));
+        assert_eq!(c.deadtime, Duration::from_millis(300));
     }
 
     #[test]
-    fn refuses_bad_settings() {
-        let cases = [
-            ("routers: []", "no routers"),
-            ("routers: [{name: a, address: 1.1.1.1}]\nheartbeat: {key_file: /k}\nbogus: 1", "unknown field"),
-            ("routers: [{name: a, address: 1.1.1.1}, {name: a, address: 1.1.1.2}]\nheartbeat: {key_file: /k}", "twice"),
-            ("routers: [{name: a, address: 1.1.1.1}, {name: b, address: 1.1.1.1}]\nheartbeat: {key_file: /k}", "twice"),
-            ("routers: [{name: a, address: 1.1.1.1}]", "key_file"),
-            ("routers: [{name: a, address: 1.1.1.1}]\nheartbeat: {key_file: /k, keepalive_ms: 500, deadtime_ms: 500}", "deadtime"),
-            ("routers: [{name: a, address: 1.1.1.1}, {name: b, address: 1.1.1.2}, {name: c, address: 1.1.1.3}]\nheartbeat: {protocol: piranha}", "pair"),
-            ("routers: [{name: a, address: 1.1.1.1}]\nheartbeat: {key_file: /k}\nvips: [{address: 1.2.3.4/33, dev: eth0}]", "prefix"),
-            ("routers: [{name: a, address: 1.1.1.1}]\nheartbeat: {key_file: /k}\nvips: [{address: nope, dev: eth0}]", "VIP address"),
-        ];
-        for (text, want) in cases {
-            let e = parse(text).map(|_| ()).unwrap_err().to_string();
-            assert!(e.contains(want), "{text}: {e}");
+    fn piranha_pair_from_lvs_cf() {
+        let cf = "primary = 10.0.0.1\nbackup = 10.0.0.2\nbackup_active = 1\nkeepalive = 2\ndeadtime = 5\n\
+                  virtual web {\n address = 10.0.0.100 eth0:1\n active = 1\n}\n";
+        let (c, d) = lvs_config::parse_str(cf, "lvs.cf", lvs_config::Format::LvsCf);
+        let s = Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).unwrap();
+        assert_eq!(s.heartbeat.protocol, ProtocolName::Piranha);
+        assert_eq!(s.heartbeat.port, 539);
+        assert_eq!((s.heartbeat.keepalive_ms, s.heartbeat.deadtime_ms), (2000, 5000));
+        let names: Vec<&str> = s.routers.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["primary", "backup"]);
+        assert_eq!(s.arp.repeat, 5);
+    }
+
+    #[test]
+    fn refusals() {
+        let fos = POOL.replace("routers:", "service: fos\nrouters:");
+        let no_vs = POOL.split("virtual_services:").next().unwrap().to_owned();
+        for (text, want) in
+            [(fos.as_str(), "not supported"), (no_vs.as_str(), "no active lvs services")]
+        {
+            let e = Settings::from_model(&model(text)).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
         }
+        let three_piranha = POOL.replace("auth_key_file: /k", "protocol: piranha");
+        let e = Settings::from_model(&model(&three_piranha)).unwrap_err().to_string();
+        assert!(e.contains("pair of routers only"), "{e}");
+    }
+
+    #[test]
+    fn without_failover_the_primary_runs_alone() {
+        let text = POOL.replace("routers:", "backup_active: false\nrouters:");
+        let s = Settings::from_model(&model(&text)).unwrap();
+        let c =
+            s.machine_config(0, Key::new(vec![1; 16]), [0; 32], 9, &RunOptions::default()).unwrap();
+        assert_eq!(c.routers.len(), 1);
+        assert_eq!(c.me, 0);
+    }
+
+    #[test]
+    fn digest_ignores_layout() {
+        let a = model(POOL);
+        let b = model(&POOL.replace("network: nat", "# a comment\nnetwork:   nat"));
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&model(&POOL.replace("port: 443", "port: 444"))));
     }
 }

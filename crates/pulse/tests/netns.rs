@@ -97,6 +97,7 @@ struct Lab {
     namespaces: Vec<String>,
     pulses: Vec<Option<Child>>,
     generation: Vec<u32>,
+    piranha: bool,
 }
 
 impl Lab {
@@ -111,6 +112,7 @@ impl Lab {
             namespaces: Vec::new(),
             pulses: (0..routers).map(|_| None).collect(),
             generation: vec![0; routers],
+            piranha,
         };
         let hub = format!("{prefix}-hub");
         sh(&["netns", "add", &hub]);
@@ -156,25 +158,42 @@ impl Lab {
                 send_arp_bin().display()
             ),
         );
-        let routers_yaml: String = (0..listed)
-            .map(|i| {
-                let a = if i < routers { addr(i) } else { addr(OBSERVER) };
-                format!("  - {{ name: r{i}, address: {a} }}\n")
-            })
-            .collect();
+        let router = |i: usize| if i < routers { addr(i) } else { addr(OBSERVER) };
+        let routers_yaml = if piranha {
+            format!(
+                "routers:\n  primary: {{ address: {} }}\n  backup: {{ address: {} }}\n",
+                router(0),
+                router(1)
+            )
+        } else {
+            let list: String =
+                (0..listed).map(|i| format!("    - {{ address: {} }}\n", router(i))).collect();
+            format!("routers:\n  pool:\n{list}")
+        };
         let auth = if piranha {
             "protocol: piranha".to_owned()
         } else {
-            format!("key_file: {}", key.display())
+            format!("auth_key_file: {}", key.display())
         };
         let yaml = format!(
-            "routers:\n{routers_yaml}heartbeat: {{ keepalive_ms: {KEEPALIVE_MS}, deadtime_ms: {DEADTIME_MS}, {auth} }}\n\
-             vips: [ {{ address: 10.77.0.100/24, dev: eth0 }} ]\n\
-             send_arp: {dir}/send_arp\narp: {{ repeat: 2, interval_ms: 100 }}\n{yaml_extra}",
+            "{routers_yaml}heartbeat: {{ keepalive: {KEEPALIVE_MS}ms, deadtime: {DEADTIME_MS}ms, {auth} }}\n\
+             arp: {{ count: 2, interval: 100ms }}\n\
+             paths: {{ send_arp: {dir}/send_arp, lvsd: /nonexistent/lvsd }}\n\
+             virtual_services:\n  - {{ name: web, vip: {{ address: 10.77.0.100, interface: eth0, netmask: 24 }}, port: 80 }}\n\
+             {yaml_extra}",
             dir = dir.display(),
         );
         std::fs::write(dir.join("pulse.yaml"), yaml).unwrap();
         lab
+    }
+
+    /// The router's name in pulse's status.
+    fn name(&self, i: usize) -> String {
+        if self.piranha {
+            ["primary", "backup"][i].to_owned()
+        } else {
+            format!("router{}", i + 1)
+        }
     }
 
     fn ns(&self, i: usize) -> String {
@@ -238,7 +257,7 @@ impl Lab {
     }
 
     fn is_active(&self, i: usize) -> bool {
-        let me = format!("{{\"router\":\"r{i}\",\"role\":\"active\",");
+        let me = format!("{{\"router\":\"{}\",\"role\":\"active\",", self.name(i));
         self.try_status(i).is_some_and(|s| s.starts_with(&me))
     }
 
@@ -699,7 +718,9 @@ fn monitored_link_down_stands_down_and_sighup_reloads() {
     lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
     // SIGHUP with a changed VIP: the active router swaps it live.
     let yaml = lab.dir.join("pulse.yaml");
-    let text = std::fs::read_to_string(&yaml).unwrap().replace("10.77.0.100/24", "10.77.0.101/24");
+    let text = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace("address: 10.77.0.100,", "address: 10.77.0.101,");
     std::fs::write(&yaml, text).unwrap();
     nix::sys::signal::kill(lab.pid(0), nix::sys::signal::Signal::SIGHUP).unwrap();
     lab.wait(Duration::from_secs(5), "new VIP on r0", |l| {
