@@ -123,7 +123,7 @@ fn run(mut opts: Options) -> anyhow::Result<()> {
             log::info!("{e}");
             return Ok(());
         }
-        Err(e) => return Err(e).context("pulse"),
+        Err(e) => return Err(e.into()),
     };
     if !nodaemon {
         nix::unistd::daemon(false, false).context("becoming a daemon")?;
@@ -132,7 +132,7 @@ fn run(mut opts: Options) -> anyhow::Result<()> {
     } else {
         std::env::set_current_dir("/").context("chdir /")?;
     }
-    daemon.run().context("pulse")?;
+    daemon.run()?;
     if !nodaemon {
         let _ = std::fs::remove_file(DEFAULT_PID_FILE);
     }

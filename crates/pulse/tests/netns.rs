@@ -102,6 +102,22 @@ struct Lab {
 
 impl Lab {
     fn new(tag: &str, routers: usize, yaml_extra: &str, listed: usize, piranha: bool) -> Lab {
+        Lab::build(tag, routers, yaml_extra, listed, piranha, false)
+    }
+
+    /// Routers 0 and 1 also get a private heartbeat link between them.
+    fn with_private(tag: &str) -> Lab {
+        Lab::build(tag, 2, "", 2, false, true)
+    }
+
+    fn build(
+        tag: &str,
+        routers: usize,
+        yaml_extra: &str,
+        listed: usize,
+        piranha: bool,
+        private: bool,
+    ) -> Lab {
         let prefix = format!("pt{}{}", std::process::id(), tag);
         let dir = std::env::temp_dir().join(&prefix);
         let _ = std::fs::remove_dir_all(&dir);
@@ -132,6 +148,17 @@ impl Lab {
             sh(&["-n", &ns, "addr", "add", &format!("{}/24", addr(i)), "dev", "eth0"]);
             sh(&["-n", &ns, "link", "set", "eth0", "up"]);
             sh(&["-n", &ns, "link", "set", "lo", "up"]);
+        }
+        if private {
+            let (a, b) = (lab.ns(0), lab.ns(1));
+            sh(&[
+                "-n", &a, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1", "netns",
+                &b,
+            ]);
+            for (ns, ip) in [(&a, "10.78.0.1/24"), (&b, "10.78.0.2/24")] {
+                sh(&["-n", ns, "addr", "add", ip, "dev", "eth1"]);
+                sh(&["-n", ns, "link", "set", "eth1", "up"]);
+            }
         }
         let key = dir.join("key");
         std::fs::write(&key, KEY).unwrap();
@@ -166,8 +193,16 @@ impl Lab {
                 router(1)
             )
         } else {
-            let list: String =
-                (0..listed).map(|i| format!("    - {{ address: {} }}\n", router(i))).collect();
+            let list: String = (0..listed)
+                .map(|i| {
+                    let p = if private {
+                        format!(", private: 10.78.0.{}", i + 1)
+                    } else {
+                        String::new()
+                    };
+                    format!("    - {{ address: {}{p} }}\n", router(i))
+                })
+                .collect();
             format!("routers:\n  pool:\n{list}")
         };
         let auth = if piranha {
@@ -741,4 +776,26 @@ fn monitored_link_down_stands_down_and_sighup_reloads() {
         l.request(0, "status").is_some_and(|s| s.contains("faults: none\n"))
     });
     lab.wait(Duration::from_secs(5), "one active", |l| l.actives().len() == 1);
+}
+
+#[test]
+fn the_private_channel_keeps_the_pair_together_when_the_public_one_fails() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::with_private("priv");
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "router1 active", |l| l.actives() == vec![0]);
+    // The public network fails for the backup: heartbeats still flow on
+    // the private link, so it does not take over.
+    lab.set_hub_port(1, &["nomaster"]);
+    std::thread::sleep(Duration::from_millis(DEADTIME_MS * 3));
+    lab.assert_actives(&[0], "private heartbeats keep the backup standby");
+    // Both channels gone: now the backup takes over.
+    sh(&["-n", &lab.ns(1), "link", "set", "eth1", "down"]);
+    lab.wait(Duration::from_secs(5), "split brain", |l| l.actives() == vec![0, 1]);
+    sh(&["-n", &lab.ns(1), "link", "set", "eth1", "up"]);
+    lab.wait(Duration::from_secs(5), "one active again", |l| l.actives() == vec![0]);
+    assert!(lab.has_vip(0) && !lab.has_vip(1));
 }
