@@ -386,7 +386,7 @@ impl<H: Host> Daemon<H> {
         }
         loop {
             let t = Instant::now();
-            let timeout = self.machine.next_wakeup().map(|w| w.saturating_duration_since(t));
+            let timeout = self.machine.next_wakeup(t).map(|w| w.saturating_duration_since(t));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -481,8 +481,12 @@ impl<H: Host> Daemon<H> {
         match load(&self.opts, boot_id) {
             Ok(l) => {
                 let port_now = self.peers.first().map(|(_, a)| a.port());
-                if Some(l.settings.heartbeat.port) != port_now && !self.peers.is_empty() {
-                    log::warn!("a new heartbeat port takes effect only after a restart");
+                let bound: Vec<SocketAddr> =
+                    self.sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+                if (Some(l.settings.heartbeat.port) != port_now && !self.peers.is_empty())
+                    || bound != l.bind
+                {
+                    log::warn!("new heartbeat addresses or port take effect only after a restart");
                 }
                 self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
                 let mut links: Vec<(String, bool)> =

@@ -367,18 +367,22 @@ impl Machine {
         matches!(self.cfg.protocol, Protocol::Native { .. })
     }
 
-    /// When the shell must call `step(Event::Tick)` at the latest.
-    pub fn next_wakeup(&self) -> Option<Instant> {
+    /// When the shell must call `step(Event::Tick)` at the latest, seen at
+    /// `now`. Deadlines that have passed and were already acted on (the end
+    /// of the start-up listening period, a peer's death) are left out, so
+    /// the loop never spins on them.
+    pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
         let mut t: Vec<Instant> = Vec::new();
         t.extend(self.next_send);
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
+        let future = |x: Instant| (x > now).then_some(x);
         if let Some(s) = self.started {
-            t.push(s + self.cfg.deadtime);
+            t.extend(future(s + self.cfg.deadtime));
         }
         for (i, p) in self.peers.iter().enumerate() {
             if i != self.cfg.me {
-                t.extend(p.last_heard.map(|h| h + self.cfg.deadtime));
+                t.extend(p.last_heard.and_then(|h| future(h + self.cfg.deadtime)));
             }
         }
         t.into_iter().min()

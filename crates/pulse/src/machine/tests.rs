@@ -695,9 +695,17 @@ fn status_reports_peers_and_ages() {
 }
 
 #[test]
-fn next_wakeup_covers_send_and_dead_timers() {
+fn next_wakeup_covers_send_and_dead_timers_and_never_lies_in_the_past() {
     let mut s = Sim::new(2, |_| {});
     s.start_all();
-    let w = s.nodes[0].m.next_wakeup().unwrap();
-    assert!(w <= s.now().mono + Duration::from_millis(KEEPALIVE));
+    let now = s.now().mono;
+    let w = s.nodes[0].m.next_wakeup(now).unwrap();
+    assert!(w > now && w <= now + Duration::from_millis(KEEPALIVE));
+    // Long after the start and after the peer died, nothing already handled
+    // comes back as a deadline in the past (which would spin the loop).
+    s.kill(1);
+    s.run_to(10_000);
+    let now = s.now().mono;
+    let w = s.nodes[0].m.next_wakeup(now).unwrap();
+    assert!(w > now, "a wake-up in the past would spin the loop");
 }
