@@ -80,7 +80,7 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
                 std::net::SocketAddr::new(v.vip.address, v.port)
             ),
         };
-        if !keys.insert(key.clone()) {
+        if !v.vip.address.is_unspecified() && !keys.insert(key.clone()) {
             sink.error(
                 sink.at(&p),
                 format!("virtual service `{}` duplicates another service ({key})", v.name),
@@ -400,7 +400,9 @@ fn check(h: &HealthCheck, p: &str, sink: &mut Sink) {
 
 fn regex_ok(r: &str, path: &str, sink: &mut Sink) {
     if let Err(e) = regex::Regex::new(r) {
-        let first = e.to_string().lines().last().unwrap_or("invalid").trim().to_lowercase();
+        let text = e.to_string();
+        let last = text.lines().last().unwrap_or("invalid").trim();
+        let first = last.strip_prefix("error:").unwrap_or(last).trim().to_lowercase();
         sink.error(sink.at(path), format!("invalid regular expression `{r}`: {first}"));
     }
 }

@@ -227,6 +227,20 @@ fn seq<'n>(sink: &mut Sink, n: &'n Node, key: &str) -> Option<&'n [Node]> {
     }
 }
 
+// Stand-ins for values that were missing or invalid, so that decoding and
+// validation go on and report every other problem. Their own problem has
+// already been reported at their position, where the validator's remarks
+// about them are dropped; a file with any error yields no config.
+const UNSPECIFIED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
+fn placeholder_router() -> Router {
+    Router { address: UNSPECIFIED, private: None, shared_disk: None }
+}
+
+fn placeholder_vip() -> Vip {
+    Vip { address: UNSPECIFIED, interface: String::new(), netmask: None }
+}
+
 const FORWARD: &[(&str, ForwardMethod)] = &[
     ("nat", ForwardMethod::Nat),
     ("direct", ForwardMethod::Direct),
@@ -324,7 +338,8 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     Some(Config {
         service,
         serial_no,
-        routers: routers?,
+        routers: routers
+            .unwrap_or_else(|| Routers::Pair { primary: placeholder_router(), backup: None }),
         backup_active,
         preempt,
         heartbeat,
@@ -380,7 +395,7 @@ fn router(sink: &mut Sink, n: &Node, path: &str, what: &str) -> Option<Router> {
         .and_then(|(n, _)| nonempty(sink, n, "shared_disk"))
         .map(PathBuf::from);
     m.finish(sink, what);
-    Some(Router { address: address?, private, shared_disk })
+    Some(Router { address: address.unwrap_or(UNSPECIFIED), private, shared_disk })
 }
 
 fn heartbeat(sink: &mut Sink, n: &Node, path: &str) -> Option<Heartbeat> {
@@ -445,7 +460,11 @@ fn nat_router(sink: &mut Sink, n: &Node, path: &str) -> Option<NatRouter> {
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
     m.finish(sink, "`nat_router`");
-    Some(NatRouter { address: address?, interface: interface?, netmask })
+    Some(NatRouter {
+        address: address.unwrap_or(UNSPECIFIED),
+        interface: interface.unwrap_or_default(),
+        netmask,
+    })
 }
 
 fn sync_daemon(sink: &mut Sink, n: &Node, path: &str) -> Option<SyncDaemon> {
@@ -501,7 +520,11 @@ fn vip(sink: &mut Sink, n: &Node, path: &str) -> Option<Vip> {
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
     m.finish(sink, "`vip`");
-    Some(Vip { address: address?, interface: interface?, netmask })
+    Some(Vip {
+        address: address.unwrap_or(UNSPECIFIED),
+        interface: interface.unwrap_or_default(),
+        netmask,
+    })
 }
 
 fn name(sink: &mut Sink, m: &mut Map, what: &str) -> Option<String> {
@@ -547,7 +570,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
             .and_then(|(n, _)| u32_(sink, n, "timeout", u32::MAX));
         let netmask = pm.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
         pm.finish(sink, "`persistence`");
-        Some(Persistence { timeout: timeout?, netmask })
+        Some(Persistence { timeout: timeout.unwrap_or(1), netmask })
     });
     let one_packet = m
         .get(sink, "one_packet")
@@ -572,9 +595,9 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     }
     m.finish(sink, what);
     Some(VirtualService {
-        name: name?,
+        name: name.unwrap_or_default(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port: vport,
         fwmark,
         protocol,
@@ -612,8 +635,8 @@ fn real_server(sink: &mut Sink, n: &Node, path: &str, vport: u16) -> Option<Real
         m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
     m.finish(sink, what);
     Some(RealServer {
-        name: name?,
-        address: address?,
+        name: name.unwrap_or_default(),
+        address: address.unwrap_or(UNSPECIFIED),
         port,
         weight,
         forwarding,
@@ -730,14 +753,14 @@ fn failover_service(sink: &mut Sink, n: &Node, path: &str) -> Option<FailoverSer
     let stop_cmd = m.need(sink, "stop_cmd", what).and_then(|(n, _)| nonempty(sink, n, "stop_cmd"));
     m.finish(sink, what);
     Some(FailoverService {
-        name: name?,
+        name: name.unwrap_or_default(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port,
         protocol,
         check,
         monitor,
-        start_cmd: start_cmd?,
-        stop_cmd: stop_cmd?,
+        start_cmd: start_cmd.unwrap_or_default(),
+        stop_cmd: stop_cmd.unwrap_or_default(),
     })
 }
