@@ -547,7 +547,11 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
             r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
         }
     }
-    let backup_active = r.boolean(f.take("backup_active"), "backup_active").unwrap_or(false);
+    let backup_active_a = f.take("backup_active");
+    let backup_active = r.boolean(backup_active_a, "backup_active").unwrap_or(false);
+    if backup_active && backup.is_none() {
+        r.ignored(backup_active_a, "has no effect without a `backup` router (piranha clears it)");
+    }
     r.unused(f.take("heartbeat"));
     let mut heartbeat = Heartbeat { protocol: HeartbeatProtocol::Piranha, ..Heartbeat::default() };
     if let Some(p) = r.port(f.take("heartbeat_port"), "heartbeat.port") {

@@ -123,11 +123,6 @@ fn routers(c: &Config, sink: &mut Sink) {
             let mut l = vec![("routers.primary".to_owned(), primary)];
             if let Some(b) = backup {
                 l.push(("routers.backup".to_owned(), b));
-            } else if c.backup_active {
-                sink.warn(
-                    sink.at("backup_active"),
-                    "backup_active has no effect without a backup router",
-                );
             }
             l
         }
