@@ -696,8 +696,8 @@ fn placeholder_vip() -> Vip {
 fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck {
     let mut h = HealthCheck::default();
     if let Some(t) = r.secs(f.take("timeout"), &format!("{path}.interval")) {
+        // piranha's `timeout` is both the interval and the limit of a check.
         h.interval = t;
-        h.timeout = t;
     }
     if let Some(t) = r.secs(f.take("reentry"), &format!("{path}.reentry")) {
         h.reentry = t;

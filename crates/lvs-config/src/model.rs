@@ -682,9 +682,10 @@ pub struct HealthCheck {
     /// Time between checks (piranha `timeout`, default 10 s).
     #[serde(default = "default_interval")]
     pub interval: Millis,
-    /// Limit on one check; piranha uses the interval (default 10 s).
-    #[serde(default = "default_interval")]
-    pub timeout: Millis,
+    /// Limit on one check; absent means the interval, as piranha does
+    /// (see [`HealthCheck::effective_timeout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Millis>,
     /// Continuous success needed before a failed server returns
     /// (piranha `reentry`, default 180 s).
     #[serde(default = "default_reentry")]
@@ -714,12 +715,19 @@ impl Default for HealthCheck {
         HealthCheck {
             kind: CheckKind::default(),
             interval: default_interval(),
-            timeout: default_interval(),
+            timeout: None,
             reentry: default_reentry(),
             retries: 0,
             quiesce: false,
             load_monitor: LoadMonitor::None,
         }
+    }
+}
+
+impl HealthCheck {
+    /// The limit on one check: `timeout`, or else the interval.
+    pub fn effective_timeout(&self) -> Millis {
+        self.timeout.unwrap_or(self.interval)
     }
 }
 

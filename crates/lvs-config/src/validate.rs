@@ -333,7 +333,7 @@ fn check(h: &HealthCheck, p: &str, sink: &mut Sink) {
     if h.interval.0 == 0 {
         sink.error(sink.at(&format!("{p}.interval")), "check interval must be greater than 0");
     }
-    if h.timeout.0 == 0 {
+    if h.timeout == Some(Millis(0)) {
         sink.error(sink.at(&format!("{p}.timeout")), "check timeout must be greater than 0");
     }
     match &h.kind {

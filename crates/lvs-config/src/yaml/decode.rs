@@ -668,8 +668,7 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         .get(sink, "interval")
         .and_then(|(n, _)| millis(sink, n, "interval"))
         .unwrap_or(d.interval);
-    let timeout =
-        m.get(sink, "timeout").and_then(|(n, _)| millis(sink, n, "timeout")).unwrap_or(d.timeout);
+    let timeout = m.get(sink, "timeout").and_then(|(n, _)| millis(sink, n, "timeout"));
     let reentry =
         m.get(sink, "reentry").and_then(|(n, _)| millis(sink, n, "reentry")).unwrap_or(d.reentry);
     let retries =
