@@ -246,6 +246,8 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
 struct Fields<'a> {
     map: HashMap<&'a str, &'a Assign>,
     order: Vec<&'a str>,
+    /// Every key asked for: the keys this section may hold.
+    known: Vec<&'static str>,
 }
 
 impl<'a> Fields<'a> {
@@ -261,17 +263,19 @@ impl<'a> Fields<'a> {
             map.insert(k, a);
             order.push(k);
         }
-        Fields { map, order }
+        Fields { map, order, known: Vec::new() }
     }
 
-    fn take(&mut self, key: &str) -> Option<&'a Assign> {
+    fn take(&mut self, key: &'static str) -> Option<&'a Assign> {
+        self.known.push(key);
         self.map.remove(key)
     }
 
     fn unknown(self, sink: &mut Sink, section: &str) {
         for k in self.order {
             if let Some(a) = self.map.get(k) {
-                sink.error(a.key.pos, format!("unknown command `{k}` in {section}"));
+                let hint = values::did_you_mean(k, self.known.iter().copied());
+                sink.error(a.key.pos, format!("unknown command `{k}` in {section}{hint}"));
             }
         }
     }

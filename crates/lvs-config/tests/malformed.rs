@@ -113,7 +113,7 @@ fn yaml_cases() {
     check(
         Yaml,
         &vs("    real_servers:\n      - { name: a, address: 10.0.1.1, wieght: 2 }\n"),
-        &["7:39: unknown key `wieght` in a real server"],
+        &["7:39: unknown key `wieght` in a real server (did you mean `weight`?)"],
     );
     check(Yaml, &vs("    real_servers:\n      - { name: a, address: 10.0.1.1 }\n      - { name: b, address: 10.0.1.1, port: 80 }\n"), &[
         "8:29: real server 10.0.1.1:80 is listed twice in `web`",

@@ -19,6 +19,8 @@ struct Map<'n> {
     pos: Pos,
     path: String,
     entries: Vec<(&'n str, Pos, &'n Node, bool)>,
+    /// Every key asked for, present or not: the keys this mapping may hold.
+    known: Vec<&'static str>,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -52,11 +54,12 @@ impl<'n> Map<'n> {
             }
             out.push((text.as_str(), k.pos, v, false));
         }
-        Some(Map { pos: node.pos, path: path.to_owned(), entries: out })
+        Some(Map { pos: node.pos, path: path.to_owned(), entries: out, known: Vec::new() })
     }
 
     /// Takes the value of `key`, if present and not null.
-    fn get(&mut self, sink: &mut Sink, key: &str) -> Option<(&'n Node, String)> {
+    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(&'n Node, String)> {
+        self.known.push(key);
         let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
         entry.3 = true;
         let path = join(&self.path, key);
@@ -68,7 +71,12 @@ impl<'n> Map<'n> {
     }
 
     /// Takes a required value, reporting its absence at the mapping.
-    fn need(&mut self, sink: &mut Sink, key: &str, what: &str) -> Option<(&'n Node, String)> {
+    fn need(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+        what: &str,
+    ) -> Option<(&'n Node, String)> {
         let present = self.entries.iter().any(|(k, ..)| *k == key);
         let got = self.get(sink, key);
         if got.is_none() {
@@ -87,7 +95,8 @@ impl<'n> Map<'n> {
     fn finish(self, sink: &mut Sink, what: &str) {
         for (key, pos, _, used) in self.entries {
             if !used {
-                sink.error(pos, format!("unknown key `{key}` in {what}"));
+                let hint = values::did_you_mean(key, self.known.iter().copied());
+                sink.error(pos, format!("unknown key `{key}` in {what}{hint}"));
             }
         }
     }
@@ -498,7 +507,7 @@ fn timeouts(sink: &mut Sink, n: &Node, path: &str) -> Option<IpvsTimeouts> {
 fn paths(sink: &mut Sink, n: &Node, path: &str) -> Option<Paths> {
     let mut m = Map::new(sink, n, path, "`paths`")?;
     let d = Paths::default();
-    let mut one = |m: &mut Map, key: &str, default: PathBuf| {
+    let mut one = |m: &mut Map, key: &'static str, default: PathBuf| {
         m.get(sink, key).and_then(|(n, _)| nonempty(sink, n, key)).map_or(default, PathBuf::from)
     };
     let p = Paths {
@@ -679,7 +688,7 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         .get(sink, "load_monitor")
         .and_then(|(n, _)| choice(sink, n, "load_monitor", LOAD))
         .unwrap_or_default();
-    let opt_str = |m: &mut Map, sink: &mut Sink, key: &str| {
+    let opt_str = |m: &mut Map, sink: &mut Sink, key: &'static str| {
         m.get(sink, key).and_then(|(n, _)| string(sink, n, key))
     };
     let kind = match kind_name.unwrap_or("connect") {
