@@ -232,6 +232,11 @@ fn lvscf_cases() {
         &format!("{p}bogus = 1\n"),
         &["2:1: unknown command `bogus` in the global section"],
     );
+    check(
+        LvsCf,
+        &format!("{p}keepalve = 1\n"),
+        &["2:1: unknown command `keepalve` in the global section (did you mean `keepalive`?)"],
+    );
     check(LvsCf, &format!("{p}keepalive 5\n"), &["2:11: equal (=) expected after `keepalive`"]);
     check(LvsCf, &format!("{p}keepalive =\n"), &["2:1: missing arguments for `keepalive`"]);
     check(
