@@ -168,7 +168,9 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
                     toks.last().map_or(first.pos, |t| t.pos)
                 };
                 sink.error(at, format!("expected `{} NAME {{`", first.text));
-                if opens {
+                // Skip the block's body (`virtual web{` included) rather
+                // than read it as global keys.
+                if opens || toks.last().is_some_and(|t| !t.quoted && t.text.ends_with('{')) {
                     stack.push(None);
                 }
                 continue;

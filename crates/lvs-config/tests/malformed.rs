@@ -285,6 +285,11 @@ fn lvscf_cases() {
     check(LvsCf, &format!("{p}virtual web\n"), &["2:9: expected `virtual NAME {`"]);
     check(
         LvsCf,
+        &format!("{p}virtual web{{\n address = 10.0.0.9 eth0:1\n}}\n"),
+        &["2:9: expected `virtual NAME {`"],
+    );
+    check(
+        LvsCf,
         &format!("{p}virtual web {{\n address = 10.0.0.9 eth0:1\n}} x\n"),
         &["4:3: unexpected arguments: `}` must be alone on its line"],
     );
