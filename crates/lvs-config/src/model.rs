@@ -141,6 +141,7 @@ pub struct Config {
     pub routers: Routers,
     /// Whether the backup routers take over at all (piranha `backup_active`).
     /// When false, no heartbeats are sent and a backup's pulse exits.
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub backup_active: bool,
     /// Whether a router higher in the order takes the active role back when
@@ -594,6 +595,7 @@ pub struct VirtualService {
     /// Name, unique among virtual services.
     pub name: String,
     /// Inactive services are neither loaded nor checked (piranha `active`).
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
     /// The virtual IP and its interface (piranha `address`, `vip_nmask`).
@@ -665,6 +667,7 @@ pub struct RealServer {
     #[serde(default)]
     pub lower_threshold: u32,
     /// Only active servers are monitored and used (piranha `active`).
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
 }
@@ -869,6 +872,7 @@ pub struct FailoverService {
     /// Name, unique among failover services.
     pub name: String,
     /// Only active failover services are used.
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
     /// The service address and its interface.
@@ -889,4 +893,30 @@ pub struct FailoverService {
     pub start_cmd: String,
     /// Stops the service here; split on spaces, no shell.
     pub stop_cmd: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (text, ms) in [
+            ("6", 6000),
+            ("0.5", 500),
+            (".25", 250),
+            ("1.", 1000),
+            ("1.250s", 1250),
+            ("2s", 2000),
+            ("500ms", 500),
+            (" 7 ", 7000),
+        ] {
+            assert_eq!(Millis::parse(text), Ok(Millis(ms)), "{text}");
+        }
+        for text in ["", ".", "-1", "1e3", "0.0001", "1.5ms", "s", "ms", "99999999999999999999"] {
+            assert!(Millis::parse(text).is_err(), "{text}");
+        }
+        assert_eq!(Millis(1500).to_string(), "1500ms");
+        assert_eq!(Millis(2000).to_string(), "2s");
+    }
 }

@@ -339,3 +339,72 @@ fn piranha_defaults_and_quirks() {
         }
     );
 }
+
+#[test]
+fn every_key_piranha_accepts_is_accepted() {
+    // Reference §1.2-1.5: the keys beyond the sample, each in its section.
+    let text = "\
+serial_no = 0x10
+service = fos
+primary = 10.0.0.1
+primary_shared = /dev/sdb
+backup = 10.0.0.2
+backup_shared = /dev/sdc
+backup_active = 1
+reservation_conflict_action = preempt
+ipvsadm = /usr/sbin/ipvsadm
+sync = 0
+virtual web {
+    address = 10.0.0.9 eth0:1
+    fwmark = 010
+    client_monitor = /usr/local/sbin/nanny
+    master = 10.0.0.1
+    dirs = [ a:b c:d ]
+    start_cmd = /bin/true
+    stop_cmd = /bin/true
+    server a {
+        address = 10.0.1.1
+        port = 8080
+    }
+}
+failover f {
+    address = 10.0.0.8 eth0:2
+    active = 1
+    use_regex = 1
+    expect = \"^OK\"
+    reentry = 5
+    client_monitor = /usr/local/sbin/nanny
+    start_cmd = /bin/true
+    stop_cmd = /bin/true
+}
+";
+    let (config, diags) = parse_str(text, "all.cf", Format::LvsCf);
+    let warnings: Vec<String> =
+        diags.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+    assert_eq!(
+        warnings,
+        [
+            "10:1 `sync` is parsed but has no effect, as in piranha 0.8.6",
+            "15:5 `master` is parsed but has no effect, as in piranha 0.8.6",
+            "16:5 `dirs` is parsed but has no effect, as in piranha 0.8.6",
+            "17:5 `start_cmd` has no effect in a virtual service",
+            "18:5 `stop_cmd` has no effect in a virtual service",
+        ]
+    );
+    let c = config.unwrap();
+    assert_eq!(c.serial_no, 16);
+    assert_eq!(c.service, ServiceMode::Fos);
+    let Routers::Pair { primary, backup: Some(backup) } = &c.routers else { panic!("a pair") };
+    assert_eq!(primary.shared_disk.as_deref(), Some(Path::new("/dev/sdb")));
+    assert_eq!(backup.shared_disk.as_deref(), Some(Path::new("/dev/sdc")));
+    assert_eq!(c.reservation_conflict_action, Some(ReservationConflictAction::Preempt));
+    assert_eq!(c.paths.ipvsadm, Path::new("/usr/sbin/ipvsadm"));
+    let v = &c.virtual_services[0];
+    assert_eq!(v.fwmark, Some(8));
+    assert_eq!(v.monitor.as_deref(), Some(Path::new("/usr/local/sbin/nanny")));
+    assert_eq!(v.real_servers[0].port, 8080);
+    let f = &c.failover_services[0];
+    assert_eq!(f.check.kind.expect_matcher(), Some(Expect::Regex("^OK")));
+    assert_eq!(f.check.reentry, Millis(5000));
+    assert_eq!(f.monitor.as_deref(), Some(Path::new("/usr/local/sbin/nanny")));
+}
