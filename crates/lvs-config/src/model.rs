@@ -631,7 +631,9 @@ pub struct VirtualService {
     /// (piranha `client_monitor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<PathBuf>,
-    /// How the real servers are checked.
+    /// How the real servers are checked. Without one, YAML gives a plain
+    /// connect check; lvs.cf follows piranha, whose check on virtual port 80
+    /// with no `send`/`expect`/`send_program` is an HTTP GET expecting `HTTP`.
     #[serde(default)]
     pub check: HealthCheck,
     /// The real servers, in file order.
