@@ -207,7 +207,7 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
         .arg(initrd)
         // panic=-1: a panic reboots at once, and -no-reboot turns that into
         // QEMU exiting; oops=panic: a kernel oops ends the run, loudly.
-        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic lvs.vm=1"])
+        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic mitigations=off lvs.vm=1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
