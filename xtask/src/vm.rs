@@ -336,7 +336,10 @@ impl Console {
             }
             return;
         }
-        let Some(marker) = line.strip_prefix(MARK) else { return };
+        // Anywhere in the line: a test's output without a final newline
+        // can precede the marker on the same line.
+        let Some(at) = line.find(MARK) else { return };
+        let marker = &line[at + MARK.len()..];
         let words: Vec<&str> = marker.split_whitespace().collect();
         let r = &mut self.report;
         match words.as_slice() {
@@ -445,6 +448,13 @@ mod tests {
         let unfinished = feed(&["@@lvs-vm: suite-begin vm_a", "running 1 test"]);
         assert_eq!((unfinished.failed, unfinished.success()), (1, false));
         assert!(unfinished.problems[0].contains("vm_a"), "{unfinished:?}");
+        let glued = feed(&[
+            "@@lvs-vm: suite-begin vm_a",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+            "no newline@@lvs-vm: suite-end vm_a 0",
+            "@@lvs-vm: all-done",
+        ]);
+        assert!(glued.success(), "{glued:?}");
         let setup = feed(&["@@lvs-vm: error modprobe ip_vs failed", "@@lvs-vm: all-done"]);
         assert_eq!((setup.failed, setup.success()), (1, false));
     }
