@@ -253,6 +253,15 @@ fn boot(
 ) -> anyhow::Result<Report> {
     let stream = show == Console::Stream;
     let dir = crate::target_dir().join(tag);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Two runs in one target directory would pack over each other's image.
+    let lock_path = dir.join("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("xtask: waiting for another run using {}", dir.display());
+        lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    }
     let started = Instant::now();
     let initrd = initramfs::build(spec, &dir)?;
     let size = std::fs::metadata(&initrd).map(|m| m.len()).unwrap_or(0);
