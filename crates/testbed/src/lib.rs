@@ -18,6 +18,9 @@
 //!   every request with a fixed reply (typically the server's name), and
 //!   the matching client calls [`Netns::tcp_request`], [`Netns::http_get`],
 //!   [`Netns::udp_request`].
+//! - [`Netns::spawn`] starts a long-running program in a namespace as a
+//!   [`Daemon`], stopped on drop; [`wait_for`] polls for a condition with a
+//!   deadline, so tests wait for events rather than sleep.
 //! - [`guest`]: where the test guest keeps the reference ipvsadm and our
 //!   binaries.
 //!
@@ -54,11 +57,13 @@
 mod error;
 pub mod guest;
 mod netns;
+mod process;
 mod server;
 mod topology;
 
 pub use error::Error;
 pub use netns::Netns;
+pub use process::{wait_for, Daemon};
 pub use server::{TcpServer, UdpServer};
 pub use topology::{addr, Forwarding, Host, Topology, TopologyBuilder};
 
