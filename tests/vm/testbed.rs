@@ -14,7 +14,7 @@ use testbed::{addr, Forwarding, Netns, TcpServer, Topology, TopologyBuilder, Udp
 
 /// The reference ipvsadm 1.31 (`LVS_REF_IPVSADM`, set by the guest's init).
 fn ref_ipvsadm() -> String {
-    std::env::var("LVS_REF_IPVSADM").expect("LVS_REF_IPVSADM is set in the test guest")
+    testbed::guest::ref_ipvsadm().unwrap().to_str().unwrap().to_string()
 }
 
 fn ipvsadm(ns: &Netns, args: &[&str]) -> String {
@@ -104,13 +104,13 @@ fn program_director(farm: &Farm, method: &str) {
 
 #[test]
 fn guest_environment_follows_the_convention() {
-    assert_eq!(std::env::var("LVS_TEST_VM").as_deref(), Ok("1"));
+    assert!(testbed::guest::in_vm());
     let bin_dir = std::env::var("LVS_BIN_DIR").unwrap();
     assert!(std::path::Path::new(&bin_dir).is_dir(), "{bin_dir}");
     assert!(std::env::var("PATH").unwrap().split(':').any(|p| p == bin_dir));
     // Every workspace binary is there (send_arp is the first one the
     // workspace had), and runs: its shared libraries came along.
-    let send_arp = std::path::Path::new(&bin_dir).join("send_arp");
+    let send_arp = testbed::guest::workspace_bin("send_arp").unwrap();
     let out = std::process::Command::new(&send_arp).arg("--help").output().unwrap();
     assert!(!out.stdout.is_empty() || !out.stderr.is_empty(), "{out:?}");
     let version = std::process::Command::new(ref_ipvsadm()).arg("--version").output().unwrap();

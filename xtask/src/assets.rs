@@ -197,7 +197,10 @@ fn fetch_kernel() -> anyhow::Result<Assets> {
         .with_context(|| format!("cannot create {}", download.display()))?;
     let fetch = |package: &str| {
         eprintln!("vm-assets: apt-get download {package}");
-        proc::status(apt_get().arg("download").arg(package).current_dir(&download))
+        // As root, apt's `_apt` sandbox user could not write here anyway.
+        let mut cmd = apt_get();
+        cmd.args(["-o", "APT::Sandbox::User=root", "download", package]);
+        proc::status(cmd.current_dir(&download))
     };
     if let Err(err) = fetch(&package) {
         // Stale package lists name a file the archive no longer has (or

@@ -330,16 +330,22 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 echo 1 > /proc/sys/kernel/printk
+read kernel_up idle < /proc/uptime
 hostname lvs-vm
 /usr/sbin/ip link set lo up
-for module in {modules}; do
+# One process for all modules (process starts are slow under emulation);
+# if that fails, one by one to name the culprit.
+modprobe -a {modules} || for module in {modules}; do
     modprobe "$module" || echo "{m} error modprobe $module failed"
+done
+for module in {modules}; do
+    [ -d "/sys/module/$module" ] || echo "{m} error module $module is not loaded"
 done
 export LVS_TEST_VM=1 LVS_BIN_DIR={BIN_DIR} LVS_REF_IPVSADM={REF_IPVSADM}
 export HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1
 cd /tmp
 read uptime idle < /proc/uptime
-echo "{m} booted $(uname -r) in ${{uptime}}s"
+echo "{m} booted $(uname -r) in ${{uptime}}s (init started at ${{kernel_up}}s)"
 for suite in {suites}; do
     echo "{m} suite-begin $suite"
     {SUITE_DIR}/"$suite" --color never {filter} </dev/null

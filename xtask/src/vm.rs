@@ -51,6 +51,8 @@ pub struct Report {
     pub suites: Vec<Suite>,
     /// Why the run is not a success, beyond failed tests.
     pub problems: Vec<String>,
+    /// The last lines of the console.
+    pub tail: Vec<String>,
 }
 
 /// One suite's part of a run.
@@ -86,7 +88,7 @@ pub fn test(opts: &TestOptions) -> anyhow::Result<Report> {
     }
     let timeout = opts.timeout.map_or_else(timeout_from_env, Ok)?;
     let spec = initramfs::Spec { assets: &assets, bins, suites, filter: opts.filter.clone() };
-    let report = boot(&spec, timeout, "vm")?;
+    let report = boot(&spec, timeout, "vm", Console::Stream)?;
     println!("{}", report.summary());
     Ok(report)
 }
@@ -115,30 +117,49 @@ pub fn selftest() -> anyhow::Result<()> {
             suites: suites.clone(),
             filter: Some(filter.into()),
         };
-        let report = boot(&spec, timeout, "vm-selftest")?;
+        // Quiet: the failures are expected, the console would only confuse
+        // a reader of the log. It is printed when a verdict is wrong.
+        let report = boot(&spec, timeout, "vm-selftest", Console::Quiet)?;
         // Not the bare closing line: CI reads that one from vm-test only.
-        println!("vm-selftest: `{filter}` gave: {}", report.summary());
+        let why = report.problems.iter().map(|p| format!(": {p}")).collect::<String>();
+        eprintln!("vm-selftest: `{filter}` gave {}{why}", report.summary());
         Ok(report)
     };
 
     let mut wrong = Vec::new();
+    let mut check = |ok: bool, what: &str, report: &Report| {
+        if !ok {
+            eprintln!("vm-selftest: ---- console tail of the wrong verdict ----");
+            for line in &report.tail {
+                eprintln!("{line}");
+            }
+            wrong.push(format!("{what}: {report:?}"));
+        }
+    };
     let boot_started = Instant::now();
     let failing = run("deliberate_failure", DEFAULT_TIMEOUT)?;
-    if failing.success() || failing.failed != 1 || !failing.completed {
-        wrong.push(format!("a failing test was not reported as exactly one failure: {failing:?}"));
-    }
+    check(
+        !failing.success() && failing.failed == 1 && failing.completed,
+        "a failing test was not reported as exactly one failure",
+        &failing,
+    );
     // A whole boot just took this long: twice that is ample for the hung
     // guest to reach its test, and keeps the check cheap on a quiet host.
-    let hang_timeout = (boot_started.elapsed() * 2).max(Duration::from_secs(20));
+    let hang_timeout = Duration::from_secs((boot_started.elapsed() * 2).as_secs().max(20));
     let hang = run("hang_forever", hang_timeout)?;
-    if hang.success() || !hang.timed_out || !hang.suites.iter().any(|s| s.name == "selftest_inject")
-    {
-        wrong.push(format!("a hung guest was not reported as a timeout failure: {hang:?}"));
-    }
+    check(
+        !hang.success()
+            && hang.timed_out
+            && hang.suites.iter().any(|s| s.name == "selftest_inject"),
+        "a hung guest was not reported as a timeout failure",
+        &hang,
+    );
     let panic = run("kernel_panic", DEFAULT_TIMEOUT)?;
-    if panic.success() || panic.timed_out || !panic.kernel_panic {
-        wrong.push(format!("a guest kernel panic was not reported as a failure: {panic:?}"));
-    }
+    check(
+        !panic.success() && !panic.timed_out && panic.kernel_panic,
+        "a guest kernel panic was not reported as a failure",
+        &panic,
+    );
     if !wrong.is_empty() {
         bail!("vm-selftest: vm-test does not catch breakage:\n{}", wrong.join("\n"));
     }
@@ -207,16 +228,40 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
         .arg(initrd)
         // panic=-1: a panic reboots at once, and -no-reboot turns that into
         // QEMU exiting; oops=panic: a kernel oops ends the run, loudly.
-        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic lvs.vm=1"])
+        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic mitigations=off lvs.vm=1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     cmd
 }
 
+/// Whether a boot shows its console as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Console {
+    /// Stream every line, and the tail and problems on failure.
+    Stream,
+    /// Show nothing; the tail is in the report.
+    Quiet,
+}
+
 /// Packs `spec`, boots it, streams the console and judges the run.
-fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Result<Report> {
+fn boot(
+    spec: &initramfs::Spec<'_>,
+    timeout: Duration,
+    tag: &str,
+    show: Console,
+) -> anyhow::Result<Report> {
+    let stream = show == Console::Stream;
     let dir = crate::target_dir().join(tag);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Two runs in one target directory would pack over each other's image.
+    let lock_path = dir.join("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("xtask: waiting for another run using {}", dir.display());
+        lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    }
     let started = Instant::now();
     let initrd = initramfs::build(spec, &dir)?;
     let size = std::fs::metadata(&initrd).map(|m| m.len()).unwrap_or(0);
@@ -248,12 +293,14 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
     });
 
     let deadline = started + timeout;
-    let mut console = Console::default();
+    let mut console = ConsoleLog::default();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => {
-                println!("{line}");
+                if stream {
+                    println!("{line}");
+                }
                 console.line(line);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -268,7 +315,9 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
     let _ = reader.join();
     // Lines still queued after a kill are part of the story.
     while let Ok(line) = rx.try_recv() {
-        println!("{line}");
+        if stream {
+            println!("{line}");
+        }
         console.line(line);
     }
     let mut report = console.finish(timeout);
@@ -276,6 +325,10 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
         report.problems.push(format!("qemu exited with {status}"));
     }
     eprintln!("xtask: guest ran for {:.1?}", started.elapsed());
+    report.tail = console.tail.iter().cloned().collect();
+    if !stream {
+        return Ok(report);
+    }
     for suite in &report.suites {
         let exit = suite.exit.as_deref().map_or("did not finish".into(), |c| format!("exit {c}"));
         eprintln!(
@@ -298,14 +351,14 @@ fn boot(spec: &initramfs::Spec<'_>, timeout: Duration, tag: &str) -> anyhow::Res
 
 /// Reads the guest console line by line.
 #[derive(Debug, Default)]
-struct Console {
+struct ConsoleLog {
     report: Report,
     tail: VecDeque<String>,
     /// Whether the last suite of `report.suites` is running.
     running: bool,
 }
 
-impl Console {
+impl ConsoleLog {
     fn line(&mut self, line: String) {
         self.parse(&line);
         if self.tail.len() == TAIL_LINES {
@@ -336,7 +389,10 @@ impl Console {
             }
             return;
         }
-        let Some(marker) = line.strip_prefix(MARK) else { return };
+        // Anywhere in the line: a test's output without a final newline
+        // can precede the marker on the same line.
+        let Some(at) = line.find(MARK) else { return };
+        let marker = &line[at + MARK.len()..];
         let words: Vec<&str> = marker.split_whitespace().collect();
         let r = &mut self.report;
         match words.as_slice() {
@@ -405,7 +461,7 @@ mod tests {
     use super::*;
 
     fn feed(lines: &[&str]) -> Report {
-        let mut console = Console::default();
+        let mut console = ConsoleLog::default();
         for l in lines {
             console.line(l.to_string());
         }
@@ -445,6 +501,13 @@ mod tests {
         let unfinished = feed(&["@@lvs-vm: suite-begin vm_a", "running 1 test"]);
         assert_eq!((unfinished.failed, unfinished.success()), (1, false));
         assert!(unfinished.problems[0].contains("vm_a"), "{unfinished:?}");
+        let glued = feed(&[
+            "@@lvs-vm: suite-begin vm_a",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+            "no newline@@lvs-vm: suite-end vm_a 0",
+            "@@lvs-vm: all-done",
+        ]);
+        assert!(glued.success(), "{glued:?}");
         let setup = feed(&["@@lvs-vm: error modprobe ip_vs failed", "@@lvs-vm: all-done"]);
         assert_eq!((setup.failed, setup.success()), (1, false));
     }

@@ -18,6 +18,32 @@
 //!   every request with a fixed reply (typically the server's name), and
 //!   the matching client calls [`Netns::tcp_request`], [`Netns::http_get`],
 //!   [`Netns::udp_request`].
+//! - [`Netns::spawn`] starts a long-running program in a namespace as a
+//!   [`Daemon`], stopped on drop; [`wait_for`] polls for a condition with a
+//!   deadline, so tests wait for events rather than sleep.
+//! - [`guest`]: where the test guest keeps the reference ipvsadm and our
+//!   binaries.
+//!
+//! # Example: LVS-NAT through the reference ipvsadm (in the test guest)
+//!
+//! ```no_run
+//! use std::net::{Ipv4Addr, SocketAddr};
+//! use testbed::{addr, guest, Forwarding, TcpServer, TopologyBuilder};
+//!
+//! let topo = TopologyBuilder::new(Forwarding::Nat).real_servers(1).build()?;
+//! let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
+//! let _web = TcpServer::http(&topo.real_servers[0].ns, any, "rs0")?;
+//! let director = &topo.directors[0].ns;
+//! let ipvsadm = guest::ref_ipvsadm()?;
+//! let ipvsadm = ipvsadm.to_str().unwrap_or_default();
+//! let vip = format!("{}:80", addr::VIP);
+//! director.run(ipvsadm, &["-A", "-t", &vip, "-s", "rr"])?;
+//! let rs = format!("{}:80", topo.real_server_addr(0));
+//! director.run(ipvsadm, &["-a", "-t", &vip, "-r", &rs, "-m"])?;
+//! let body = topo.client.ns.http_get(SocketAddr::from((addr::VIP, 80)))?;
+//! assert_eq!(body, "rs0");
+//! # Ok::<(), testbed::Error>(())
+//! ```
 //!
 //! # IO
 //! Everything here does IO: it runs iproute2's `ip` (found on `PATH`, or at
@@ -29,12 +55,15 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod guest;
 mod netns;
+mod process;
 mod server;
 mod topology;
 
 pub use error::Error;
 pub use netns::Netns;
+pub use process::{wait_for, Daemon};
 pub use server::{TcpServer, UdpServer};
 pub use topology::{addr, Forwarding, Host, Topology, TopologyBuilder};
 

@@ -4,6 +4,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::time::Duration;
 
 use testbed::{addr, Forwarding, Netns, TcpServer, TopologyBuilder, UdpServer};
 
@@ -114,4 +115,27 @@ fn dr_topology_puts_the_vip_on_real_servers_loopback() {
     let udp = UdpServer::start(&d0.ns, SocketAddr::from((addr::VIP, 53)), "director").unwrap();
     assert_eq!(topo.client.ns.udp_request(udp.addr(), b"q").unwrap(), b"director");
     assert_eq!(web.served(), 1);
+}
+
+#[test]
+fn daemons_run_inside_the_namespace_and_stop_on_drop() {
+    let ns = Netns::new("daemon").unwrap();
+    let mut daemon = ns.spawn("sleep", &["600"]).unwrap();
+    assert!(daemon.running().unwrap());
+    // The daemon's network namespace is the test namespace, not ours.
+    let pid = daemon.pid();
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let theirs =
+        testbed::wait_for("the daemon to enter the namespace", Duration::from_secs(5), || {
+            let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+            (link != own).then_some(link)
+        })
+        .unwrap();
+    assert_ne!(theirs, own);
+    let status = daemon.stop().unwrap();
+    assert!(!status.success(), "sleep was terminated: {status}");
+    // Reaped: the process is gone.
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    let err = testbed::wait_for("nothing", Duration::from_millis(50), || None::<()>).unwrap_err();
+    assert!(err.to_string().contains("waiting for nothing"), "{err}");
 }
