@@ -192,3 +192,6 @@ pub fn run(argv: &[String], env: &mut Env<'_>) -> io::Result<i32> {
         Err(Stop::Io(e)) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests;
