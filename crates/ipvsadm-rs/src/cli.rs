@@ -728,7 +728,9 @@ pub fn parse(argv: &[String], r: &dyn Resolver, posix_me_harder: bool) -> Result
             }
             Tag::Weight => {
                 set_option(opts, OPTC_WEIGHT)?;
-                match string_to_number(a, 0, 65535) {
+                // Debian's 1.31 binary checks 0..=INT_MAX (upstream later
+                // narrowed it to 65535); the binary is the reference.
+                match string_to_number(a, 0, i64::from(i32::MAX)) {
                     Some(n) => ce.dest.weight = n as u32,
                     None => return fail("illegal weight specified"),
                 }

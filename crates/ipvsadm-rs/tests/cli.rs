@@ -31,7 +31,7 @@ fn errors_and_statuses() {
         (2, String::new(), "Illegal 'weight' option with the 'add-service' command\n".into())
     );
     assert_eq!(
-        run(&["-a", "-t", "1.2.3.4:80", "-r", "10.0.0.1", "-w", "70000"]),
+        run(&["-a", "-t", "1.2.3.4:80", "-r", "10.0.0.1", "-w", "2147483648"]),
         (2, String::new(), "illegal weight specified\n".into())
     );
 }

@@ -120,7 +120,7 @@ fn golden_errors() {
         ("-A -f 4294967296", "invalid fwmark value `4294967296' specified\n", 2),
         ("-A -f x", "invalid fwmark value `x' specified\n", 2),
         // Numbers.
-        ("-a -t 1.2.3.4:80 -r 10.0.0.1 -w 65536", "illegal weight specified\n", 2),
+        ("-a -t 1.2.3.4:80 -r 10.0.0.1 -w 2147483648", "illegal weight specified\n", 2),
         ("-a -t 1.2.3.4:80 -r 10.0.0.1 -w -1", "illegal weight specified\n", 2),
         ("-a -t 1.2.3.4:80 -r 10.0.0.1 -w 1x", "illegal weight specified\n", 2),
         ("-a -t 1.2.3.4:80 -r 10.0.0.1 -x 2147483648", "illegal u_threshold specified\n", 2),
