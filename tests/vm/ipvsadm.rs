@@ -13,15 +13,28 @@
 //! Run with `cargo xtask vm-test --suite ipvsadm`.
 
 // Helpers of a test file: a failed unwrap is a failed test, with its place.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use testbed::{addr, Forwarding, Netns, TcpServer, TopologyBuilder, UdpServer};
+
+/// The tests of this suite run one at a time. The kernel keeps the
+/// services of every namespace in one hash table and resumes a multi-part
+/// service dump by a position counted over all of them, so a table
+/// changing in one namespace can make a dump in another repeat or skip a
+/// service (seen: a service listed four times while the benchmark loaded
+/// its table). Both tools would see it; serial tests keep them comparable.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tool {
@@ -101,9 +114,9 @@ fn same(ns: &Netns, line: &str) -> Out {
     want
 }
 
-/// For listings that move with time (rates, connection timers): the
-/// reference runs before and after ipvsadm-rs, which must match one of
-/// them; tried a few times.
+/// For listings that move with time (rates, counters of live
+/// connections): the reference runs before and after ipvsadm-rs, which
+/// must match one of them; tried a few times.
 fn same_moving(ns: &Netns, line: &str) {
     let args = words(line);
     let mut last = None;
@@ -118,6 +131,41 @@ fn same_moving(ns: &Netns, line: &str) {
     }
     let (before, got, after) = last.unwrap();
     panic!("ipvsadm {line}\nref before: {before:?}\nrs: {got:?}\nref after: {after:?}");
+}
+
+/// Seconds of a `-c` row's expiry column (`%-6s` of `MM:SS`, bytes 4..10).
+fn expiry(row: &str) -> Option<u32> {
+    let field = row.get(4..10)?.trim_end();
+    let (m, s) = field.split_once(':')?;
+    Some(m.parse::<u32>().ok()? * 60 + s.parse::<u32>().ok()?)
+}
+
+/// `-c` listings: connection timers tick row by row while the programs
+/// run, so a row's expiry may differ between runs. Every byte else must be
+/// the same, and ipvsadm-rs's expiry of each row must lie between the
+/// reference's before and after it.
+fn same_connections(ns: &Netns, line: &str) {
+    let args = words(line);
+    let before = exec(ns, Tool::Ref, &args, "");
+    let got = exec(ns, Tool::Rs, &args, "");
+    let after = exec(ns, Tool::Ref, &args, "");
+    let ctx =
+        || format!("ipvsadm {line}\nref before: {before:?}\nrs: {got:?}\nref after: {after:?}");
+    assert_eq!((got.status, &got.stderr), (before.status, &before.stderr), "{}", ctx());
+    let rows = |o: &Out| o.stdout.lines().map(str::to_string).collect::<Vec<_>>();
+    let (b, g, a) = (rows(&before), rows(&got), rows(&after));
+    assert!(b.len() == g.len() && g.len() == a.len(), "{}", ctx());
+    for i in 0..g.len() {
+        if i < 2 {
+            assert_eq!(g[i], b[i], "{}", ctx());
+            continue;
+        }
+        let strip = |r: &str| format!("{}{}", &r[..4], &r[10..]);
+        assert_eq!(strip(&g[i]), strip(&b[i]), "{}", ctx());
+        assert_eq!(strip(&g[i]), strip(&a[i]), "{}", ctx());
+        let (eb, eg, ea) = (expiry(&b[i]), expiry(&g[i]), expiry(&a[i]));
+        assert!(eb >= eg && eg >= ea && eg.is_some(), "row {i}: {}", ctx());
+    }
 }
 
 /// Loads a table with the reference `-R`; it must take every line.
@@ -231,6 +279,7 @@ const LISTINGS: &[&str] = &[
 
 #[test]
 fn every_listing_matches_on_a_rich_table() {
+    let _serial = serial();
     let ns = Netns::new("lists").unwrap();
     // An empty table first.
     for line in ["-L -n", "-L", "-S", "-L -n --stats", "-L -c -n", ""] {
@@ -244,6 +293,7 @@ fn every_listing_matches_on_a_rich_table() {
 
 #[test]
 fn help_version_and_bad_input_match() {
+    let _serial = serial();
     let ns_ref = Netns::new("bad-ref").unwrap();
     let ns_rs = Netns::new("bad-rs").unwrap();
     load(&ns_ref, TABLE);
@@ -375,6 +425,7 @@ fn help_version_and_bad_input_match() {
 /// the same, and the tables end up the same.
 #[test]
 fn edits_match_step_by_step() {
+    let _serial = serial();
     let steps = [
         "-A -t 10.1.0.1:80 -s rr -p 100 -M 255.255.0.0",
         "-a -t 10.1.0.1:80 -r 10.2.0.1:8080 -m -w 4 -x 50 -y 5",
@@ -421,6 +472,7 @@ fn edits_match_step_by_step() {
 
 #[test]
 fn restore_lines_like_ipvsadm() {
+    let _serial = serial();
     let scripts = [
         // A refusal in the middle, a popt error, a listing, blank lines,
         // CRs and `ipvsadm` words: all go on; the status is the last line's.
@@ -446,10 +498,21 @@ fn restore_lines_like_ipvsadm() {
 }
 
 /// `-S` of each tool restores with the other's `-R` to the same table.
+/// Two services of [`TABLE`] do not survive ipvsadm 1.31's own round trip
+/// and are left out here: the fwmark above 2^31 (saved as a negative
+/// number, which `-f` refuses) and `sh` with `flag-3` (saved as a bare
+/// `-b`, a missing argument). The whole table is then compared separately:
+/// both `-R` must fail the same way.
 #[test]
 fn save_and_restore_cross_over() {
+    let _serial = serial();
     let src = Netns::new("save-src").unwrap();
-    load(&src, TABLE);
+    let restorable: String = TABLE
+        .lines()
+        .filter(|l| !l.contains("3000000000") && !l.contains("10.0.0.12:80"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    load(&src, &restorable);
     for save in [&["-S", "-n"][..], &["-S"][..]] {
         for (saver, restorer) in [(Tool::Ref, Tool::Rs), (Tool::Rs, Tool::Ref)] {
             let saved = exec(&src, saver, save, "");
@@ -465,10 +528,22 @@ fn save_and_restore_cross_over() {
             assert_eq!(again(&dst), again(&src), "{saver:?} {save:?} then {restorer:?} -R");
         }
     }
+    // The whole table, big fwmark included: both -R fail the same way.
+    let full = Netns::new("save-full").unwrap();
+    load(&full, TABLE);
+    let saved = exec(&full, Tool::Ref, &["-S", "-n"], "");
+    let ns_ref = Netns::new("save-full-ref").unwrap();
+    let ns_rs = Netns::new("save-full-rs").unwrap();
+    let want = exec(&ns_ref, Tool::Ref, &["-R"], &saved.stdout);
+    let got = exec(&ns_rs, Tool::Rs, &["-R"], &saved.stdout);
+    assert_eq!(got, want);
+    let again = |ns: &Netns| exec(ns, Tool::Ref, &["-S", "-n"], "");
+    assert_eq!(again(&ns_rs), again(&ns_ref));
 }
 
 #[test]
 fn timeouts_and_sync_daemons_match() {
+    let _serial = serial();
     let ns_ref = Netns::new("sync-ref").unwrap();
     let ns_rs = Netns::new("sync-rs").unwrap();
     for ns in [&ns_ref, &ns_rs] {
@@ -500,6 +575,7 @@ fn timeouts_and_sync_daemons_match() {
 /// Real traffic through LVS-NAT: counters, rates and connections.
 #[test]
 fn traffic_statistics_and_connections_match() {
+    let _serial = serial();
     let topo = TopologyBuilder::new(Forwarding::Nat).real_servers(2).build().unwrap();
     let any = std::net::Ipv4Addr::UNSPECIFIED;
     let _servers: Vec<(TcpServer, UdpServer)> = (0..2)
@@ -539,16 +615,11 @@ fn traffic_statistics_and_connections_match() {
     ] {
         same(d0, line);
     }
-    for line in [
-        "-L -n",
-        "-L -n --rate",
-        "-L -n --rate --exact",
-        "-L -c -n",
-        "-L -c",
-        "-L -c -n --persistent-conn",
-        "-L -n --persistent-conn",
-    ] {
+    for line in ["-L -n", "-L -n --rate", "-L -n --rate --exact", "-L -n --persistent-conn"] {
         same_moving(d0, line);
+    }
+    for line in ["-L -c -n", "-L -c", "-L -c -n --persistent-conn"] {
+        same_connections(d0, line);
     }
     // Zeroing, then the counters again.
     same(d0, "-Z -t 192.0.2.10:80");
@@ -560,6 +631,7 @@ fn traffic_statistics_and_connections_match() {
 /// The outputs must still match; the times are printed.
 #[test]
 fn benchmark_10k_services_50k_servers() {
+    let _serial = serial();
     let mut script = String::with_capacity(4 << 20);
     for i in 0..10_000u32 {
         let vip = format!("10.{}.{}.{}:80", 100 + i / 65536, (i / 256) % 256, i % 256);
@@ -588,16 +660,16 @@ fn benchmark_10k_services_50k_servers() {
     );
     assert_eq!(list_ref.stdout.lines().count(), 3 + 10_000 + 50_000);
     let secs = |d: Duration| d.as_secs_f64();
-    println!(
-        "BENCH -R 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.1}",
+    // Straight to the process's standard error: libtest would capture a
+    // passing test's eprintln!, and the figures are wanted on the console.
+    let report = format!(
+        "BENCH -R 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.2}\nBENCH -L -n 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.2}\n",
         secs(r_ref),
         secs(r_rs),
-        secs(r_ref) / secs(r_rs)
-    );
-    println!(
-        "BENCH -L -n 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.1}",
+        secs(r_ref) / secs(r_rs),
         secs(l_ref),
         secs(l_rs),
         secs(l_ref) / secs(l_rs)
     );
+    std::io::stderr().write_all(report.as_bytes()).unwrap();
 }

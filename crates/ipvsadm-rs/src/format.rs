@@ -335,19 +335,15 @@ pub fn service_entry(out: &mut String, s: &Service, dests: &[Dest], f: &Format, 
     }
     out.push('\n');
 
-    let mut sorted;
-    let dests = if f.nosort {
-        dests
-    } else {
-        sorted = dests.to_vec();
-        sort::sort_dests(&mut sorted);
-        &sorted[..]
-    };
+    let mut refs: Vec<&Dest> = dests.iter().collect();
+    if !f.nosort {
+        refs = sort::glibc_order(dests, &sort::cmp_dests).into_iter().map(|i| &dests[i]).collect();
+    }
     let proto = match s.key {
         ServiceKey::Addr { protocol, .. } => proto_name(protocol),
         ServiceKey::Fwmark { .. } => None,
     };
-    for d in dests {
+    for d in refs {
         let mut dname = addrport(&d.addr, d.port, proto, f.numeric, r);
         if !f.rule && d.addr.is_ipv4() {
             cut(&mut dname, 28);

@@ -125,14 +125,29 @@ pub fn cmp_dests(a: &Dest, b: &Dest) -> i32 {
     i32::from(a.port) - i32::from(b.port)
 }
 
+/// The order glibc's `qsort` leaves `v` in under `cmp`, as indices (the
+/// elements themselves are not moved while sorting).
+pub fn glibc_order<T>(v: &[T], cmp: &dyn Fn(&T, &T) -> i32) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    glibc_msort(&mut idx, &|a: &usize, b: &usize| cmp(&v[*a], &v[*b]));
+    idx
+}
+
+fn permute<T>(v: &mut Vec<T>, idx: &[usize]) {
+    let mut slots: Vec<Option<T>> = v.drain(..).map(Some).collect();
+    v.extend(idx.iter().filter_map(|&i| slots[i].take()));
+}
+
 /// Sort services as `ipvsadm -L` does.
-pub fn sort_services(v: &mut [Service]) {
-    glibc_msort(v, &cmp_services);
+pub fn sort_services(v: &mut Vec<Service>) {
+    let idx = glibc_order(v, &cmp_services);
+    permute(v, &idx);
 }
 
 /// Sort a service's destinations as `ipvsadm -L` does.
-pub fn sort_dests(v: &mut [Dest]) {
-    glibc_msort(v, &cmp_dests);
+pub fn sort_dests(v: &mut Vec<Dest>) {
+    let idx = glibc_order(v, &cmp_dests);
+    permute(v, &idx);
 }
 
 #[cfg(test)]
