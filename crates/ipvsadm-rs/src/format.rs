@@ -25,7 +25,28 @@ const NULL: &str = "(null)";
 
 /// `%-Ns`: pad on the right to `w` bytes.
 fn left(s: &str, w: usize) -> String {
-    format!("{s:<w$}")
+    let mut out = String::with_capacity(w.max(s.len()));
+    out.push_str(s);
+    while out.len() < w {
+        out.push(' ');
+    }
+    out
+}
+
+/// Append `n` in decimal (a hot path of big listings; `write!` is slower).
+fn push_num(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Cut a string to at most `n` bytes, as writing a NUL into a C buffer does.
@@ -58,6 +79,19 @@ pub fn addrport(
     numeric: bool,
     r: &dyn Resolver,
 ) -> String {
+    if let (true, IpAddr::V4(v4)) = (numeric, addr) {
+        // The common case, without intermediate strings.
+        let mut s = String::with_capacity(21);
+        for (i, o) in v4.octets().iter().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            push_num(&mut s, u64::from(*o));
+        }
+        s.push(':');
+        push_num(&mut s, u64::from(port));
+        return s;
+    }
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
     let mut s = if numeric {
         format!("{open}{}{close}:{port}", ntop(addr))
@@ -424,15 +458,36 @@ pub fn service_entry(out: &mut String, s: &Service, dests: &[Dest], f: &Format, 
                 d.inactive_conns
             );
         } else {
-            let _ = writeln!(
-                out,
-                "  -> {} {:<7} {:<6} {:<10} {:<10}",
-                left(&dname, 28),
-                fwd_name(d.fwd),
-                weight,
-                d.active_conns,
-                d.inactive_conns
-            );
+            // "  -> %-28s %-7s %-6d %-10u %-10u\n", without format machinery.
+            let col = |out: &mut String, start: usize, w: usize| {
+                while out.len() - start < w {
+                    out.push(' ');
+                }
+            };
+            out.push_str("  -> ");
+            let start = out.len();
+            out.push_str(&dname);
+            col(out, start, 28);
+            out.push(' ');
+            let start = out.len();
+            out.push_str(fwd_name(d.fwd));
+            col(out, start, 7);
+            out.push(' ');
+            let start = out.len();
+            if weight < 0 {
+                out.push('-');
+            }
+            push_num(out, u64::from(weight.unsigned_abs()));
+            col(out, start, 6);
+            out.push(' ');
+            let start = out.len();
+            push_num(out, u64::from(d.active_conns));
+            col(out, start, 10);
+            out.push(' ');
+            let start = out.len();
+            push_num(out, u64::from(d.inactive_conns));
+            col(out, start, 10);
+            out.push('\n');
         }
     }
 }
