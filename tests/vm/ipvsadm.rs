@@ -6,9 +6,8 @@
 //! the standard output, the standard error and the exit status must be
 //! byte-identical; tables changed by one program and by the other must
 //! save (`-S -n`) identically; each program's `-S` must restore with the
-//! other's `-R` to the same table. The last test is the benchmark
-//! (10,000 services, 50,000 real servers), whose figures go to
-//! `docs/benchmarks.md`.
+//! other's `-R` to the same table. (The speed comparison is a separate
+//! benchmark, `tests/vm/bench_ipvsadm.rs`.)
 //!
 //! Run with `cargo xtask vm-test --suite ipvsadm`.
 
@@ -20,7 +19,6 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use testbed::{addr, Forwarding, Netns, TcpServer, TopologyBuilder, UdpServer};
 
@@ -646,52 +644,4 @@ fn traffic_statistics_and_connections_match() {
     // Zeroing, then the counters again.
     same(d0, "-Z -t 192.0.2.10:80");
     same(d0, "-L -n --stats");
-}
-
-/// The benchmark of `docs/benchmarks.md`: 10,000 services with 5 real
-/// servers each, loaded with `-R` and listed with `-L -n`, by each tool.
-/// The outputs must still match; the times are printed.
-#[test]
-fn benchmark_10k_services_50k_servers() {
-    let _serial = serial();
-    let mut script = String::with_capacity(4 << 20);
-    for i in 0..10_000u32 {
-        let vip = format!("10.{}.{}.{}:80", 100 + i / 65536, (i / 256) % 256, i % 256);
-        script.push_str(&format!("-A -t {vip} -s wrr\n"));
-        for j in 1..=5u32 {
-            script.push_str(&format!("-a -t {vip} -r 172.16.{}.{j}:8080 -m -w {j}\n", i % 200));
-        }
-    }
-    let time = |ns: &Netns, tool: Tool, args: &[&str], input: &str| {
-        let start = Instant::now();
-        let out = exec(ns, tool, args, input);
-        (start.elapsed(), out)
-    };
-    let ns_ref = Netns::new("bench-ref").unwrap();
-    let ns_rs = Netns::new("bench-rs").unwrap();
-    let (r_ref, o_ref) = time(&ns_ref, Tool::Ref, &["-R"], &script);
-    let (r_rs, o_rs) = time(&ns_rs, Tool::Rs, &["-R"], &script);
-    assert_eq!((o_ref.status, o_rs.status), (Some(0), Some(0)), "{o_ref:?}\n{o_rs:?}");
-    let (l_ref, list_ref) = time(&ns_ref, Tool::Ref, &["-L", "-n"], "");
-    let (l_rs, list_rs) = time(&ns_ref, Tool::Rs, &["-L", "-n"], "");
-    assert_eq!(list_rs, list_ref);
-    assert_eq!(
-        exec(&ns_rs, Tool::Ref, &["-L", "-n"], ""),
-        list_ref,
-        "tables restored by each tool"
-    );
-    assert_eq!(list_ref.stdout.lines().count(), 3 + 10_000 + 50_000);
-    let secs = |d: Duration| d.as_secs_f64();
-    // Straight to the process's standard error: libtest would capture a
-    // passing test's eprintln!, and the figures are wanted on the console.
-    let report = format!(
-        "BENCH -R 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.2}\nBENCH -L -n 10000/50000: ipvsadm {:.2} s, ipvsadm-rs {:.2} s, ratio {:.2}\n",
-        secs(r_ref),
-        secs(r_rs),
-        secs(r_ref) / secs(r_rs),
-        secs(l_ref),
-        secs(l_rs),
-        secs(l_ref) / secs(l_rs)
-    );
-    std::io::stderr().write_all(report.as_bytes()).unwrap();
 }

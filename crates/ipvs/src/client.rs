@@ -295,6 +295,11 @@ impl Client {
     }
 
     /// Every service, with statistics; the service part of `ipvsadm -L`.
+    ///
+    /// The dump may take many datagrams. The kernel resumes it by position
+    /// in one service hash table shared by all network namespaces and sets
+    /// no `NLM_F_DUMP_INTR`, so services added or deleted in *another*
+    /// namespace while the dump runs can make it skip or repeat entries.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
         let op = Op::GetServices;
         let payloads = self.exchange(op, &wire::dump_services_message(), true)?;
@@ -411,9 +416,13 @@ impl Client {
         }
         let op = chunk.first().map_or(Op::Flush, |c| c.0);
         self.send_all(op, &bytes)?;
-        let record = |reply: &Reply<'_>, results: &mut BatchResults| -> bool {
+        // Which results are known: an error, or the final ACK. A command
+        // without a reply succeeded once the final ACK has come.
+        let mut known = vec![false; chunk.len()];
+        let mut record = |reply: &Reply<'_>, results: &mut BatchResults| -> bool {
             if let Reply::Ack { header, errno, .. } = reply {
                 if let Some(&i) = by_seq.get(&header.seq) {
+                    known[i] = true;
                     if *errno != 0 {
                         results[base + i] = Err(Error::Kernel { op: chunk[i].0, errno: *errno });
                     }
@@ -422,43 +431,54 @@ impl Client {
             }
             false
         };
-        let outcome = self.receive(op, |r| Ok(record(r, results)));
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOBUFS) => {
-                // Replies were dropped: results we did not see are unknown.
-                // Mark them failed, then resynchronise on a probe request.
-                let mut seen = vec![false; chunk.len()];
-                for (i, r) in results[base..].iter().enumerate() {
-                    seen[i] = r.is_err();
-                }
-                let probe = self.next_seq();
-                let mut bytes = Vec::new();
-                let info = wire::get_info_message().encode();
-                append_message(
-                    &mut bytes,
-                    self.family,
-                    NLM_F_REQUEST | NLM_F_ACK,
-                    probe,
-                    self.pid,
-                    &info,
-                );
-                self.send_all(op, &bytes)?;
-                self.receive(op, |r| {
-                    record(r, results);
-                    Ok(matches!(r, Reply::Ack { header, .. } if header.seq == probe))
-                })?;
-                for (i, r) in results[base..].iter_mut().enumerate() {
-                    if !seen[i] && r.is_ok() {
-                        *r = Err(Error::Protocol {
-                            op: chunk[i].0,
-                            detail: "result lost: netlink receive buffer overrun".to_string(),
-                        });
+        match self.receive(op, |r| Ok(record(r, results))) {
+            Ok(()) => return Ok(()),
+            Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOBUFS) => {}
+            Err(e) => return Err(e),
+        }
+        // The socket overran: the kernel dropped some replies. Read what is
+        // queued, then resynchronise on a probe whose ACK now has room.
+        self.drain(op, |r| {
+            record(r, results);
+        })?;
+        let probe = self.next_seq();
+        let mut bytes = Vec::new();
+        let info = wire::get_info_message().encode();
+        append_message(&mut bytes, self.family, NLM_F_REQUEST | NLM_F_ACK, probe, self.pid, &info);
+        self.send_all(op, &bytes)?;
+        self.receive(op, |r| {
+            record(r, results);
+            Ok(matches!(r, Reply::Ack { header, .. } if header.seq == probe))
+        })?;
+        let last_known = known.last().copied().unwrap_or(false);
+        for (i, r) in results[base..].iter_mut().enumerate() {
+            // Without the final ACK, a silent command may have had its error dropped.
+            if r.is_ok() && !known[i] && !last_known {
+                *r = Err(Error::Protocol {
+                    op: chunk[i].0,
+                    detail: "result lost: netlink receive buffer overrun".to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Read and hand over every message already queued, without blocking.
+    fn drain(&mut self, op: Op, mut each: impl FnMut(&Reply<'_>)) -> Result<(), Error> {
+        loop {
+            match self.sock.recv(&mut self.buf[..], Msg::TRUNC | Msg::DONTWAIT) {
+                Ok((n, _)) => {
+                    let n = n.min(self.buf.len());
+                    // A truncated or garbled datagram holds nothing we can use.
+                    if let Ok(replies) = parse_replies(&self.buf[..n]) {
+                        replies.iter().for_each(&mut each);
                     }
                 }
-                Ok(())
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(source) => return Err(Error::Io { op, source }),
             }
-            Err(e) => Err(e),
         }
     }
 }
@@ -542,6 +562,28 @@ mod tests {
             }
         }
         // The socket is still in step: a plain request works afterwards.
+        assert_eq!(c.exchange_encoded(Op::GetInfo, &getfamily("nlctrl"), false).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_overrun_batch_reports_lost_results_and_does_not_hang() {
+        let mut c = ctrl_client();
+        // The smallest receive buffer the kernel allows: a few replies fill it.
+        c.sock.set_recv_buffer_size(0).unwrap();
+        let msgs: Vec<(Op, Vec<u8>)> =
+            (0..BATCH_CHUNK).map(|_| (Op::AddDest, getfamily("nosuchfamily"))).collect();
+        let results = c.apply_encoded(&msgs).unwrap();
+        assert_eq!(results.len(), BATCH_CHUNK);
+        // Every command failed; what the kernel could not report is "lost",
+        // never a success.
+        let lost = results.iter().filter(|r| matches!(r, Err(Error::Protocol { .. }))).count();
+        let kernel = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::Kernel { errno: libc::ENOENT, .. })))
+            .count();
+        assert_eq!(lost + kernel, BATCH_CHUNK, "{results:?}");
+        assert!(lost > 0, "the buffer did not overrun: {results:?}");
+        c.sock.set_recv_buffer_size(SO_RCVBUF).unwrap();
         assert_eq!(c.exchange_encoded(Op::GetInfo, &getfamily("nlctrl"), false).unwrap().len(), 1);
     }
 }

@@ -232,7 +232,7 @@ pub fn conns(list: &[Conn]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::model::v4;
+    use crate::v4;
 
     #[test]
     fn escapes_and_shape() {

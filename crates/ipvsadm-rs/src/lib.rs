@@ -195,3 +195,9 @@ pub fn run(argv: &[String], env: &mut Env<'_>) -> io::Result<i32> {
 
 #[cfg(test)]
 mod tests;
+
+/// Tests' shorthand for an IPv4 address.
+#[cfg(test)]
+pub(crate) fn v4(a: u8, b: u8, c: u8, d: u8) -> std::net::IpAddr {
+    std::net::IpAddr::from([a, b, c, d])
+}

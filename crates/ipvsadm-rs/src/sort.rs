@@ -153,7 +153,7 @@ pub fn sort_dests(v: &mut Vec<Dest>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::model::v4;
+    use crate::v4;
 
     #[test]
     fn msort_is_stable_and_sorts() {

@@ -237,6 +237,12 @@ impl<T> Nest<T> {
     pub fn new(attrs: Vec<T>) -> Nest<T> {
         Nest { flagged: false, attrs }
     }
+
+    /// A nest with `NLA_F_NESTED`, as ipvsadm sends them (libnl >= 3.5's
+    /// `nla_nest_start` sets it; the kernel accepts either).
+    pub fn request(attrs: Vec<T>) -> Nest<T> {
+        Nest { flagged: true, attrs }
+    }
 }
 
 /// Top-level attributes (`IPVS_CMD_ATTR_*`).
@@ -483,20 +489,17 @@ fn nest_of<T>(kind: u16, p: &[u8], child: impl Fn(u16, &[u8]) -> T) -> Option<Ne
 
 impl CmdAttr {
     fn decode(kind: u16, p: &[u8]) -> CmdAttr {
-        let decoded = match kind & NLA_TYPE_MASK {
-            attr::CMD_SERVICE => nest_of(kind, p, SvcAttr::decode).map(CmdAttr::Service),
-            attr::CMD_DEST => nest_of(kind, p, DestAttr::decode).map(CmdAttr::Dest),
-            attr::CMD_DAEMON => nest_of(kind, p, DaemonAttr::decode).map(CmdAttr::Daemon),
-            attr::CMD_TIMEOUT_TCP if kind == attr::CMD_TIMEOUT_TCP => {
-                u32_of(p).map(CmdAttr::TimeoutTcp)
-            }
-            attr::CMD_TIMEOUT_TCP_FIN if kind == attr::CMD_TIMEOUT_TCP_FIN => {
-                u32_of(p).map(CmdAttr::TimeoutTcpFin)
-            }
-            attr::CMD_TIMEOUT_UDP if kind == attr::CMD_TIMEOUT_UDP => {
-                u32_of(p).map(CmdAttr::TimeoutUdp)
-            }
-            _ => None,
+        let decoded = match kind {
+            attr::CMD_TIMEOUT_TCP => u32_of(p).map(CmdAttr::TimeoutTcp),
+            attr::CMD_TIMEOUT_TCP_FIN => u32_of(p).map(CmdAttr::TimeoutTcpFin),
+            attr::CMD_TIMEOUT_UDP => u32_of(p).map(CmdAttr::TimeoutUdp),
+            // Nests match with or without NLA_F_NESTED (kept in `Nest::flagged`).
+            _ => match kind & NLA_TYPE_MASK {
+                attr::CMD_SERVICE => nest_of(kind, p, SvcAttr::decode).map(CmdAttr::Service),
+                attr::CMD_DEST => nest_of(kind, p, DestAttr::decode).map(CmdAttr::Dest),
+                attr::CMD_DAEMON => nest_of(kind, p, DaemonAttr::decode).map(CmdAttr::Daemon),
+                _ => None,
+            },
         };
         decoded.unwrap_or_else(|| CmdAttr::Other(raw(kind, p)))
     }
@@ -840,26 +843,28 @@ fn daemon_attrs(d: &DaemonConfig) -> Vec<DaemonAttr> {
 
 /// The message for one table change.
 pub fn command_message(c: &Command) -> GenlMessage {
-    let svc_key = |k: &ServiceKey| CmdAttr::Service(Nest::new(service_key_attrs(k)));
+    let svc_key = |k: &ServiceKey| CmdAttr::Service(Nest::request(service_key_attrs(k)));
     match c {
-        Command::AddService(s) => {
-            GenlMessage::new(Cmd::NewService, vec![CmdAttr::Service(Nest::new(service_attrs(s)))])
-        }
-        Command::EditService(s) => {
-            GenlMessage::new(Cmd::SetService, vec![CmdAttr::Service(Nest::new(service_attrs(s)))])
-        }
+        Command::AddService(s) => GenlMessage::new(
+            Cmd::NewService,
+            vec![CmdAttr::Service(Nest::request(service_attrs(s)))],
+        ),
+        Command::EditService(s) => GenlMessage::new(
+            Cmd::SetService,
+            vec![CmdAttr::Service(Nest::request(service_attrs(s)))],
+        ),
         Command::DelService(k) => GenlMessage::new(Cmd::DelService, vec![svc_key(k)]),
         Command::AddDest(k, d) => GenlMessage::new(
             Cmd::NewDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::new(dest_attrs(d)))],
+            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_attrs(d)))],
         ),
         Command::EditDest(k, d) => GenlMessage::new(
             Cmd::SetDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::new(dest_attrs(d)))],
+            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_attrs(d)))],
         ),
         Command::DelDest(k, d) => GenlMessage::new(
             Cmd::DelDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::new(dest_key_attrs(d)))],
+            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_key_attrs(d)))],
         ),
         Command::Flush => GenlMessage::new(Cmd::Flush, vec![]),
         Command::Zero(None) => GenlMessage::new(Cmd::Zero, vec![]),
@@ -873,18 +878,18 @@ pub fn command_message(c: &Command) -> GenlMessage {
             ],
         ),
         Command::StartDaemon(d) => {
-            GenlMessage::new(Cmd::NewDaemon, vec![CmdAttr::Daemon(Nest::new(daemon_attrs(d)))])
+            GenlMessage::new(Cmd::NewDaemon, vec![CmdAttr::Daemon(Nest::request(daemon_attrs(d)))])
         }
         Command::StopDaemon(state) => GenlMessage::new(
             Cmd::DelDaemon,
-            vec![CmdAttr::Daemon(Nest::new(vec![DaemonAttr::State(state.to_raw())]))],
+            vec![CmdAttr::Daemon(Nest::request(vec![DaemonAttr::State(state.to_raw())]))],
         ),
     }
 }
 
 /// `IPVS_CMD_GET_SERVICE` for one service (a doit, no `NLM_F_DUMP`).
 pub fn get_service_message(key: &ServiceKey) -> GenlMessage {
-    GenlMessage::new(Cmd::GetService, vec![CmdAttr::Service(Nest::new(service_key_attrs(key)))])
+    GenlMessage::new(Cmd::GetService, vec![CmdAttr::Service(Nest::request(service_key_attrs(key)))])
 }
 
 /// `IPVS_CMD_GET_SERVICE` as a dump of every service (send with `NLM_F_DUMP`).
@@ -894,7 +899,7 @@ pub fn dump_services_message() -> GenlMessage {
 
 /// `IPVS_CMD_GET_DEST` for a service (dump only: send with `NLM_F_DUMP`).
 pub fn dump_dests_message(key: &ServiceKey) -> GenlMessage {
-    GenlMessage::new(Cmd::GetDest, vec![CmdAttr::Service(Nest::new(service_key_attrs(key)))])
+    GenlMessage::new(Cmd::GetDest, vec![CmdAttr::Service(Nest::request(service_key_attrs(key)))])
 }
 
 /// `IPVS_CMD_GET_CONFIG` (the timeouts).

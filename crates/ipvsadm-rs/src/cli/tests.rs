@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use ipvs::model::v4;
+use crate::v4;
 use ipvs::{
     Command, ForwardMethod, Netmask, Protocol, ServiceFlags, ServiceKey, TunnelCsum, TunnelType,
 };

@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
+use crate::v4;
 use ipvs::conn::parse_conns;
-use ipvs::model::v4;
 use ipvs::{
     DaemonConfig, DaemonState, Dest, ForwardMethod, Info, Netmask, Service, ServiceFlags,
     ServiceKey, Stats64, Timeouts, Tunnel, TunnelCsum, TunnelType,

@@ -7,6 +7,7 @@
 
 mod replies;
 mod requests;
+mod roundtrip;
 
 use std::net::{IpAddr, Ipv4Addr};
 

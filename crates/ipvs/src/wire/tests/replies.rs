@@ -2,9 +2,10 @@
 //! Native-endian fields are written for a little-endian host (the tests are gated on it).
 
 // A service dump entry for TCP 192.168.1.10:80 wlc (the kernel sets HASHED).
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_TCP4: &[u8] = &[
     0x40, 0x01, 0x00, 0x00, // nlmsg_len 320
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -77,9 +78,10 @@ pub const REPLY_SERVICE_TCP4: &[u8] = &[
 ];
 
 // A GET_SERVICE (doit) reply for UDP [2001:db8::1]:53, persistent, pe sip; STATS truncates what STATS64 keeps.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_UDP6_PE: &[u8] = &[
     0x48, 0x01, 0x00, 0x00, // nlmsg_len 328
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -153,9 +155,10 @@ pub const REPLY_SERVICE_UDP6_PE: &[u8] = &[
 ];
 
 // A fwmark service with no scheduler ("none"), plus an attribute from a future kernel.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_FWMARK: &[u8] = &[
     0x30, 0x01, 0x00, 0x00, // nlmsg_len 304
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -224,9 +227,10 @@ pub const REPLY_SERVICE_FWMARK: &[u8] = &[
 ];
 
 // A destination dump entry: 10.0.0.2:8080 masq weight 5.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_DEST_TCP4_MASQ: &[u8] = &[
     0x64, 0x01, 0x00, 0x00, // nlmsg_len 356
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -307,9 +311,10 @@ pub const REPLY_DEST_TCP4_MASQ: &[u8] = &[
 ];
 
 // A destination dump entry: [2001:db8::10]:53 tunnel GUE port 6080 remcsum.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_DEST_V6_GUE: &[u8] = &[
     0x64, 0x01, 0x00, 0x00, // nlmsg_len 356
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -390,9 +395,10 @@ pub const REPLY_DEST_V6_GUE: &[u8] = &[
 ];
 
 // A daemon dump entry: master on eth0 with the kernel defaults filled in.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_DAEMON_MASTER: &[u8] = &[
     0x54, 0x00, 0x00, 0x00, // nlmsg_len 84
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -418,9 +424,10 @@ pub const REPLY_DAEMON_MASTER: &[u8] = &[
 ];
 
 // A daemon dump entry: backup on eth1 with an IPv6 group.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_DAEMON_BACKUP6: &[u8] = &[
     0x60, 0x00, 0x00, 0x00, // nlmsg_len 96
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -447,9 +454,10 @@ pub const REPLY_DAEMON_BACKUP6: &[u8] = &[
 ];
 
 // The GET_CONFIG reply with the kernel default timeouts.
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_CONFIG: &[u8] = &[
     0x2c, 0x00, 0x00, 0x00, // nlmsg_len 44
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -466,9 +474,10 @@ pub const REPLY_CONFIG: &[u8] = &[
 ];
 
 // The GET_INFO reply (info attributes are numbered from 1 at the top level).
-// Provenance: derived by hand (not yet captured) from net/netfilter/ipvs/ip_vs_ctl.c
-// (ip_vs_genl_fill_service / _fill_dest / _fill_stats / _fill_stats64 / _fill_daemon, Linux 6.x,
-// x86_64: no IPVS_STATS_ATTR_PAD since unaligned u64 access is efficient). To be replaced by a capture.
+// Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
+// (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
+// equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
 pub const REPLY_INFO: &[u8] = &[
     0x24, 0x00, 0x00, 0x00, // nlmsg_len 36
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)

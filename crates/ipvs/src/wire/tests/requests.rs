@@ -2,9 +2,10 @@
 //! Native-endian fields are written for a little-endian host (the tests are gated on it).
 
 // `ipvsadm -A -t 192.168.1.10:80 -s wlc`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -12,7 +13,7 @@ pub const NEW_SERVICE_TCP4: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x01, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (1), version 1, reserved 0
-    0x54, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 84, nested
+    0x54, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 84, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -35,9 +36,10 @@ pub const NEW_SERVICE_TCP4: &[u8] = &[
 ];
 
 // `ipvsadm -A -u [2001:db8::1]:53 -s sh -b sh-fallback,sh-port -o -p 360 -M 64 --pe sip`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
     0x70, 0x00, 0x00, 0x00, // nlmsg_len 112
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -45,7 +47,7 @@ pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x01, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (1), version 1, reserved 0
-    0x5c, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 92, nested
+    0x5c, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 92, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x0a, 0x00, 0x00, 0x00, // AF_INET6 (10), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -69,9 +71,10 @@ pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
 ];
 
 // `ipvsadm -A -f 42 -s rr -p 300 -M 255.255.255.0`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_FWMARK: &[u8] = &[
     0x4c, 0x00, 0x00, 0x00, // nlmsg_len 76
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -79,7 +82,7 @@ pub const NEW_SERVICE_FWMARK: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x01, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_SERVICE (1), version 1, reserved 0
-    0x38, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 56, nested
+    0x38, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 56, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2) + 2 pad
     0x08, 0x00, 0x05, 0x00, // IPVS_SVC_ATTR_FWMARK: len 8, type 5
@@ -96,9 +99,10 @@ pub const NEW_SERVICE_FWMARK: &[u8] = &[
 ];
 
 // `ipvsadm -E -t 192.168.1.10:80 -s rr`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const SET_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -106,7 +110,7 @@ pub const SET_SERVICE_TCP4: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x02, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_SET_SERVICE (2), version 1, reserved 0
-    0x54, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 84, nested
+    0x54, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 84, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -128,10 +132,11 @@ pub const SET_SERVICE_TCP4: &[u8] = &[
     0xff, 0xff, 0xff, 0xff, // 255.255.255.255, network order mask bytes
 ];
 
-// `ipvsadm -D -f 7 -6` (identifying fields only: ipvsadm also sends sched/flags/timeout/netmask, which the kernel ignores here)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -D -f 7 -6` (identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_SERVICE_FWMARK6: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -139,17 +144,18 @@ pub const DEL_SERVICE_FWMARK6: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x03, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_DEL_SERVICE (3), version 1, reserved 0
-    0x14, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 20, nested
+    0x14, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 20, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x0a, 0x00, 0x00, 0x00, // AF_INET6 (10) + 2 pad
     0x08, 0x00, 0x05, 0x00, // IPVS_SVC_ATTR_FWMARK: len 8, type 5
     0x07, 0x00, 0x00, 0x00, // fwmark 7, u32 host order
 ];
 
-// `ipvsadm -a -t 192.168.1.10:80 -r 10.0.0.2:8080 -m -w 5 -x 100 -y 10` (service: identifying fields only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -a -t 192.168.1.10:80 -r 10.0.0.2:8080 -m -w 5 -x 100 -y 10` (service: identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -157,7 +163,7 @@ pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x05, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_DEST (5), version 1, reserved 0
-    0x30, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 48, nested
+    0x30, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 48, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -168,7 +174,7 @@ pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ...
     0x06, 0x00, 0x04, 0x00, // IPVS_SVC_ATTR_PORT: len 6, type 4
     0x00, 0x50, 0x00, 0x00, // port 80, BIG endian + 2 pad
-    0x60, 0x00, 0x02, 0x00, // IPVS_CMD_ATTR_DEST: len 96, nested
+    0x60, 0x00, 0x02, 0x80, // IPVS_CMD_ATTR_DEST: len 96, nested (NLA_F_NESTED)
     0x06, 0x00, 0x0b, 0x00, // IPVS_DEST_ATTR_ADDR_FAMILY: len 6, type 11
     0x02, 0x00, 0x00, 0x00, // AF_INET (2) + 2 pad
     0x14, 0x00, 0x01, 0x00, // IPVS_DEST_ATTR_ADDR: len 20, type 1
@@ -193,9 +199,10 @@ pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
 ];
 
 // `ipvsadm -e -u [2001:db8::1]:53 -r [2001:db8::10]:53 -i --tun-type gue --tun-port 6080 --tun-csum`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -203,7 +210,7 @@ pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x06, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_SET_DEST (6), version 1, reserved 0
-    0x30, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 48, nested
+    0x30, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 48, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x0a, 0x00, 0x00, 0x00, // AF_INET6 (10), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -213,7 +220,7 @@ pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // ...
     0x06, 0x00, 0x04, 0x00, // IPVS_SVC_ATTR_PORT: len 6, type 4
     0x00, 0x35, 0x00, 0x00, // port 53, BIG endian + 2 pad
-    0x60, 0x00, 0x02, 0x00, // IPVS_CMD_ATTR_DEST: len 96, nested
+    0x60, 0x00, 0x02, 0x80, // IPVS_CMD_ATTR_DEST: len 96, nested (NLA_F_NESTED)
     0x06, 0x00, 0x0b, 0x00, // IPVS_DEST_ATTR_ADDR_FAMILY: len 6, type 11
     0x0a, 0x00, 0x00, 0x00, // AF_INET6 (10) + 2 pad
     0x14, 0x00, 0x01, 0x00, // IPVS_DEST_ATTR_ADDR: len 20, type 1
@@ -237,10 +244,11 @@ pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, // lower threshold 0
 ];
 
-// `ipvsadm -d -f 42 -r 10.0.0.3` (identifying fields only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -d -f 42 -r 10.0.0.3` (identifying attributes only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK and the destination's FWD_METHOD, WEIGHT, TUN_*, U/L_THRESH,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DEST_FWMARK: &[u8] = &[
     0x50, 0x00, 0x00, 0x00, // nlmsg_len 80
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -248,12 +256,12 @@ pub const DEL_DEST_FWMARK: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x07, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_DEL_DEST (7), version 1, reserved 0
-    0x14, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 20, nested
+    0x14, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 20, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2) + 2 pad
     0x08, 0x00, 0x05, 0x00, // IPVS_SVC_ATTR_FWMARK: len 8, type 5
     0x2a, 0x00, 0x00, 0x00, // fwmark 42, u32 host order
-    0x28, 0x00, 0x02, 0x00, // IPVS_CMD_ATTR_DEST: len 40, nested
+    0x28, 0x00, 0x02, 0x80, // IPVS_CMD_ATTR_DEST: len 40, nested (NLA_F_NESTED)
     0x06, 0x00, 0x0b, 0x00, // IPVS_DEST_ATTR_ADDR_FAMILY: len 6, type 11
     0x02, 0x00, 0x00, 0x00, // AF_INET (2) + 2 pad
     0x14, 0x00, 0x01, 0x00, // IPVS_DEST_ATTR_ADDR: len 20, type 1
@@ -264,9 +272,10 @@ pub const DEL_DEST_FWMARK: &[u8] = &[
 ];
 
 // `ipvsadm -C`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const FLUSH: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -277,9 +286,10 @@ pub const FLUSH: &[u8] = &[
 ];
 
 // `ipvsadm -Z`: no service attribute zeroes everything
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const ZERO_ALL: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -290,9 +300,10 @@ pub const ZERO_ALL: &[u8] = &[
 ];
 
 // `ipvsadm -Z -t 192.168.1.10:80`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const ZERO_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -300,7 +311,7 @@ pub const ZERO_ONE: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x10, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_ZERO (16), version 1, reserved 0
-    0x30, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 48, nested
+    0x30, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 48, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -314,9 +325,10 @@ pub const ZERO_ONE: &[u8] = &[
 ];
 
 // `ipvsadm --set 900 0 300`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const SET_CONFIG: &[u8] = &[
     0x2c, 0x00, 0x00, 0x00, // nlmsg_len 44
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -333,9 +345,10 @@ pub const SET_CONFIG: &[u8] = &[
 ];
 
 // `ipvsadm --start-daemon master --mcast-interface eth0 --syncid 9 --sync-maxlen 1400 --mcast-port 8849 --mcast-ttl 2 --mcast-group 239.1.2.3`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_MASTER4: &[u8] = &[
     0x54, 0x00, 0x00, 0x00, // nlmsg_len 84
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -343,7 +356,7 @@ pub const NEW_DAEMON_MASTER4: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x09, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON (9), version 1, reserved 0
-    0x40, 0x00, 0x03, 0x00, // IPVS_CMD_ATTR_DAEMON: len 64, nested
+    0x40, 0x00, 0x03, 0x80, // IPVS_CMD_ATTR_DAEMON: len 64, nested (NLA_F_NESTED)
     0x08, 0x00, 0x01, 0x00, // IPVS_DAEMON_ATTR_STATE: len 8, type 1
     0x01, 0x00, 0x00, 0x00, // IP_VS_STATE_MASTER (1)
     0x09, 0x00, 0x02, 0x00, // IPVS_DAEMON_ATTR_MCAST_IFN: len 9, type 2
@@ -361,9 +374,10 @@ pub const NEW_DAEMON_MASTER4: &[u8] = &[
 ];
 
 // `ipvsadm --start-daemon backup --mcast-interface eth1 --mcast-group ff02::81`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x48, 0x00, 0x00, 0x00, // nlmsg_len 72
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -371,7 +385,7 @@ pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x09, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_NEW_DAEMON (9), version 1, reserved 0
-    0x34, 0x00, 0x03, 0x00, // IPVS_CMD_ATTR_DAEMON: len 52, nested
+    0x34, 0x00, 0x03, 0x80, // IPVS_CMD_ATTR_DAEMON: len 52, nested (NLA_F_NESTED)
     0x08, 0x00, 0x01, 0x00, // IPVS_DAEMON_ATTR_STATE: len 8, type 1
     0x02, 0x00, 0x00, 0x00, // IP_VS_STATE_BACKUP (2)
     0x09, 0x00, 0x02, 0x00, // IPVS_DAEMON_ATTR_MCAST_IFN: len 9, type 2
@@ -383,10 +397,11 @@ pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x81, // ...
 ];
 
-// `ipvsadm --stop-daemon master` (STATE only: the kernel reads nothing else; ipvsadm adds an empty MCAST_IFN and SYNC_ID 0)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm --stop-daemon master` (STATE only)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also an empty MCAST_IFN and SYNC_ID 0,
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DAEMON: &[u8] = &[
     0x20, 0x00, 0x00, 0x00, // nlmsg_len 32
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -394,15 +409,16 @@ pub const DEL_DAEMON: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x0a, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_DEL_DAEMON (10), version 1, reserved 0
-    0x0c, 0x00, 0x03, 0x00, // IPVS_CMD_ATTR_DAEMON: len 12, nested
+    0x0c, 0x00, 0x03, 0x80, // IPVS_CMD_ATTR_DAEMON: len 12, nested (NLA_F_NESTED)
     0x08, 0x00, 0x01, 0x00, // IPVS_DAEMON_ATTR_STATE: len 8, type 1
     0x01, 0x00, 0x00, 0x00, // IP_VS_STATE_MASTER (1)
 ];
 
-// `ipvsadm -L -t 192.168.1.10:80` (doit, no NLM_F_DUMP)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -L -n -t 192.168.1.10:80` (doit, no NLM_F_DUMP)
+// Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
+// sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK (an empty SCHED_NAME),
+// which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
+// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
 pub const GET_SERVICE_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -410,7 +426,7 @@ pub const GET_SERVICE_ONE: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x04, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_SERVICE (4), version 1, reserved 0
-    0x30, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 48, nested
+    0x30, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 48, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2), u16 host order + 2 pad
     0x06, 0x00, 0x02, 0x00, // IPVS_SVC_ATTR_PROTOCOL: len 6, type 2
@@ -423,10 +439,11 @@ pub const GET_SERVICE_ONE: &[u8] = &[
     0x00, 0x50, 0x00, 0x00, // port 80, BIG endian + 2 pad
 ];
 
-// `ipvsadm -L` service dump
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -L -n` service dump
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_SERVICE_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -436,10 +453,11 @@ pub const GET_SERVICE_DUMP: &[u8] = &[
     0x04, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_SERVICE (4), version 1, reserved 0
 ];
 
-// `ipvsadm -L` destinations of fwmark 42 (dump only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm -L -n -f 42`: the destinations of fwmark 42 (dump only)
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_DEST_DUMP: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -447,7 +465,7 @@ pub const GET_DEST_DUMP: &[u8] = &[
     0x01, 0x00, 0x00, 0x00, // nlmsg_seq (masked)
     0x00, 0x00, 0x00, 0x00, // nlmsg_pid (masked)
     0x08, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_DEST (8), version 1, reserved 0
-    0x14, 0x00, 0x01, 0x00, // IPVS_CMD_ATTR_SERVICE: len 20, nested
+    0x14, 0x00, 0x01, 0x80, // IPVS_CMD_ATTR_SERVICE: len 20, nested (NLA_F_NESTED)
     0x06, 0x00, 0x01, 0x00, // IPVS_SVC_ATTR_AF: len 6, type 1
     0x02, 0x00, 0x00, 0x00, // AF_INET (2) + 2 pad
     0x08, 0x00, 0x05, 0x00, // IPVS_SVC_ATTR_FWMARK: len 8, type 5
@@ -455,9 +473,10 @@ pub const GET_DEST_DUMP: &[u8] = &[
 ];
 
 // `ipvsadm -L --timeout`
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_CONFIG: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -468,9 +487,10 @@ pub const GET_CONFIG: &[u8] = &[
 ];
 
 // `ipvsadm -L --daemon` (dump only)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_DAEMON_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -480,10 +500,11 @@ pub const GET_DAEMON_DUMP: &[u8] = &[
     0x0b, 0x01, 0x00, 0x00, // genlmsghdr: cmd IPVS_CMD_GET_DAEMON (11), version 1, reserved 0
 ];
 
-// `ipvsadm` startup (ipvs_getinfo)
-// Provenance: derived by hand (not yet captured) from include/uapi/linux/ip_vs.h and
-// ipvsadm 1.31 libipvs.c (ipvs_nl_fill_service_attr / ipvs_nl_fill_dest_attr attribute
-// order; libnl adds NLM_F_REQUEST | NLM_F_ACK). To be replaced by a VM capture.
+// `ipvsadm` startup (ipvs_getinfo), the first request of every run
+// Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
+// ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// requests_match_the_reference_ipvsadm).
 pub const GET_INFO: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
