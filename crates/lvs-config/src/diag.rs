@@ -108,14 +108,25 @@ pub(crate) struct Sink {
     file: String,
     pub(crate) diags: Vec<Diagnostic>,
     locs: std::collections::HashMap<String, Pos>,
+    /// Set during validation: positions that already carry an error, where
+    /// further remarks (about stand-in values) are dropped.
+    errors_before: Option<std::collections::HashSet<Pos>>,
 }
 
 impl Sink {
     pub(crate) fn new(file: &str) -> Sink {
-        Sink { file: file.to_owned(), diags: Vec::new(), locs: std::collections::HashMap::new() }
+        Sink {
+            file: file.to_owned(),
+            diags: Vec::new(),
+            locs: std::collections::HashMap::new(),
+            errors_before: None,
+        }
     }
 
     pub(crate) fn push(&mut self, severity: Severity, pos: Pos, message: impl Into<String>) {
+        if self.errors_before.as_ref().is_some_and(|e| e.contains(&pos)) {
+            return;
+        }
         self.diags.push(Diagnostic {
             file: self.file.clone(),
             line: pos.line,
@@ -131,6 +142,32 @@ impl Sink {
 
     pub(crate) fn warn(&mut self, pos: Pos, message: impl Into<String>) {
         self.push(Severity::Warning, pos, message);
+    }
+
+    /// Starts the validation phase (see `errors_before`).
+    pub(crate) fn begin_validation(&mut self) {
+        self.errors_before =
+            Some(self.diags.iter().filter(|d| d.is_error()).map(Diagnostic::pos).collect());
+    }
+
+    /// Keeps every position inside `text`: a parser may point one past the
+    /// last line or character at the end of the input.
+    pub(crate) fn clamp(&mut self, text: &str) {
+        let lines: Vec<String> =
+            text.replace("\r\n", "\n").split(['\n', '\r']).map(str::to_owned).collect();
+        for d in &mut self.diags {
+            if d.line == 0 {
+                continue;
+            }
+            let last = u32::try_from(lines.len().max(1)).unwrap_or(u32::MAX);
+            if d.line > last {
+                d.line = last;
+                d.column = u32::MAX;
+            }
+            let len = lines.get(d.line as usize - 1).map_or(0, |l| l.chars().count());
+            let max_col = u32::try_from(len + 1).unwrap_or(u32::MAX);
+            d.column = d.column.clamp(1, max_col);
+        }
     }
 
     pub(crate) fn has_errors(&self) -> bool {

@@ -99,8 +99,10 @@ pub fn parse_str(
         Format::LvsCf => lvscf::parse(text, &mut sink),
     };
     if let Some(c) = &config {
+        sink.begin_validation();
         validate::config(c, &mut sink);
     }
+    sink.clamp(text);
     let ok = !sink.has_errors();
     (config.filter(|_| ok), sink.into_diags())
 }

@@ -129,7 +129,8 @@ fn tokens(line: &str, no: usize, sink: &mut Sink) -> Option<Vec<Tok>> {
 }
 
 /// Reads the statements into global assignments and blocks.
-fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>) {
+fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
+    let mut saw_statement = false;
     let mut globals = Vec::new();
     let mut top: Vec<Block> = Vec::new();
     // Open blocks; `None` marks a block of an unknown kind being skipped.
@@ -141,6 +142,7 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>) {
         if !first.quoted && first.text.starts_with('#') {
             continue;
         }
+        saw_statement = true;
         if first.text == "}" && !first.quoted {
             if let Some(extra) = toks.get(1) {
                 sink.error(extra.pos, "unexpected arguments: `}` must be alone on its line");
@@ -166,7 +168,9 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>) {
                     toks.last().map_or(first.pos, |t| t.pos)
                 };
                 sink.error(at, format!("expected `{} NAME {{`", first.text));
-                if opens {
+                // Skip the block's body (`virtual web{` included) rather
+                // than read it as global keys.
+                if opens || toks.last().is_some_and(|t| !t.quoted && t.text.ends_with('{')) {
                     stack.push(None);
                 }
                 continue;
@@ -237,13 +241,15 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>) {
             format!("unexpected end of file: `{} {}` is not closed", open.kind, open.name.text),
         );
     }
-    (globals, top)
+    (globals, top, saw_statement)
 }
 
 /// The assignments of one section by key, with duplicate keys reported.
 struct Fields<'a> {
     map: HashMap<&'a str, &'a Assign>,
     order: Vec<&'a str>,
+    /// Every key asked for: the keys this section may hold.
+    known: Vec<&'static str>,
 }
 
 impl<'a> Fields<'a> {
@@ -259,17 +265,19 @@ impl<'a> Fields<'a> {
             map.insert(k, a);
             order.push(k);
         }
-        Fields { map, order }
+        Fields { map, order, known: Vec::new() }
     }
 
-    fn take(&mut self, key: &str) -> Option<&'a Assign> {
+    fn take(&mut self, key: &'static str) -> Option<&'a Assign> {
+        self.known.push(key);
         self.map.remove(key)
     }
 
     fn unknown(self, sink: &mut Sink, section: &str) {
         for k in self.order {
             if let Some(a) = self.map.get(k) {
-                sink.error(a.key.pos, format!("unknown command `{k}` in {section}"));
+                let hint = values::did_you_mean(k, self.known.iter().copied());
+                sink.error(a.key.pos, format!("unknown command `{k}` in {section}{hint}"));
             }
         }
     }
@@ -443,6 +451,7 @@ impl Reader<'_> {
                     a.key.text, a.key.text
                 ),
             );
+            self.sink.record(path, at);
             return None;
         }
         self.rec(&format!("{path}.address"), &a.values[0]);
@@ -454,6 +463,37 @@ impl Reader<'_> {
     fn ignored(&mut self, a: Option<&Assign>, why: &str) {
         if let Some(a) = a {
             self.sink.warn(a.key.pos, format!("`{}` {why}", a.key.text));
+        }
+    }
+
+    /// A key piranha parses and then ignores: its syntax is still checked.
+    fn unused(&mut self, a: Option<&Assign>) {
+        self.unused_because(a, "is parsed but has no effect, as in piranha 0.8.6");
+    }
+
+    /// A key accepted but without effect here: syntax checked, then a warning.
+    fn unused_because(&mut self, a: Option<&Assign>, why: &str) {
+        let Some(a) = a else { return };
+        let ok = if a.key.text == "dirs" {
+            let v = &a.values;
+            let list = v.len() >= 2 && v[0].text == "[" && v[v.len() - 1].text == "]";
+            if !list {
+                self.sink.error(
+                    a.values.first().map_or(a.key.pos, |t| t.pos),
+                    "`dirs`: list expected (`dirs = [ a:b c:d ]`)",
+                );
+            }
+            list
+        } else {
+            match (a.key.text.as_str(), one(a, self.sink)) {
+                (_, None) => false,
+                ("heartbeat" | "sync", Some(_)) => self.boolean(Some(a), "").is_some(),
+                ("master", Some(_)) => self.host(Some(a), "").is_some(),
+                (_, Some(_)) => true,
+            }
+        };
+        if ok {
+            self.ignored(Some(a), why);
         }
     }
 }
@@ -477,8 +517,8 @@ const HTTP_SEND: &str = "GET / HTTP/1.0\r\n\r\n";
 
 /// Parses lvs.cf text into a config; problems go to `sink`.
 pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
-    let (globals, blocks) = structure(text, sink);
-    if globals.is_empty() && blocks.is_empty() {
+    let (globals, blocks, saw_statement) = structure(text, sink);
+    if !saw_statement {
         sink.error(Pos::new(1, 1), "empty configuration");
         return None;
     }
@@ -513,8 +553,12 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
             r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
         }
     }
-    let backup_active = r.boolean(f.take("backup_active"), "backup_active").unwrap_or(false);
-    r.ignored(f.take("heartbeat"), "is parsed but has no effect, as in piranha 0.8.6");
+    let backup_active_a = f.take("backup_active");
+    let backup_active = r.boolean(backup_active_a, "backup_active").unwrap_or(false);
+    if backup_active && backup.is_none() {
+        r.ignored(backup_active_a, "has no effect without a `backup` router (piranha clears it)");
+    }
+    r.unused(f.take("heartbeat"));
     let mut heartbeat = Heartbeat { protocol: HeartbeatProtocol::Piranha, ..Heartbeat::default() };
     if let Some(p) = r.port(f.take("heartbeat_port"), "heartbeat.port") {
         heartbeat.port = p;
@@ -552,8 +596,8 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     if let Some(p) = r.string(f.take("ipvsadm"), "paths.ipvsadm") {
         paths.ipvsadm = PathBuf::from(p);
     }
-    r.ignored(f.take("debug_level"), "is parsed but has no effect, as in piranha 0.8.6");
-    r.ignored(f.take("sync"), "is parsed but has no effect, as in piranha 0.8.6");
+    r.unused(f.take("debug_level"));
+    r.unused(f.take("sync"));
     let syncdaemon = r.boolean(f.take("syncdaemon"), "sync_daemon").unwrap_or(false);
     let iface_a = f.take("syncd_iface");
     let syncd_iface = r.string(iface_a, "sync_daemon.interface");
@@ -601,7 +645,8 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         }
     }
 
-    let primary = primary?;
+    // Stand-ins keep validation going; their problem is already reported.
+    let primary = primary.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let routers = Routers::Pair {
         primary: Router {
             address: primary,
@@ -644,12 +689,21 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     })
 }
 
+/// A stand-in for a missing or invalid `address`, already reported.
+fn placeholder_vip() -> Vip {
+    Vip {
+        address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        interface: String::new(),
+        netmask: None,
+    }
+}
+
 /// The check keys shared by `virtual` and `failover` blocks.
 fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck {
     let mut h = HealthCheck::default();
     if let Some(t) = r.secs(f.take("timeout"), &format!("{path}.interval")) {
+        // piranha's `timeout` is both the interval and the limit of a check.
         h.interval = t;
-        h.timeout = t;
     }
     if let Some(t) = r.secs(f.take("reentry"), &format!("{path}.reentry")) {
         h.reentry = t;
@@ -730,10 +784,10 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
         .filter(|a| !a.is_unspecified())
         .map(|a| SocketAddr::new(a, vport));
     let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
-    r.ignored(f.take("master"), "is parsed but has no effect, as in piranha 0.8.6");
-    r.ignored(f.take("dirs"), "is parsed but has no effect, as in piranha 0.8.6");
-    r.ignored(f.take("start_cmd"), "has no effect in a virtual service");
-    r.ignored(f.take("stop_cmd"), "has no effect in a virtual service");
+    r.unused(f.take("master"));
+    r.unused(f.take("dirs"));
+    r.unused_because(f.take("start_cmd"), "has no effect in a virtual service");
+    r.unused_because(f.take("stop_cmd"), "has no effect in a virtual service");
     f.unknown(r.sink, &format!("`virtual {}`", b.name.text));
 
     // piranha: a server's port defaults to the virtual port as it was when
@@ -753,7 +807,7 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
     Some(VirtualService {
         name: b.name.text.clone(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port: vport,
         fwmark,
         protocol,
@@ -787,7 +841,7 @@ fn real_server(b: &Block, path: &str, default_port: u16, r: &mut Reader) -> Opti
     }
     Some(RealServer {
         name: b.name.text.clone(),
-        address: address?,
+        address: address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
         port,
         weight,
         forwarding: None,
@@ -833,7 +887,7 @@ fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverSer
         "master",
         "dirs",
     ] {
-        r.ignored(f.take(key), "has no effect in a failover service");
+        r.unused_because(f.take(key), "has no effect in a failover service");
     }
     f.unknown(r.sink, &format!("`failover {}`", b.name.text));
     for s in &b.servers {
@@ -842,12 +896,12 @@ fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverSer
     Some(FailoverService {
         name: b.name.text.clone(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port,
         protocol,
         check,
         monitor,
-        start_cmd: start_cmd?,
-        stop_cmd: stop_cmd?,
+        start_cmd: start_cmd.unwrap_or_default(),
+        stop_cmd: stop_cmd.unwrap_or_default(),
     })
 }

@@ -141,6 +141,7 @@ pub struct Config {
     pub routers: Routers,
     /// Whether the backup routers take over at all (piranha `backup_active`).
     /// When false, no heartbeats are sent and a backup's pulse exits.
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub backup_active: bool,
     /// Whether a router higher in the order takes the active role back when
@@ -594,6 +595,7 @@ pub struct VirtualService {
     /// Name, unique among virtual services.
     pub name: String,
     /// Inactive services are neither loaded nor checked (piranha `active`).
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
     /// The virtual IP and its interface (piranha `address`, `vip_nmask`).
@@ -629,7 +631,9 @@ pub struct VirtualService {
     /// (piranha `client_monitor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<PathBuf>,
-    /// How the real servers are checked.
+    /// How the real servers are checked. Without one, YAML gives a plain
+    /// connect check; lvs.cf follows piranha, whose check on virtual port 80
+    /// with no `send`/`expect`/`send_program` is an HTTP GET expecting `HTTP`.
     #[serde(default)]
     pub check: HealthCheck,
     /// The real servers, in file order.
@@ -665,6 +669,7 @@ pub struct RealServer {
     #[serde(default)]
     pub lower_threshold: u32,
     /// Only active servers are monitored and used (piranha `active`).
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
 }
@@ -682,9 +687,10 @@ pub struct HealthCheck {
     /// Time between checks (piranha `timeout`, default 10 s).
     #[serde(default = "default_interval")]
     pub interval: Millis,
-    /// Limit on one check; piranha uses the interval (default 10 s).
-    #[serde(default = "default_interval")]
-    pub timeout: Millis,
+    /// Limit on one check; absent means the interval, as piranha does
+    /// (see [`HealthCheck::effective_timeout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Millis>,
     /// Continuous success needed before a failed server returns
     /// (piranha `reentry`, default 180 s).
     #[serde(default = "default_reentry")]
@@ -714,12 +720,19 @@ impl Default for HealthCheck {
         HealthCheck {
             kind: CheckKind::default(),
             interval: default_interval(),
-            timeout: default_interval(),
+            timeout: None,
             reentry: default_reentry(),
             retries: 0,
             quiesce: false,
             load_monitor: LoadMonitor::None,
         }
+    }
+}
+
+impl HealthCheck {
+    /// The limit on one check: `timeout`, or else the interval.
+    pub fn effective_timeout(&self) -> Millis {
+        self.timeout.unwrap_or(self.interval)
     }
 }
 
@@ -861,6 +874,7 @@ pub struct FailoverService {
     /// Name, unique among failover services.
     pub name: String,
     /// Only active failover services are used.
+    /// Default: true in YAML; 0 in lvs.cf, as piranha.
     #[serde(default = "yes")]
     pub active: bool,
     /// The service address and its interface.
@@ -881,4 +895,30 @@ pub struct FailoverService {
     pub start_cmd: String,
     /// Stops the service here; split on spaces, no shell.
     pub stop_cmd: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (text, ms) in [
+            ("6", 6000),
+            ("0.5", 500),
+            (".25", 250),
+            ("1.", 1000),
+            ("1.250s", 1250),
+            ("2s", 2000),
+            ("500ms", 500),
+            (" 7 ", 7000),
+        ] {
+            assert_eq!(Millis::parse(text), Ok(Millis(ms)), "{text}");
+        }
+        for text in ["", ".", "-1", "1e3", "0.0001", "1.5ms", "s", "ms", "99999999999999999999"] {
+            assert!(Millis::parse(text).is_err(), "{text}");
+        }
+        assert_eq!(Millis(1500).to_string(), "1500ms");
+        assert_eq!(Millis(2000).to_string(), "2s");
+    }
 }

@@ -80,7 +80,7 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
                 std::net::SocketAddr::new(v.vip.address, v.port)
             ),
         };
-        if !keys.insert(key.clone()) {
+        if !v.vip.address.is_unspecified() && !keys.insert(key.clone()) {
             sink.error(
                 sink.at(&p),
                 format!("virtual service `{}` duplicates another service ({key})", v.name),
@@ -123,11 +123,6 @@ fn routers(c: &Config, sink: &mut Sink) {
             let mut l = vec![("routers.primary".to_owned(), primary)];
             if let Some(b) = backup {
                 l.push(("routers.backup".to_owned(), b));
-            } else if c.backup_active {
-                sink.warn(
-                    sink.at("backup_active"),
-                    "backup_active has no effect without a backup router",
-                );
             }
             l
         }
@@ -338,7 +333,7 @@ fn check(h: &HealthCheck, p: &str, sink: &mut Sink) {
     if h.interval.0 == 0 {
         sink.error(sink.at(&format!("{p}.interval")), "check interval must be greater than 0");
     }
-    if h.timeout.0 == 0 {
+    if h.timeout == Some(Millis(0)) {
         sink.error(sink.at(&format!("{p}.timeout")), "check timeout must be greater than 0");
     }
     match &h.kind {
@@ -400,7 +395,9 @@ fn check(h: &HealthCheck, p: &str, sink: &mut Sink) {
 
 fn regex_ok(r: &str, path: &str, sink: &mut Sink) {
     if let Err(e) = regex::Regex::new(r) {
-        let first = e.to_string().lines().last().unwrap_or("invalid").trim().to_lowercase();
+        let text = e.to_string();
+        let last = text.lines().last().unwrap_or("invalid").trim();
+        let first = last.strip_prefix("error:").unwrap_or(last).trim().to_lowercase();
         sink.error(sink.at(path), format!("invalid regular expression `{r}`: {first}"));
     }
 }

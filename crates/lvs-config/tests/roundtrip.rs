@@ -1,6 +1,7 @@
 //! Round trips as property tests: YAML -> model -> YAML is the identity,
 //! lvs.cf -> model -> YAML -> model is the identity, and serde's own
 //! deserializer agrees with the positioned decoder on the writer's output.
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 
 mod common;
 

@@ -626,7 +626,7 @@ fn piranha_mode_puts_the_documented_magics_on_the_wire() {
     let mut lab = Lab::new("pir", 1, "", 2, true);
     let observer: UdpSocket = lab.in_ns(OBSERVER, || {
         let s = UdpSocket::bind((addr(OBSERVER).parse::<IpAddr>().unwrap(), PORT)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         s
     });
     lab.start(0);

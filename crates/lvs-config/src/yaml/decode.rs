@@ -19,6 +19,8 @@ struct Map<'n> {
     pos: Pos,
     path: String,
     entries: Vec<(&'n str, Pos, &'n Node, bool)>,
+    /// Every key asked for, present or not: the keys this mapping may hold.
+    known: Vec<&'static str>,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -52,11 +54,12 @@ impl<'n> Map<'n> {
             }
             out.push((text.as_str(), k.pos, v, false));
         }
-        Some(Map { pos: node.pos, path: path.to_owned(), entries: out })
+        Some(Map { pos: node.pos, path: path.to_owned(), entries: out, known: Vec::new() })
     }
 
     /// Takes the value of `key`, if present and not null.
-    fn get(&mut self, sink: &mut Sink, key: &str) -> Option<(&'n Node, String)> {
+    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(&'n Node, String)> {
+        self.known.push(key);
         let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
         entry.3 = true;
         let path = join(&self.path, key);
@@ -68,7 +71,12 @@ impl<'n> Map<'n> {
     }
 
     /// Takes a required value, reporting its absence at the mapping.
-    fn need(&mut self, sink: &mut Sink, key: &str, what: &str) -> Option<(&'n Node, String)> {
+    fn need(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+        what: &str,
+    ) -> Option<(&'n Node, String)> {
         let present = self.entries.iter().any(|(k, ..)| *k == key);
         let got = self.get(sink, key);
         if got.is_none() {
@@ -87,7 +95,8 @@ impl<'n> Map<'n> {
     fn finish(self, sink: &mut Sink, what: &str) {
         for (key, pos, _, used) in self.entries {
             if !used {
-                sink.error(pos, format!("unknown key `{key}` in {what}"));
+                let hint = values::did_you_mean(key, self.known.iter().copied());
+                sink.error(pos, format!("unknown key `{key}` in {what}{hint}"));
             }
         }
     }
@@ -227,6 +236,20 @@ fn seq<'n>(sink: &mut Sink, n: &'n Node, key: &str) -> Option<&'n [Node]> {
     }
 }
 
+// Stand-ins for values that were missing or invalid, so that decoding and
+// validation go on and report every other problem. Their own problem has
+// already been reported at their position, where the validator's remarks
+// about them are dropped; a file with any error yields no config.
+const UNSPECIFIED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
+fn placeholder_router() -> Router {
+    Router { address: UNSPECIFIED, private: None, shared_disk: None }
+}
+
+fn placeholder_vip() -> Vip {
+    Vip { address: UNSPECIFIED, interface: String::new(), netmask: None }
+}
+
 const FORWARD: &[(&str, ForwardMethod)] = &[
     ("nat", ForwardMethod::Nat),
     ("direct", ForwardMethod::Direct),
@@ -324,7 +347,8 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     Some(Config {
         service,
         serial_no,
-        routers: routers?,
+        routers: routers
+            .unwrap_or_else(|| Routers::Pair { primary: placeholder_router(), backup: None }),
         backup_active,
         preempt,
         heartbeat,
@@ -380,7 +404,7 @@ fn router(sink: &mut Sink, n: &Node, path: &str, what: &str) -> Option<Router> {
         .and_then(|(n, _)| nonempty(sink, n, "shared_disk"))
         .map(PathBuf::from);
     m.finish(sink, what);
-    Some(Router { address: address?, private, shared_disk })
+    Some(Router { address: address.unwrap_or(UNSPECIFIED), private, shared_disk })
 }
 
 fn heartbeat(sink: &mut Sink, n: &Node, path: &str) -> Option<Heartbeat> {
@@ -445,7 +469,11 @@ fn nat_router(sink: &mut Sink, n: &Node, path: &str) -> Option<NatRouter> {
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
     m.finish(sink, "`nat_router`");
-    Some(NatRouter { address: address?, interface: interface?, netmask })
+    Some(NatRouter {
+        address: address.unwrap_or(UNSPECIFIED),
+        interface: interface.unwrap_or_default(),
+        netmask,
+    })
 }
 
 fn sync_daemon(sink: &mut Sink, n: &Node, path: &str) -> Option<SyncDaemon> {
@@ -479,7 +507,7 @@ fn timeouts(sink: &mut Sink, n: &Node, path: &str) -> Option<IpvsTimeouts> {
 fn paths(sink: &mut Sink, n: &Node, path: &str) -> Option<Paths> {
     let mut m = Map::new(sink, n, path, "`paths`")?;
     let d = Paths::default();
-    let mut one = |m: &mut Map, key: &str, default: PathBuf| {
+    let mut one = |m: &mut Map, key: &'static str, default: PathBuf| {
         m.get(sink, key).and_then(|(n, _)| nonempty(sink, n, key)).map_or(default, PathBuf::from)
     };
     let p = Paths {
@@ -501,7 +529,11 @@ fn vip(sink: &mut Sink, n: &Node, path: &str) -> Option<Vip> {
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
     m.finish(sink, "`vip`");
-    Some(Vip { address: address?, interface: interface?, netmask })
+    Some(Vip {
+        address: address.unwrap_or(UNSPECIFIED),
+        interface: interface.unwrap_or_default(),
+        netmask,
+    })
 }
 
 fn name(sink: &mut Sink, m: &mut Map, what: &str) -> Option<String> {
@@ -547,7 +579,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
             .and_then(|(n, _)| u32_(sink, n, "timeout", u32::MAX));
         let netmask = pm.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
         pm.finish(sink, "`persistence`");
-        Some(Persistence { timeout: timeout?, netmask })
+        Some(Persistence { timeout: timeout.unwrap_or(1), netmask })
     });
     let one_packet = m
         .get(sink, "one_packet")
@@ -572,9 +604,9 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     }
     m.finish(sink, what);
     Some(VirtualService {
-        name: name?,
+        name: name.unwrap_or_default(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port: vport,
         fwmark,
         protocol,
@@ -612,8 +644,8 @@ fn real_server(sink: &mut Sink, n: &Node, path: &str, vport: u16) -> Option<Real
         m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
     m.finish(sink, what);
     Some(RealServer {
-        name: name?,
-        address: address?,
+        name: name.unwrap_or_default(),
+        address: address.unwrap_or(UNSPECIFIED),
         port,
         weight,
         forwarding,
@@ -645,8 +677,7 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         .get(sink, "interval")
         .and_then(|(n, _)| millis(sink, n, "interval"))
         .unwrap_or(d.interval);
-    let timeout =
-        m.get(sink, "timeout").and_then(|(n, _)| millis(sink, n, "timeout")).unwrap_or(d.timeout);
+    let timeout = m.get(sink, "timeout").and_then(|(n, _)| millis(sink, n, "timeout"));
     let reentry =
         m.get(sink, "reentry").and_then(|(n, _)| millis(sink, n, "reentry")).unwrap_or(d.reentry);
     let retries =
@@ -657,7 +688,7 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         .get(sink, "load_monitor")
         .and_then(|(n, _)| choice(sink, n, "load_monitor", LOAD))
         .unwrap_or_default();
-    let opt_str = |m: &mut Map, sink: &mut Sink, key: &str| {
+    let opt_str = |m: &mut Map, sink: &mut Sink, key: &'static str| {
         m.get(sink, key).and_then(|(n, _)| string(sink, n, key))
     };
     let kind = match kind_name.unwrap_or("connect") {
@@ -730,14 +761,14 @@ fn failover_service(sink: &mut Sink, n: &Node, path: &str) -> Option<FailoverSer
     let stop_cmd = m.need(sink, "stop_cmd", what).and_then(|(n, _)| nonempty(sink, n, "stop_cmd"));
     m.finish(sink, what);
     Some(FailoverService {
-        name: name?,
+        name: name.unwrap_or_default(),
         active,
-        vip: vip?,
+        vip: vip.unwrap_or_else(placeholder_vip),
         port,
         protocol,
         check,
         monitor,
-        start_cmd: start_cmd?,
-        stop_cmd: stop_cmd?,
+        start_cmd: start_cmd.unwrap_or_default(),
+        stop_cmd: stop_cmd.unwrap_or_default(),
     })
 }

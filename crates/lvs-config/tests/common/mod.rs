@@ -118,7 +118,7 @@ fn health_check() -> impl Strategy<Value = HealthCheck> {
     (
         check_kind(true),
         millis(10_000_000),
-        millis(10_000_000),
+        proptest::option::of(millis(10_000_000)),
         prop_oneof![Just(Millis(0)), millis(10_000_000)],
         0u32..=1000,
         any::<bool>(),
@@ -408,7 +408,7 @@ fn cf_check(vport: u16, with_load: bool) -> impl Strategy<Value = HealthCheck> {
             HealthCheck {
                 kind,
                 interval: Millis(interval),
-                timeout: Millis(interval),
+                timeout: None,
                 reentry: Millis(reentry),
                 retries: 0,
                 quiesce: quiesce && with_load,
