@@ -624,6 +624,19 @@ fn traffic_statistics_and_connections_match() {
         client.http_get(SocketAddr::from((vip, 8080))).unwrap();
         client.udp_request(SocketAddr::from((vip, 53)), b"q").unwrap();
     }
+    // The kernel folds per-CPU counters into what it reports every 2 s
+    // (the rate estimator's tick): wait until the counters stop moving.
+    let stats = || exec(d0, Tool::Ref, &["-L", "-n", "--stats", "--exact"], "");
+    let mut settled = false;
+    for _ in 0..20 {
+        let a = stats();
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        if stats() == a {
+            settled = true;
+            break;
+        }
+    }
+    assert!(settled, "the counters never settled");
     for line in [
         "-L -n --stats",
         "-L -n --stats --exact",
