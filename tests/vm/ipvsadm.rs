@@ -658,3 +658,26 @@ fn traffic_statistics_and_connections_match() {
     same(d0, "-Z -t 192.0.2.10:80");
     same(d0, "-L -n --stats");
 }
+
+/// The `--json` extension describes the same table as the listing (it is
+/// ipvsadm-rs's own: the reference rejects the option).
+#[test]
+fn json_listing_describes_the_same_table() {
+    let _serial = serial();
+    let ns = Netns::new("json").unwrap();
+    load(&ns, TABLE);
+    let json = exec(&ns, Tool::Rs, &["-L", "-n", "--json"], "");
+    assert_eq!((json.status, json.stderr.as_str()), (Some(0), ""));
+    let saved = exec(&ns, Tool::Ref, &["-S", "-n"], "");
+    let services = saved.stdout.lines().filter(|l| l.starts_with("-A ")).count();
+    let dests = saved.stdout.lines().filter(|l| l.starts_with("-a ")).count();
+    assert!(json.stdout.starts_with("{\"services\":[{") && json.stdout.ends_with("]}\n"));
+    assert_eq!(json.stdout.matches("\"scheduler\":").count(), services, "{}", json.stdout);
+    assert_eq!(json.stdout.matches("\"forward\":").count(), dests, "{}", json.stdout);
+    assert!(json.stdout.contains("\"fwmark\":3000000000"), "{}", json.stdout);
+    assert!(json.stdout.contains("{\"type\":\"gue\",\"port\":6082,\"csum\":\"remcsum\"}"));
+    let one = exec(&ns, Tool::Rs, &["-L", "-n", "-t", "10.0.0.1:80", "--json"], "");
+    assert_eq!(one.stdout.matches("\"forward\":").count(), 4, "{}", one.stdout);
+    let refused = exec(&ns, Tool::Ref, &["-L", "-n", "--json"], "");
+    assert_eq!((refused.status, refused.stderr.as_str()), (Some(255), "--json: unknown option\n"));
+}
