@@ -1,0 +1,203 @@
+//! ipvsadm-rs: a byte-for-byte drop-in replacement for ipvsadm 1.31.
+//!
+//! - [`popt`] and [`cli`]: the command line, from `argv` to an [`cli::Action`]
+//!   or ipvsadm's exact error (pure; names through a [`resolve::Resolver`]).
+//! - [`format`] and [`json`]: the listings as pure functions over the
+//!   `ipvs` model; [`sort`] reproduces libipvs's sort order.
+//! - [`commands`]: one module per command family, doing the IO through a
+//!   [`Table`] (the `ipvs` client, or a fake in tests) and the output streams.
+//! - `sys`: the C library's resolver calls, the only `unsafe` here.
+//!
+//! Exit statuses follow ipvsadm: 0 success, 1 a listing failed, 2 a bad
+//! command line (`fail`), 255 a kernel refusal, a popt error or no command.
+
+pub mod cli;
+pub mod commands;
+pub mod format;
+pub mod help;
+pub mod json;
+pub mod popt;
+pub mod resolve;
+pub mod sort;
+mod sys;
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+
+use ipvs::{Command, DaemonConfig, Dest, Info, Service, ServiceKey, Timeouts};
+
+pub use cli::{Action, CliError, Format, Parsed};
+
+/// The kernel table as ipvsadm-rs uses it: [`ipvs::Client`] in the binary,
+/// an in-memory fake in tests.
+pub trait Table {
+    /// Version and connection table size.
+    fn info(&mut self) -> Result<Info, ipvs::Error>;
+    /// All services.
+    fn services(&mut self) -> Result<Vec<Service>, ipvs::Error>;
+    /// One service.
+    fn service(&mut self, key: &ServiceKey) -> Result<Service, ipvs::Error>;
+    /// A service's destinations.
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, ipvs::Error>;
+    /// Connection timeouts.
+    fn timeouts(&mut self) -> Result<Timeouts, ipvs::Error>;
+    /// Sync daemons.
+    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, ipvs::Error>;
+    /// Run commands in order; one result per command (the outer error is a
+    /// failure of the channel itself).
+    fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), ipvs::Error>>, ipvs::Error>;
+}
+
+impl Table for ipvs::Client {
+    fn info(&mut self) -> Result<Info, ipvs::Error> {
+        ipvs::Client::info(self)
+    }
+    fn services(&mut self) -> Result<Vec<Service>, ipvs::Error> {
+        ipvs::Client::services(self)
+    }
+    fn service(&mut self, key: &ServiceKey) -> Result<Service, ipvs::Error> {
+        ipvs::Client::service(self, key)
+    }
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, ipvs::Error> {
+        ipvs::Client::dests(self, key)
+    }
+    fn timeouts(&mut self) -> Result<Timeouts, ipvs::Error> {
+        ipvs::Client::timeouts(self)
+    }
+    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, ipvs::Error> {
+        ipvs::Client::daemons(self)
+    }
+    fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), ipvs::Error>>, ipvs::Error> {
+        if let [one] = cmds {
+            // One command: a plain request with its ACK, as ipvsadm sends it.
+            return Ok(vec![match one {
+                Command::AddService(s) => self.add_service(s),
+                Command::EditService(s) => self.edit_service(s),
+                Command::DelService(k) => self.del_service(k),
+                Command::AddDest(k, d) => self.add_dest(k, d),
+                Command::EditDest(k, d) => self.edit_dest(k, d),
+                Command::DelDest(k, d) => self.del_dest(k, d),
+                Command::Flush => self.flush(),
+                Command::Zero(k) => self.zero(k.as_ref()),
+                Command::SetTimeouts(t) => self.set_timeouts(t),
+                Command::StartDaemon(d) => self.start_daemon(d),
+                Command::StopDaemon(s) => self.stop_daemon(*s),
+            }]);
+        }
+        ipvs::Client::apply(self, cmds)
+    }
+}
+
+/// Everything outside the process a run needs.
+pub struct Env<'a> {
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+    /// Standard error.
+    pub err: &'a mut dyn Write,
+    /// Standard input (`-R`).
+    pub input: &'a mut dyn BufRead,
+    /// Name and number look-ups.
+    pub resolver: &'a dyn resolve::Resolver,
+    /// Where `proc/net/ip_vs_conn` is found (`/` on a live system).
+    pub root: PathBuf,
+    /// `POSIXLY_CORRECT` or `POSIX_ME_HARDER` is set.
+    pub posix_me_harder: bool,
+    /// Opens the table (ipvsadm's `ipvs_init`); called at most once.
+    pub connect: &'a mut dyn FnMut() -> Result<Box<dyn Table>, ipvs::Error>,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").field("root", &self.root).finish_non_exhaustive()
+    }
+}
+
+/// A run in progress: the environment and the table once opened.
+pub struct Ctx<'a, 'b> {
+    /// The environment.
+    pub env: &'a mut Env<'b>,
+    /// `argv[0]`, used in messages.
+    pub prog: String,
+    table: Option<Box<dyn Table>>,
+}
+
+impl std::fmt::Debug for Ctx<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("prog", &self.prog).finish_non_exhaustive()
+    }
+}
+
+/// How a run ends early.
+#[derive(Debug)]
+pub enum Stop {
+    /// Exit now with this status (the message, if any, is already written).
+    Exit(i32),
+    /// Writing failed (a closed pipe is handled by the caller).
+    Io(io::Error),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Stop {
+        Stop::Io(e)
+    }
+}
+
+impl<'a, 'b> Ctx<'a, 'b> {
+    /// The table, opened on first use; failing to open it is ipvsadm's
+    /// `Can't initialize ipvs` (exit 2).
+    pub fn table(&mut self) -> Result<&mut dyn Table, Stop> {
+        if self.table.is_none() {
+            match (self.env.connect)() {
+                Ok(t) => self.table = Some(t),
+                Err(e) => {
+                    let msg = match e {
+                        // Without IPVS, ipvsadm falls back to the socket
+                        // option interface, which fails with ENOPROTOOPT.
+                        ipvs::Error::FamilyNotFound => {
+                            ipvs::ipvs_strerror(ipvs::Op::Init, libc::ENOPROTOOPT)
+                        }
+                        e => e.ipvsadm_message(),
+                    };
+                    write!(
+                        self.env.err,
+                        "Can't initialize ipvs: {msg}\nAre you sure that IP Virtual Server is built in the kernel or as module?\n"
+                    )?;
+                    return Err(Stop::Exit(2));
+                }
+            }
+        }
+        match self.table.as_deref_mut() {
+            Some(t) => Ok(t),
+            None => Err(Stop::Exit(2)),
+        }
+    }
+}
+
+/// Run one ipvsadm command line; the exit status.
+///
+/// # Errors
+///
+/// Only a failure to write to the output streams.
+pub fn run(argv: &[String], env: &mut Env<'_>) -> io::Result<i32> {
+    let prog = argv.first().cloned().unwrap_or_else(|| "ipvsadm".to_string());
+    let mut ctx = Ctx { env, prog, table: None };
+    let result = if argv.len() <= 1 {
+        commands::list::run(&mut ctx, &Action::ListAll(Format::default())).map(|()| 0)
+    } else {
+        commands::run_line(&mut ctx, argv, false)
+    };
+    match result {
+        Ok(code) => Ok(code),
+        Err(Stop::Exit(code)) => Ok(code),
+        Err(Stop::Io(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Tests' shorthand for an IPv4 address.
+#[cfg(test)]
+pub(crate) fn v4(a: u8, b: u8, c: u8, d: u8) -> std::net::IpAddr {
+    std::net::IpAddr::from([a, b, c, d])
+}

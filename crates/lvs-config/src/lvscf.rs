@@ -1,0 +1,907 @@
+//! The piranha `lvs.cf` front end: every key piranha 0.8.6 accepts, its
+//! syntax rules and its defaults, read into the model.
+//!
+//! Syntax (piranha `lvsconfig.c`): one statement per line (`\n`, `\r` or
+//! `\r\n`); `#` starts a comment only as the first non-blank character;
+//! `key = value...` with `=` as its own token and an exact number of values;
+//! `"..."`/`'...'` quote a value with blanks; blocks `virtual NAME {`,
+//! `failover NAME {`, nested `server NAME {`, closed by `}` alone on a line.
+//!
+//! Differences from piranha, each deliberate:
+//! - host names are not resolved (this crate does no IO): addresses only;
+//! - port names come from a built-in table, not `/etc/services`;
+//! - both quote styles are removed (piranha kept single quotes in `send`);
+//! - a key given twice is an error (piranha kept the last one);
+//! - keys piranha parses and ignores (`heartbeat`, `sync`, `debug_level`,
+//!   `master`, `dirs`) are accepted with a warning;
+//! - IPv6 addresses, prefix-length netmasks, `sctp` and sub-second
+//!   `keepalive`/`deadtime`/`timeout`/`reentry` values are accepted.
+//!
+//! Problems are reported all at once, each at its line and column.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::diag::{Pos, Sink};
+use crate::model::*;
+use crate::values;
+
+/// A token and where it starts.
+#[derive(Clone, Debug)]
+struct Tok {
+    text: String,
+    quoted: bool,
+    pos: Pos,
+}
+
+/// `key = values...` on one line.
+#[derive(Debug)]
+struct Assign {
+    key: Tok,
+    values: Vec<Tok>,
+}
+
+/// A `virtual`, `failover` or `server` block.
+#[derive(Debug)]
+struct Block {
+    kind: String,
+    name: Tok,
+    pos: Pos,
+    assigns: Vec<Assign>,
+    servers: Vec<Block>,
+}
+
+/// Splits text into lines: `\n`, `\r\n` and a lone `\r` all end a line.
+fn lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                out.push(&text[start..i]);
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Splits one line into tokens; `None` after reporting a bad quote.
+fn tokens(line: &str, no: usize, sink: &mut Sink) -> Option<Vec<Tok>> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == ' ' || c == '\t' {
+            i += 1;
+            continue;
+        }
+        let pos = Pos::new(no, i + 1);
+        if c == '"' || c == '\'' {
+            let mut text = String::new();
+            let mut j = i + 1;
+            let mut closed = false;
+            while j < chars.len() {
+                if chars[j] == '\\' && j + 1 < chars.len() {
+                    text.push(chars[j]);
+                    text.push(chars[j + 1]);
+                    j += 2;
+                    continue;
+                }
+                if chars[j] == c {
+                    closed = true;
+                    break;
+                }
+                text.push(chars[j]);
+                j += 1;
+            }
+            if !closed {
+                sink.error(pos, format!("quotation mismatch: no closing {c} on this line"));
+                return None;
+            }
+            out.push(Tok { text, quoted: true, pos });
+            i = j + 1;
+        } else {
+            let start = i;
+            while i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
+                i += 1;
+            }
+            out.push(Tok { text: chars[start..i].iter().collect(), quoted: false, pos });
+        }
+    }
+    Some(out)
+}
+
+/// Reads the statements into global assignments and blocks.
+fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
+    let mut saw_statement = false;
+    let mut globals = Vec::new();
+    let mut top: Vec<Block> = Vec::new();
+    // Open blocks; `None` marks a block of an unknown kind being skipped.
+    let mut stack: Vec<Option<Block>> = Vec::new();
+    for (idx, line) in lines(text).into_iter().enumerate() {
+        let no = idx + 1;
+        let Some(toks) = tokens(line, no, sink) else { continue };
+        let Some(first) = toks.first() else { continue };
+        if !first.quoted && first.text.starts_with('#') {
+            continue;
+        }
+        saw_statement = true;
+        if first.text == "}" && !first.quoted {
+            if let Some(extra) = toks.get(1) {
+                sink.error(extra.pos, "unexpected arguments: `}` must be alone on its line");
+            }
+            match stack.pop() {
+                None => sink.error(first.pos, "unmatched `}`"),
+                Some(None) => {}
+                Some(Some(block)) => match stack.last_mut() {
+                    Some(Some(parent)) => parent.servers.push(block),
+                    Some(None) => {}
+                    None => top.push(block),
+                },
+            }
+            continue;
+        }
+        let opens = toks.len() >= 2 && toks.last().is_some_and(|t| t.text == "{" && !t.quoted);
+        let is_block_kw = matches!(first.text.as_str(), "virtual" | "failover" | "server");
+        if opens || (is_block_kw && toks.get(1).is_none_or(|t| t.text != "=")) {
+            if toks.len() != 3 || !opens {
+                let at = if toks.len() > 3 && opens {
+                    toks[2].pos
+                } else {
+                    toks.last().map_or(first.pos, |t| t.pos)
+                };
+                sink.error(at, format!("expected `{} NAME {{`", first.text));
+                // Skip the block's body (`virtual web{` included) rather
+                // than read it as global keys.
+                if opens || toks.last().is_some_and(|t| !t.quoted && t.text.ends_with('{')) {
+                    stack.push(None);
+                }
+                continue;
+            }
+            let name = toks[1].clone();
+            let kind = first.text.clone();
+            let nested = !stack.is_empty();
+            let ok = match kind.as_str() {
+                "virtual" | "failover" if nested => {
+                    sink.error(first.pos, format!("`{kind}` block inside another block"));
+                    false
+                }
+                "server" if !nested => {
+                    sink.error(first.pos, "`server` block outside a `virtual` block");
+                    false
+                }
+                "server" if !matches!(stack.last(), Some(Some(b)) if b.kind != "server") => {
+                    sink.error(first.pos, "`server` block inside a `server` block");
+                    false
+                }
+                "virtual" | "failover" | "server" => true,
+                other => {
+                    sink.error(first.pos, format!("unknown block `{other}`"));
+                    false
+                }
+            };
+            stack.push(ok.then(|| Block {
+                kind,
+                name,
+                pos: first.pos,
+                assigns: Vec::new(),
+                servers: Vec::new(),
+            }));
+            continue;
+        }
+        if first.text.contains('=') && !first.quoted {
+            sink.error(
+                first.pos,
+                format!("expected `key = value` with blanks around `=`, found `{}`", first.text),
+            );
+            continue;
+        }
+        match toks.get(1) {
+            Some(t) if t.text == "=" && !t.quoted => {}
+            Some(t) => {
+                sink.error(t.pos, format!("equal (=) expected after `{}`", first.text));
+                continue;
+            }
+            None => {
+                sink.error(first.pos, format!("equal (=) expected after `{}`", first.text));
+                continue;
+            }
+        }
+        let mut it = toks.into_iter();
+        let key = it.next();
+        let values: Vec<Tok> = it.skip(1).collect();
+        let Some(key) = key else { continue };
+        let assign = Assign { key, values };
+        match stack.last_mut() {
+            None => globals.push(assign),
+            Some(Some(block)) => block.assigns.push(assign),
+            Some(None) => {}
+        }
+    }
+    for open in stack.into_iter().flatten() {
+        sink.error(
+            open.pos,
+            format!("unexpected end of file: `{} {}` is not closed", open.kind, open.name.text),
+        );
+    }
+    (globals, top, saw_statement)
+}
+
+/// The assignments of one section by key, with duplicate keys reported.
+struct Fields<'a> {
+    map: HashMap<&'a str, &'a Assign>,
+    order: Vec<&'a str>,
+    /// Every key asked for: the keys this section may hold.
+    known: Vec<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(assigns: &'a [Assign], sink: &mut Sink) -> Fields<'a> {
+        let mut map = HashMap::new();
+        let mut order = Vec::new();
+        for a in assigns {
+            let k = a.key.text.as_str();
+            if map.contains_key(k) {
+                sink.error(a.key.pos, format!("duplicate key `{k}`"));
+                continue;
+            }
+            map.insert(k, a);
+            order.push(k);
+        }
+        Fields { map, order, known: Vec::new() }
+    }
+
+    fn take(&mut self, key: &'static str) -> Option<&'a Assign> {
+        self.known.push(key);
+        self.map.remove(key)
+    }
+
+    fn unknown(self, sink: &mut Sink, section: &str) {
+        for k in self.order {
+            if let Some(a) = self.map.get(k) {
+                let hint = values::did_you_mean(k, self.known.iter().copied());
+                sink.error(a.key.pos, format!("unknown command `{k}` in {section}{hint}"));
+            }
+        }
+    }
+}
+
+/// The value tokens of `a`, checking there are exactly `n`.
+fn args<'a>(a: &'a Assign, n: usize, sink: &mut Sink) -> Option<&'a [Tok]> {
+    if a.values.len() < n {
+        let at = a.values.last().map_or(a.key.pos, |t| t.pos);
+        sink.error(at, format!("missing arguments for `{}`", a.key.text));
+        return None;
+    }
+    if a.values.len() > n {
+        sink.error(a.values[n].pos, format!("unexpected arguments after `{}`", a.key.text));
+        return None;
+    }
+    Some(&a.values)
+}
+
+fn one<'a>(a: &'a Assign, sink: &mut Sink) -> Option<&'a Tok> {
+    args(a, 1, sink).and_then(|t| t.first())
+}
+
+struct Reader<'s> {
+    sink: &'s mut Sink,
+}
+
+impl Reader<'_> {
+    fn rec(&mut self, path: &str, t: &Tok) {
+        self.sink.record(path, t.pos);
+    }
+
+    fn string(&mut self, a: Option<&Assign>, path: &str) -> Option<String> {
+        let t = one(a?, self.sink)?;
+        self.rec(path, t);
+        Some(t.text.clone())
+    }
+
+    fn int(&mut self, a: Option<&Assign>, path: &str, min: i64, max: i64) -> Option<i64> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        match values::c_int(&t.text) {
+            Some(v) if (min..=max).contains(&v) => Some(v),
+            Some(_) => {
+                self.sink.error(
+                    t.pos,
+                    format!("`{}`: {} is out of range ({min}-{max})", a.key.text, t.text),
+                );
+                None
+            }
+            None => {
+                self.sink.error(
+                    t.pos,
+                    format!("`{}`: integer expected, found `{}`", a.key.text, t.text),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, a: Option<&Assign>, path: &str) -> Option<bool> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        match t.text.as_str() {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => {
+                self.sink.error(
+                    t.pos,
+                    format!("`{}`: boolean expected (0 or 1), found `{}`", a.key.text, t.text),
+                );
+                None
+            }
+        }
+    }
+
+    fn secs(&mut self, a: Option<&Assign>, path: &str) -> Option<Millis> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        match Millis::parse(&t.text) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.sink.error(t.pos, format!("`{}`: {e}", a.key.text));
+                None
+            }
+        }
+    }
+
+    fn host_tok(&mut self, a: &Assign, t: &Tok) -> Option<IpAddr> {
+        match values::ip(&t.text) {
+            Ok(ip) => Some(ip),
+            Err(e) => {
+                self.sink.error(
+                    t.pos,
+                    format!("`{}`: invalid host name or ip address: {e}", a.key.text),
+                );
+                None
+            }
+        }
+    }
+
+    fn host(&mut self, a: Option<&Assign>, path: &str) -> Option<IpAddr> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        self.host_tok(a, t)
+    }
+
+    fn port(&mut self, a: Option<&Assign>, path: &str) -> Option<u16> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        let parsed = match values::c_int(&t.text) {
+            Some(n) => u16::try_from(n).map_err(|_| format!("port {n} is out of range (0-65535)")),
+            None => values::port(&t.text),
+        };
+        parsed.map_err(|e| self.sink.error(t.pos, format!("`{}`: {e}", a.key.text))).ok()
+    }
+
+    fn mask(&mut self, a: Option<&Assign>, path: &str, v6: Option<bool>) -> Option<u8> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        match values::netmask(&t.text, v6) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.sink.error(t.pos, format!("`{}`: bad subnet mask specified: {e}", a.key.text));
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        a: Option<&Assign>,
+        path: &str,
+        table: &[(&str, T)],
+    ) -> Option<T> {
+        let a = a?;
+        let t = one(a, self.sink)?;
+        self.rec(path, t);
+        match table.iter().find(|(k, _)| *k == t.text) {
+            Some((_, v)) => Some(*v),
+            None => {
+                let names: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
+                self.sink.error(
+                    t.pos,
+                    format!(
+                        "`{}`: invalid argument `{}` (expected {})",
+                        a.key.text,
+                        t.text,
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `address = IP DEVICE`.
+    fn address_dev(&mut self, a: &Assign, path: &str) -> Option<(IpAddr, String)> {
+        if a.values.len() != 2 {
+            let at = a.values.get(2).or(a.values.last()).map_or(a.key.pos, |t| t.pos);
+            self.sink.error(
+                at,
+                format!(
+                    "`{}` expects an address and a device (`{} = IP DEVICE`)",
+                    a.key.text, a.key.text
+                ),
+            );
+            self.sink.record(path, at);
+            return None;
+        }
+        self.rec(&format!("{path}.address"), &a.values[0]);
+        self.rec(&format!("{path}.interface"), &a.values[1]);
+        let ip = self.host_tok(a, &a.values[0])?;
+        Some((ip, a.values[1].text.clone()))
+    }
+
+    fn ignored(&mut self, a: Option<&Assign>, why: &str) {
+        if let Some(a) = a {
+            self.sink.warn(a.key.pos, format!("`{}` {why}", a.key.text));
+        }
+    }
+
+    /// A key piranha parses and then ignores: its syntax is still checked.
+    fn unused(&mut self, a: Option<&Assign>) {
+        self.unused_because(a, "is parsed but has no effect, as in piranha 0.8.6");
+    }
+
+    /// A key accepted but without effect here: syntax checked, then a warning.
+    fn unused_because(&mut self, a: Option<&Assign>, why: &str) {
+        let Some(a) = a else { return };
+        let ok = if a.key.text == "dirs" {
+            let v = &a.values;
+            let list = v.len() >= 2 && v[0].text == "[" && v[v.len() - 1].text == "]";
+            if !list {
+                self.sink.error(
+                    a.values.first().map_or(a.key.pos, |t| t.pos),
+                    "`dirs`: list expected (`dirs = [ a:b c:d ]`)",
+                );
+            }
+            list
+        } else {
+            match (a.key.text.as_str(), one(a, self.sink)) {
+                (_, None) => false,
+                ("heartbeat" | "sync", Some(_)) => self.boolean(Some(a), "").is_some(),
+                ("master", Some(_)) => self.host(Some(a), "").is_some(),
+                (_, Some(_)) => true,
+            }
+        };
+        if ok {
+            self.ignored(Some(a), why);
+        }
+    }
+}
+
+const FORWARD: &[(&str, ForwardMethod)] = &[
+    ("nat", ForwardMethod::Nat),
+    ("direct", ForwardMethod::Direct),
+    ("tunnel", ForwardMethod::Tunnel),
+];
+const PROTOCOLS: &[(&str, Protocol)] =
+    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
+const LOAD: &[(&str, LoadMonitor)] = &[
+    ("none", LoadMonitor::None),
+    ("uptime", LoadMonitor::Uptime),
+    ("rup", LoadMonitor::Rup),
+    ("ruptime", LoadMonitor::Ruptime),
+];
+
+/// piranha's default check on port 80 when nothing else is configured.
+const HTTP_SEND: &str = "GET / HTTP/1.0\r\n\r\n";
+
+/// Parses lvs.cf text into a config; problems go to `sink`.
+pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
+    let (globals, blocks, saw_statement) = structure(text, sink);
+    if !saw_statement {
+        sink.error(Pos::new(1, 1), "empty configuration");
+        return None;
+    }
+    sink.record("", Pos::new(1, 1));
+    let mut f = Fields::new(&globals, sink);
+    let mut r = Reader { sink };
+    let service = r
+        .choice(
+            f.take("service"),
+            "service",
+            &[("lvs", ServiceMode::Lvs), ("fos", ServiceMode::Fos)],
+        )
+        .unwrap_or_default();
+    let serial_no = r.int(f.take("serial_no"), "serial_no", 0, i64::MAX).map_or(0, |v| v as u64);
+
+    let primary_a = f.take("primary");
+    let primary = r.host(primary_a, "routers.primary.address");
+    if primary_a.is_none() {
+        r.sink.error(
+            Pos::new(1, 1),
+            "missing `primary`: the address of the primary router is required",
+        );
+    }
+    let primary_private = r.host(f.take("primary_private"), "routers.primary.private");
+    let primary_shared = r.string(f.take("primary_shared"), "routers.primary.shared_disk");
+    let backup = r.host(f.take("backup"), "routers.backup.address").filter(|a| !a.is_unspecified());
+    let backup_private_a = f.take("backup_private");
+    let backup_private = r.host(backup_private_a, "routers.backup.private");
+    let backup_shared = r.string(f.take("backup_shared"), "routers.backup.shared_disk");
+    if backup.is_none() {
+        if let Some(a) = backup_private_a {
+            r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
+        }
+    }
+    let backup_active_a = f.take("backup_active");
+    let backup_active = r.boolean(backup_active_a, "backup_active").unwrap_or(false);
+    if backup_active && backup.is_none() {
+        r.ignored(backup_active_a, "has no effect without a `backup` router (piranha clears it)");
+    }
+    r.unused(f.take("heartbeat"));
+    let mut heartbeat = Heartbeat { protocol: HeartbeatProtocol::Piranha, ..Heartbeat::default() };
+    if let Some(p) = r.port(f.take("heartbeat_port"), "heartbeat.port") {
+        heartbeat.port = p;
+    }
+    if let Some(k) = r.secs(f.take("keepalive"), "heartbeat.keepalive") {
+        heartbeat.keepalive = k;
+    }
+    if let Some(d) = r.secs(f.take("deadtime"), "heartbeat.deadtime") {
+        heartbeat.deadtime = d;
+    }
+    let reservation_conflict_action = r.choice(
+        f.take("reservation_conflict_action"),
+        "reservation_conflict_action",
+        &[
+            ("nothing", ReservationConflictAction::Nothing),
+            ("preempt", ReservationConflictAction::Preempt),
+        ],
+    );
+    let rsh_command = r
+        .choice(
+            f.take("rsh_command"),
+            "rsh_command",
+            &[("rsh", RemoteShell::Rsh), ("ssh", RemoteShell::Ssh)],
+        )
+        .unwrap_or_default();
+    let network = r.choice(f.take("network"), "network", FORWARD).unwrap_or_default();
+    let nat_router = f.take("nat_router").and_then(|a| r.address_dev(a, "nat_router"));
+    let nat_nmask_a = f.take("nat_nmask");
+    let nat_nmask =
+        r.mask(nat_nmask_a, "nat_router.netmask", nat_router.as_ref().map(|(ip, _)| ip.is_ipv6()));
+    if nat_router.is_none() && nat_nmask.is_some() {
+        r.ignored(nat_nmask_a, "has no effect without `nat_router`");
+    }
+    let mut paths = Paths::default();
+    if let Some(p) = r.string(f.take("ipvsadm"), "paths.ipvsadm") {
+        paths.ipvsadm = PathBuf::from(p);
+    }
+    r.unused(f.take("debug_level"));
+    r.unused(f.take("sync"));
+    let syncdaemon = r.boolean(f.take("syncdaemon"), "sync_daemon").unwrap_or(false);
+    let iface_a = f.take("syncd_iface");
+    let syncd_iface = r.string(iface_a, "sync_daemon.interface");
+    let id_a = f.take("syncd_id");
+    let syncd_id = r.int(id_a, "sync_daemon.sync_id", 0, 255).map(|v| v as u8);
+    if !syncdaemon {
+        r.ignored(iface_a, "has no effect without `syncdaemon = 1`");
+        r.ignored(id_a, "has no effect without `syncdaemon = 1`");
+    }
+    let sync_daemon = syncdaemon.then(|| SyncDaemon {
+        interface: syncd_iface.unwrap_or_else(|| "eth0".to_owned()),
+        sync_id: syncd_id.unwrap_or(0),
+    });
+    let monitor_links =
+        r.int(f.take("monitor_links"), "monitor_links", i64::MIN, i64::MAX).is_some_and(|v| v != 0);
+    let active_cmd = r.string(f.take("active_cmd"), "active_cmd").filter(|s| !s.is_empty());
+    let inactive_cmd = r.string(f.take("inactive_cmd"), "inactive_cmd").filter(|s| !s.is_empty());
+    let hard_shutdown = r.boolean(f.take("hard_shutdown"), "hard_shutdown").unwrap_or(true);
+    let max = i64::from(i32::MAX);
+    let ipvs_timeouts = IpvsTimeouts {
+        tcp: r.int(f.take("tcp_timeout"), "ipvs_timeouts.tcp", 0, max).map_or(0, |v| v as u32),
+        tcpfin: r
+            .int(f.take("tcpfin_timeout"), "ipvs_timeouts.tcpfin", 0, max)
+            .map_or(0, |v| v as u32),
+        udp: r.int(f.take("udp_timeout"), "ipvs_timeouts.udp", 0, max).map_or(0, |v| v as u32),
+    };
+    f.unknown(r.sink, "the global section");
+
+    let mut virtual_services = Vec::new();
+    let mut failover_services = Vec::new();
+    for b in &blocks {
+        match b.kind.as_str() {
+            "virtual" => {
+                let path = format!("virtual_services[{}]", virtual_services.len());
+                if let Some(v) = virtual_service(b, &path, &mut r) {
+                    virtual_services.push(v);
+                }
+            }
+            _ => {
+                let path = format!("failover_services[{}]", failover_services.len());
+                if let Some(fs) = failover_service(b, &path, &mut r) {
+                    failover_services.push(fs);
+                }
+            }
+        }
+    }
+
+    // Stand-ins keep validation going; their problem is already reported.
+    let primary = primary.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let routers = Routers::Pair {
+        primary: Router {
+            address: primary,
+            private: primary_private,
+            shared_disk: primary_shared.map(PathBuf::from),
+        },
+        backup: backup.map(|address| Router {
+            address,
+            // piranha: backup_private defaults to backup only when
+            // primary_private is absent too; otherwise there is none.
+            private: backup_private,
+            shared_disk: backup_shared.map(PathBuf::from),
+        }),
+    };
+    Some(Config {
+        service,
+        serial_no,
+        routers,
+        backup_active,
+        preempt: false,
+        heartbeat,
+        arp: Arp::default(),
+        network,
+        nat_router: nat_router.map(|(address, interface)| NatRouter {
+            address,
+            interface,
+            netmask: nat_nmask,
+        }),
+        sync_daemon,
+        ipvs_timeouts,
+        active_cmd,
+        inactive_cmd,
+        monitor_links,
+        hard_shutdown,
+        rsh_command,
+        reservation_conflict_action,
+        paths,
+        virtual_services,
+        failover_services,
+    })
+}
+
+/// A stand-in for a missing or invalid `address`, already reported.
+fn placeholder_vip() -> Vip {
+    Vip {
+        address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        interface: String::new(),
+        netmask: None,
+    }
+}
+
+/// The check keys shared by `virtual` and `failover` blocks.
+fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck {
+    let mut h = HealthCheck::default();
+    if let Some(t) = r.secs(f.take("timeout"), &format!("{path}.interval")) {
+        // piranha's `timeout` is both the interval and the limit of a check.
+        h.interval = t;
+    }
+    if let Some(t) = r.secs(f.take("reentry"), &format!("{path}.reentry")) {
+        h.reentry = t;
+    }
+    let send_a = f.take("send");
+    let send = r.string(send_a, &format!("{path}.send")).map(|s| values::unescape(&s));
+    // nanny translates the escapes of `expect` in every mode.
+    let expect =
+        r.string(f.take("expect"), &format!("{path}.expect")).map(|e| values::unescape(&e));
+    let regex = r.boolean(f.take("use_regex"), &format!("{path}.regex")).unwrap_or(false);
+    let program = r.string(f.take("send_program"), &format!("{path}.command"));
+    h.kind = match program {
+        Some(command) => {
+            r.ignored(send_a, "is ignored because `send_program` is set");
+            CheckKind::Program { command, expect }
+        }
+        None if send.is_none() && expect.is_none() && vport == 80 => CheckKind::Connect {
+            send: Some(HTTP_SEND.to_owned()),
+            expect: Some("HTTP".to_owned()),
+            regex: false,
+        },
+        None => CheckKind::Connect { send, expect, regex },
+    };
+    h
+}
+
+fn vip(b: &Block, f: &mut Fields, path: &str, r: &mut Reader) -> Option<Vip> {
+    let a = f.take("address");
+    let Some(a) = a else {
+        r.sink.error(b.pos, format!("`{} {}` has no `address = IP DEVICE`", b.kind, b.name.text));
+        return None;
+    };
+    let addr = r.address_dev(a, &format!("{path}.vip"));
+    let v6 = addr.as_ref().map(|(ip, _)| ip.is_ipv6());
+    let netmask = r.mask(f.take("vip_nmask"), &format!("{path}.vip.netmask"), v6);
+    let (address, interface) = addr?;
+    Some(Vip { address, interface, netmask })
+}
+
+fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualService> {
+    r.sink.record(path, b.pos);
+    r.sink.record(&format!("{path}.name"), b.name.pos);
+    let mut f = Fields::new(&b.assigns, r.sink);
+    let vip = vip(b, &mut f, path, r);
+    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
+    let port_a = f.take("port");
+    let vport = r.port(port_a, &format!("{path}.port")).unwrap_or(80);
+    let fwmark = r
+        .int(f.take("fwmark"), &format!("{path}.fwmark"), 0, i64::from(u32::MAX))
+        .filter(|m| *m != 0)
+        .map(|m| m as u32);
+    let protocol =
+        r.choice(f.take("protocol"), &format!("{path}.protocol"), PROTOCOLS).unwrap_or_default();
+    let scheduler = r
+        .string(f.take("scheduler"), &format!("{path}.scheduler"))
+        .map(Scheduler)
+        .unwrap_or_default();
+    let v6 = vip.as_ref().map(|v| v.address.is_ipv6());
+    let persistent =
+        r.int(f.take("persistent"), &format!("{path}.persistence.timeout"), 0, i64::from(u32::MAX));
+    let pmask_a = f.take("pmask");
+    let pmask = r.mask(pmask_a, &format!("{path}.persistence.netmask"), v6);
+    let persistence = match persistent {
+        Some(t) if t > 0 => Some(Persistence { timeout: t as u32, netmask: pmask }),
+        _ => {
+            r.ignored(pmask_a, "has no effect without `persistent`");
+            None
+        }
+    };
+    let mut check = check(&mut f, &format!("{path}.check"), vport, r);
+    check.load_monitor = r
+        .choice(f.take("load_monitor"), &format!("{path}.check.load_monitor"), LOAD)
+        .unwrap_or_default();
+    check.quiesce =
+        r.boolean(f.take("quiesce_server"), &format!("{path}.check.quiesce")).unwrap_or(false);
+    let sorry_server = r
+        .host(f.take("sorry_server"), &format!("{path}.sorry_server"))
+        .filter(|a| !a.is_unspecified())
+        .map(|a| SocketAddr::new(a, vport));
+    let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
+    r.unused(f.take("master"));
+    r.unused(f.take("dirs"));
+    r.unused_because(f.take("start_cmd"), "has no effect in a virtual service");
+    r.unused_because(f.take("stop_cmd"), "has no effect in a virtual service");
+    f.unknown(r.sink, &format!("`virtual {}`", b.name.text));
+
+    // piranha: a server's port defaults to the virtual port as it was when
+    // the `server` line was read.
+    let port_line = port_a.map(|a| a.key.pos.line);
+    let mut real_servers = Vec::new();
+    for (j, s) in b.servers.iter().enumerate() {
+        let rp = format!("{path}.real_servers[{j}]");
+        let default_port = match port_line {
+            Some(l) if l < s.pos.line => vport,
+            _ => 80,
+        };
+        if let Some(rs) = real_server(s, &rp, default_port, r) {
+            real_servers.push(rs);
+        }
+    }
+    Some(VirtualService {
+        name: b.name.text.clone(),
+        active,
+        vip: vip.unwrap_or_else(placeholder_vip),
+        port: vport,
+        fwmark,
+        protocol,
+        scheduler,
+        scheduler_flags: Vec::new(),
+        persistence,
+        one_packet: false,
+        sorry_server,
+        monitor,
+        check,
+        real_servers,
+    })
+}
+
+fn real_server(b: &Block, path: &str, default_port: u16, r: &mut Reader) -> Option<RealServer> {
+    r.sink.record(path, b.pos);
+    r.sink.record(&format!("{path}.name"), b.name.pos);
+    let mut f = Fields::new(&b.assigns, r.sink);
+    let addr_a = f.take("address");
+    let address = r.host(addr_a, &format!("{path}.address"));
+    if addr_a.is_none() {
+        r.sink.error(b.pos, format!("`server {}` has no `address`", b.name.text));
+    }
+    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
+    let weight =
+        r.int(f.take("weight"), &format!("{path}.weight"), 0, 65535).map_or(1, |w| w as u32);
+    let port = r.port(f.take("port"), &format!("{path}.port")).unwrap_or(default_port);
+    f.unknown(r.sink, &format!("`server {}`", b.name.text));
+    for nested in &b.servers {
+        r.sink.error(nested.pos, "`server` block inside a `server` block");
+    }
+    Some(RealServer {
+        name: b.name.text.clone(),
+        address: address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        port,
+        weight,
+        forwarding: None,
+        upper_threshold: 0,
+        lower_threshold: 0,
+        active,
+    })
+}
+
+fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverService> {
+    r.sink.record(path, b.pos);
+    r.sink.record(&format!("{path}.name"), b.name.pos);
+    let mut f = Fields::new(&b.assigns, r.sink);
+    let vip = vip(b, &mut f, path, r);
+    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
+    let port = r.port(f.take("port"), &format!("{path}.port")).unwrap_or(80);
+    let protocol =
+        r.choice(f.take("protocol"), &format!("{path}.protocol"), PROTOCOLS).unwrap_or_default();
+    let check = check(&mut f, &format!("{path}.check"), port, r);
+    let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
+    let start_a = f.take("start_cmd");
+    let stop_a = f.take("stop_cmd");
+    let start_cmd =
+        r.string(start_a, &format!("{path}.start_cmd")).filter(|s| !s.trim().is_empty());
+    let stop_cmd = r.string(stop_a, &format!("{path}.stop_cmd")).filter(|s| !s.trim().is_empty());
+    for (a, key) in [(start_a, "start_cmd"), (stop_a, "stop_cmd")] {
+        match a {
+            None => r.sink.error(b.pos, format!("`failover {}` has no `{key}`", b.name.text)),
+            Some(a) if a.values.len() == 1 && a.values[0].text.trim().is_empty() => {
+                r.sink.error(a.values[0].pos, format!("`{key}` is empty"))
+            }
+            _ => {}
+        }
+    }
+    for key in [
+        "fwmark",
+        "scheduler",
+        "persistent",
+        "pmask",
+        "load_monitor",
+        "quiesce_server",
+        "sorry_server",
+        "master",
+        "dirs",
+    ] {
+        r.unused_because(f.take(key), "has no effect in a failover service");
+    }
+    f.unknown(r.sink, &format!("`failover {}`", b.name.text));
+    for s in &b.servers {
+        r.sink.warn(s.pos, "`server` blocks have no effect in a failover service");
+    }
+    Some(FailoverService {
+        name: b.name.text.clone(),
+        active,
+        vip: vip.unwrap_or_else(placeholder_vip),
+        port,
+        protocol,
+        check,
+        monitor,
+        start_cmd: start_cmd.unwrap_or_default(),
+        stop_cmd: stop_cmd.unwrap_or_default(),
+    })
+}

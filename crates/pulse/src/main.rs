@@ -1,0 +1,176 @@
+//! The `pulse` binary: parses piranha-compatible options, sets up logging,
+//! and runs the daemon from the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use pulse::event_loop::{self, Daemon, Options, RunError};
+use pulse::settings::RunOptions;
+
+const DEFAULT_PID_FILE: &str = "/run/pulse.pid";
+
+const USAGE: &str = "\
+Usage: pulse [OPTION...]
+  -c, --configfile=FILE   configuration file, YAML or piranha's lvs.cf (default
+                          /etc/lvs-router/lvs.yaml, else /etc/sysconfig/ha/lvs.cf)
+  -n, --nodaemon          stay in the foreground and log to stdout
+  -t, --test-start        do not start lvsd or run active_cmd/inactive_cmd
+      --norun             same as --test-start (historical)
+  -v, --verbose           debug logging; passed on to lvsd
+      --forceactive       become active at start (the other router yields
+                          if this one is ranked first)
+      --lvsd=PATH         lvsd binary (default: paths.lvsd, /usr/sbin/lvsd);
+                          --lvs=PATH too
+      --test-config       check the configuration as pulse would run it, print
+                          it as normalized YAML, and exit (0 when good)
+      --node=NAME         which listed router this is (default: the one
+                          whose address a local interface has)
+      --control=REQUEST   send a request to the running pulse and print the
+                          reply: status, \"status json\", take-over,
+                          stand-down, reload
+      --socket=PATH       control socket (default /run/pulse.sock)
+      --version           print the version
+  -?, --help, --usage     this text
+";
+
+enum Mode {
+    Run(Options),
+    TestConfig(Options),
+    Control { socket: Option<PathBuf>, request: String },
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Mode, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut opts = Options {
+        config: lvs_config::default_path(|p| p.exists()),
+        node: None,
+        run: RunOptions::default(),
+        nodaemon: false,
+        verbose: false,
+        lvsd: None,
+        control_socket: None,
+    };
+    let mut control = None;
+    let mut test_config = false;
+    let mut socket = None;
+    let mut p = lexopt::Parser::from_env();
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('c') | Long("configfile") => opts.config = p.value()?.into(),
+            Short('n') | Long("nodaemon") => opts.nodaemon = true,
+            Short('t') | Long("test-start") | Long("norun") => opts.run.test_start = true,
+            Short('v') | Long("verbose") => opts.verbose = true,
+            Long("forceactive") => opts.run.force_active = true,
+            Long("lvsd") | Long("lvs") => opts.lvsd = Some(p.value()?.into()),
+            Long("test-config") => test_config = true,
+            Long("fos") => {
+                return Err(lexopt::Error::Custom(
+                    "failover services (fos) are not supported by this pulse".into(),
+                ))
+            }
+            Long("node") => opts.node = Some(p.value()?.string()?),
+            Long("control") => control = Some(p.value()?.string()?),
+            Long("socket") => socket = Some(PathBuf::from(p.value()?)),
+            Short('?') | Short('h') | Long("help") | Long("usage") => return Ok(Mode::Help),
+            Long("version") => return Ok(Mode::Version),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    if let Some(request) = control {
+        return Ok(Mode::Control { socket, request });
+    }
+    opts.control_socket = socket;
+    if test_config {
+        return Ok(Mode::TestConfig(opts));
+    }
+    Ok(Mode::Run(opts))
+}
+
+fn control(socket: Option<PathBuf>, request: &str) -> anyhow::Result<()> {
+    let socket = socket.unwrap_or_else(|| pulse::settings::CONTROL_SOCKET.into());
+    let reply = event_loop::request(&socket, request)
+        .with_context(|| format!("control socket {}", socket.display()))?;
+    print!("{reply}");
+    if reply.starts_with("error:") {
+        bail!("request {request:?} failed");
+    }
+    Ok(())
+}
+
+fn run(mut opts: Options) -> anyhow::Result<()> {
+    // A daemon never depends on its working directory.
+    opts.config = std::path::absolute(&opts.config)
+        .with_context(|| format!("config path {}", opts.config.display()))?;
+    let level = if opts.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    if opts.nodaemon {
+        env_logger::Builder::new()
+            .filter_level(level)
+            .target(env_logger::Target::Stdout)
+            .format(|f, r| writeln!(f, "pulse: {}", r.args()))
+            .init();
+    } else {
+        pulse::syslog::Syslog::install("pulse", level).context("installing the logger")?;
+    }
+    let nodaemon = opts.nodaemon;
+    let daemon = match Daemon::prepare(opts) {
+        Ok(d) => d,
+        Err(e @ RunError::BackupInactive) => {
+            log::info!("{e}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !nodaemon {
+        nix::unistd::daemon(false, false).context("becoming a daemon")?;
+        std::fs::write(DEFAULT_PID_FILE, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing {DEFAULT_PID_FILE}"))?;
+    } else {
+        std::env::set_current_dir("/").context("chdir /")?;
+    }
+    daemon.run()?;
+    if !nodaemon {
+        let _ = std::fs::remove_file(DEFAULT_PID_FILE);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mode = match parse_args() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("pulse: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let r = match mode {
+        Mode::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Mode::Version => {
+            println!("pulse {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Mode::Control { socket, request } => control(socket, &request),
+        Mode::TestConfig(opts) => {
+            let (out, err, code) = event_loop::test_config(&opts);
+            print!("{out}");
+            eprint!("{err}");
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+        Mode::Run(opts) => run(opts),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pulse: {e:#}");
+            log::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The `pulse` binary as a user meets it: help, bad options, and refusals
+//! of bad settings or key files, all before anything on the host changes.
+
+// Test helpers may unwrap: a failed unwrap is a failed test, with its line.
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pulse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pulse")).args(args).output().unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pulse-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn help_and_version() {
+    for flag in ["--help", "-?", "--usage"] {
+        let o = pulse(&[flag]);
+        assert!(o.status.success());
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.starts_with("Usage: pulse [OPTION...]\n"), "{out}");
+        for opt in
+            ["--configfile", "--nodaemon", "--test-start", "--norun", "--forceactive", "--lvsd"]
+        {
+            assert!(out.contains(opt), "{opt} missing");
+        }
+    }
+    let o = pulse(&["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("pulse {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_options_exit_2() {
+    let o = pulse(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("pulse: invalid option '--bogus'"));
+    let o = pulse(&["--fos=/usr/sbin/fos"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fos"));
+}
+
+const GOOD: &str = "routers: { pool: [ { address: 127.0.0.1 } ] }
+heartbeat: { keepalive: 100ms, deadtime: 1s, auth_key_file: KEY }
+virtual_services:
+  - { name: web, vip: { address: 10.99.0.1, interface: lo }, port: 80 }
+";
+
+#[test]
+fn refuses_bad_settings_and_keys_before_touching_anything() {
+    let d = tmp("bad");
+    let cfg = d.join("lvs.yaml");
+    let run = |extra: &[&str]| {
+        let mut a = vec!["-n", "-c", cfg.to_str().unwrap(), "--node=router1"];
+        a.extend_from_slice(extra);
+        let o = pulse(&a);
+        assert_eq!(o.status.code(), Some(1));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let e = run(&[]);
+    assert!(e.contains("cannot read the file"), "{e}");
+    let key = d.join("key");
+    std::fs::write(
+        &cfg,
+        GOOD.replace("keepalive: 100ms", "keepalive: 0").replace("KEY", key.to_str().unwrap()),
+    )
+    .unwrap();
+    let e = run(&[]);
+    assert!(e.contains("lvs.yaml:2:") && e.contains("keepalive must be greater than 0"), "{e}");
+    std::fs::write(&key, "a key that is long enough\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&cfg, GOOD.replace("KEY", key.to_str().unwrap())).unwrap();
+    let e = run(&[]);
+    let want = if nix::unistd::geteuid().is_root() {
+        "has mode 0644: group and others must have no access"
+    } else {
+        "not root"
+    };
+    assert!(e.contains(want), "{e}");
+    // --test-config says the same and exits 1, printing no YAML.
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap(), "--node=router1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains(want));
+    let e = run(&["--node=zz"]);
+    assert!(e.contains("no router named zz"), "{e}");
+    std::fs::write(
+        &cfg,
+        GOOD.replace("routers:", "service: fos\nrouters:").replace("KEY", key.to_str().unwrap()),
+    )
+    .unwrap();
+    let e = run(&[]);
+    assert!(e.contains("not supported"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn test_config_prints_the_normalized_config_and_which_router_this_is() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: the key file must be root-owned");
+        return;
+    }
+    let d = tmp("good");
+    let cfg = d.join("lvs.yaml");
+    let key = d.join("key");
+    std::fs::write(&key, "a key that is long enough\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&cfg, GOOD.replace("KEY", key.to_str().unwrap())).unwrap();
+    // 127.0.0.1 is on every host's lo, so the router is found by address.
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.ends_with("pulse: this host is router router1\n"), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("10.99.0.1") && out.contains("keepalive"), "{out}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

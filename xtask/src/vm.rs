@@ -1,0 +1,514 @@
+//! `cargo xtask vm-test` and `vm-selftest`: build the guest binaries, pack
+//! them, boot QEMU once, stream the console and judge the run.
+//!
+//! The verdict comes from the console alone: libtest's `test result:` lines
+//! give the counts, `/init`'s markers tell which suite ran and whether the
+//! guest reached the end. A guest that never powers off is killed at the
+//! hard timeout; one that panics stops without the `all-done` marker. Both
+//! count as failures, with the console tail printed.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::assets::{self, Assets};
+use crate::cargo_json;
+use crate::initramfs::{self, MARK};
+use crate::proc;
+
+/// How long one boot may take unless `--timeout` or `LVS_VM_TIMEOUT` says.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Console lines printed again when a run fails.
+const TAIL_LINES: usize = 60;
+
+/// What `vm-test` was asked to run.
+#[derive(Debug, Default)]
+pub struct TestOptions {
+    /// Suite target names (`vm_<area>`); empty means all `vm_*` suites.
+    pub suites: Vec<String>,
+    pub timeout: Option<Duration>,
+    /// libtest name filter handed to every suite.
+    pub filter: Option<String>,
+}
+
+/// The verdict on one boot.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub passed: u64,
+    pub failed: u64,
+    /// The guest printed `all-done`.
+    pub completed: bool,
+    /// The host killed the guest at the timeout.
+    pub timed_out: bool,
+    /// The console showed a kernel panic.
+    pub kernel_panic: bool,
+    /// Suites that started, in order, with their own counts.
+    pub suites: Vec<Suite>,
+    /// Why the run is not a success, beyond failed tests.
+    pub problems: Vec<String>,
+    /// The last lines of the console.
+    pub tail: Vec<String>,
+}
+
+/// One suite's part of a run.
+#[derive(Debug, Default)]
+pub struct Suite {
+    pub name: String,
+    pub passed: u64,
+    pub failed: u64,
+    /// Its exit status, once it ended.
+    pub exit: Option<String>,
+}
+
+impl Report {
+    pub fn success(&self) -> bool {
+        self.failed == 0 && self.completed && self.problems.is_empty()
+    }
+
+    /// The closing line CI reads.
+    pub fn summary(&self) -> String {
+        format!("{} passed, {} failed", self.passed, self.failed)
+    }
+}
+
+/// `cargo xtask vm-test`.
+pub fn test(opts: &TestOptions) -> anyhow::Result<Report> {
+    let assets = assets::ensure(false)?;
+    let bins = build_workspace_bins()?;
+    let patterns: Vec<String> =
+        if opts.suites.is_empty() { vec!["vm_*".into()] } else { opts.suites.clone() };
+    let suites = build_suites("vm", &patterns)?;
+    if suites.is_empty() {
+        bail!("no in-guest suite matched {patterns:?} (tests/vm/*.rs, see xtask/src/main.rs)");
+    }
+    let timeout = opts.timeout.map_or_else(timeout_from_env, Ok)?;
+    let spec = initramfs::Spec { assets: &assets, bins, suites, filter: opts.filter.clone() };
+    let report = boot(&spec, timeout, "vm", Console::Stream)?;
+    println!("{}", report.summary());
+    Ok(report)
+}
+
+fn timeout_from_env() -> anyhow::Result<Duration> {
+    match std::env::var("LVS_VM_TIMEOUT") {
+        Ok(secs) => Ok(Duration::from_secs(
+            secs.parse().with_context(|| format!("bad LVS_VM_TIMEOUT {secs:?}"))?,
+        )),
+        Err(_) => Ok(DEFAULT_TIMEOUT),
+    }
+}
+
+/// `cargo xtask vm-selftest`: boots the deliberately broken suite of
+/// `tests/vm/selftest/inject.rs` three times and checks each breakage is
+/// reported as a failure.
+pub fn selftest() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let assets = assets::ensure(false)?;
+    let suites = build_suites("vm-selftest", &["selftest_inject".into()])?;
+    let run = |filter: &str, timeout: Duration| -> anyhow::Result<Report> {
+        eprintln!("vm-selftest: booting with injected `{filter}`");
+        let spec = initramfs::Spec {
+            assets: &assets,
+            bins: Vec::new(),
+            suites: suites.clone(),
+            filter: Some(filter.into()),
+        };
+        // Quiet: the failures are expected, the console would only confuse
+        // a reader of the log. It is printed when a verdict is wrong.
+        let report = boot(&spec, timeout, "vm-selftest", Console::Quiet)?;
+        // Not the bare closing line: CI reads that one from vm-test only.
+        let why = report.problems.iter().map(|p| format!(": {p}")).collect::<String>();
+        eprintln!("vm-selftest: `{filter}` gave {}{why}", report.summary());
+        Ok(report)
+    };
+
+    let mut wrong = Vec::new();
+    let mut check = |ok: bool, what: &str, report: &Report| {
+        if !ok {
+            eprintln!("vm-selftest: ---- console tail of the wrong verdict ----");
+            for line in &report.tail {
+                eprintln!("{line}");
+            }
+            wrong.push(format!("{what}: {report:?}"));
+        }
+    };
+    let boot_started = Instant::now();
+    let failing = run("deliberate_failure", DEFAULT_TIMEOUT)?;
+    check(
+        !failing.success() && failing.failed == 1 && failing.completed,
+        "a failing test was not reported as exactly one failure",
+        &failing,
+    );
+    // A whole boot just took this long: twice that is ample for the hung
+    // guest to reach its test, and keeps the check cheap on a quiet host.
+    let hang_timeout = Duration::from_secs((boot_started.elapsed() * 2).as_secs().max(20));
+    let hang = run("hang_forever", hang_timeout)?;
+    check(
+        !hang.success()
+            && hang.timed_out
+            && hang.suites.iter().any(|s| s.name == "selftest_inject"),
+        "a hung guest was not reported as a timeout failure",
+        &hang,
+    );
+    let panic = run("kernel_panic", DEFAULT_TIMEOUT)?;
+    check(
+        !panic.success() && !panic.timed_out && panic.kernel_panic,
+        "a guest kernel panic was not reported as a failure",
+        &panic,
+    );
+    if !wrong.is_empty() {
+        bail!("vm-selftest: vm-test does not catch breakage:\n{}", wrong.join("\n"));
+    }
+    eprintln!(
+        "vm-selftest: ok: failure, hang and panic all reported as failures ({:.0?})",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs cargo with JSON messages on stdout (diagnostics still rendered on
+/// stderr) and returns the executables it reports.
+fn cargo_artifacts(args: &[&str]) -> anyhow::Result<Vec<cargo_json::Artifact>> {
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let out = Command::new(proc::cargo_bin())
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(crate::project_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo")?;
+    if !out.status.success() {
+        bail!("cargo {} failed ({})", args.join(" "), out.status);
+    }
+    Ok(cargo_json::artifacts(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Every binary of the workspace except xtask's.
+fn build_workspace_bins() -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let artifacts = cargo_artifacts(&["build", "--workspace", "--exclude", "xtask", "--bins"])?;
+    Ok(artifacts.into_iter().filter(|a| a.kind == "bin").map(|a| (a.name, a.executable)).collect())
+}
+
+/// The `lvs-tests` test targets matching `patterns`, built with `feature`.
+fn build_suites(feature: &str, patterns: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut args = vec!["test", "--no-run", "-p", "lvs-tests", "--features", feature];
+    for p in patterns {
+        args.push("--test");
+        args.push(p);
+    }
+    let artifacts = cargo_artifacts(&args)?;
+    let mut suites: Vec<(String, PathBuf)> = artifacts
+        .into_iter()
+        .filter(|a| a.kind == "test")
+        .map(|a| (a.name, a.executable))
+        .collect();
+    suites.sort();
+    suites.dedup();
+    Ok(suites)
+}
+
+/// The QEMU command line for one boot.
+fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
+    let mut cmd = Command::new("qemu-system-x86_64");
+    if std::env::var("LVS_VM_KVM").is_ok_and(|v| v == "1") {
+        cmd.args(["-accel", "kvm", "-cpu", "host"]);
+    } else {
+        // KVM hangs on these hosts (see vm-notes): software emulation.
+        cmd.args(["-accel", "tcg", "-cpu", "max"]);
+    }
+    cmd.args(["-smp", "2", "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot"])
+        .args(["-serial", "stdio", "-nic", "none"])
+        .arg("-kernel")
+        .arg(&assets.vmlinuz)
+        .arg("-initrd")
+        .arg(initrd)
+        // panic=-1: a panic reboots at once, and -no-reboot turns that into
+        // QEMU exiting; oops=panic: a kernel oops ends the run, loudly.
+        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic mitigations=off lvs.vm=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+/// Whether a boot shows its console as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Console {
+    /// Stream every line, and the tail and problems on failure.
+    Stream,
+    /// Show nothing; the tail is in the report.
+    Quiet,
+}
+
+/// Packs `spec`, boots it, streams the console and judges the run.
+fn boot(
+    spec: &initramfs::Spec<'_>,
+    timeout: Duration,
+    tag: &str,
+    show: Console,
+) -> anyhow::Result<Report> {
+    let stream = show == Console::Stream;
+    let dir = crate::target_dir().join(tag);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Two runs in one target directory would pack over each other's image.
+    let lock_path = dir.join("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("xtask: waiting for another run using {}", dir.display());
+        lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    }
+    let started = Instant::now();
+    let initrd = initramfs::build(spec, &dir)?;
+    let size = std::fs::metadata(&initrd).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "xtask: initramfs {} ({} MiB, packed in {:.1?}); booting kernel {} (timeout {:?})",
+        initrd.display(),
+        size >> 20,
+        started.elapsed(),
+        spec.assets.kernel_version,
+        timeout
+    );
+
+    let started = Instant::now();
+    let mut cmd = qemu_command(spec.assets, &initrd);
+    let mut child =
+        cmd.spawn().context("cannot start qemu-system-x86_64 (run `cargo xtask vm-assets`)")?;
+    let stdout = child.stdout.take().context("qemu has no stdout")?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        while matches!(stdout.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+            let line = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string();
+            buf.clear();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let deadline = started + timeout;
+    let mut console = ConsoleLog::default();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if stream {
+                    println!("{line}");
+                }
+                console.line(line);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                console.report.timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    let status = child.wait().context("cannot wait for qemu")?;
+    let _ = reader.join();
+    // Lines still queued after a kill are part of the story.
+    while let Ok(line) = rx.try_recv() {
+        if stream {
+            println!("{line}");
+        }
+        console.line(line);
+    }
+    let mut report = console.finish(timeout);
+    if !report.timed_out && !status.success() {
+        report.problems.push(format!("qemu exited with {status}"));
+    }
+    eprintln!("xtask: guest ran for {:.1?}", started.elapsed());
+    report.tail = console.tail.iter().cloned().collect();
+    if !stream {
+        return Ok(report);
+    }
+    for suite in &report.suites {
+        let exit = suite.exit.as_deref().map_or("did not finish".into(), |c| format!("exit {c}"));
+        eprintln!(
+            "xtask: {}: {} passed, {} failed ({exit})",
+            suite.name, suite.passed, suite.failed
+        );
+    }
+    if !report.success() {
+        eprintln!("xtask: ---- last {} console lines ----", console.tail.len());
+        for line in &console.tail {
+            eprintln!("{line}");
+        }
+        eprintln!("xtask: ---- end of console ----");
+        for problem in &report.problems {
+            eprintln!("xtask: FAILURE: {problem}");
+        }
+    }
+    Ok(report)
+}
+
+/// Reads the guest console line by line.
+#[derive(Debug, Default)]
+struct ConsoleLog {
+    report: Report,
+    tail: VecDeque<String>,
+    /// Whether the last suite of `report.suites` is running.
+    running: bool,
+}
+
+impl ConsoleLog {
+    fn line(&mut self, line: String) {
+        self.parse(&line);
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+
+    fn running(&mut self) -> Option<&mut Suite> {
+        if self.running {
+            self.report.suites.last_mut()
+        } else {
+            None
+        }
+    }
+
+    fn parse(&mut self, line: &str) {
+        if line.contains("Kernel panic - not syncing") {
+            self.report.kernel_panic = true;
+        }
+        if let Some(at) = line.find("test result: ") {
+            let (passed, failed) = parse_libtest_result(&line[at..]);
+            self.report.passed += passed;
+            self.report.failed += failed;
+            if let Some(suite) = self.running() {
+                suite.passed += passed;
+                suite.failed += failed;
+            }
+            return;
+        }
+        // Anywhere in the line: a test's output without a final newline
+        // can precede the marker on the same line.
+        let Some(at) = line.find(MARK) else { return };
+        let marker = &line[at + MARK.len()..];
+        let words: Vec<&str> = marker.split_whitespace().collect();
+        let r = &mut self.report;
+        match words.as_slice() {
+            ["suite-begin", name] => {
+                r.suites.push(Suite { name: name.to_string(), ..Suite::default() });
+                self.running = true;
+            }
+            ["suite-end", name, code] => {
+                self.running = false;
+                if let Some(suite) = r.suites.last_mut() {
+                    suite.exit = Some(code.to_string());
+                    if *code != "0" && suite.failed == 0 {
+                        // A crash (signal, abort) before libtest could summarise.
+                        suite.failed += 1;
+                        r.failed += 1;
+                        r.problems.push(format!("suite {name} exited with status {code}"));
+                    }
+                }
+            }
+            ["all-done"] => r.completed = true,
+            ["error", ..] => {
+                r.failed += 1;
+                r.problems.push(format!("guest setup: {}", words[1..].join(" ")));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, timeout: Duration) -> Report {
+        let running = self.running().map(|suite| {
+            suite.failed += 1;
+            format!(" during suite {}", suite.name)
+        });
+        let during = running.unwrap_or_default();
+        let mut r = std::mem::take(&mut self.report);
+        if !r.completed {
+            r.failed += 1;
+            r.problems.push(if r.timed_out {
+                format!("the guest did not finish within {timeout:?}{during}: killed")
+            } else if r.kernel_panic {
+                format!("the guest kernel panicked{during}")
+            } else {
+                format!("the guest stopped before finishing{during}")
+            });
+        }
+        r
+    }
+}
+
+/// `(passed, failed)` from `test result: ok. 3 passed; 0 failed; ...`.
+fn parse_libtest_result(text: &str) -> (u64, u64) {
+    let count = |what: &str| {
+        text.split(';')
+            .find_map(|part| {
+                let part = part.trim().trim_start_matches("test result: ");
+                let part = part.split_once(". ").map_or(part, |(_, rest)| rest);
+                part.strip_suffix(what)?.trim().parse().ok()
+            })
+            .unwrap_or(0)
+    };
+    (count("passed"), count("failed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(lines: &[&str]) -> Report {
+        let mut console = ConsoleLog::default();
+        for l in lines {
+            console.line(l.to_string());
+        }
+        console.finish(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn libtest_summary_counts() {
+        assert_eq!(
+            parse_libtest_result(
+                "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 3 filtered out; finished in 0.01s"
+            ),
+            (2, 1)
+        );
+    }
+
+    #[test]
+    fn a_clean_run_succeeds() {
+        let r = feed(&[
+            "@@lvs-vm: suite-begin vm_a",
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+            "@@lvs-vm: suite-end vm_a 0",
+            "@@lvs-vm: all-done",
+        ]);
+        assert!(r.success(), "{r:?}");
+        assert_eq!(r.summary(), "3 passed, 0 failed");
+    }
+
+    #[test]
+    fn crashes_hangs_and_setup_errors_fail() {
+        let crash = feed(&[
+            "@@lvs-vm: suite-begin vm_a",
+            "@@lvs-vm: suite-end vm_a 139",
+            "@@lvs-vm: all-done",
+        ]);
+        assert_eq!((crash.failed, crash.success()), (1, false));
+        let unfinished = feed(&["@@lvs-vm: suite-begin vm_a", "running 1 test"]);
+        assert_eq!((unfinished.failed, unfinished.success()), (1, false));
+        assert!(unfinished.problems[0].contains("vm_a"), "{unfinished:?}");
+        let glued = feed(&[
+            "@@lvs-vm: suite-begin vm_a",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s",
+            "no newline@@lvs-vm: suite-end vm_a 0",
+            "@@lvs-vm: all-done",
+        ]);
+        assert!(glued.success(), "{glued:?}");
+        let setup = feed(&["@@lvs-vm: error modprobe ip_vs failed", "@@lvs-vm: all-done"]);
+        assert_eq!((setup.failed, setup.success()), (1, false));
+    }
+}
