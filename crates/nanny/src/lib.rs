@@ -3,7 +3,7 @@
 //!
 //! Pure parts: [`matcher`], [`http`], [`load`], [`state`], [`protocol`],
 //! [`args`]. IO parts: [`probe`] (sockets), [`spawn`] (the only place that
-//! starts processes), [`table`] (where decisions go), [`daemon`] (the
+//! starts processes), [`table`] (where decisions go), [`kernel`] (IPVS, standalone mode), [`daemon`] (the
 //! event loop), `sys` (raw syscalls).
 //!
 //! Where this nanny knowingly differs from piranha 0.8.6 (reference §3.10):
@@ -27,6 +27,7 @@
 pub mod args;
 pub mod daemon;
 pub mod http;
+pub mod kernel;
 pub mod load;
 pub mod matcher;
 pub mod probe;

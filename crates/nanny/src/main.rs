@@ -1,7 +1,7 @@
 //! The `nanny` binary: parses argv, sets up logging and where decisions go,
 //! then runs the library's event loop.
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use nanny::args::{self, Mode, Parsed};
 use nanny::table::{LogOnly, Report};
 
@@ -42,10 +42,11 @@ fn run() -> anyhow::Result<()> {
             nanny::daemon::run(&cfg, &mut LogOnly)
                 .with_context(|| format!("nanny for {server}"))?;
         }
-        Mode::Ipvs => bail!(
-            "standalone mode (changing the IPVS table directly) is not available in this build: \
-             use --report (under lvsd) or --norun"
-        ),
+        Mode::Ipvs => {
+            let mut table = nanny::kernel::Kernel::new(&cfg)
+                .with_context(|| format!("standalone nanny for {server}"))?;
+            nanny::daemon::run(&cfg, &mut table).with_context(|| format!("nanny for {server}"))?;
+        }
     }
     Ok(())
 }

@@ -13,14 +13,17 @@ pub enum TableError {
     /// Writing to lvsd failed (it went away: EPIPE).
     #[error("cannot report to lvsd: {0}")]
     Report(io::Error),
-    /// The IPVS table refused the change (errno kept).
+    /// The IPVS table refused the change (the kernel errno is kept).
     #[error("IPVS {op}: {err}")]
     Ipvs {
-        /// The operation, as ipvsadm would name it.
+        /// The operation.
         op: &'static str,
-        /// The kernel's error, with its errno.
-        err: io::Error,
+        /// The `ipvs` crate's error.
+        err: ipvs::Error,
     },
+    /// Standalone mode needs the virtual address (`-V`) or a fwmark (`-f`).
+    #[error("standalone mode needs the virtual address (-V) or a fwmark (-f)")]
+    NoVip,
 }
 
 /// The operations a nanny performs on its real server.
