@@ -257,9 +257,9 @@ virtual_services:
 }
 
 fn echo_service() -> String {
+    // (No `\` line continuation here: it would eat the leading spaces.)
     format!(
-        "\
-  - name: echo
+        "  - name: echo
     vip: {{ address: {vip}, interface: eth0 }}
     port: 9000
     scheduler: rr
