@@ -542,6 +542,57 @@ virtual off {
         assert_eq!(e.dests.values().next().unwrap().weight, 4);
     }
 
+    fn yaml_spec(check: &str, extra: &str) -> Spec {
+        let text = format!(
+            "routers:\n  primary:\n    address: 192.0.2.1\nheartbeat: {{ protocol: piranha }}\n\
+virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0 }}\n    port: 53\n\
+{extra}    check: {check}\n    real_servers:\n      - {{ name: r, address: 10.0.0.1, weight: 7 }}\n"
+        );
+        let (c, d) = lvs_config::parse_str(&text, "t.yaml", lvs_config::Format::Yaml);
+        build(&c.unwrap_or_else(|| panic!("{d:?}")), NannyOptions { verbose: true })
+    }
+
+    fn args_of(s: &Spec) -> Vec<String> {
+        s.nannies.keys().next().unwrap().args.clone()
+    }
+
+    #[test]
+    fn nanny_command_lines_per_check_kind() {
+        let a = args_of(&yaml_spec(
+            "{ type: connect, send: \"hi\\n\", expect: \"ok\", interval: 3, quiesce: true, retries: 2 }",
+            "    protocol: udp\n",
+        ));
+        let joined = a.join(" ");
+        assert!(joined.starts_with("-h 10.0.0.1 -p 53 -r 53 -u -T -s hi\n -x ok"), "{joined}");
+        assert!(joined.contains("-t 3 --timeout 10 -a 180 --retries 3 -w 7 -q"), "{joined}");
+        assert!(joined.ends_with("--alive 3.000 --report -v"), "{joined}");
+
+        let a =
+            args_of(&yaml_spec("{ type: program, command: \"/bin/check %h\", expect: OK }", ""));
+        assert!(a.windows(2).any(|w| w == ["-e", "/bin/check %h"]), "{a:?}");
+        assert!(a.windows(3).any(|w| w == ["-T", "-x", "OK"]), "{a:?}");
+
+        let s = yaml_spec("{ type: agent, command: /bin/agent, on_up: /bin/up }", "");
+        assert!(args_of(&s).windows(2).any(|w| w == ["--agent", "/bin/agent"]));
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+
+        let a = args_of(&yaml_spec(
+            "{ type: http, path: /health, status: [200, 204], tls: true, interval: 30 }",
+            "    fwmark: 5\n",
+        ));
+        let joined = a.join(" ");
+        assert!(joined.contains("-f 5"), "{joined}");
+        assert!(joined.contains("--http-path /health --http-status 200,204 --tls -V 192.0.2.10"));
+        assert!(joined.contains("--alive 5.000"), "liveness at most every 5 s: {joined}");
+
+        let s = yaml_spec("{ type: none }", "");
+        assert!(s.nannies.is_empty());
+        let v = s.services.values().next().unwrap();
+        assert_eq!(v.reals[0].watch, Watch::Always);
+        let e = desired_service(v, &BTreeMap::new(), None);
+        assert_eq!(e.dests.values().next().unwrap().weight, 7, "always up, at its weight");
+    }
+
     #[test]
     fn netmasks() {
         assert_eq!(netmask(Family::Inet, Some(24)), Netmask::V4("255.255.255.0".parse().unwrap()));

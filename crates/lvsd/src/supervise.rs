@@ -488,19 +488,17 @@ impl<K: Kernel> Supervisor<K> {
     fn reload(&mut self) {
         let path = self.config_path.clone();
         log::info!("reload: reading {}", path.display());
-        let config = match lvs_config::load(&path) {
-            Ok(c) => c,
-            Err(diags) => {
-                log::error!(
-                    "reload: {} has errors; keeping the running configuration",
-                    path.display()
-                );
-                for d in &diags.0 {
-                    log::error!("reload: {d}");
-                }
-                return;
+        let (config, diags) = lvs_config::load_file(&path);
+        let Some(config) = config else {
+            log::error!("reload: {} has errors; keeping the running configuration", path.display());
+            for d in &diags {
+                log::error!("reload: {d}");
             }
+            return;
         };
+        for d in &diags {
+            log::warn!("reload: {d}");
+        }
         if config.service == lvs_config::ServiceMode::Fos {
             log::error!("reload: {} asks for service = fos; lvsd runs LVS only; keeping the running configuration", path.display());
             return;
