@@ -1,13 +1,17 @@
 //! Benchmark, not a test: lvsd at the scale of keepalived issue 2318
 //! (2,284 virtual services, 37,298 real servers). It times lvsd's initial
 //! sync from an empty table, a reload with a 1% change, a reload with no
-//! change, and, for comparison, the reference `ipvsadm -R` restoring the
-//! same table into an empty namespace. Nothing asserts on time; it fails
-//! only if a table is wrong or a reload sends other than the 1% change.
+//! change and the SIGTERM teardown, and, for comparison, the reference
+//! `ipvsadm -R` restoring the same table into an empty namespace. Nothing
+//! asserts on time; it fails only if a table is wrong or a reload sends
+//! other than the 1% change.
 //!
-//! The real servers use `check: none` (always up, no nanny), so what is
-//! measured is lvsd's own work: parsing, reading the kernel table,
-//! planning and applying.
+//! The configuration is an `lvs.cf` (the YAML reader caps a document at
+//! 200,000 nodes, fewer than this table needs). Its real servers are drawn
+//! from a pool of 64 addresses (a dummy interface of the bench namespace,
+//! with a TCP listener), the same farm behind every VIP, so lvsd runs 64
+//! real nannies (TCP connect checks) shared by all the services: the
+//! initial sync is measured until every nanny has reported its server up.
 //!
 //! Run: `cargo xtask vm-test --suite bench_lvsd bench` (without the word
 //! `bench` it prints how to run it and exits). Figures go to
@@ -36,49 +40,56 @@ fn vip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 100, (i >> 8) as u8, (i & 0xff) as u8)
 }
 
-fn rip(n: usize) -> Ipv4Addr {
-    Ipv4Addr::new(10, 200, (n >> 8) as u8, (n & 0xff) as u8)
-}
-
 /// How many real servers service `i` has: 16 or 17, 37,298 in all.
 fn reals_of(i: usize) -> usize {
     let extra = REALS - 16 * SERVICES; // 754 services get a 17th
     16 + usize::from(i < extra)
 }
 
-/// Which services and real servers the 1% change touches.
+/// The pool of real-server addresses (distinct within each service).
+const POOL: usize = 64;
+
+fn rip(i: usize, k: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 200, 0, ((i * 17 + k) % POOL + 1) as u8)
+}
+
+/// The 1% change: a new scheduler for 1% of the services, and 1% of the
+/// (service, real server) entries dropped.
 fn changed_service(i: usize) -> bool {
     i % 100 == 7
 }
 
-fn changed_real(n: usize) -> bool {
+fn dropped_entry(n: usize) -> bool {
     n % 100 == 42
 }
 
-/// The configuration; `changed` applies the 1% change (a new scheduler
-/// for 1% of the services, a new weight for 1% of the real servers).
-fn config(changed: bool) -> (String, usize) {
-    let mut s = String::from(
-        "service: lvs\nrouters:\n  primary:\n    address: 192.0.2.1\nheartbeat: { protocol: piranha }\nnetwork: nat\nhard_shutdown: false\nvirtual_services:\n",
-    );
+/// The configuration (lvs.cf) and, with `changed`, how many IPVS
+/// commands the change needs.
+fn config(changed: bool, nanny: &str) -> (String, usize) {
+    let mut s =
+        String::from("primary = 192.0.2.1\nservice = lvs\nnetwork = nat\nhard_shutdown = 0\n");
     let mut n = 0;
     let mut changes = 0;
     for i in 0..SERVICES {
         let sched = if changed && changed_service(i) { "wlc" } else { "rr" };
         changes += usize::from(changed && changed_service(i));
         s.push_str(&format!(
-            "  - name: vs{i}\n    vip: {{ address: {}, interface: eth0 }}\n    port: 80\n    scheduler: {sched}\n    check: {{ type: none }}\n    real_servers:\n",
+            "virtual vs{i} {{\n active = 1\n address = {} eth0\n port = 8080\n scheduler = {sched}\n client_monitor = {nanny}\n timeout = 5\n",
             vip(i)
         ));
         for k in 0..reals_of(i) {
-            let w = if changed && changed_real(n) { 2 } else { 1 };
-            changes += usize::from(changed && changed_real(n));
-            s.push_str(&format!(
-                "      - {{ name: r{k}, address: {}, port: 8080, weight: {w} }}\n",
-                rip(n)
-            ));
+            let drop = changed && dropped_entry(n);
             n += 1;
+            if drop {
+                changes += 1;
+                continue;
+            }
+            s.push_str(&format!(
+                " server r{k} {{\n  address = {}\n  active = 1\n  weight = 1\n }}\n",
+                rip(i, k)
+            ));
         }
+        s.push_str("}\n");
     }
     assert_eq!(n, REALS);
     (s, changes)
@@ -87,12 +98,10 @@ fn config(changed: bool) -> (String, usize) {
 /// The same table as `ipvsadm -R` input.
 fn restore_text() -> String {
     let mut s = String::new();
-    let mut n = 0;
     for i in 0..SERVICES {
-        s.push_str(&format!("-A -t {}:80 -s rr\n", vip(i)));
-        for _ in 0..reals_of(i) {
-            s.push_str(&format!("-a -t {}:80 -r {}:8080 -m -w 1\n", vip(i), rip(n)));
-            n += 1;
+        s.push_str(&format!("-A -t {}:8080 -s rr\n", vip(i)));
+        for k in 0..reals_of(i) {
+            s.push_str(&format!("-a -t {}:8080 -r {}:8080 -m -w 1\n", vip(i), rip(i, k)));
         }
     }
     s
@@ -123,13 +132,22 @@ fn main() {
     }
     let dir = std::path::PathBuf::from(format!("/tmp/bench-lvsd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("lvs.yaml");
-    let (base, _) = config(false);
-    let (changed, changes) = config(true);
+    let cfg = dir.join("lvs.cf");
+    let nanny = bin("nanny");
+    let (base, _) = config(false, &nanny);
+    let (changed, changes) = config(true, &nanny);
     std::fs::write(&cfg, &base).unwrap();
 
-    // lvsd: initial sync into an empty table.
+    // The real servers: 64 addresses on a dummy link, one TCP listener.
     let ns = Netns::new("benchlvsd").unwrap();
+    let mut script = String::from("link add rs type dummy\nlink set rs up\n");
+    for k in 1..=POOL {
+        script.push_str(&format!("addr add 10.200.0.{k}/32 dev rs\n"));
+    }
+    ns.batch(&script).unwrap();
+    let _farm = testbed::TcpServer::start(&ns, "0.0.0.0:8080".parse().unwrap(), "ok\n").unwrap();
+
+    // lvsd: initial sync into an empty table.
     let t0 = Instant::now();
     let mut child = ns
         .command(bin("lvsd"))
@@ -148,8 +166,12 @@ fn main() {
         }
     });
     let line = wait_line(&rx, "start: table reconciled");
-    let sync = t0.elapsed();
+    let services_in = t0.elapsed();
     let sent = count(&line, "real servers in the kernel), ");
+    for _ in 0..POOL {
+        wait_line(&rx, "real server 10.200.0.");
+    }
+    let sync = t0.elapsed();
     assert_eq!(table_size(&ns), (SERVICES, REALS), "initial table");
 
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
@@ -183,10 +205,9 @@ fn main() {
     assert_eq!(table_size(&ref_ns), (SERVICES, REALS), "ipvsadm -R table");
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("bench_lvsd: {SERVICES} services, {REALS} real servers (check: none)");
-    println!(
-        "bench_lvsd: initial sync (start to table complete): {sync:.3?}, {sent} IPVS commands"
-    );
+    println!("bench_lvsd: {SERVICES} services, {REALS} real servers, {POOL} shared nannies");
+    println!("bench_lvsd: start to services in: {services_in:.3?}, {sent} IPVS commands");
+    println!("bench_lvsd: initial sync (start to every real server in): {sync:.3?}");
     println!("bench_lvsd: reload, 1% change: {reload_1pct:.3?}, {sent_1pct} IPVS commands");
     println!("bench_lvsd: reload, no change: {reload_none:.3?}, {sent_none} IPVS commands");
     println!("bench_lvsd: SIGTERM teardown: {teardown:.3?}");
