@@ -486,7 +486,7 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
     // entry comes back; echo is untouched.
     std::fs::write(&cfg, config("wlc", 1, &echo_service())).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("IPVS commands", LONG);
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 2, "one edit, one restored server: {line}");
     // The kernel saw exactly those two changes, counted on the wire.
     assert_eq!(capture.stop_and_count(family), 2, "netlink requests that change the table");
@@ -506,7 +506,7 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
     // command line changed); the new one enters at full weight at once.
     std::fs::write(&cfg, config("wlc", 3, &echo_service())).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("IPVS commands", LONG);
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 0, "{line}");
     assert!(line.contains("1 stopped, 1 started"), "{line}");
     wait_for("rs1 at weight 3", LONG, || {
@@ -585,7 +585,7 @@ fn a_bad_configuration_on_sighup_changes_nothing() {
     // And it still works: a good reload afterwards is applied.
     std::fs::write(&cfg, config("wlc", 1, "")).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("IPVS commands", LONG);
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 1, "{line}");
     assert!(lvsd.stop().success());
 }
