@@ -6,17 +6,20 @@
 //! - [`client`]: the only module that opens a netlink socket (neli).
 //! - [`conn`]: `/proc/net/ip_vs_conn` parsing (pure) and a root-relative reader.
 //! - [`error`]: typed errors keeping the kernel errno, with ipvsadm's messages.
+//! - [`fake`]: the [`IpvsTable`] seam and [`FakeTable`], an in-memory table answering like the kernel.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod conn;
 pub mod error;
+pub mod fake;
 pub mod model;
 pub mod wire;
 
 pub use client::Client;
 pub use error::{ipvs_strerror, Error};
+pub use fake::{FakeTable, IpvsTable};
 pub use model::{
     Command, DaemonConfig, DaemonState, Dest, DestKey, Family, ForwardMethod, Info, Netmask, Op,
     Protocol, SchedFlags, Service, ServiceFlags, ServiceKey, Stats, Stats64, Timeouts, Tunnel,

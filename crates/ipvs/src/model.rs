@@ -8,7 +8,7 @@
 //! unknown attributes are carried in `other_attrs` and re-emitted.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// An attribute the model does not know, kept byte for byte.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -790,14 +790,4 @@ impl Command {
             Command::StopDaemon(_) => Op::StopDaemon,
         }
     }
-}
-
-/// Helper for tests and callers: an IPv4 address.
-pub fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
-}
-
-/// Helper for tests and callers: an IPv6 address from eight groups.
-pub fn v6(segments: [u16; 8]) -> IpAddr {
-    IpAddr::V6(Ipv6Addr::from(segments))
 }

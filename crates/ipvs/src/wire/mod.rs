@@ -489,20 +489,17 @@ fn nest_of<T>(kind: u16, p: &[u8], child: impl Fn(u16, &[u8]) -> T) -> Option<Ne
 
 impl CmdAttr {
     fn decode(kind: u16, p: &[u8]) -> CmdAttr {
-        let decoded = match kind & NLA_TYPE_MASK {
-            attr::CMD_SERVICE => nest_of(kind, p, SvcAttr::decode).map(CmdAttr::Service),
-            attr::CMD_DEST => nest_of(kind, p, DestAttr::decode).map(CmdAttr::Dest),
-            attr::CMD_DAEMON => nest_of(kind, p, DaemonAttr::decode).map(CmdAttr::Daemon),
-            attr::CMD_TIMEOUT_TCP if kind == attr::CMD_TIMEOUT_TCP => {
-                u32_of(p).map(CmdAttr::TimeoutTcp)
-            }
-            attr::CMD_TIMEOUT_TCP_FIN if kind == attr::CMD_TIMEOUT_TCP_FIN => {
-                u32_of(p).map(CmdAttr::TimeoutTcpFin)
-            }
-            attr::CMD_TIMEOUT_UDP if kind == attr::CMD_TIMEOUT_UDP => {
-                u32_of(p).map(CmdAttr::TimeoutUdp)
-            }
-            _ => None,
+        let decoded = match kind {
+            attr::CMD_TIMEOUT_TCP => u32_of(p).map(CmdAttr::TimeoutTcp),
+            attr::CMD_TIMEOUT_TCP_FIN => u32_of(p).map(CmdAttr::TimeoutTcpFin),
+            attr::CMD_TIMEOUT_UDP => u32_of(p).map(CmdAttr::TimeoutUdp),
+            // Nests match with or without NLA_F_NESTED (kept in `Nest::flagged`).
+            _ => match kind & NLA_TYPE_MASK {
+                attr::CMD_SERVICE => nest_of(kind, p, SvcAttr::decode).map(CmdAttr::Service),
+                attr::CMD_DEST => nest_of(kind, p, DestAttr::decode).map(CmdAttr::Dest),
+                attr::CMD_DAEMON => nest_of(kind, p, DaemonAttr::decode).map(CmdAttr::Daemon),
+                _ => None,
+            },
         };
         decoded.unwrap_or_else(|| CmdAttr::Other(raw(kind, p)))
     }
