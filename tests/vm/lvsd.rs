@@ -385,7 +385,7 @@ impl NlCapture {
 
     /// Stops the capture and counts the requests that change the IPVS
     /// table (new/set/del service and destination, set timeouts).
-    fn stop_and_count(mut self, family: u16) -> usize {
+    fn stop_and_count(mut self, family: u16) -> (usize, String) {
         std::thread::sleep(Duration::from_millis(500));
         let pid = nix::unistd::Pid::from_raw(self.tcpdump.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
@@ -403,43 +403,60 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
 
-/// Counts IPVS requests that change the table in a pcap of netlink.
-fn count_ipvs_changes(pcap: &[u8], family: u16) -> usize {
+/// Where the netlink messages of a captured packet start: after a Linux
+/// cooked header (16 or 20 bytes) or at once, whichever makes the
+/// packet a whole chain of netlink messages.
+fn netlink_start(pkt: &[u8]) -> Option<usize> {
+    [16usize, 20, 0].into_iter().find(|&start| {
+        let mut m = start;
+        while m + 16 <= pkt.len() {
+            let len = u32_at(pkt, m) as usize;
+            if len < 16 || m + len > pkt.len() {
+                return false;
+            }
+            m += (len + 3) & !3;
+        }
+        m >= pkt.len() && start + 16 <= pkt.len()
+    })
+}
+
+/// Counts IPVS requests that change the table in a pcap of netlink;
+/// also returns a description of the capture for failure messages.
+fn count_ipvs_changes(pcap: &[u8], family: u16) -> (usize, String) {
     const NLM_F_REQUEST: u16 = 1;
     // IPVS_CMD_{NEW,SET,DEL}_SERVICE = 1..=3, {NEW,SET,DEL}_DEST = 5..=7,
     // SET_CONFIG = 13.
     let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 13);
     assert!(pcap.len() >= 24, "no pcap header");
     let linktype = u32_at(pcap, 20);
-    let skip = match linktype {
-        253 => 0,  // LINKTYPE_NETLINK (cooked or not: seen per packet)
-        113 => 16, // Linux cooked v1
-        276 => 20, // Linux cooked v2
-        other => panic!("unexpected pcap link type {other}"),
-    };
-    let mut n = 0;
+    let (mut n, mut packets, mut ipvs) = (0, 0, 0);
+    let mut first = String::new();
     let mut at = 24;
     while at + 16 <= pcap.len() {
         let caplen = u32_at(pcap, at + 8) as usize;
         let pkt = &pcap[at + 16..(at + 16 + caplen).min(pcap.len())];
         at += 16 + caplen;
-        // libpcap captures nlmon in cooked mode: a 16-byte Linux cooked
-        // header (hatype ARPHRD_NETLINK = 824) may precede the messages.
-        let cooked = linktype == 253 && pkt.len() >= 16 && pkt[2..4] == [0x03, 0x38];
-        let mut m = if cooked { 16 } else { skip };
-        while m + 20 <= pkt.len() {
+        packets += 1;
+        if first.is_empty() {
+            first = format!("{:02x?}", &pkt[..pkt.len().min(40)]);
+        }
+        let Some(mut m) = netlink_start(pkt) else { continue };
+        while m + 17 <= pkt.len() {
             let len = u32_at(pkt, m) as usize;
-            if len < 16 {
-                break;
-            }
             let (kind, flags, cmd) = (u16_at(pkt, m + 4), u16_at(pkt, m + 6), pkt[m + 16]);
-            if kind == family && flags & NLM_F_REQUEST != 0 && changing(cmd) {
-                n += 1;
+            if kind == family {
+                ipvs += 1;
+                if flags & NLM_F_REQUEST != 0 && changing(cmd) {
+                    n += 1;
+                }
             }
-            m += (len + 3) & !3;
+            m += (len.max(16) + 3) & !3;
         }
     }
-    n
+    let about = format!(
+        "link type {linktype}, {packets} packets, {ipvs} IPVS messages, first packet {first}"
+    );
+    (n, about)
 }
 
 fn reload_count(line: &str) -> usize {
@@ -489,7 +506,8 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
     let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 2, "one edit, one restored server: {line}");
     // The kernel saw exactly those two changes, counted on the wire.
-    assert_eq!(capture.stop_and_count(family), 2, "netlink requests that change the table");
+    let (on_wire, about) = capture.stop_and_count(family);
+    assert_eq!(on_wire, 2, "netlink requests that change the table ({about})");
     assert!(line.contains("0 stopped, 0 started"), "no check changed: {line}");
     let v = wait_servers(farm.director(), WEB, &[&rs0, &rs1]);
     assert_eq!(lvsd.nannies(), nannies_before, "no nanny restarted");
