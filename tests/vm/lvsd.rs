@@ -425,8 +425,8 @@ fn netlink_start(pkt: &[u8]) -> Option<usize> {
 fn count_ipvs_changes(pcap: &[u8], family: u16) -> (usize, String) {
     const NLM_F_REQUEST: u16 = 1;
     // IPVS_CMD_{NEW,SET,DEL}_SERVICE = 1..=3, {NEW,SET,DEL}_DEST = 5..=7,
-    // SET_CONFIG = 13.
-    let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 13);
+    // SET_CONFIG = 12, ZERO = 16, FLUSH = 17 (GET_CONFIG is 13).
+    let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 12 | 16 | 17);
     assert!(pcap.len() >= 24, "no pcap header");
     let linktype = u32_at(pcap, 20);
     let (mut n, mut packets, mut ipvs) = (0, 0, 0);
