@@ -385,8 +385,19 @@ impl NlCapture {
 
     /// Stops the capture and counts the requests that change the IPVS
     /// table (new/set/del service and destination, set timeouts).
-    fn stop_and_count(mut self, family: u16) -> (usize, String) {
-        std::thread::sleep(Duration::from_millis(500));
+    fn stop_and_count(mut self, family: u16, expected: usize) -> (usize, String) {
+        // tcpdump drops what it has not read yet when interrupted: under a
+        // loaded emulator it lags, so wait (bounded) until the file holds
+        // what is expected, then a little more for anything extra.
+        let limit = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < limit {
+            let pcap = std::fs::read(&self.file).unwrap_or_default();
+            if pcap.len() >= 24 && count_ipvs_changes(&pcap, family).0 >= expected {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_secs(1));
         let pid = nix::unistd::Pid::from_raw(self.tcpdump.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
         self.tcpdump.wait().unwrap();
@@ -506,7 +517,7 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
     let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 2, "one edit, one restored server: {line}");
     // The kernel saw exactly those two changes, counted on the wire.
-    let (on_wire, about) = capture.stop_and_count(family);
+    let (on_wire, about) = capture.stop_and_count(family, 2);
     assert_eq!(on_wire, 2, "netlink requests that change the table ({about})");
     assert!(line.contains("0 stopped, 0 started"), "no check changed: {line}");
     let v = wait_servers(farm.director(), WEB, &[&rs0, &rs1]);
