@@ -257,9 +257,9 @@ virtual_services:
 }
 
 fn echo_service() -> String {
+    // (No `\` line continuation here: it would eat the leading spaces.)
     format!(
-        "\
-  - name: echo
+        "  - name: echo
     vip: {{ address: {vip}, interface: eth0 }}
     port: 9000
     scheduler: rr
@@ -354,6 +354,94 @@ fn echo(conn: &mut TcpStream, text: &str) {
     assert_eq!(String::from_utf8_lossy(&buf), text);
 }
 
+/// A netlink capture (nlmon + tcpdump) in a namespace: an independent
+/// count of the IPVS commands that reach the kernel.
+struct NlCapture {
+    tcpdump: Child,
+    file: std::path::PathBuf,
+}
+
+impl NlCapture {
+    fn start(ns: &Netns, file: std::path::PathBuf) -> NlCapture {
+        let _ = ns.ip(&["link", "add", "nlmon0", "type", "nlmon"]);
+        ns.ip(&["link", "set", "nlmon0", "up"]).unwrap();
+        let mut tcpdump = ns
+            .command("tcpdump")
+            .args(["-i", "nlmon0", "-U", "-Z", "root", "-w"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It says "listening on ..." once the capture runs.
+        let mut err = BufReader::new(tcpdump.stderr.take().unwrap());
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
+            line.clear();
+        }
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        NlCapture { tcpdump, file }
+    }
+
+    /// Stops the capture and counts the requests that change the IPVS
+    /// table (new/set/del service and destination, set timeouts).
+    fn stop_and_count(mut self, family: u16) -> usize {
+        std::thread::sleep(Duration::from_millis(500));
+        let pid = nix::unistd::Pid::from_raw(self.tcpdump.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        self.tcpdump.wait().unwrap();
+        let pcap = std::fs::read(&self.file).unwrap();
+        count_ipvs_changes(&pcap, family)
+    }
+}
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_ne_bytes([b[i], b[i + 1]])
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// Counts IPVS requests that change the table in a pcap of netlink.
+fn count_ipvs_changes(pcap: &[u8], family: u16) -> usize {
+    const NLM_F_REQUEST: u16 = 1;
+    // IPVS_CMD_{NEW,SET,DEL}_SERVICE = 1..=3, {NEW,SET,DEL}_DEST = 5..=7,
+    // SET_CONFIG = 13.
+    let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 13);
+    assert!(pcap.len() >= 24, "no pcap header");
+    let linktype = u32_at(pcap, 20);
+    let skip = match linktype {
+        253 => 0,  // LINKTYPE_NETLINK (cooked or not: seen per packet)
+        113 => 16, // Linux cooked v1
+        276 => 20, // Linux cooked v2
+        other => panic!("unexpected pcap link type {other}"),
+    };
+    let mut n = 0;
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let caplen = u32_at(pcap, at + 8) as usize;
+        let pkt = &pcap[at + 16..(at + 16 + caplen).min(pcap.len())];
+        at += 16 + caplen;
+        // libpcap captures nlmon in cooked mode: a 16-byte Linux cooked
+        // header (hatype ARPHRD_NETLINK = 824) may precede the messages.
+        let cooked = linktype == 253 && pkt.len() >= 16 && pkt[2..4] == [0x03, 0x38];
+        let mut m = if cooked { 16 } else { skip };
+        while m + 20 <= pkt.len() {
+            let len = u32_at(pkt, m) as usize;
+            if len < 16 {
+                break;
+            }
+            let (kind, flags, cmd) = (u16_at(pkt, m + 4), u16_at(pkt, m + 6), pkt[m + 16]);
+            if kind == family && flags & NLM_F_REQUEST != 0 && changing(cmd) {
+                n += 1;
+            }
+            m += (len + 3) & !3;
+        }
+    }
+    n
+}
+
 fn reload_count(line: &str) -> usize {
     let after = line.split("reload: ").nth(1).unwrap();
     after.split_whitespace().next().unwrap().parse().unwrap()
@@ -390,15 +478,18 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
         .unwrap()
         .unwrap();
     let nannies_before = lvsd.nannies();
+    let family =
+        farm.director().enter(|| Client::connect().map(|c| c.family_id())).unwrap().unwrap();
+    let capture = NlCapture::start(farm.director(), farm.dir.0.join("reload.pcap"));
 
     // Reload: web's scheduler changes (edited in place), and the removed
     // entry comes back; echo is untouched.
     std::fs::write(&cfg, config("wlc", 1, &echo_service())).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("reload: ", LONG);
-    let line =
-        if line.contains("IPVS commands") { line } else { lvsd.expect("IPVS commands", LONG) };
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 2, "one edit, one restored server: {line}");
+    // The kernel saw exactly those two changes, counted on the wire.
+    assert_eq!(capture.stop_and_count(family), 2, "netlink requests that change the table");
     assert!(line.contains("0 stopped, 0 started"), "no check changed: {line}");
     let v = wait_servers(farm.director(), WEB, &[&rs0, &rs1]);
     assert_eq!(lvsd.nannies(), nannies_before, "no nanny restarted");
@@ -415,7 +506,7 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
     // command line changed); the new one enters at full weight at once.
     std::fs::write(&cfg, config("wlc", 3, &echo_service())).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("IPVS commands", LONG);
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 0, "{line}");
     assert!(line.contains("1 stopped, 1 started"), "{line}");
     wait_for("rs1 at weight 3", LONG, || {
@@ -494,7 +585,7 @@ fn a_bad_configuration_on_sighup_changes_nothing() {
     // And it still works: a good reload afterwards is applied.
     std::fs::write(&cfg, config("wlc", 1, "")).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
-    let line = lvsd.expect("IPVS commands", LONG);
+    let line = lvsd.expect("IPVS commands (total", LONG);
     assert_eq!(reload_count(&line), 1, "{line}");
     assert!(lvsd.stop().success());
 }

@@ -169,14 +169,21 @@ pub enum Error {
     Supervise(#[from] supervise::Error),
 }
 
-/// Loads and validates the configuration lvsd runs with.
+/// Loads and validates the configuration lvsd runs with; its warnings
+/// are logged.
 ///
 /// # Errors
 /// A diagnostic of severity error, or `service = fos`.
 pub fn load_config(o: &Options) -> Result<lvs_config::Config, Error> {
     let path = config_path(o);
-    let config =
-        lvs_config::load(&path).map_err(|diags| Error::Config { path: path.clone(), diags })?;
+    let (config, diags) = lvs_config::load_file(&path);
+    let Some(config) = config else {
+        let errors = diags.into_iter().filter(lvs_config::Diagnostic::is_error).collect();
+        return Err(Error::Config { path, diags: lvs_config::Diagnostics(errors) });
+    };
+    for d in &diags {
+        log::warn!("{d}");
+    }
     if config.service == lvs_config::ServiceMode::Fos {
         return Err(Error::Fos(path));
     }

@@ -197,7 +197,6 @@ fn nanny_args(
     rs: &lvs_config::RealServer,
     check: &HealthCheck,
     opts: NannyOptions,
-    warnings: &mut Vec<String>,
 ) -> Option<Vec<String>> {
     let mut a: Vec<String> = vec![
         "-h".into(),
@@ -238,11 +237,11 @@ fn nanny_args(
         }
         CheckKind::Agent { command, on_up, on_down } => {
             a.extend(["--agent".into(), command.clone()]);
-            if on_up.is_some() || on_down.is_some() {
-                warnings.push(format!(
-                    "virtual service {}: the agent's on_up/on_down commands are not run",
-                    vs.name
-                ));
+            if let Some(up) = on_up {
+                a.extend(["--agent-up".into(), up.clone()]);
+            }
+            if let Some(down) = on_down {
+                a.extend(["--agent-down".into(), down.clone()]);
             }
         }
         CheckKind::Http { path, host, status, body_regex, tls } => {
@@ -271,7 +270,7 @@ fn nanny_args(
         "-a".into(),
         secs(check.reentry),
         "--retries".into(),
-        check.retries.saturating_add(1).to_string(),
+        check.retries.to_string(),
         "-w".into(),
         rs.weight.to_string(),
     ]);
@@ -331,7 +330,7 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
                 ));
                 continue;
             }
-            let watch = match nanny_args(vs, rs, &vs.check, opts, &mut spec.warnings) {
+            let watch = match nanny_args(vs, rs, &vs.check, opts) {
                 None => Watch::Always,
                 Some(args) => {
                     let nk = NannyKey { program: program.clone(), args };
@@ -498,7 +497,7 @@ virtual off {
         assert_eq!(shared.server, "10.0.0.1:80".parse().unwrap());
         let args = &s.nannies.keys().next().unwrap().args;
         assert!(args.contains(&"--report".to_string()));
-        assert!(args.windows(2).any(|w| w == ["--retries", "1"]));
+        assert!(args.windows(2).any(|w| w == ["--retries", "0"]));
     }
 
     fn nanny_of(s: &Spec, ip: &str) -> NannyKey {
@@ -540,6 +539,59 @@ virtual off {
         let e = desired_service(web, &BTreeMap::new(), Some(&have));
         assert_eq!(e.dests.len(), 1, "adopted, and no sorry server: {e:?}");
         assert_eq!(e.dests.values().next().unwrap().weight, 4);
+    }
+
+    fn yaml_spec(check: &str, extra: &str) -> Spec {
+        let text = format!(
+            "routers:\n  primary:\n    address: 192.0.2.1\nheartbeat: {{ protocol: piranha }}\n\
+virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0 }}\n    port: 53\n\
+{extra}    check: {check}\n    real_servers:\n      - {{ name: r, address: 10.0.0.1, weight: 7 }}\n"
+        );
+        let (c, d) = lvs_config::parse_str(&text, "t.yaml", lvs_config::Format::Yaml);
+        build(&c.unwrap_or_else(|| panic!("{d:?}")), NannyOptions { verbose: true })
+    }
+
+    fn args_of(s: &Spec) -> Vec<String> {
+        s.nannies.keys().next().unwrap().args.clone()
+    }
+
+    #[test]
+    fn nanny_command_lines_per_check_kind() {
+        let a = args_of(&yaml_spec(
+            "{ type: connect, send: \"hi\\n\", expect: \"ok\", interval: 3, quiesce: true, retries: 2 }",
+            "    protocol: udp\n",
+        ));
+        let joined = a.join(" ");
+        assert!(joined.starts_with("-h 10.0.0.1 -p 53 -r 53 -u -T -s hi\n -x ok"), "{joined}");
+        assert!(joined.contains("-t 3 --timeout 10 -a 180 --retries 2 -w 7 -q"), "{joined}");
+        assert!(joined.ends_with("--alive 3.000 --report -v"), "{joined}");
+
+        let a =
+            args_of(&yaml_spec("{ type: program, command: \"/bin/check %h\", expect: OK }", ""));
+        assert!(a.windows(2).any(|w| w == ["-e", "/bin/check %h"]), "{a:?}");
+        assert!(a.windows(3).any(|w| w == ["-T", "-x", "OK"]), "{a:?}");
+
+        let s = yaml_spec("{ type: agent, command: /bin/agent, on_up: /bin/up }", "");
+        assert!(args_of(&s)
+            .windows(4)
+            .any(|w| w == ["--agent", "/bin/agent", "--agent-up", "/bin/up"]));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+
+        let a = args_of(&yaml_spec(
+            "{ type: http, path: /health, status: [200, 204], tls: true, interval: 30 }",
+            "    fwmark: 5\n",
+        ));
+        let joined = a.join(" ");
+        assert!(joined.contains("-f 5"), "{joined}");
+        assert!(joined.contains("--http-path /health --http-status 200,204 --tls -V 192.0.2.10"));
+        assert!(joined.contains("--alive 5.000"), "liveness at most every 5 s: {joined}");
+
+        let s = yaml_spec("{ type: none }", "");
+        assert!(s.nannies.is_empty());
+        let v = s.services.values().next().unwrap();
+        assert_eq!(v.reals[0].watch, Watch::Always);
+        let e = desired_service(v, &BTreeMap::new(), None);
+        assert_eq!(e.dests.values().next().unwrap().weight, 7, "always up, at its weight");
     }
 
     #[test]

@@ -63,6 +63,12 @@ pub enum Error {
     Dump(#[from] crate::engine::DumpError),
 }
 
+/// The wait before restarting a nanny after `quick_deaths` deaths in a
+/// row that each came less than [`STABLE`] after its start.
+pub fn backoff(quick_deaths: u32) -> Duration {
+    BACKOFF_START.saturating_mul(1 << quick_deaths.min(6)).min(BACKOFF_MAX)
+}
+
 fn io_err(what: &'static str) -> impl Fn(io::Error) -> Error {
     move |source| Error::Io { what, source }
 }
@@ -260,7 +266,7 @@ impl<K: Kernel> Supervisor<K> {
         if lived.is_some_and(|l| l >= STABLE) {
             *f = 0;
         }
-        let delay = BACKOFF_START.saturating_mul(1 << (*f).min(6)).min(BACKOFF_MAX);
+        let delay = backoff(*f);
         *f = f.saturating_add(1);
         log::info!("restarting nanny for {} in {:.1} s", self.server_of(key), delay.as_secs_f64());
         self.restarts.insert(key.clone(), Instant::now() + delay);
@@ -488,19 +494,17 @@ impl<K: Kernel> Supervisor<K> {
     fn reload(&mut self) {
         let path = self.config_path.clone();
         log::info!("reload: reading {}", path.display());
-        let config = match lvs_config::load(&path) {
-            Ok(c) => c,
-            Err(diags) => {
-                log::error!(
-                    "reload: {} has errors; keeping the running configuration",
-                    path.display()
-                );
-                for d in &diags.0 {
-                    log::error!("reload: {d}");
-                }
-                return;
+        let (config, diags) = lvs_config::load_file(&path);
+        let Some(config) = config else {
+            log::error!("reload: {} has errors; keeping the running configuration", path.display());
+            for d in &diags {
+                log::error!("reload: {d}");
             }
+            return;
         };
+        for d in &diags {
+            log::warn!("reload: {d}");
+        }
         if config.service == lvs_config::ServiceMode::Fos {
             log::error!("reload: {} asks for service = fos; lvsd runs LVS only; keeping the running configuration", path.display());
             return;
@@ -563,5 +567,16 @@ impl<K: Kernel> Supervisor<K> {
         self.running.clear();
         let n = self.engine.teardown();
         log::info!("shutdown: nannies stopped, {n} services removed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let waits: Vec<u64> = (0..9).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(waits, vec![500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
     }
 }

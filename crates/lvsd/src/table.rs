@@ -227,7 +227,10 @@ pub fn describe(cmd: &Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::model::v4;
+
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> std::net::IpAddr {
+        std::net::IpAddr::from([a, b, c, d])
+    }
     use ipvs::Netmask;
 
     fn svc(port: u16) -> Service {

@@ -55,7 +55,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Continuous success before re-admission (`-a`).
     pub reentry: Duration,
-    /// Consecutive failures before removal (`--retries`).
+    /// Failed checks tolerated before removal (`--retries`, as the
+    /// configuration's `retries`: 0 = piranha, one failure removes).
     pub retries: u32,
     /// Base weight (`-w`).
     pub weight: u32,
@@ -67,6 +68,10 @@ pub struct Config {
     pub slow_start: bool,
     /// Slow start / load adjustment period (`--adjust`).
     pub adjust: Duration,
+    /// Run when the server comes up (`--agent-up`), argv complete.
+    pub on_up: Option<Vec<OsString>>,
+    /// Run when the server goes down (`--agent-down`), argv complete.
+    pub on_down: Option<Vec<OsString>>,
     /// Load probe (`-U`, `--load-program`).
     pub load: Option<LoadCmd>,
     /// The check.
@@ -156,17 +161,20 @@ our options:
       --report             report to lvsd on stdout (line protocol) instead of changing IPVS
       --alive=SECS         liveness line period in --report mode [= interval]
       --timeout=SECS       bound on one check [= interval]
-      --retries=N          consecutive failures before removal [1]
+      --retries=N          failed checks tolerated: out at the N+1th in a row [0]
       --no-slow-start      enter at full weight
       --adjust=SECS        slow start / load adjustment period [20]
       --http               HTTP GET check
       --http-path=PATH     request path [/] (implies --http)
       --http-host=NAME     Host header [virtual or real address]
-      --http-status=LIST   accepted statuses, e.g. 200,301-302 [200-399]
+      --http-status=LIST   accepted statuses, e.g. 200,301-302 [200]
       --http-body=REGEX    body must match
       --tls                TLS on top (handshake check, or HTTPS with --http)
       --tls-name=NAME      SNI name to send
-      --agent=PROG         Turbolinux agent: PROG RIP PORT 1|2, exit 0 = up
+      --agent=CMD          Turbolinux agent: CMD RIP PORT 1|2, exit 0 = up
+      --agent-up=CMD       run as CMD RIP PORT 1|2 when the server comes up
+      --agent-down=CMD     run as CMD RIP PORT 1|2 when the server goes down
+      --always-up          no check: the server is always up (Turbolinux `none`)
       --load-program=PROG  load probe: PROG RIP, prints a load average
 ";
 
@@ -208,7 +216,7 @@ where
     let mut interval = Duration::from_secs(10);
     let mut timeout = None;
     let mut reentry = Duration::ZERO;
-    let mut retries = 1u32;
+    let mut retries = 0u32;
     let mut weight = 1u32;
     let mut scale = 10u32;
     let mut quiesce = false;
@@ -231,6 +239,9 @@ where
     let mut tls = false;
     let mut tls_name = None;
     let mut agent = None;
+    let mut agent_up = None;
+    let mut agent_down = None;
+    let mut always_up = false;
     let mut fos = false;
     while let Some(arg) = p.next()? {
         let name = match &arg {
@@ -272,13 +283,7 @@ where
                 timeout = Some(t);
             }
             Short('a') | Long("reentrytime") => reentry = secs(&name, &p.value()?.string()?)?,
-            Long("retries") => {
-                let v = p.value()?.string()?;
-                retries = num(&name, &v)?;
-                if retries == 0 {
-                    return Err(bad(&name, &v, "must be at least 1"));
-                }
-            }
+            Long("retries") => retries = num(&name, &p.value()?.string()?)?,
             Short('w') | Long("weight") => weight = num(&name, &p.value()?.string()?)?,
             Short('S') | Long("scale") => scale = num(&name, &p.value()?.string()?)?,
             Short('q') | Long("quiesce_server") | Long("quiesce-server") => quiesce = true,
@@ -335,6 +340,9 @@ where
             Long("tls") => tls = true,
             Long("tls-name") => tls_name = Some(p.value()?.string()?),
             Long("agent") => agent = Some(p.value()?.string()?),
+            Long("agent-up") => agent_up = Some(p.value()?.string()?),
+            Long("agent-down") => agent_down = Some(p.value()?.string()?),
+            Long("always-up") => always_up = true,
             Long("help") => return Ok(Parsed::Help),
             Long("version") => return Ok(Parsed::Version),
             _ => return Err(arg.unexpected().into()),
@@ -370,12 +378,26 @@ where
         None
     };
     let mut notes = Vec::new();
-    let exclusive = [program.is_some(), agent.is_some(), http].iter().filter(|b| **b).count();
+    let exclusive =
+        [program.is_some(), agent.is_some(), http, always_up].iter().filter(|b| **b).count();
     if exclusive > 1 {
         return Err(ArgsError::Conflict(
-            "--send_program, --agent and --http exclude each other".into(),
+            "--send_program, --agent, --http and --always-up exclude each other".into(),
         ));
     }
+    // Turbolinux calling convention: CMD IP PORT 1|2.
+    let agent_argv = |cmd: &str| -> Result<Vec<OsString>, ArgsError> {
+        let mut argv: Vec<OsString> = cmd.split_whitespace().map(OsString::from).collect();
+        if argv.is_empty() {
+            return Err(bad("--agent", cmd, "empty command"));
+        }
+        argv.push(server_ip.to_string().into());
+        argv.push(rport.to_string().into());
+        argv.push(if udp { "2" } else { "1" }.into());
+        Ok(argv)
+    };
+    let agent_up = agent_up.as_deref().map(agent_argv).transpose()?;
+    let agent_down = agent_down.as_deref().map(agent_argv).transpose()?;
     if (udp || program.is_some() || agent.is_some()) && tls {
         return Err(ArgsError::Conflict(
             "--tls needs a TCP connect, send/expect or HTTP check".into(),
@@ -392,17 +414,10 @@ where
             return Err(bad("--send_program", &cmd, "empty command"));
         }
         Check::Program { argv, expect: expect.as_deref().map(text) }
-    } else if let Some(prog) = agent {
-        let kind = if udp { "2" } else { "1" };
-        Check::Program {
-            argv: vec![
-                prog.into(),
-                server_ip.to_string().into(),
-                rport.to_string().into(),
-                kind.into(),
-            ],
-            expect: None,
-        }
+    } else if let Some(cmd) = agent {
+        Check::Program { argv: agent_argv(&cmd)?, expect: None }
+    } else if always_up {
+        Check::None
     } else if udp {
         if http {
             return Err(ArgsError::Conflict("--http with --udp".into()));
@@ -419,7 +434,7 @@ where
         Check::Http {
             path: http_path.unwrap_or_else(|| "/".into()),
             host,
-            statuses: http_status.unwrap_or_else(|| vec![(200, 399)]),
+            statuses: http_status.unwrap_or_else(|| vec![(200, 200)]),
             body: http_body,
             tls: tls_cfg,
         }
@@ -455,6 +470,8 @@ where
         quiesce,
         slow_start,
         adjust,
+        on_up: agent_up,
+        on_down: agent_down,
         load,
         check,
         mode,
@@ -549,7 +566,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let c = run(&["-h", "10.0.0.2", "-p", "53", "-u", "--agent", "/usr/bin/dnsAgent"]);
+        let c = run(&[
+            "-h",
+            "10.0.0.2",
+            "-p",
+            "53",
+            "-u",
+            "--agent",
+            "/usr/bin/dnsAgent",
+            "--agent-down=/usr/bin/restart -f",
+        ]);
+        assert_eq!(
+            c.on_down.as_deref(),
+            Some(&["/usr/bin/restart", "-f", "10.0.0.2", "53", "2"].map(OsString::from)[..])
+        );
         match c.check {
             Check::Program { argv, expect: None } => {
                 assert_eq!(argv, ["/usr/bin/dnsAgent", "10.0.0.2", "53", "2"].map(OsString::from));

@@ -14,23 +14,25 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::args::Config;
 use crate::probe::{Check, Outcome, Probe, DYING};
-use crate::spawn::Dying;
+use crate::spawn::{Dying, Running};
 use crate::state::{Action, Machine, Params, Sig};
 use crate::table::{Table, TableError};
 
 const SIGNALS: Token = Token(0);
+/// Tokens of the up/down hook program (Turbolinux Up/Down scripts).
+const HOOK_OUT: Token = Token(5);
+const HOOK_EXIT: Token = Token(6);
 
 /// The event loop failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// Setting up or waiting on the poller or signals failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {err}")]
     Io {
         /// What was being done.
         what: &'static str,
         /// The OS error.
-        #[source]
-        source: io::Error,
+        err: io::Error,
     },
     /// Reporting to lvsd failed (it is gone): nothing left to do.
     #[error(transparent)]
@@ -59,11 +61,13 @@ struct Daemon<'a> {
     dying: Vec<Dying>,
     next_check: Option<Instant>,
     load_pending: bool,
+    /// The up/down hook running, and its deadline.
+    hook: Option<(Running, Instant)>,
 }
 
 /// Runs a nanny until SIGTERM/SIGINT (returns `Ok`) or a fatal error.
 pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
-    let io_err = |what| move |source| DaemonError::Io { what, source };
+    let io_err = |what| move |err| DaemonError::Io { what, err };
     let mut poll = Poll::new().map_err(io_err("create poller"))?;
     let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT])
         .map_err(io_err("install signal handlers"))?;
@@ -93,6 +97,7 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
         dying: Vec::new(),
         next_check: Some(Instant::now()),
         load_pending: false,
+        hook: None,
     };
     let mut next_alive = Instant::now() + cfg.alive;
     loop {
@@ -101,6 +106,9 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
         }
         // Sleep until the earliest timer.
         let mut wake = next_alive;
+        if let Some((_, t)) = &d.hook {
+            wake = wake.min(*t);
+        }
         match &d.inflight {
             Some(f) => wake = wake.min(f.deadline),
             None => {
@@ -121,6 +129,7 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
             match ev.token() {
                 SIGNALS => sigs.extend(signals.pending()),
                 DYING => d.dying.retain_mut(|x| !x.try_reap(poll.registry())),
+                HOOK_OUT | HOOK_EXIT => d.hook_event(ev.token(), &poll),
                 token => {
                     if let Some(f) = d.inflight.as_mut().filter(|_| done.is_none()) {
                         if let Some(o) = f.probe.on_event(token, poll.registry()) {
@@ -137,6 +146,12 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
             }
         }
         let now = Instant::now();
+        if d.hook.as_ref().is_some_and(|(_, t)| now >= *t) {
+            if let Some((r, _)) = d.hook.take() {
+                log::warn!("hook {} timed out: killed", r.pid());
+                d.dying.push(r.kill(poll.registry(), DYING));
+            }
+        }
         if d.inflight.as_ref().is_some_and(|f| now >= f.deadline) {
             if let Some(f) = d.inflight.take() {
                 let o = f.probe.time_out(cfg.timeout, poll.registry(), &mut d.dying);
@@ -168,7 +183,11 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
         }
         if now >= next_alive {
             d.table.alive()?;
-            next_alive = (next_alive + cfg.alive).max(now);
+            next_alive += cfg.alive;
+            if next_alive <= now {
+                // Late (a stopped process, a slow stdout): no burst of lines.
+                next_alive = now + cfg.alive;
+            }
         }
     }
 }
@@ -238,17 +257,54 @@ impl Daemon<'_> {
         self.apply(actions, poll)
     }
 
+    /// Starts the up or down hook, killing one still running.
+    fn run_hook(&mut self, argv: &[std::ffi::OsString], poll: &Poll) {
+        if let Some((r, _)) = self.hook.take() {
+            log::warn!("hook {} still running: killed", r.pid());
+            self.dying.push(r.kill(poll.registry(), DYING));
+        }
+        match Running::spawn(argv, poll.registry(), HOOK_OUT, HOOK_EXIT) {
+            Ok(r) => self.hook = Some((r, Instant::now() + self.cfg.timeout)),
+            Err(e) => log::warn!("hook: {e}"),
+        }
+    }
+
+    /// Readiness of the hook's stdout or pidfd.
+    fn hook_event(&mut self, token: Token, poll: &Poll) {
+        let Some((mut r, deadline)) = self.hook.take() else {
+            return;
+        };
+        if token == HOOK_OUT {
+            // Its output is not used, only drained.
+            r.drain();
+            self.hook = Some((r, deadline));
+            return;
+        }
+        match r.try_finish(poll.registry()) {
+            Ok(f) => log::info!("hook finished: {}", f.status),
+            Err(r) => self.hook = Some((r, deadline)),
+        }
+    }
+
     /// Carries out the machine's actions; `Ok(true)` means exit now.
     fn apply(&mut self, actions: Vec<Action>, poll: &Poll) -> Result<bool, DaemonError> {
         let server = self.cfg.server;
+        // Hooks follow the server's health, not the nanny's own exit.
+        let exiting = actions.iter().any(|a| matches!(a, Action::Exit { .. }));
         for a in actions {
             let r = match a {
                 Action::Up { weight, reason } => {
                     log::info!("[ active ] making {server} available (weight {weight}): {reason}");
+                    if let (Some(argv), false) = (&self.cfg.on_up, exiting) {
+                        self.run_hook(argv, poll);
+                    }
                     self.table.set_up(weight, &reason)
                 }
                 Action::Down { mode, reason } => {
                     log::info!("[inactive] shutting down {server} ({mode:?}): {reason}");
+                    if let (Some(argv), false) = (&self.cfg.on_down, exiting) {
+                        self.run_hook(argv, poll);
+                    }
                     self.table.set_down(mode, &reason)
                 }
                 Action::Weight { weight, reason } => {
@@ -264,6 +320,9 @@ impl Daemon<'_> {
                     Ok(())
                 }
                 Action::Exit { reason } => {
+                    if let Some((r, _)) = self.hook.take() {
+                        self.dying.push(r.kill(poll.registry(), DYING));
+                    }
                     if let Some(f) = self.inflight.take() {
                         f.probe.time_out(Duration::ZERO, poll.registry(), &mut self.dying);
                     }
@@ -293,6 +352,7 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Program { expect: Some(_), .. } => "send_program",
         Check::Program { expect: None, .. } => "agent program",
         Check::Load { .. } => "load probe",
+        Check::None => "no check (always up)",
     }
 }
 

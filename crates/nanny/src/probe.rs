@@ -89,6 +89,8 @@ pub enum Check {
         /// `None`: exit status 0 means up (Turbolinux agents).
         expect: Option<Vec<u8>>,
     },
+    /// No check: always up (Turbolinux `none`).
+    None,
     /// Load probe: a program whose stdout holds a load average.
     Load {
         /// argv.
@@ -169,7 +171,8 @@ pub struct ProgramProbe {
 }
 
 impl Probe {
-    /// Starts `check` against `addr`. An immediate failure is an `Err` outcome.
+    /// Starts `check` against `addr`. `Err` is an outcome known at once (a
+    /// failure to start, or [`Check::None`]'s success).
     pub fn start(check: &Check, addr: SocketAddr, registry: &Registry) -> Result<Probe, Outcome> {
         match check {
             Check::Connect { tls } => {
@@ -191,13 +194,14 @@ impl Probe {
                 ProgramProbe::start(argv, expect.clone(), false, registry)
             }
             Check::Load { argv } => ProgramProbe::start(argv, None, true, registry),
+            Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
 
     /// Handles a readiness event; `Some` when the probe is finished.
     pub fn on_event(&mut self, token: Token, registry: &Registry) -> Option<Outcome> {
         match self {
-            Probe::Stream(p) if token == SOCKET => p.advance(),
+            Probe::Stream(p) if token == SOCKET => p.step(),
             Probe::Udp(p) if token == SOCKET => p.advance(),
             Probe::Program(p) if token == STDOUT || token == EXIT => p.advance(token, registry),
             _ => None,
@@ -279,15 +283,9 @@ impl StreamProbe {
         })))
     }
 
-    fn advance(&mut self) -> Option<Outcome> {
-        let out = self.step();
-        if out.is_some() {
-            // Closing the socket (on drop) removes it from epoll; nothing
-            // more to do here.
-        }
-        out
-    }
-
+    /// Moves the exchange on as far as the socket allows: connect, TLS
+    /// handshake, send, read; then judges. `Some` when decided. Called on
+    /// every readiness event (edge-triggered: each step runs to WouldBlock).
     fn step(&mut self) -> Option<Outcome> {
         let addr = self.addr;
         if !self.connected {
@@ -376,12 +374,9 @@ impl StreamProbe {
                     Err(e) => return Some(Outcome::down(format!("TLS read from {addr}: {e}"))),
                 }
             }
-            if self.sent < self.send.len() || tls.wants_write() {
-                // Still sending; a reply before the request is complete is
-                // judged anyway below.
-                if matches!(self.reply, Reply::None) {
-                    return None;
-                }
+            if tls.wants_write() && matches!(self.reply, Reply::None) {
+                // The request is not on the wire yet.
+                return None;
             }
         } else {
             while self.sent < self.send.len() {

@@ -5,7 +5,8 @@
 //! - A server is added after its first successful check, unless a check has
 //!   failed since start: then it is re-admitted only after `reentry` of
 //!   continuous success (measured from the first success of the streak).
-//! - It is removed (or quiesced) after `retries` consecutive failures.
+//! - It is removed (or quiesced) after `retries + 1` consecutive failures
+//!   (`retries` failed checks are tolerated; piranha: 0).
 //! - Slow start: it enters with `weight >> 5` (at least 1) and the weight
 //!   doubles every adjustment period (20 s, or every check if the interval
 //!   is longer) until it reaches `weight`.
@@ -26,7 +27,8 @@ pub struct Params {
     pub interval: Duration,
     /// Continuous success needed to re-admit a server that failed.
     pub reentry: Duration,
-    /// Consecutive failures that take an active server out (at least 1).
+    /// Failed checks tolerated: the server goes out at the `retries + 1`th
+    /// consecutive failure (piranha: 0, one failure removes it).
     pub retries: u32,
     /// Base weight.
     pub weight: u32,
@@ -117,8 +119,7 @@ pub struct Machine {
 
 impl Machine {
     /// A fresh machine: server not in the table.
-    pub fn new(mut p: Params) -> Machine {
-        p.retries = p.retries.max(1);
+    pub fn new(p: Params) -> Machine {
         Machine {
             p,
             active: false,
@@ -175,10 +176,10 @@ impl Machine {
             self.streak_since = None;
             self.failed_since_start = true;
             self.fails = self.fails.saturating_add(1);
-            if self.active && self.fails >= self.p.retries {
+            if self.active && self.fails > self.p.retries {
                 self.active = false;
                 self.weight = 0;
-                let reason = if self.p.retries == 1 {
+                let reason = if self.fails == 1 {
                     format!("check failed: {detail}")
                 } else {
                     format!("{} consecutive checks failed: {detail}", self.fails)
@@ -321,7 +322,7 @@ mod tests {
         Params {
             interval: Duration::from_secs(10),
             reentry: Duration::from_secs(180),
-            retries: 1,
+            retries: 0,
             weight: 64,
             scale: 10,
             quiesce: false,
@@ -394,7 +395,7 @@ mod tests {
     fn retries_and_quiesce() {
         let t = Instant::now();
         let mut p = params();
-        p.retries = 3;
+        p.retries = 2;
         p.quiesce = true;
         p.slow_start = false;
         let mut m = Machine::new(p);
