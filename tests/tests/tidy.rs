@@ -113,3 +113,77 @@ fn every_crate_uses_workspace_lints() {
         .collect();
     assert!(bad.is_empty(), "crates without `[lints] workspace = true`: {bad:?}");
 }
+
+/// Names of the binaries the workspace builds: `[[bin]]` names, and the
+/// package name of a crate with `src/main.rs`.
+fn workspace_binaries() -> Vec<String> {
+    let mut bins = Vec::new();
+    for entry in fs::read_dir(root().join("crates")).expect("crates/").flatten() {
+        let Ok(manifest) = fs::read_to_string(entry.path().join("Cargo.toml")) else { continue };
+        let mut section = String::new();
+        let mut has_bin_section = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_string();
+                has_bin_section |= line == "[[bin]]";
+                continue;
+            }
+            let Some(value) = line.strip_prefix("name").map(str::trim) else { continue };
+            let Some(value) = value.strip_prefix('=') else { continue };
+            let name = value.trim().trim_matches('"').to_string();
+            let default_bin = section == "[package]"
+                && !has_bin_section
+                && !manifest.contains("[[bin]]")
+                && entry.path().join("src/main.rs").exists();
+            if section == "[[bin]]" || default_bin {
+                bins.push(name);
+            }
+        }
+    }
+    bins.sort();
+    bins
+}
+
+#[test]
+fn init_files_start_binaries_the_workspace_builds() {
+    let bins = workspace_binaries();
+    assert!(bins.iter().any(|b| b == "pulse"), "pulse is a workspace binary: {bins:?}");
+    let dir = root().join("init");
+    let mut files: Vec<PathBuf> =
+        fs::read_dir(&dir).expect("init/").flatten().map(|e| e.path()).collect();
+    files.sort();
+    for required in ["pulse.init", "pulse.service"] {
+        assert!(files.iter().any(|f| f.ends_with(required)), "init/{required} is missing");
+    }
+    let mut referenced = 0;
+    for file in &files {
+        let text = fs::read_to_string(file).expect("init files are text");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("/usr/sbin/") {
+            rest = &rest[at + "/usr/sbin/".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            assert!(
+                bins.contains(&name),
+                "{} starts /usr/sbin/{name}, which no workspace crate builds ({bins:?})",
+                file.display()
+            );
+            referenced += 1;
+        }
+    }
+    assert!(referenced >= 2, "the init files name the pulse binary");
+    // The LSB script answers every action an init system sends it.
+    let lsb = fs::read_to_string(dir.join("pulse.init")).expect("init/pulse.init");
+    assert!(lsb.contains("### BEGIN INIT INFO") && lsb.contains("### END INIT INFO"));
+    for action in ["start)", "stop)", "restart|", "reload)", "status)"] {
+        assert!(lsb.contains(action), "init/pulse.init lacks {action:?}");
+    }
+    // pulse starts lvsd itself: no unit may start lvsd or nanny directly.
+    let unit = fs::read_to_string(dir.join("pulse.service")).expect("init/pulse.service");
+    assert!(unit.contains("ExecStart=/usr/sbin/pulse "), "{unit}");
+    assert!(
+        !unit.contains("ExecStart=/usr/sbin/lvsd") && !unit.contains("ExecStart=/usr/sbin/nanny")
+    );
+}

@@ -2,6 +2,8 @@
 //! convention: see https://github.com/matklad/cargo-xtask).
 //!
 //! Commands:
+//! - `demo`: boots the test VM with a whole LVS-NAT cluster (two routers,
+//!   three real servers, a client) and prints its timeline (`demo.rs`).
 //! - `test`: the whole test suite, exactly what CI runs: `cargo fmt --check`,
 //!   `cargo clippy --workspace --all-targets -- -D warnings` (and the same for
 //!   the in-guest suites, `--features vm`), host `cargo test --workspace`,
@@ -52,6 +54,7 @@
 
 mod assets;
 mod cargo_json;
+mod demo;
 mod initramfs;
 mod proc;
 mod vm;
@@ -66,6 +69,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo                      boot a whole LVS-NAT cluster in the VM and print its timeline
   test                      everything CI runs (fmt, clippy, host tests, VM tests)
   vm-assets [--refresh]     install the VM's host packages and fetch the guest kernel
   vm-test [--suite AREA]... [--timeout SECS] [FILTER]
@@ -95,6 +99,11 @@ fn run() -> anyhow::Result<ExitCode> {
         Some("test") => {
             no_args(&rest)?;
             test()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("demo") => {
+            no_args(&rest)?;
+            demo::run()?;
             Ok(ExitCode::SUCCESS)
         }
         Some("vm-assets") => {

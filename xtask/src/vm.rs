@@ -93,7 +93,7 @@ pub fn test(opts: &TestOptions) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn timeout_from_env() -> anyhow::Result<Duration> {
+pub(crate) fn timeout_from_env() -> anyhow::Result<Duration> {
     match std::env::var("LVS_VM_TIMEOUT") {
         Ok(secs) => Ok(Duration::from_secs(
             secs.parse().with_context(|| format!("bad LVS_VM_TIMEOUT {secs:?}"))?,
@@ -188,13 +188,16 @@ fn cargo_artifacts(args: &[&str]) -> anyhow::Result<Vec<cargo_json::Artifact>> {
 }
 
 /// Every binary of the workspace except xtask's.
-fn build_workspace_bins() -> anyhow::Result<Vec<(String, PathBuf)>> {
+pub(crate) fn build_workspace_bins() -> anyhow::Result<Vec<(String, PathBuf)>> {
     let artifacts = cargo_artifacts(&["build", "--workspace", "--exclude", "xtask", "--bins"])?;
     Ok(artifacts.into_iter().filter(|a| a.kind == "bin").map(|a| (a.name, a.executable)).collect())
 }
 
 /// The `lvs-tests` test targets matching `patterns`, built with `feature`.
-fn build_suites(feature: &str, patterns: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
+pub(crate) fn build_suites(
+    feature: &str,
+    patterns: &[String],
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let mut args = vec!["test", "--no-run", "-p", "lvs-tests", "--features", feature];
     for p in patterns {
         args.push("--test");
@@ -237,7 +240,7 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
 
 /// Whether a boot shows its console as it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Console {
+pub(crate) enum Console {
     /// Stream every line, and the tail and problems on failure.
     Stream,
     /// Show nothing; the tail is in the report.
@@ -245,7 +248,7 @@ enum Console {
 }
 
 /// Packs `spec`, boots it, streams the console and judges the run.
-fn boot(
+pub(crate) fn boot(
     spec: &initramfs::Spec<'_>,
     timeout: Duration,
     tag: &str,

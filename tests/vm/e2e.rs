@@ -1,0 +1,880 @@
+//! End-to-end suite: the whole suite as users run it, on the guest's real
+//! kernel. Two routers run `pulse` (which starts `lvsd`, which starts the
+//! nannies) from the sample configurations `etc/demo.yaml` (LVS-NAT) and
+//! `etc/demo-dr.yaml` (LVS-DR); three real HTTP servers sit behind them and
+//! a client makes requests continuously through the whole run.
+//!
+//! Each scenario checks that requests are balanced over every real server,
+//! that a stopped real server leaves the table and traffic, and that when
+//! the active router dies (links down, every process of it killed) the
+//! backup takes over; no request fails outside the measured real-server
+//! and failover windows. With the IPVS sync daemon on, an established
+//! connection survives the failover.
+//!
+//! The LVS-NAT scenario is also `cargo xtask demo`: every scenario writes
+//! its timeline to the console as it goes (straight to stdout, so libtest
+//! does not capture it).
+//!
+//! Run with `cargo xtask vm-test --suite e2e`.
+
+// Helpers of a test file: a failed unwrap is a failed test, with its place.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ipvs::Client;
+use nix::sched::{setns, CloneFlags};
+use testbed::{addr, Forwarding, Netns, Topology, TopologyBuilder};
+
+/// The sample configurations, as shipped.
+const NAT_CONFIG: &str = include_str!("../../etc/demo.yaml");
+const DR_CONFIG: &str = include_str!("../../etc/demo-dr.yaml");
+/// Where the samples expect the heartbeat key.
+const KEY_PATH: &str = "/etc/lvs-router/heartbeat.key";
+/// Real servers of the samples, in order.
+const NAMES: [&str; 3] = ["web1", "web2", "web3"];
+/// The samples' heartbeat deadtime.
+const DEADTIME: Duration = Duration::from_secs(2);
+/// Upper bound for anything the cluster does on its own (start, a check
+/// noticing a server, a takeover), generous for a loaded software-emulated
+/// guest. Figures are printed; this bound only catches a stuck cluster.
+const LONG: Duration = Duration::from_secs(60);
+/// A successful request slower than this is reported as slow.
+const SLOW: Duration = Duration::from_secs(1);
+/// Pause between two client requests.
+const REQUEST_GAP: Duration = Duration::from_millis(50);
+
+/// The scenarios move whole clusters; under software emulation two at once
+/// would measure the emulator, so they run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn bin(name: &str) -> String {
+    let dir = std::env::var("LVS_BIN_DIR").expect("LVS_BIN_DIR is set in the test guest");
+    format!("{dir}/{name}")
+}
+
+/// Writes one line of the timeline to the console, uncaptured.
+struct Timeline {
+    t0: Instant,
+    tag: &'static str,
+}
+
+impl Timeline {
+    fn say(&self, what: &str) {
+        let t = self.t0.elapsed().as_secs_f64();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "[{:>6}] {:>7.2}s  {what}", self.tag, t);
+        let _ = out.flush();
+    }
+
+    fn at(&self) -> Duration {
+        self.t0.elapsed()
+    }
+}
+
+// ---- Real servers ----
+
+/// A real server: HTTP `GET` gets a page naming the server and the
+/// connection is closed; any other first line starts an echo session that
+/// answers every line with `<name> <line>` until the client closes (the
+/// long-lived connection of the sync-daemon test).
+struct RealServer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RealServer {
+    fn start(ns: &Netns, name: &str) -> RealServer {
+        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
+        let listener = ns.enter(|| TcpListener::bind(any)).unwrap().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, name) = (stop.clone(), name.to_string());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let name = name.clone();
+                        std::thread::spawn(move || serve(stream, &name));
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        RealServer { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, name: &str) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    let mut first = String::new();
+    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+        return;
+    }
+    if first.starts_with("GET ") {
+        // Read the rest of the header, then answer and close.
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && line.trim() != "" {
+            line.clear();
+        }
+        let reply = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{name}",
+            name.len()
+        );
+        let _ = writer.write_all(reply.as_bytes());
+        return;
+    }
+    let mut line = first;
+    loop {
+        if writer.write_all(format!("{name} {}", line).as_bytes()).is_err() {
+            return;
+        }
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+    }
+}
+
+// ---- The client ----
+
+/// One client request: when it started and ended (since the scenario's
+/// start) and which real server answered, or why it failed.
+#[derive(Debug, Clone)]
+struct Sample {
+    start: Duration,
+    end: Duration,
+    result: Result<String, String>,
+}
+
+/// A thread in the client's namespace making one HTTP request to the VIP
+/// after another (a new connection each), recording every outcome.
+struct Load {
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(client: &Netns, t0: Instant) -> Load {
+        let path = format!("/run/netns/{}", client.name());
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let (flag, out) = (stop.clone(), samples.clone());
+        let thread = std::thread::spawn(move || {
+            setns(File::open(&path).unwrap(), CloneFlags::CLONE_NEWNET).unwrap();
+            let vip = SocketAddr::from((addr::VIP, 80));
+            while !flag.load(Ordering::Relaxed) {
+                let start = t0.elapsed();
+                let result = http_get(vip).map_err(|e| e.to_string());
+                out.lock().unwrap().push(Sample { start, end: t0.elapsed(), result });
+                std::thread::sleep(REQUEST_GAP);
+            }
+        });
+        Load { stop, samples, thread: Some(thread) }
+    }
+
+    fn samples(&self) -> Vec<Sample> {
+        self.samples.lock().unwrap().clone()
+    }
+
+    fn finish(mut self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        self.samples()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `GET /` with the patience of an impatient client: 3 s to connect (one
+/// lost SYN is retransmitted after 1 s and still makes it), 3 s for the
+/// answer, so a request fails within about 6 s rather than riding out an
+/// outage on TCP retransmissions. Requests slower than [`SLOW`] are
+/// reported in the timeline.
+fn http_get(to: SocketAddr) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.set_write_timeout(Some(Duration::from_secs(3)))?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    match reply.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.0 200") => Ok(body.to_string()),
+        _ => Err(std::io::Error::other(format!("bad reply {reply:?}"))),
+    }
+}
+
+/// Answers per real server among successful samples.
+fn spread(samples: &[Sample]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for s in samples {
+        if let Ok(name) = &s.result {
+            *m.entry(name.clone()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+fn show_spread(m: &BTreeMap<String, usize>) -> String {
+    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+}
+
+// ---- The cluster ----
+
+/// A scratch directory under /tmp, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let p = PathBuf::from(format!("/tmp/e2e-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The sample configuration made runnable here: the key file moved to the
+/// scratch directory and a `paths:` section naming this build's binaries
+/// (the samples rely on the /usr/sbin defaults of an installed router).
+fn runnable_config(sample: &str, key: &Path) -> String {
+    assert!(sample.contains(KEY_PATH) && !sample.contains("\npaths:"));
+    let mut text = sample.replace(KEY_PATH, &key.display().to_string());
+    let ipvsadm = std::env::var("LVS_REF_IPVSADM").expect("LVS_REF_IPVSADM is set in the guest");
+    text.push_str(&format!(
+        "\npaths:\n  lvsd: {}\n  nanny: {}\n  send_arp: {}\n  ipvsadm: {ipvsadm}\n",
+        bin("lvsd"),
+        bin("nanny"),
+        bin("send_arp"),
+    ));
+    text
+}
+
+/// Two routers, three real servers and a client, with pulse running on
+/// the routers from a sample configuration.
+struct Cluster {
+    topo: Topology,
+    dir: Dir,
+    config: PathBuf,
+    servers: Vec<Option<RealServer>>,
+    pulses: Vec<Option<Child>>,
+    /// Routers whose links are down and processes killed.
+    dead: Vec<bool>,
+    /// pulse's control socket per router.
+    sockets: Vec<PathBuf>,
+    log: Timeline,
+}
+
+impl Cluster {
+    fn new(forwarding: Forwarding, tag: &'static str) -> Cluster {
+        let log = Timeline { t0: Instant::now(), tag };
+        let topo = TopologyBuilder::new(forwarding)
+            .directors(2)
+            .real_servers(3)
+            .active(None)
+            .build()
+            .unwrap();
+        let dir = Dir::new(tag);
+        let key = dir.0.join("heartbeat.key");
+        std::fs::write(&key, b"end-to-end test key, 32 bytes!!!").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let sample = match forwarding {
+            Forwarding::Nat => NAT_CONFIG,
+            Forwarding::DirectRouting => DR_CONFIG,
+        };
+        let config = dir.0.join("lvs.yaml");
+        std::fs::write(&config, runnable_config(sample, &key)).unwrap();
+        let mut c = Cluster {
+            topo,
+            dir,
+            config,
+            servers: Vec::new(),
+            pulses: vec![None, None],
+            dead: vec![false, false],
+            sockets: Vec::new(),
+            log,
+        };
+        c.sockets = (0..2).map(|i| c.dir.0.join(format!("pulse{i}.sock"))).collect();
+        for (name, host) in NAMES.iter().zip(&c.topo.real_servers) {
+            c.servers.push(Some(RealServer::start(&host.ns, name)));
+        }
+        let mode = match forwarding {
+            Forwarding::Nat => "LVS-NAT",
+            Forwarding::DirectRouting => "LVS-DR",
+        };
+        c.log.say(&format!(
+            "{mode} cluster built: client {}, routers primary {} and backup {}, real servers {} ({}), VIP {}:80",
+            addr::CLIENT,
+            addr::director_public(0),
+            addr::director_public(1),
+            NAMES.join(" "),
+            (0..NAMES.len()).map(|j| c.topo.real_server_addr(j).to_string()).collect::<Vec<_>>().join(" "),
+            addr::VIP,
+        ));
+        c
+    }
+
+    fn socket(&self, i: usize) -> PathBuf {
+        self.sockets[i].clone()
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.0.join(format!("router{i}.log"))
+    }
+
+    /// Starts pulse on router `i` (`-n`: foreground; pulse and lvsd log to
+    /// the router's log file).
+    fn start_pulse(&mut self, i: usize) {
+        let log = File::create(self.log_path(i)).unwrap();
+        let child = self.topo.directors[i]
+            .ns
+            .command(bin("pulse"))
+            .arg("-n")
+            .arg("-c")
+            .arg(&self.config)
+            .arg(format!("--socket={}", self.socket(i).display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.pulses[i] = Some(child);
+    }
+
+    fn logs(&self) -> String {
+        (0..2)
+            .map(|i| {
+                let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                format!("---- router {i} log ----\n{text}")
+            })
+            .collect()
+    }
+
+    /// pulse's `status json` on router `i`, if it answers.
+    fn status(&self, i: usize) -> Option<String> {
+        let mut s = UnixStream::connect(self.socket(i)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"status json\n").ok()?;
+        s.shutdown(Shutdown::Write).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    }
+
+    /// pulse on router `i` says it is the active router (the status also
+    /// lists the peers' roles: only the leading `router` entry counts).
+    fn is_active(&self, i: usize) -> bool {
+        let me = format!("{{\"router\":\"{}\",\"role\":\"active\",", ["primary", "backup"][i]);
+        self.status(i).is_some_and(|s| s.starts_with(&me))
+    }
+
+    /// pulse on router `i` answers and says it is not active.
+    fn is_standby(&self, i: usize) -> bool {
+        self.status(i).is_some_and(|s| s.starts_with('{')) && !self.is_active(i)
+    }
+
+    /// Waits for router `i` to take over, and tells the phases: when pulse
+    /// said active, when the VIP was up, when the table was complete.
+    #[track_caller]
+    fn wait_takeover(&self, i: usize, since: Duration) -> Duration {
+        let (mut active, mut vip) = (None, None);
+        let ready = self.wait("the backup to take over", |c| {
+            if active.is_none() && c.is_active(i) {
+                active = Some(c.log.at());
+            }
+            if active.is_some() && vip.is_none() && c.has_vip(i) {
+                vip = Some(c.log.at());
+            }
+            vip.is_some() && c.table(i) == c.live()
+        });
+        let rel = |t: Option<Duration>| t.map_or("?".into(), |t| format!("{:.1?}", t - since));
+        self.log.say(&format!(
+            "takeover phases after the kill: pulse active at {}, VIP up at {}, table complete at {}",
+            rel(active),
+            rel(vip),
+            rel(Some(ready))
+        ));
+        ready
+    }
+
+    /// Real servers (by address) in router `i`'s IPVS table with a weight
+    /// above 0, for the VIP's port 80 service.
+    fn table(&self, i: usize) -> Vec<Ipv4Addr> {
+        let t = self.topo.directors[i]
+            .ns
+            .enter(|| Client::connect().and_then(|mut c| c.table()))
+            .unwrap();
+        let Ok(t) = t else { return Vec::new() };
+        let mut out: Vec<Ipv4Addr> = t
+            .into_iter()
+            .filter(|(s, _)| s.key.to_string() == format!("TCP {}:80", addr::VIP))
+            .flat_map(|(_, d)| d)
+            .filter(|d| d.weight > 0)
+            .filter_map(|d| match d.addr {
+                std::net::IpAddr::V4(a) => Some(a),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn has_vip(&self, i: usize) -> bool {
+        let out = self.topo.directors[i].ns.ip(&["-4", "addr", "show", "dev", "eth0"]);
+        out.is_ok_and(|o| o.contains(&format!("inet {}/", addr::VIP)))
+    }
+
+    /// Live real servers' addresses.
+    fn live(&self) -> Vec<Ipv4Addr> {
+        let mut v: Vec<Ipv4Addr> = (0..NAMES.len())
+            .filter(|j| self.servers[*j].is_some())
+            .map(|j| self.topo.real_server_addr(j))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Router `i` serves: pulse says active, it holds the VIP and its
+    /// table has exactly the live real servers.
+    fn ready(&self, i: usize) -> bool {
+        !self.dead[i] && self.is_active(i) && self.has_vip(i) && self.table(i) == self.live()
+    }
+
+    /// Waits until `pred` holds; returns when it was first seen.
+    #[track_caller]
+    fn wait(&self, what: &str, mut pred: impl FnMut(&Cluster) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            if pred(self) {
+                return self.log.at();
+            }
+            if start.elapsed() > LONG {
+                let status: Vec<Option<String>> = (0..2).map(|i| self.status(i)).collect();
+                panic!(
+                    "timed out after {LONG:?} waiting for {what}; status {status:?}; tables {:?} {:?}\n{}",
+                    self.table(0),
+                    self.table(1),
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops real server `j`'s HTTP service (its listener closes).
+    fn stop_server(&mut self, j: usize) {
+        self.servers[j] = None;
+    }
+
+    /// Router `i` dies: its links go down, then every process in its
+    /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
+    fn kill_router(&mut self, i: usize) {
+        let ns = &self.topo.directors[i].ns;
+        let links = if self.topo.forwarding == Forwarding::Nat {
+            "link set eth0 down\nlink set eth1 down\n"
+        } else {
+            "link set eth0 down\n"
+        };
+        ns.batch(links).unwrap();
+        let pids = std::process::Command::new(bin_ip())
+            .args(["netns", "pids", ns.name()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if let Some(mut child) = self.pulses[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        self.dead[i] = true;
+    }
+}
+
+/// iproute2's `ip` (first on `PATH` in the guest).
+fn bin_ip() -> String {
+    std::env::var("LVS_IP").unwrap_or_else(|_| "ip".into())
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..2 {
+            if let Some(mut c) = self.pulses[i].take() {
+                // SIGTERM: pulse stops lvsd, which stops its nannies.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(c.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(15) {
+                    if c.try_wait().ok().flatten().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+// ---- The scenario ----
+
+/// A stretch of the run in which requests may fail, with why.
+struct Window {
+    what: &'static str,
+    from: Duration,
+    to: Duration,
+}
+
+/// Balancing, real-server removal and router failover with a client
+/// making requests all along; returns the client-visible outage of the
+/// failover.
+fn balance_remove_failover(forwarding: Forwarding, tag: &'static str) -> Duration {
+    let mut c = Cluster::new(forwarding, tag);
+    let live = c.live();
+
+    // Start: both routers; the primary wins and serves all three servers.
+    c.start_pulse(0);
+    c.start_pulse(1);
+    let up = c.wait("the primary to serve all three real servers, the backup standing by", |c| {
+        c.ready(0) && c.is_standby(1)
+    });
+    c.log.say(&format!(
+        "pulse on both routers; primary active, VIP up, lvsd's IPVS table holds {} real servers ({up:.1?} after start)",
+        live.len()
+    ));
+    assert!(!c.is_active(1), "the backup is active too:\n{}", c.logs());
+
+    // Balancing.
+    let load = Load::start(&c.topo.client.ns, c.log.t0);
+    let before = load.samples().len();
+    while load.samples().len() < before + 30 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = load.samples();
+    let m = spread(&first[before..]);
+    c.log.say(&format!(
+        "client: {} requests, answered by {}",
+        first.len() - before,
+        show_spread(&m)
+    ));
+    assert_eq!(m.len(), 3, "every real server answers: {m:?}");
+    assert!(m.values().all(|n| *n >= 5), "round robin spreads the requests: {m:?}");
+
+    // A real server stops: it leaves the table.
+    c.log.say("stopping web3's HTTP server");
+    let stop_at = c.log.at();
+    c.stop_server(2);
+    let gone = c.wait("web3 to leave the table", |c| c.table(0) == c.live());
+    c.log.say(&format!(
+        "web3 left the IPVS table {:.1?} after it stopped (nanny's HTTP check)",
+        gone - stop_at
+    ));
+    let mark = load.samples().len();
+    while load.samples().len() < mark + 20 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let m = spread(&load.samples()[mark..]);
+    c.log.say(&format!("client: next 20 requests answered by {}", show_spread(&m)));
+    assert!(!m.contains_key("web3") && m.len() == 2, "web3 is out of the rotation: {m:?}");
+
+    // The active router dies: the backup takes over.
+    c.log.say("killing the active router (primary): links down, pulse, lvsd and nannies killed");
+    let kill_at = c.log.at();
+    c.kill_router(0);
+    let ready = c.wait_takeover(1, kill_at);
+    c.log.say(&format!(
+        "backup active: VIP moved, its lvsd's table holds web1 and web2 ({:.1?} after the kill; deadtime {DEADTIME:?})",
+        ready - kill_at
+    ));
+    let mark = load.samples().len();
+    while load.samples().len() < mark + 20 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let samples = load.finish();
+    let m = spread(&samples[mark..]);
+    c.log.say(&format!("client: 20 requests after the takeover answered by {}", show_spread(&m)));
+    assert_eq!(m.len(), 2, "web1 and web2 serve again: {m:?}");
+
+    // Every failure falls in a window, and the outage is measured.
+    let windows = [
+        Window { what: "web3 stopped, not yet out of the table", from: stop_at, to: gone },
+        Window { what: "router failover", from: kill_at, to: ready },
+    ];
+    let failed: Vec<&Sample> = samples.iter().filter(|s| s.result.is_err()).collect();
+    let outside: Vec<&&Sample> = failed
+        .iter()
+        .filter(|s| !windows.iter().any(|w| s.start >= w.from && s.start <= w.to))
+        .collect();
+    // The outage the client saw: from the last answer before the first
+    // failure of the failover window to the first answer after its last.
+    let in_failover: Vec<&&Sample> =
+        failed.iter().filter(|s| s.start >= kill_at && s.start <= ready).collect();
+    let outage = match (in_failover.first(), in_failover.last()) {
+        (Some(first), Some(last)) => {
+            let before = samples
+                .iter()
+                .filter(|s| s.result.is_ok() && s.end <= first.start)
+                .map(|s| s.end)
+                .max()
+                .unwrap_or(first.start);
+            let after = samples
+                .iter()
+                .filter(|s| s.result.is_ok() && s.start >= last.end)
+                .map(|s| s.end)
+                .min()
+                .expect("a request succeeded after the failover");
+            after - before
+        }
+        _ => Duration::ZERO,
+    };
+    let per_window: Vec<String> = windows
+        .iter()
+        .map(|w| {
+            let n = failed.iter().filter(|s| s.start >= w.from && s.start <= w.to).count();
+            format!("{n} in \"{}\" ({:.1?})", w.what, w.to - w.from)
+        })
+        .collect();
+    c.log.say(&format!(
+        "timeline: {} requests, {} failed: {}, {} outside any window",
+        samples.len(),
+        failed.len(),
+        per_window.join(", "),
+        outside.len()
+    ));
+    c.log.say(&format!(
+        "client-visible outage at failover: {outage:.2?} (last answer before the first failed request to the first answer after the last)"
+    ));
+    let slow: Vec<String> = samples
+        .iter()
+        .filter(|s| s.result.is_ok() && s.end - s.start > SLOW)
+        .map(|s| format!("{:.1?} at {:.1?}", s.end - s.start, s.start))
+        .collect();
+    c.log.say(&format!(
+        "{} answered requests took over {SLOW:?}{}{}",
+        slow.len(),
+        if slow.is_empty() { "" } else { ": " },
+        slow.join(", ")
+    ));
+    assert!(outside.is_empty(), "requests failed outside the windows: {outside:#?}\n{}", c.logs());
+    assert!(outage < LONG, "outage {outage:?}");
+    outage
+}
+
+#[test]
+fn nat_cluster_balances_removes_and_fails_over() {
+    let _one = serial();
+    balance_remove_failover(Forwarding::Nat, "nat");
+}
+
+#[test]
+fn dr_cluster_balances_removes_and_fails_over() {
+    let _one = serial();
+    balance_remove_failover(Forwarding::DirectRouting, "dr");
+}
+
+/// An established connection survives a router failover when the IPVS
+/// sync daemon is on (both samples turn it on): the backup learned the
+/// connection from the master's sync messages and keeps sending it to the
+/// same real server.
+fn connection_survives_failover(forwarding: Forwarding, tag: &'static str) {
+    let mut c = Cluster::new(forwarding, tag);
+    c.start_pulse(0);
+    c.start_pulse(1);
+    // The backup's pulse runs the sync daemon's backup side.
+    c.wait("the primary to serve, the backup standing by", |c| c.ready(0) && c.is_standby(1));
+
+    // A long-lived connection from the client, a few exchanges on it.
+    let path = format!("/run/netns/{}", c.topo.client.ns.name());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Result<String, String>>();
+    let session = std::thread::spawn(move || {
+        setns(File::open(&path).unwrap(), CloneFlags::CLONE_NEWNET).unwrap();
+        let s =
+            TcpStream::connect_timeout(&SocketAddr::from((addr::VIP, 80)), Duration::from_secs(5))
+                .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let local = s.local_addr().unwrap();
+        let mut r = BufReader::new(s);
+        back_tx.send(Ok(local.to_string())).unwrap();
+        for line in rx {
+            let mut reply = String::new();
+            let res = w
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| r.read_line(&mut reply).map(|_| reply.trim_end().to_string()))
+                .map_err(|e| e.to_string());
+            back_tx.send(res).unwrap();
+        }
+    });
+    let local = back_rx.recv().unwrap().unwrap();
+    let ask = |line: &str| -> Result<String, String> {
+        tx.send(line.to_string()).unwrap();
+        back_rx.recv().unwrap()
+    };
+    let mut server = String::new();
+    for n in 0..6 {
+        let reply = ask(&format!("ping {n}")).unwrap();
+        let (name, rest) = reply.split_once(' ').unwrap();
+        assert_eq!(rest, format!("ping {n}"));
+        if n > 0 {
+            assert_eq!(name, server, "one connection, one real server");
+        }
+        server = name.to_string();
+    }
+    c.log.say(&format!("long-lived connection {local} -> {}:80 served by {server}", addr::VIP));
+
+    // The backup learns it from the sync daemon.
+    // /proc/net/ip_vs_conn: `Pro FromIP FPrt ToIP TPrt ...` in hex.
+    let port: u16 = local.rsplit_once(':').unwrap().1.parse().unwrap();
+    let from = format!("{:08X} {port:04X}", u32::from(addr::CLIENT));
+    let synced = c.wait("the backup to hold the synced connection", |c| {
+        let conns = c.topo.directors[1].ns.read_proc_net("ip_vs_conn").unwrap_or_default();
+        conns.lines().any(|l| l.contains(&from))
+    });
+    c.log
+        .say(&format!("the backup's IPVS table has the connection (sync daemon), at {synced:.1?}"));
+
+    c.log.say("killing the active router (primary)");
+    let kill_at = c.log.at();
+    c.kill_router(0);
+    let ready = c.wait_takeover(1, kill_at);
+    c.log.say(&format!("backup active {:.1?} after the kill", ready - kill_at));
+    let reply = ask("after failover").unwrap_or_else(|e| {
+        panic!("the established connection broke at failover: {e}\n{}", c.logs())
+    });
+    c.log.say(&format!("the same connection answers after the failover: {reply:?}"));
+    assert_eq!(reply, format!("{server} after failover"), "same real server, same connection");
+    drop(tx);
+    session.join().unwrap();
+}
+
+#[test]
+fn nat_connection_survives_failover_with_sync_daemon() {
+    let _one = serial();
+    connection_survives_failover(Forwarding::Nat, "nat-sync");
+}
+
+#[test]
+fn dr_connection_survives_failover_with_sync_daemon() {
+    let _one = serial();
+    connection_survives_failover(Forwarding::DirectRouting, "dr-sync");
+}
+
+/// The LSB init script `init/pulse.init`, run as an init system would in
+/// the primary router's namespace: `start` brings up pulse (as a daemon,
+/// with its pid file), which starts lvsd and the nannies; `status`,
+/// `reload` and `restart` work on the running daemon; `stop` stands it
+/// down and leaves no VIP and no table behind.
+#[test]
+fn lsb_init_script_runs_pulse() {
+    let _one = serial();
+    let mut c = Cluster::new(Forwarding::Nat, "init");
+    let script = c.dir.0.join("pulse.init");
+    std::fs::write(&script, include_str!("../../init/pulse.init")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The guest is this test's machine: install the defaults file there.
+    std::fs::create_dir_all("/etc/default").unwrap();
+    std::fs::write(
+        "/etc/default/pulse",
+        format!("PULSE={}\nPULSE_OPTS=\"-c {}\"\n", bin("pulse"), c.config.display()),
+    )
+    .unwrap();
+    // A daemonized pulse uses the default control socket.
+    c.sockets[0] = PathBuf::from("/run/pulse.sock");
+    let action = |verb: &str| -> (i32, String) {
+        let out = c.topo.directors[0].ns.command("sh").arg(&script).arg(verb).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let pid = || std::fs::read_to_string("/run/pulse.pid").unwrap_or_default().trim().to_string();
+
+    assert_eq!(action("status").0, 3, "not running yet");
+    let (code, out) = action("start");
+    assert_eq!(code, 0, "start: {out}");
+    // Alone (the backup is not started), the primary activates after the
+    // deadtime and serves every real server.
+    let up = c.wait("pulse started by the init script to serve", |c| c.ready(0));
+    let first = pid();
+    c.log.say(&format!("init script: `start` -> pulse {first} active, table full at {up:.1?}"));
+    let (code, out) = action("status");
+    assert_eq!(code, 0, "status: {out}");
+    assert!(out.contains(&format!("running (pid {first})")) && out.contains("active"), "{out}");
+
+    let (code, out) = action("reload");
+    assert_eq!(code, 0, "reload: {out}");
+    assert_eq!(pid(), first, "reload keeps the daemon");
+    c.wait("pulse to serve after the reload", |c| c.ready(0));
+
+    let (code, out) = action("restart");
+    assert_eq!(code, 0, "restart: {out}");
+    assert_ne!(pid(), first, "restart starts a new daemon");
+    c.wait("pulse to serve after the restart", |c| c.ready(0));
+    c.log.say("init script: `status`, `reload` and `restart` work on the daemon");
+
+    let (code, out) = action("stop");
+    assert_eq!(code, 0, "stop: {out}");
+    c.wait("the VIP and the table to go", |c| !c.has_vip(0) && c.table(0).is_empty());
+    assert_eq!(action("status").0, 3, "stopped");
+    assert!(!Path::new("/run/pulse.pid").exists());
+    c.log.say("init script: `stop` stood pulse down: no VIP, no IPVS service left");
+    let _ = std::fs::remove_file("/etc/default/pulse");
+}
