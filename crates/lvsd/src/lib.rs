@@ -1,12 +1,31 @@
-//! lvsd's library: command-line options and the commands behind them.
+//! lvsd's library: what pulse starts on the active router to build the
+//! kernel's IPVS table from the configuration and keep it true while real
+//! servers come and go.
 //!
-//! lvsd is what pulse starts on the active router to build and keep the
-//! IPVS table. In this build only `--check-config` works: it validates a
-//! configuration the way the daemon will read it. Programming the table
-//! arrives with the daemon itself (issue 8); until then, running lvsd
-//! without `--check-config` fails and says so.
-#![forbid(unsafe_code)]
+//! - [`table`]: the table model and the pure planner (`plan`).
+//! - [`spec`]: what a configuration asks for, and the desired table given
+//!   the nannies' reports (pure).
+//! - [`kernel`]: the seam to IPVS (`ipvs::Client`, or an in-memory fake).
+//! - [`engine`]: reconciliation and per-report changes through the seam.
+//! - [`supervise`]: the event loop (signals, nanny pipes, restarts).
+//! - [`spawn`]: the only place processes are started; `sys`: the only
+//!   `unsafe` (the nannies' parent-death signal).
+//! - [`syslog`]: the log backend of daemon runs.
 #![deny(missing_docs)]
+
+pub mod engine;
+pub mod kernel;
+pub mod spawn;
+pub mod spec;
+pub mod supervise;
+mod sys;
+pub mod syslog;
+pub mod table;
+
+use engine::Engine;
+use spec::NannyOptions;
+use supervise::Supervisor;
+use table::Ownership;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,6 +35,9 @@ pub const USAGE: &str = "\
 Usage: lvsd [OPTION...]
   -c, --configfile=FILE   configuration file (default /etc/lvs-router/lvs.yaml,
                           or /etc/sysconfig/ha/lvs.cf if that does not exist)
+      --own-table         the whole IPVS table is lvsd's: remove services the
+                          configuration does not describe
+      --pid-file=FILE     pid file of a daemon run [/var/run/lvs.pid]
       --check-config      load and validate the configuration, print it as
                           normalized YAML and exit 0, or print every error and
                           exit 1
@@ -42,6 +64,10 @@ pub struct Options {
     pub test_start: bool,
     /// `-v`: verbose logging.
     pub verbose: bool,
+    /// `--own-table`: remove services the configuration does not describe.
+    pub own_table: bool,
+    /// `--pid-file`: where a daemon run writes its pid.
+    pub pid_file: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -76,6 +102,8 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, A
         match arg {
             Short('c') | Long("configfile") => o.config = Some(p.value()?.into()),
             Long("check-config") => o.check_config = true,
+            Long("own-table") => o.own_table = true,
+            Long("pid-file") => o.pid_file = Some(p.value()?.into()),
             Short('n') | Long("nodaemon") => o.nodaemon = true,
             Long("nofork") => o.nofork = true,
             Short('t') | Long("test-start") => o.test_start = true,
@@ -113,32 +141,106 @@ pub struct Outcome {
     pub exit_code: i32,
 }
 
-/// The message of a daemon run in this build.
-pub const NOT_IMPLEMENTED: &str =
-    "lvsd: error: programming the IPVS table is not implemented in this build \
-(the daemon arrives with issue 8); use --check-config to validate a configuration";
+/// `--check-config`: [`lvs_config::check`] on the configuration file.
+pub fn check_config(o: &Options) -> Outcome {
+    let report = lvs_config::check(&config_path(o));
+    Outcome { stdout: report.stdout, stderr: report.stderr, exit_code: report.exit_code }
+}
 
-/// Runs lvsd with parsed options.
+/// Why lvsd cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration has errors (each diagnostic is in the list).
+    #[error("{path}: invalid configuration:\n{diags}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// Its diagnostics, one per line.
+        diags: lvs_config::Diagnostics,
+    },
+    /// The configuration asks for failover services (`service = fos`).
+    #[error("{0}: service = fos: failover services are not run by lvsd")]
+    Fos(PathBuf),
+    /// The IPVS table cannot be reached.
+    #[error("cannot open the IPVS table: {0}")]
+    Ipvs(#[from] ipvs::Error),
+    /// Setting up or running the event loop failed.
+    #[error(transparent)]
+    Supervise(#[from] supervise::Error),
+}
+
+/// Loads and validates the configuration lvsd runs with.
 ///
-/// `--check-config` runs [`lvs_config::check`]. Otherwise the configuration
-/// is still loaded and validated, so its errors are reported first, and then
-/// the run fails with [`NOT_IMPLEMENTED`]: nothing is applied.
-pub fn run(o: &Options) -> Outcome {
+/// # Errors
+/// A diagnostic of severity error, or `service = fos`.
+pub fn load_config(o: &Options) -> Result<lvs_config::Config, Error> {
     let path = config_path(o);
-    let report = lvs_config::check(&path);
-    if o.check_config {
-        return Outcome {
-            stdout: report.stdout,
-            stderr: report.stderr,
-            exit_code: report.exit_code,
-        };
+    let config =
+        lvs_config::load(&path).map_err(|diags| Error::Config { path: path.clone(), diags })?;
+    if config.service == lvs_config::ServiceMode::Fos {
+        return Err(Error::Fos(path));
     }
-    let mut stderr = report.stderr;
-    if report.exit_code == 0 {
-        stderr.push_str(NOT_IMPLEMENTED);
-        stderr.push('\n');
+    Ok(config)
+}
+
+fn ownership(o: &Options) -> Ownership {
+    if o.own_table {
+        Ownership::Whole
+    } else {
+        Ownership::Configured
     }
-    Outcome { stdout: String::new(), stderr, exit_code: 1 }
+}
+
+/// `-t`: what lvsd would do now, one line each (IPVS commands against the
+/// current kernel table, then the nanny command lines), changing nothing.
+///
+/// # Errors
+/// The configuration is invalid.
+pub fn test_start(o: &Options) -> Result<String, Error> {
+    let config = load_config(o)?;
+    let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
+    let mut out = String::new();
+    for w in &spec.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    let observed = match ipvs::Client::connect().and_then(|mut c| kernel::Kernel::dump(&mut c)) {
+        Ok(t) => t,
+        Err(e) => {
+            out.push_str(&format!(
+                "# the IPVS table cannot be read ({e}); planning from an empty table\n"
+            ));
+            table::Table::default()
+        }
+    };
+    let desired = spec::desired_table(&spec, &Default::default(), &observed);
+    for cmd in table::plan(&desired, &observed, ownership(o)) {
+        out.push_str(&format!("ipvs: {}\n", table::describe(&cmd)));
+    }
+    for key in spec.nannies.keys() {
+        out.push_str(&format!("nanny: {}\n", key.display()));
+    }
+    Ok(out)
+}
+
+/// Runs the daemon until SIGTERM (exit status 0) or a nanny death under
+/// `hard_shutdown` (exit status 1). Logging must be set up by the caller.
+///
+/// # Errors
+/// The configuration is invalid, IPVS cannot be reached, or the event
+/// loop fails; the table is left as it was found in the first two cases.
+pub fn run_daemon(o: &Options) -> Result<i32, Error> {
+    let config = load_config(o)?;
+    let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
+    for w in &spec.warnings {
+        log::warn!("{w}");
+    }
+    let client = ipvs::Client::connect()?;
+    let engine = Engine::new(client, spec, ownership(o));
+    let mut sup = Supervisor::new(engine, config_path(o), NannyOptions { verbose: o.verbose })?;
+    Ok(match sup.run()? {
+        supervise::Exit::Signal(_) => 0,
+        supervise::Exit::HardShutdown => 1,
+    })
 }
 
 #[cfg(test)]

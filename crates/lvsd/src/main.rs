@@ -1,9 +1,13 @@
-//! The `lvsd` binary: parses the command line and calls the library.
+//! The `lvsd` binary: parses the command line, sets up logging and the
+//! daemon's detachment, and calls the library.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 fn main() -> ExitCode {
     let command = match lvsd::parse_args(std::env::args_os().skip(1)) {
@@ -24,9 +28,78 @@ fn main() -> ExitCode {
         }
         lvsd::Command::Run(o) => o,
     };
-    let outcome = lvsd::run(&options);
-    // A closed stdout (`lvsd --check-config | head`) is not an error.
-    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
-    let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
-    ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(1))
+    if options.check_config {
+        let outcome = lvsd::check_config(&options);
+        // A closed stdout (`lvsd --check-config | head`) is not an error.
+        let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+        let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+        return ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(1));
+    }
+    if options.test_start {
+        return match lvsd::test_start(&options) {
+            Ok(text) => {
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lvsd: error: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    match daemon(&options) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            log::error!("{e:#}");
+            if options.nodaemon {
+                // env_logger already printed it.
+            } else {
+                eprintln!("lvsd: error: {e:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn daemon(o: &lvsd::Options) -> anyhow::Result<i32> {
+    let level = if o.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    if o.nodaemon {
+        env_logger::Builder::new()
+            .filter_level(level)
+            .format_target(false)
+            .target(env_logger::Target::Stderr)
+            .init();
+    } else {
+        // Validate before detaching, so that errors reach the terminal.
+        lvsd::load_config(o)?;
+        if o.nofork {
+            // Detach without forking (pulse supervises this pid).
+            let _ = nix::unistd::setsid();
+            detach_stdio().context("redirect standard streams to /dev/null")?;
+        } else {
+            nix::unistd::daemon(false, false).context("become a daemon")?;
+        }
+        lvsd::syslog::Syslog::install(level).context("install the syslog logger")?;
+    }
+    let pid_file = (!o.nodaemon)
+        .then(|| o.pid_file.clone().unwrap_or_else(|| PathBuf::from("/var/run/lvs.pid")));
+    if let Some(p) = &pid_file {
+        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+            log::warn!("cannot write pid file {}: {e}", p.display());
+        }
+    }
+    let r = lvsd::run_daemon(o)
+        .with_context(|| format!("lvsd with {}", lvsd::config_path(o).display()));
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    r
+}
+
+fn detach_stdio() -> std::io::Result<()> {
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(&null)?;
+    nix::unistd::dup2_stderr(&null)?;
+    Ok(())
 }

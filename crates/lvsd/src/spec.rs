@@ -1,0 +1,552 @@
+//! What the configuration asks of lvsd, worked out once per (re)load: the
+//! IPVS services, the real servers of each and the nanny that watches each,
+//! and the desired table given what the nannies have reported.
+//!
+//! Pure: no IO, no clocks. Time comes in as an argument.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipvs::{Dest, DestKey, Family, ForwardMethod, Netmask, Service, ServiceFlags, ServiceKey};
+use lvs_config::{CheckKind, Config, HealthCheck, Protocol, VirtualService};
+
+use crate::table::{Entry, Table};
+
+/// What identifies a nanny: its program and its argv. Real servers of
+/// several virtual services whose nanny would be started with the same
+/// argv share one nanny.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NannyKey {
+    /// The program (`paths.nanny`, or the service's `monitor`).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl NannyKey {
+    /// The command line, for the log.
+    pub fn display(&self) -> String {
+        let mut s = self.program.display().to_string();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+}
+
+/// One nanny to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NannySpec {
+    /// The real server it checks.
+    pub server: SocketAddr,
+    /// The liveness period it is started with (`--alive`).
+    pub alive: Duration,
+    /// How long after its hello a server it never reported up is taken as
+    /// down (a nanny says nothing about a server down from the start).
+    pub first_verdict: Duration,
+    /// The (service, real server) pairs it decides.
+    pub members: Vec<(ServiceKey, DestKey)>,
+}
+
+/// How a real server's presence is decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Watch {
+    /// By this nanny.
+    Nanny(NannyKey),
+    /// Always up (check `none`): no nanny.
+    Always,
+}
+
+/// A real server of a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealSpec {
+    /// Its name in the configuration.
+    pub name: String,
+    /// The destination at its configured weight.
+    pub dest: Dest,
+    /// Who decides whether it is in.
+    pub watch: Watch,
+}
+
+/// A virtual service lvsd keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Its name in the configuration.
+    pub name: String,
+    /// The IPVS service.
+    pub service: Service,
+    /// Its active real servers.
+    pub reals: Vec<RealSpec>,
+    /// The sorry server, in when no real server is.
+    pub sorry: Option<Dest>,
+}
+
+/// Everything lvsd keeps for one configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Spec {
+    /// Connection timeouts (0 = leave the kernel's).
+    pub timeouts: ipvs::Timeouts,
+    /// The services, by key.
+    pub services: BTreeMap<ServiceKey, ServiceSpec>,
+    /// The nannies, by key.
+    pub nannies: BTreeMap<NannyKey, NannySpec>,
+    /// piranha's `hard_shutdown`: a dead nanny makes lvsd exit.
+    pub hard_shutdown: bool,
+    /// Things of the configuration lvsd cannot do, for the log.
+    pub warnings: Vec<String>,
+}
+
+/// What a nanny last said about its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// Nothing yet: keep what the kernel has (adoption at start).
+    Unknown,
+    /// In the table with this weight.
+    Up(u32),
+    /// Out of the table.
+    Removed,
+    /// In the table with weight 0.
+    Quiesced,
+}
+
+/// Options of lvsd that shape the nanny command lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NannyOptions {
+    /// Pass `-v`.
+    pub verbose: bool,
+}
+
+fn forward(m: lvs_config::ForwardMethod) -> ForwardMethod {
+    match m {
+        lvs_config::ForwardMethod::Nat => ForwardMethod::Masq,
+        lvs_config::ForwardMethod::Direct => ForwardMethod::Route,
+        lvs_config::ForwardMethod::Tunnel => ForwardMethod::Tunnel,
+    }
+}
+
+fn netmask(family: Family, prefix: Option<u8>) -> Netmask {
+    match (family, prefix) {
+        (_, None) => Netmask::full(family),
+        (Family::Inet, Some(p)) => {
+            let bits = if p >= 32 { u32::MAX } else { !(u32::MAX >> p) };
+            Netmask::V4(bits.into())
+        }
+        (Family::Inet6, Some(p)) => Netmask::V6Prefix(u32::from(p.min(128))),
+    }
+}
+
+/// The key of a virtual service.
+pub fn service_key(vs: &VirtualService) -> ServiceKey {
+    match vs.fwmark {
+        Some(mark) if mark != 0 => ServiceKey::fwmark(Family::of(&vs.vip.address), mark),
+        _ => {
+            let addr = vs.vip.address;
+            match vs.protocol {
+                Protocol::Tcp => ServiceKey::tcp(addr, vs.port),
+                Protocol::Udp => ServiceKey::udp(addr, vs.port),
+                Protocol::Sctp => ServiceKey::sctp(addr, vs.port),
+            }
+        }
+    }
+}
+
+/// The IPVS service of a virtual service.
+pub fn service_of(vs: &VirtualService) -> Service {
+    let key = service_key(vs);
+    let mut s = Service::new(key).with_scheduler(&vs.scheduler.0);
+    if let Some(p) = &vs.persistence {
+        s = s.with_persistence(p.timeout, netmask(key.family(), p.netmask));
+    }
+    if vs.one_packet {
+        s.flags |= ServiceFlags::ONEPACKET;
+    }
+    for f in &vs.scheduler_flags {
+        s.flags |= ServiceFlags(match f {
+            lvs_config::SchedulerFlag::Flag1 => ServiceFlags::SCHED1.0,
+            lvs_config::SchedulerFlag::Flag2 => ServiceFlags::SCHED2.0,
+            lvs_config::SchedulerFlag::Flag3 => ServiceFlags::SCHED3.0,
+        });
+    }
+    s
+}
+
+fn secs(d: lvs_config::Millis) -> String {
+    let ms = d.0;
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+}
+
+/// The liveness period asked of nannies: their check interval, at most 5 s,
+/// so that a hung nanny is found within 15 s (3 periods).
+pub const MAX_ALIVE: Duration = Duration::from_secs(5);
+
+fn host(a: IpAddr) -> String {
+    a.to_string()
+}
+
+/// The nanny command line for one real server of a virtual service, or
+/// `None` for a check that needs no nanny (`none`).
+fn nanny_args(
+    vs: &VirtualService,
+    rs: &lvs_config::RealServer,
+    check: &HealthCheck,
+    opts: NannyOptions,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let mut a: Vec<String> = vec![
+        "-h".into(),
+        host(rs.address),
+        "-p".into(),
+        vs.port.to_string(),
+        "-r".into(),
+        rs.port.to_string(),
+    ];
+    if let Some(mark) = vs.fwmark.filter(|m| *m != 0) {
+        a.extend(["-f".into(), mark.to_string()]);
+    }
+    if vs.protocol == Protocol::Udp {
+        a.push("-u".into());
+    }
+    match &check.kind {
+        CheckKind::None => return None,
+        CheckKind::Connect { send, expect, regex } => {
+            // The configuration holds decoded bytes: nanny must not decode again.
+            if send.is_some() || expect.is_some() {
+                a.push("-T".into());
+            }
+            if let Some(s) = send {
+                a.extend(["-s".into(), s.clone()]);
+            }
+            if let Some(x) = expect {
+                a.extend(["-x".into(), x.clone()]);
+            }
+            if *regex {
+                a.push("--regex".into());
+            }
+        }
+        CheckKind::Program { command, expect } => {
+            a.extend(["-e".into(), command.clone()]);
+            if let Some(x) = expect {
+                a.extend(["-T".into(), "-x".into(), x.clone()]);
+            }
+        }
+        CheckKind::Agent { command, on_up, on_down } => {
+            a.extend(["--agent".into(), command.clone()]);
+            if on_up.is_some() || on_down.is_some() {
+                warnings.push(format!(
+                    "virtual service {}: the agent's on_up/on_down commands are not run",
+                    vs.name
+                ));
+            }
+        }
+        CheckKind::Http { path, host, status, body_regex, tls } => {
+            a.extend(["--http-path".into(), path.clone()]);
+            if let Some(h) = host {
+                a.extend(["--http-host".into(), h.clone()]);
+            }
+            let list: Vec<String> = status.iter().map(u16::to_string).collect();
+            a.extend(["--http-status".into(), list.join(",")]);
+            if let Some(b) = body_regex {
+                a.extend(["--http-body".into(), b.clone()]);
+            }
+            if *tls {
+                a.push("--tls".into());
+            }
+            // The Host header defaults to the virtual address.
+            a.extend(["-V".into(), host_of_vip(vs)]);
+        }
+    }
+    let alive = check.interval.to_duration().min(MAX_ALIVE);
+    a.extend([
+        "-t".into(),
+        secs(check.interval),
+        "--timeout".into(),
+        secs(check.timeout),
+        "-a".into(),
+        secs(check.reentry),
+        "--retries".into(),
+        check.retries.saturating_add(1).to_string(),
+        "-w".into(),
+        rs.weight.to_string(),
+    ]);
+    if check.quiesce {
+        a.push("-q".into());
+    }
+    match check.load_monitor {
+        lvs_config::LoadMonitor::None => {}
+        lvs_config::LoadMonitor::Rup => a.extend(["-U".into(), "rup".into()]),
+        lvs_config::LoadMonitor::Ruptime => a.extend(["-U".into(), "ruptime".into()]),
+        lvs_config::LoadMonitor::Uptime => a.extend(["-U".into(), "rsh".into()]),
+    }
+    a.extend(["--alive".into(), format!("{:.3}", alive.as_secs_f64()), "--report".into()]);
+    if opts.verbose {
+        a.push("-v".into());
+    }
+    Some(a)
+}
+
+fn host_of_vip(vs: &VirtualService) -> String {
+    vs.vip.address.to_string()
+}
+
+/// Works out what lvsd keeps for a configuration.
+pub fn build(config: &Config, opts: NannyOptions) -> Spec {
+    let mut spec = Spec {
+        timeouts: ipvs::Timeouts {
+            tcp: config.ipvs_timeouts.tcp,
+            tcp_fin: config.ipvs_timeouts.tcpfin,
+            udp: config.ipvs_timeouts.udp,
+        },
+        hard_shutdown: config.hard_shutdown,
+        ..Spec::default()
+    };
+    for vs in config.virtual_services.iter().filter(|v| v.active) {
+        let service = service_of(vs);
+        let key = service.key;
+        if spec.services.contains_key(&key) {
+            spec.warnings.push(format!(
+                "virtual service {}: {key} is already described by another service; ignored",
+                vs.name
+            ));
+            continue;
+        }
+        let program = vs.monitor.clone().unwrap_or_else(|| config.paths.nanny.clone());
+        let mut reals = Vec::new();
+        for rs in vs.real_servers.iter().filter(|r| r.active) {
+            let mut dest = Dest::new(rs.address, rs.port)
+                .with_fwd(forward(rs.forwarding.unwrap_or(config.network)))
+                .with_weight(rs.weight);
+            dest.upper_threshold = rs.upper_threshold;
+            dest.lower_threshold = rs.lower_threshold;
+            if reals.iter().any(|r: &RealSpec| r.dest.key() == dest.key()) {
+                spec.warnings.push(format!(
+                    "virtual service {}: real server {} repeats {}:{}; ignored",
+                    vs.name, rs.name, rs.address, rs.port
+                ));
+                continue;
+            }
+            let watch = match nanny_args(vs, rs, &vs.check, opts, &mut spec.warnings) {
+                None => Watch::Always,
+                Some(args) => {
+                    let nk = NannyKey { program: program.clone(), args };
+                    let interval = vs.check.interval.to_duration();
+                    let n = spec.nannies.entry(nk.clone()).or_insert_with(|| NannySpec {
+                        server: SocketAddr::new(rs.address, rs.port),
+                        alive: interval.min(MAX_ALIVE),
+                        first_verdict: vs.check.timeout.to_duration()
+                            + interval
+                            + Duration::from_secs(2),
+                        members: Vec::new(),
+                    });
+                    n.members.push((key, dest.key()));
+                    Watch::Nanny(nk)
+                }
+            };
+            reals.push(RealSpec { name: rs.name.clone(), dest, watch });
+        }
+        let sorry = vs.sorry_server.map(|s| {
+            let port = if s.port() == 0 { vs.port } else { s.port() };
+            Dest::new(s.ip(), port).with_fwd(forward(config.network)).with_weight(1)
+        });
+        spec.services.insert(key, ServiceSpec { name: vs.name.clone(), service, reals, sorry });
+    }
+    spec.warnings.sort();
+    spec.warnings.dedup();
+    spec
+}
+
+/// The report that decides a real server, given every nanny's report.
+fn report_of(real: &RealSpec, reports: &BTreeMap<NannyKey, Report>) -> Report {
+    match &real.watch {
+        Watch::Always => Report::Up(real.dest.weight),
+        Watch::Nanny(k) => reports.get(k).copied().unwrap_or(Report::Unknown),
+    }
+}
+
+/// The desired entry of one service: real servers as reported (an
+/// unreported one keeps what the kernel has, `observed`), and the sorry
+/// server when no real server is in with a weight above 0.
+pub fn desired_service(
+    spec: &ServiceSpec,
+    reports: &BTreeMap<NannyKey, Report>,
+    observed: Option<&Entry>,
+) -> Entry {
+    let mut e = Entry::new(spec.service.clone());
+    let mut serving = false;
+    for real in &spec.reals {
+        let k = real.dest.key();
+        let weight = match report_of(real, reports) {
+            Report::Up(w) => Some(w),
+            Report::Quiesced => Some(0),
+            Report::Removed => None,
+            Report::Unknown => observed.and_then(|o| o.dests.get(&k)).map(|d| d.weight),
+        };
+        if let Some(w) = weight {
+            serving |= w > 0;
+            let mut d = real.dest.clone();
+            d.weight = w;
+            e.dests.insert(k, d);
+        }
+    }
+    if let Some(sorry) = &spec.sorry {
+        // A sorry server that is also a real server is left to its nanny.
+        if !serving && !e.dests.contains_key(&sorry.key()) {
+            e.dests.insert(sorry.key(), sorry.clone());
+        }
+    }
+    e
+}
+
+/// The desired table: every service of the spec.
+pub fn desired_table(spec: &Spec, reports: &BTreeMap<NannyKey, Report>, observed: &Table) -> Table {
+    Table {
+        services: spec
+            .services
+            .iter()
+            .map(|(k, s)| (*k, desired_service(s, reports, observed.services.get(k))))
+            .collect(),
+        timeouts: Some(spec.timeouts),
+    }
+}
+
+/// Whether a service's sorry server is in, for the log.
+pub fn sorry_in(spec: &ServiceSpec, e: &Entry) -> bool {
+    spec.sorry.as_ref().is_some_and(|s| {
+        e.dests.contains_key(&s.key()) && !spec.reals.iter().any(|r| r.dest.key() == s.key())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CF: &str = "\
+serial_no = 1
+primary = 192.0.2.1
+service = lvs
+network = nat
+tcp_timeout = 900
+virtual web {
+     active = 1
+     address = 192.0.2.10 eth0:1
+     port = 80
+     scheduler = rr
+     persistent = 300
+     sorry_server = 10.0.0.250
+     timeout = 2
+     reentry = 4
+     server a {
+         address = 10.0.0.1
+         active = 1
+         weight = 5
+     }
+     server b {
+         address = 10.0.0.2
+         active = 1
+         weight = 1
+     }
+     server c {
+         address = 10.0.0.3
+         active = 0
+     }
+}
+virtual web2 {
+     active = 1
+     address = 192.0.2.11 eth0:2
+     port = 80
+     timeout = 2
+     reentry = 4
+     server a {
+         address = 10.0.0.1
+         active = 1
+         weight = 5
+     }
+}
+virtual off {
+     active = 0
+     address = 192.0.2.12 eth0:3
+     port = 80
+}
+";
+
+    fn spec() -> Spec {
+        let (c, d) = lvs_config::parse_str(CF, "lvs.cf", lvs_config::Format::LvsCf);
+        build(&c.unwrap_or_else(|| panic!("{d:?}")), NannyOptions::default())
+    }
+
+    #[test]
+    fn services_servers_and_shared_nannies() {
+        let s = spec();
+        assert_eq!(s.timeouts.tcp, 900);
+        assert_eq!(s.services.len(), 2, "inactive services are not kept");
+        let web = &s.services[&ServiceKey::tcp("192.0.2.10".parse().unwrap(), 80)];
+        assert_eq!(web.service.scheduler, "rr");
+        assert!(web.service.is_persistent());
+        assert_eq!(web.service.timeout, 300);
+        assert_eq!(web.reals.len(), 2, "inactive servers are not kept");
+        assert_eq!(web.reals[0].dest.fwd, ForwardMethod::Masq);
+        assert_eq!(web.sorry.as_ref().unwrap().port, 80);
+        // a:80 with the same check in both services: one nanny, two members.
+        assert_eq!(s.nannies.len(), 2);
+        let shared = s.nannies.values().find(|n| n.members.len() == 2).unwrap();
+        assert_eq!(shared.server, "10.0.0.1:80".parse().unwrap());
+        let args = &s.nannies.keys().next().unwrap().args;
+        assert!(args.contains(&"--report".to_string()));
+        assert!(args.windows(2).any(|w| w == ["--retries", "1"]));
+    }
+
+    fn nanny_of(s: &Spec, ip: &str) -> NannyKey {
+        s.nannies.iter().find(|(_, n)| n.server.ip().to_string() == ip).unwrap().0.clone()
+    }
+
+    #[test]
+    fn sorry_server_in_when_no_real_server_is_up() {
+        let s = spec();
+        let web = &s.services[&ServiceKey::tcp("192.0.2.10".parse().unwrap(), 80)];
+        let sorry = web.sorry.as_ref().unwrap().key();
+        let (a, b) = (nanny_of(&s, "10.0.0.1"), nanny_of(&s, "10.0.0.2"));
+        let mut r = BTreeMap::new();
+        // Nothing reported, nothing in the kernel: sorry.
+        let e = desired_service(web, &r, None);
+        assert_eq!(e.dests.keys().copied().collect::<Vec<_>>(), vec![sorry]);
+        assert!(sorry_in(web, &e));
+        r.insert(a.clone(), Report::Up(3));
+        let e = desired_service(web, &r, None);
+        assert_eq!(e.dests.len(), 1);
+        assert_eq!(e.dests.values().next().unwrap().weight, 3);
+        assert!(!sorry_in(web, &e));
+        // Quiesced servers do not serve: sorry again.
+        r.insert(a.clone(), Report::Quiesced);
+        r.insert(b, Report::Removed);
+        let e = desired_service(web, &r, None);
+        assert_eq!(e.dests.len(), 2);
+        assert!(sorry_in(web, &e));
+    }
+
+    #[test]
+    fn unreported_servers_keep_what_the_kernel_has() {
+        let s = spec();
+        let web = &s.services[&ServiceKey::tcp("192.0.2.10".parse().unwrap(), 80)];
+        let mut have = Entry::new(web.service.clone());
+        let mut d = web.reals[0].dest.clone();
+        d.weight = 4;
+        have.dests.insert(d.key(), d);
+        let e = desired_service(web, &BTreeMap::new(), Some(&have));
+        assert_eq!(e.dests.len(), 1, "adopted, and no sorry server: {e:?}");
+        assert_eq!(e.dests.values().next().unwrap().weight, 4);
+    }
+
+    #[test]
+    fn netmasks() {
+        assert_eq!(netmask(Family::Inet, Some(24)), Netmask::V4("255.255.255.0".parse().unwrap()));
+        assert_eq!(netmask(Family::Inet, Some(0)), Netmask::V4("0.0.0.0".parse().unwrap()));
+        assert_eq!(netmask(Family::Inet6, Some(64)), Netmask::V6Prefix(64));
+        assert_eq!(netmask(Family::Inet, None), Netmask::full(Family::Inet));
+    }
+}

@@ -1,0 +1,567 @@
+//! lvsd's event loop: one mio poll over the signal pipe (SIGCHLD, SIGHUP,
+//! SIGTERM, SIGINT through signal-hook) and every nanny's stdout, plus a
+//! one-second tick for liveness, restarts and first verdicts.
+//!
+//! Nannies are started through [`crate::spawn`] only. What they say is
+//! decoded with `nanny::protocol` and handed to the [`Engine`], which alone
+//! changes the table.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use mio::unix::pipe::Receiver;
+use mio::{Events, Interest, Poll, Token};
+use nanny::protocol::{self, DownMode, Message};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::engine::Engine;
+use crate::kernel::Kernel;
+use crate::spec::{self, NannyKey, NannyOptions, Report};
+
+const SIGNALS: Token = Token(0);
+/// Longest line accepted from a nanny; longer ones are dropped.
+const MAX_LINE: usize = 8192;
+/// Wait between a nanny's death and its restart, doubled per quick death.
+const BACKOFF_START: Duration = Duration::from_millis(500);
+/// Longest wait before a restart.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A nanny that lived this long had no quick death: backoff starts over.
+const STABLE: Duration = Duration::from_secs(60);
+/// How long stopping nannies get to say goodbye at shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// SIGTERM or SIGINT: nannies stopped and the table removed.
+    Signal(i32),
+    /// A nanny died and `hard_shutdown` is set: the table was removed so
+    /// that the peer router takes over.
+    HardShutdown,
+}
+
+/// An error that stops lvsd.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Setting up or waiting on the poller or signals failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel table could not be read at start.
+    #[error(transparent)]
+    Dump(#[from] crate::engine::DumpError),
+}
+
+fn io_err(what: &'static str) -> impl Fn(io::Error) -> Error {
+    move |source| Error::Io { what, source }
+}
+
+struct Running {
+    key: NannyKey,
+    child: Child,
+    pid: u32,
+    pipe: Option<Receiver>,
+    buf: Vec<u8>,
+    started: Instant,
+    last_line: Instant,
+    /// Liveness period promised in the hello line.
+    alive: Option<Duration>,
+    /// When a server never reported is taken as down.
+    verdict_by: Option<Instant>,
+    /// We asked it to stop: its lines and its exit mean nothing.
+    stopping: bool,
+    /// We killed it for silence.
+    hung: bool,
+}
+
+/// The supervisor: the engine plus the nanny processes.
+pub struct Supervisor<K: Kernel> {
+    /// The table keeper.
+    pub engine: Engine<K>,
+    poll: Poll,
+    signals: Signals,
+    running: HashMap<Token, Running>,
+    by_key: BTreeMap<NannyKey, Token>,
+    restarts: BTreeMap<NannyKey, Instant>,
+    failures: BTreeMap<NannyKey, u32>,
+    next_token: usize,
+    config_path: PathBuf,
+    nanny_opts: NannyOptions,
+    last_resync: Instant,
+}
+
+impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor").field("nannies", &self.running.len()).finish()
+    }
+}
+
+impl<K: Kernel> Supervisor<K> {
+    /// Sets up signals and the poller; starts nothing yet.
+    ///
+    /// # Errors
+    /// The poller or the signal handlers cannot be set up.
+    pub fn new(
+        engine: Engine<K>,
+        config_path: PathBuf,
+        nanny_opts: NannyOptions,
+    ) -> Result<Self, Error> {
+        let poll = Poll::new().map_err(io_err("create the poller"))?;
+        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT])
+            .map_err(io_err("install signal handlers"))?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)
+            .map_err(io_err("watch signals"))?;
+        Ok(Supervisor {
+            engine,
+            poll,
+            signals,
+            running: HashMap::new(),
+            by_key: BTreeMap::new(),
+            restarts: BTreeMap::new(),
+            failures: BTreeMap::new(),
+            next_token: 1,
+            config_path,
+            nanny_opts,
+            last_resync: Instant::now(),
+        })
+    }
+
+    /// Reconciles the table, starts the nannies and runs until a signal
+    /// (or a nanny death under `hard_shutdown`) ends it.
+    ///
+    /// # Errors
+    /// The kernel table cannot be read at start, or the poller fails.
+    pub fn run(&mut self) -> Result<Exit, Error> {
+        let n = self.engine.sync()?;
+        log::info!(
+            "start: table reconciled with {} ({} services, {} real servers in the kernel), {n} IPVS commands",
+            self.config_path.display(),
+            self.engine.observed.services.len(),
+            self.engine.observed.dest_count()
+        );
+        let keys: Vec<NannyKey> = self.engine.spec.nannies.keys().cloned().collect();
+        for k in keys {
+            self.start(&k);
+        }
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self.next_timeout();
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::Io { what: "wait for events", source: e });
+            }
+            let mut sigs = Vec::new();
+            let mut readable = Vec::new();
+            for ev in events.iter() {
+                match ev.token() {
+                    SIGNALS => sigs.extend(self.signals.pending()),
+                    t => readable.push(t),
+                }
+            }
+            for t in readable {
+                self.read_nanny(t);
+            }
+            for s in sigs {
+                match s {
+                    SIGHUP => self.reload(),
+                    SIGTERM | SIGINT => {
+                        log::info!("shutting down due to signal {s}");
+                        self.shutdown();
+                        return Ok(Exit::Signal(s));
+                    }
+                    _ => {} // SIGCHLD: reaped below
+                }
+            }
+            if let Some(exit) = self.reap() {
+                return Ok(exit);
+            }
+            self.tick();
+        }
+    }
+
+    fn next_timeout(&self) -> Duration {
+        let now = Instant::now();
+        let soonest = self.restarts.values().min().map(|t| t.saturating_duration_since(now));
+        soonest.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1))
+    }
+
+    /// Starts (or restarts) the nanny of `key`.
+    fn start(&mut self, key: &NannyKey) {
+        self.restarts.remove(key);
+        // A server already in at full weight need not slow-start again
+        // (lvsd restart, nanny restart): nothing changes for its clients.
+        let extra: &[&str] = if self.engine.all_up(key) { &["--no-slow-start"] } else { &[] };
+        let mut child = match crate::spawn::nanny(key, extra) {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("cannot start nanny {}: {e}", key.display());
+                self.schedule_restart(key, None);
+                return;
+            }
+        };
+        let pid = child.id();
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let pipe = child.stdout.take().map(Receiver::from).and_then(|mut p| {
+            let ok = p
+                .set_nonblocking(true)
+                .and_then(|()| self.poll.registry().register(&mut p, token, Interest::READABLE));
+            match ok {
+                Ok(()) => Some(p),
+                Err(e) => {
+                    log::error!("cannot watch nanny {pid}'s output: {e}");
+                    None
+                }
+            }
+        });
+        let server = self.engine.spec.nannies.get(key).map(|n| n.server.to_string());
+        log::info!(
+            "started nanny for {} as pid {pid}{}",
+            server.unwrap_or_default(),
+            if extra.is_empty() { "" } else { " (server already in: no slow start)" }
+        );
+        log::debug!("nanny {pid}: {}", key.display());
+        let now = Instant::now();
+        self.by_key.insert(key.clone(), token);
+        self.running.insert(
+            token,
+            Running {
+                key: key.clone(),
+                child,
+                pid,
+                pipe,
+                buf: Vec::new(),
+                started: now,
+                last_line: now,
+                alive: None,
+                verdict_by: None,
+                stopping: false,
+                hung: false,
+            },
+        );
+    }
+
+    fn schedule_restart(&mut self, key: &NannyKey, lived: Option<Duration>) {
+        let f = self.failures.entry(key.clone()).or_insert(0);
+        if lived.is_some_and(|l| l >= STABLE) {
+            *f = 0;
+        }
+        let delay = BACKOFF_START.saturating_mul(1 << (*f).min(6)).min(BACKOFF_MAX);
+        *f = f.saturating_add(1);
+        log::info!("restarting nanny for {} in {:.1} s", self.server_of(key), delay.as_secs_f64());
+        self.restarts.insert(key.clone(), Instant::now() + delay);
+    }
+
+    fn server_of(&self, key: &NannyKey) -> String {
+        self.engine.spec.nannies.get(key).map(|n| n.server.to_string()).unwrap_or_default()
+    }
+
+    fn read_nanny(&mut self, token: Token) {
+        let Some(r) = self.running.get_mut(&token) else { return };
+        let mut lines = Vec::new();
+        let mut eof = false;
+        if let Some(pipe) = r.pipe.as_mut() {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => r.buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        log::warn!("nanny {}: reading its output: {e}", r.pid);
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some(i) = r.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = r.buf.drain(..=i).collect();
+            lines.push(String::from_utf8_lossy(&line[..i]).into_owned());
+        }
+        if r.buf.len() > MAX_LINE {
+            log::warn!("nanny {}: line longer than {MAX_LINE} bytes dropped", r.pid);
+            r.buf.clear();
+        }
+        if eof {
+            if let Some(mut p) = r.pipe.take() {
+                let _ = self.poll.registry().deregister(&mut p);
+            }
+        }
+        if !lines.is_empty() {
+            r.last_line = Instant::now();
+        }
+        let (key, pid, stopping) = (r.key.clone(), r.pid, r.stopping);
+        if stopping {
+            return;
+        }
+        for line in lines {
+            self.handle_line(token, &key, pid, &line);
+        }
+    }
+
+    fn handle_line(&mut self, token: Token, key: &NannyKey, pid: u32, line: &str) {
+        let msg = match protocol::decode(line) {
+            Ok(m) => m,
+            Err(e) => {
+                log::warn!("nanny {pid}: undecodable line {line:?}: {e}");
+                return;
+            }
+        };
+        let server = self.server_of(key);
+        let report = match msg {
+            Message::Hello { version, alive, .. } => {
+                if version != protocol::VERSION {
+                    log::error!(
+                        "nanny {pid} speaks protocol version {version}, not {}: killing it",
+                        protocol::VERSION
+                    );
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                    return;
+                }
+                let first = self.engine.spec.nannies.get(key).map(|n| n.first_verdict);
+                if let Some(r) = self.running.get_mut(&token) {
+                    r.alive = Some(alive);
+                    r.verdict_by = first.map(|f| Instant::now() + f);
+                }
+                return;
+            }
+            Message::Up { weight, reason } | Message::Weight { weight, reason } => {
+                log::info!("real server {server} up, weight {weight}: {reason}");
+                Report::Up(weight)
+            }
+            Message::Down { mode: DownMode::Remove, reason } => {
+                log::info!("real server {server} down, removed: {reason}");
+                Report::Removed
+            }
+            Message::Down { mode: DownMode::Quiesce, reason } => {
+                log::info!("real server {server} down, quiesced (weight 0): {reason}");
+                Report::Quiesced
+            }
+            Message::Bye { reason } => {
+                log::debug!("nanny {pid} for {server} says bye: {reason}");
+                return;
+            }
+            Message::Alive { .. } | Message::Unknown { .. } => return,
+        };
+        if let Some(r) = self.running.get_mut(&token) {
+            r.verdict_by = None;
+        }
+        self.engine.report(key, report);
+    }
+
+    /// Reaps exited nannies; schedules restarts, or ends lvsd under
+    /// `hard_shutdown`.
+    fn reap(&mut self) -> Option<Exit> {
+        let mut dead = Vec::new();
+        for (t, r) in &mut self.running {
+            match r.child.try_wait() {
+                Ok(Some(status)) => dead.push((*t, status.to_string())),
+                Ok(None) => {}
+                Err(e) => dead.push((*t, format!("cannot be waited for: {e}"))),
+            }
+        }
+        for (t, status) in dead {
+            // Read what it said last (a `down` before dying counts).
+            self.read_nanny(t);
+            let Some(mut r) = self.running.remove(&t) else { continue };
+            if let Some(mut p) = r.pipe.take() {
+                let _ = self.poll.registry().deregister(&mut p);
+            }
+            if self.by_key.get(&r.key) == Some(&t) {
+                self.by_key.remove(&r.key);
+            }
+            if r.stopping {
+                log::debug!("nanny {} stopped ({status})", r.pid);
+                continue;
+            }
+            let server = self.server_of(&r.key);
+            if self.engine.spec.hard_shutdown && !r.hung {
+                log::error!(
+                    "nanny {} for {server} died ({status}); hard_shutdown is set: shutting down lvs",
+                    r.pid
+                );
+                self.shutdown();
+                return Some(Exit::HardShutdown);
+            }
+            log::warn!(
+                "nanny {} for {server} died ({status}); the table keeps its last report",
+                r.pid
+            );
+            if self.engine.spec.nannies.contains_key(&r.key) {
+                self.schedule_restart(&r.key, Some(r.started.elapsed()));
+            }
+        }
+        None
+    }
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        // Silent nannies are hung (SIGSTOP, a stuck loop): kill them; the
+        // reaper restarts them.
+        for r in self.running.values_mut() {
+            if r.stopping || r.hung {
+                continue;
+            }
+            let alive = r.alive.unwrap_or(spec::MAX_ALIVE);
+            let limit = alive * 3 + Duration::from_secs(1);
+            let silent = now.saturating_duration_since(r.last_line);
+            if silent > limit {
+                log::warn!(
+                    "nanny {} for {} silent for {:.1} s (alive every {:.1} s): killing it",
+                    r.pid,
+                    self.engine
+                        .spec
+                        .nannies
+                        .get(&r.key)
+                        .map(|n| n.server.to_string())
+                        .unwrap_or_default(),
+                    silent.as_secs_f64(),
+                    alive.as_secs_f64()
+                );
+                let _ = kill(Pid::from_raw(r.pid as i32), Signal::SIGKILL);
+                r.hung = true;
+            }
+        }
+        // Servers whose nanny never reported them up are down.
+        let mut verdicts = Vec::new();
+        for r in self.running.values_mut() {
+            if r.verdict_by.is_some_and(|t| t <= now) {
+                r.verdict_by = None;
+                verdicts.push(r.key.clone());
+            }
+        }
+        for key in verdicts {
+            if self.engine.reports.get(&key) != Some(&Report::Removed) {
+                let server = self.server_of(&key);
+                log::info!("real server {server} not reported up since its nanny started: down");
+                self.engine.report(&key, Report::Removed);
+            }
+        }
+        let due: Vec<NannyKey> =
+            self.restarts.iter().filter(|(_, t)| **t <= now).map(|(k, _)| k.clone()).collect();
+        for k in due {
+            if self.engine.spec.nannies.contains_key(&k) && !self.by_key.contains_key(&k) {
+                self.start(&k);
+            } else {
+                self.restarts.remove(&k);
+            }
+        }
+        if self.engine.needs_resync && now.duration_since(self.last_resync) > Duration::from_secs(2)
+        {
+            self.last_resync = now;
+            match self.engine.sync() {
+                Ok(n) => log::info!("resync after a failed command: {n} IPVS commands"),
+                Err(e) => log::error!("resync: {e}"),
+            }
+        }
+    }
+
+    fn stop(&mut self, token: Token) {
+        if let Some(r) = self.running.get_mut(&token) {
+            r.stopping = true;
+            let _ = kill(Pid::from_raw(r.pid as i32), Signal::SIGTERM);
+        }
+    }
+
+    /// SIGHUP: read and validate the configuration; on any error keep the
+    /// running one. Otherwise apply the difference, restart only the
+    /// nannies whose command line changed.
+    fn reload(&mut self) {
+        let path = self.config_path.clone();
+        log::info!("reload: reading {}", path.display());
+        let config = match lvs_config::load(&path) {
+            Ok(c) => c,
+            Err(diags) => {
+                log::error!(
+                    "reload: {} has errors; keeping the running configuration",
+                    path.display()
+                );
+                for d in &diags.0 {
+                    log::error!("reload: {d}");
+                }
+                return;
+            }
+        };
+        if config.service == lvs_config::ServiceMode::Fos {
+            log::error!("reload: {} asks for service = fos; lvsd runs LVS only; keeping the running configuration", path.display());
+            return;
+        }
+        let new = spec::build(&config, self.nanny_opts);
+        for w in &new.warnings {
+            log::warn!("{w}");
+        }
+        let gone: Vec<(NannyKey, Token)> = self
+            .by_key
+            .iter()
+            .filter(|(k, _)| !new.nannies.contains_key(*k))
+            .map(|(k, t)| (k.clone(), *t))
+            .collect();
+        for (k, t) in &gone {
+            log::info!("reload: stopping nanny for {}", self.server_of(k));
+            self.stop(*t);
+            self.by_key.remove(k);
+        }
+        self.restarts.retain(|k, _| new.nannies.contains_key(k));
+        self.failures.retain(|k, _| new.nannies.contains_key(k));
+        let fresh: Vec<NannyKey> =
+            new.nannies.keys().filter(|k| !self.by_key.contains_key(*k)).cloned().collect();
+        let kept = new.nannies.len() - fresh.len();
+        match self.engine.reload(new) {
+            Ok(n) => log::info!(
+                "reload: {n} IPVS commands (total {}); nannies: {} stopped, {} started, {kept} kept",
+                self.engine.commands_sent,
+                gone.len(),
+                fresh.len()
+            ),
+            Err(e) => {
+                log::error!("reload: {e}; will retry");
+                self.engine.needs_resync = true;
+            }
+        }
+        for k in fresh {
+            if !self.restarts.contains_key(&k) {
+                self.start(&k);
+            }
+        }
+    }
+
+    /// Stops every nanny (SIGTERM, then SIGKILL after a grace period) and
+    /// removes the services lvsd keeps.
+    fn shutdown(&mut self) {
+        let tokens: Vec<Token> = self.running.keys().copied().collect();
+        for t in tokens {
+            self.stop(t);
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while !self.running.is_empty() && Instant::now() < deadline {
+            self.running.retain(|_, r| !matches!(r.child.try_wait(), Ok(Some(_)) | Err(_)));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for r in self.running.values_mut() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+        self.running.clear();
+        let n = self.engine.teardown();
+        log::info!("shutdown: nannies stopped, {n} services removed");
+    }
+}

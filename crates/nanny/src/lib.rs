@@ -1,0 +1,38 @@
+//! nanny: checks one real-server service and decides when it enters and
+//! leaves the IPVS table, and with which weight.
+//!
+//! Pure parts: [`matcher`], [`http`], [`load`], [`state`], [`protocol`],
+//! [`args`]. IO parts: [`probe`] (sockets), [`spawn`] (the only place that
+//! starts processes), [`table`] (where decisions go), [`daemon`] (the
+//! event loop), `sys` (raw syscalls).
+//!
+//! Where this nanny knowingly differs from piranha 0.8.6 (reference §3.10):
+//! - `send_program` with an expect string: a non-zero exit or a timeout is
+//!   DOWN (piranha said UP, "didn't get anything back", a bug); without an
+//!   expect string the exit status decides (piranha: always DOWN).
+//!   Only one trailing newline is removed before comparing (piranha chopped
+//!   the last byte, whatever it was).
+//! - `%h`/`%p` are replaced inside tokens too, not only as whole tokens.
+//! - Re-admission is timed (`reentry` seconds of continuous success) rather
+//!   than counted (`reentry / interval` successes).
+//! - Regex and literal expects read until they can decide (or the timeout),
+//!   instead of one fixed-size read: slow and partial replies are fine.
+//! - No ICMP echo before TCP checks (piranha sent one and ignored the
+//!   answer), so nanny needs no raw socket and no root for checking.
+//! - `-n`/`-c` are accepted but nanny never forks; `-I` is accepted and
+//!   unused; `--fos` is refused; `--lvs` is the default.
+//! - Initial slow start and the ~20 s adjustment cadence follow piranha;
+//!   the cadence is settable (`--adjust`).
+
+pub mod args;
+pub mod daemon;
+pub mod http;
+pub mod load;
+pub mod matcher;
+pub mod probe;
+pub mod protocol;
+pub mod spawn;
+pub mod state;
+mod sys;
+pub mod table;
+pub mod tls;

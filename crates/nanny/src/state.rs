@@ -1,0 +1,477 @@
+//! The pure decision core: when a server enters and leaves the table, and
+//! with which weight. Time is injected; no IO here.
+//!
+//! Rules (piranha `nanny.c`, made explicit, see docs/nanny-protocol.md):
+//! - A server is added after its first successful check, unless a check has
+//!   failed since start: then it is re-admitted only after `reentry` of
+//!   continuous success (measured from the first success of the streak).
+//! - It is removed (or quiesced) after `retries` consecutive failures.
+//! - Slow start: it enters with `weight >> 5` (at least 1) and the weight
+//!   doubles every adjustment period (20 s, or every check if the interval
+//!   is longer) until it reaches `weight`.
+//! - Load adjustment (piranha §3.10) once at full weight, if a load probe
+//!   is configured.
+
+use std::time::{Duration, Instant};
+
+use crate::protocol::DownMode;
+
+/// How often slow start and load adjustment run (piranha: about 20 s).
+pub const ADJUST_PERIOD: Duration = Duration::from_secs(20);
+
+/// The fixed parameters of one nanny.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Time between checks.
+    pub interval: Duration,
+    /// Continuous success needed to re-admit a server that failed.
+    pub reentry: Duration,
+    /// Consecutive failures that take an active server out (at least 1).
+    pub retries: u32,
+    /// Base weight.
+    pub weight: u32,
+    /// Load adjustment ceiling: `scale * weight`.
+    pub scale: u32,
+    /// Quiesce (weight 0) instead of removing.
+    pub quiesce: bool,
+    /// Enter at `weight >> 5` and double up to `weight`.
+    pub slow_start: bool,
+    /// A load probe is configured.
+    pub load_monitor: bool,
+    /// Slow start and load adjustment period (piranha: [`ADJUST_PERIOD`]);
+    /// the interval if that is longer.
+    pub adjust: Duration,
+}
+
+/// Signals a nanny obeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    /// SIGUSR1: force down and freeze until SIGHUP.
+    ForceDown,
+    /// SIGUSR2: force up and freeze until SIGHUP.
+    ForceUp,
+    /// SIGHUP: back to normal monitoring, check at once.
+    Normal,
+    /// SIGTERM/SIGINT: withdraw and exit.
+    Terminate,
+}
+
+/// What the event loop must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Put the server in the table with this weight.
+    Up {
+        /// Weight.
+        weight: u32,
+        /// Why.
+        reason: String,
+    },
+    /// Take the server out (remove or quiesce).
+    Down {
+        /// How.
+        mode: DownMode,
+        /// Why.
+        reason: String,
+    },
+    /// Change the weight of the server in the table.
+    Weight {
+        /// Weight.
+        weight: u32,
+        /// Why.
+        reason: String,
+    },
+    /// Run the load probe and feed its result to [`Machine::on_load`].
+    ProbeLoad,
+    /// Run a check now instead of waiting for the next interval.
+    CheckNow,
+    /// Exit the process.
+    Exit {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Operator override set by USR1/USR2, cleared by HUP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Glasses {
+    /// Normal monitoring.
+    Off,
+    /// Forced down (SIGUSR1, "opaque glasses").
+    Opaque,
+    /// Forced up (SIGUSR2, "rose-coloured glasses").
+    Rose,
+}
+
+/// The state of one nanny's server.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    p: Params,
+    active: bool,
+    weight: u32,
+    failed_since_start: bool,
+    streak_since: Option<Instant>,
+    fails: u32,
+    last_adjust: Option<Instant>,
+    glasses: Glasses,
+}
+
+impl Machine {
+    /// A fresh machine: server not in the table.
+    pub fn new(mut p: Params) -> Machine {
+        p.retries = p.retries.max(1);
+        Machine {
+            p,
+            active: false,
+            weight: 0,
+            failed_since_start: false,
+            streak_since: None,
+            fails: 0,
+            last_adjust: None,
+            glasses: Glasses::Off,
+        }
+    }
+
+    /// Whether the server is in the table (with a non-zero weight intent).
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// The weight last asked for.
+    pub fn weight(&self) -> u32 {
+        self.weight
+    }
+
+    /// Whether checks are suspended by USR1/USR2.
+    pub fn frozen(&self) -> bool {
+        self.glasses != Glasses::Off
+    }
+
+    fn down_mode(&self) -> DownMode {
+        if self.p.quiesce {
+            DownMode::Quiesce
+        } else {
+            DownMode::Remove
+        }
+    }
+
+    fn entry_weight(&self) -> u32 {
+        if self.p.slow_start && self.p.weight > 0 {
+            (self.p.weight >> 5).max(1)
+        } else {
+            self.p.weight
+        }
+    }
+
+    fn adjust_period(&self) -> Duration {
+        self.p.interval.max(self.p.adjust)
+    }
+
+    /// Feeds the result of one check.
+    pub fn on_check(&mut self, now: Instant, ok: bool, detail: &str) -> Vec<Action> {
+        if self.frozen() {
+            return Vec::new();
+        }
+        if !ok {
+            self.streak_since = None;
+            self.failed_since_start = true;
+            self.fails = self.fails.saturating_add(1);
+            if self.active && self.fails >= self.p.retries {
+                self.active = false;
+                self.weight = 0;
+                let reason = if self.p.retries == 1 {
+                    format!("check failed: {detail}")
+                } else {
+                    format!("{} consecutive checks failed: {detail}", self.fails)
+                };
+                return vec![Action::Down { mode: self.down_mode(), reason }];
+            }
+            return Vec::new();
+        }
+        self.fails = 0;
+        let since = *self.streak_since.get_or_insert(now);
+        if !self.active {
+            let up_for = now.saturating_duration_since(since);
+            if self.failed_since_start && up_for < self.p.reentry {
+                return Vec::new();
+            }
+            self.active = true;
+            self.weight = self.entry_weight();
+            self.last_adjust = Some(now);
+            let reason = if self.failed_since_start {
+                format!("check ok for {}s: {detail}", up_for.as_secs())
+            } else {
+                format!("check ok: {detail}")
+            };
+            return vec![Action::Up { weight: self.weight, reason }];
+        }
+        let due = self
+            .last_adjust
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.adjust_period());
+        if !due {
+            return Vec::new();
+        }
+        self.last_adjust = Some(now);
+        if self.weight < self.p.weight {
+            let new = self.weight.saturating_mul(2).clamp(1, self.p.weight);
+            self.weight = new;
+            return vec![Action::Weight { weight: new, reason: "slow start".into() }];
+        }
+        if self.p.load_monitor {
+            return vec![Action::ProbeLoad];
+        }
+        Vec::new()
+    }
+
+    /// Feeds the result of a load probe (`None`: unknown).
+    pub fn on_load(&mut self, load: Option<f64>) -> Vec<Action> {
+        if !self.active || self.frozen() {
+            return Vec::new();
+        }
+        let Some(load) = load else {
+            return Vec::new();
+        };
+        match adjusted_weight(self.weight, self.p.weight, self.p.scale, load) {
+            Some(w) => {
+                self.weight = w;
+                vec![Action::Weight { weight: w, reason: format!("load average {load}") }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Feeds a signal.
+    pub fn on_signal(&mut self, sig: Sig) -> Vec<Action> {
+        match sig {
+            Sig::ForceDown => {
+                self.glasses = Glasses::Opaque;
+                if self.active {
+                    self.active = false;
+                    self.weight = 0;
+                    return vec![Action::Down {
+                        mode: self.down_mode(),
+                        reason: "forced down by SIGUSR1 (frozen until SIGHUP)".into(),
+                    }];
+                }
+                Vec::new()
+            }
+            Sig::ForceUp => {
+                self.glasses = Glasses::Rose;
+                if !self.active {
+                    self.active = true;
+                    self.weight = self.p.weight;
+                    return vec![Action::Up {
+                        weight: self.weight,
+                        reason: "forced up by SIGUSR2 (frozen until SIGHUP)".into(),
+                    }];
+                }
+                Vec::new()
+            }
+            Sig::Normal => {
+                // Back to normal as if just started, but keeping what is in
+                // the table: the next check decides.
+                self.glasses = Glasses::Off;
+                self.failed_since_start = false;
+                self.streak_since = None;
+                self.fails = 0;
+                vec![Action::CheckNow]
+            }
+            Sig::Terminate => {
+                let mut v = Vec::new();
+                if self.active {
+                    self.active = false;
+                    v.push(Action::Down {
+                        mode: DownMode::Remove,
+                        reason: "nanny terminating".into(),
+                    });
+                }
+                v.push(Action::Exit { reason: "terminated by signal".into() });
+                v
+            }
+        }
+    }
+}
+
+/// piranha's load formula (§3.10): returns the new weight, or `None` when
+/// no change is due. `last` is the current weight, `base` the configured one.
+pub fn adjusted_weight(last: u32, base: u32, scale: u32, load: f64) -> Option<u32> {
+    if !load.is_finite() || load < 0.0 || load == 1.0 {
+        return None;
+    }
+    let s = f64::from(base / 2);
+    let last_f = f64::from(last);
+    let new = if load < 1.0 {
+        let ceiling = f64::from(scale.saturating_mul(base));
+        (last_f + s * (1.0 - load).cbrt()).trunc().min(ceiling)
+    } else {
+        (last_f - s * (load - 1.0).cbrt()).trunc().max(f64::from(base))
+    };
+    // Both bounds keep `new` within u32.
+    let new = new.clamp(0.0, f64::from(u32::MAX)) as u32;
+    if new == last || new.abs_diff(last) < base / 4 {
+        return None;
+    }
+    Some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Params {
+        Params {
+            interval: Duration::from_secs(10),
+            reentry: Duration::from_secs(180),
+            retries: 1,
+            weight: 64,
+            scale: 10,
+            quiesce: false,
+            slow_start: true,
+            load_monitor: false,
+            adjust: ADJUST_PERIOD,
+        }
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn first_success_adds_at_once_with_slow_start_weight() {
+        let t = Instant::now();
+        let mut m = Machine::new(params());
+        let a = m.on_check(t, true, "connected");
+        assert_eq!(a, vec![Action::Up { weight: 2, reason: "check ok: connected".into() }]);
+        // Slow start doubles every 20 s of checks.
+        assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
+        let a = m.on_check(t + s(20), true, "");
+        assert_eq!(a, vec![Action::Weight { weight: 4, reason: "slow start".into() }]);
+        let mut w = 4;
+        let mut k = 40;
+        while w < 64 {
+            let a = m.on_check(t + s(k), true, "");
+            w *= 2;
+            assert_eq!(a, vec![Action::Weight { weight: w, reason: "slow start".into() }]);
+            k += 20;
+        }
+        assert_eq!(m.on_check(t + s(k), true, ""), vec![]);
+    }
+
+    #[test]
+    fn one_failure_removes_and_reentry_is_timed() {
+        let t = Instant::now();
+        let mut m = Machine::new(params());
+        m.on_check(t, true, "");
+        let a = m.on_check(t + s(10), false, "refused");
+        assert_eq!(
+            a,
+            vec![Action::Down { mode: DownMode::Remove, reason: "check failed: refused".into() }]
+        );
+        // Successes from t+20: not back before t+200.
+        for k in (20..200).step_by(10) {
+            assert_eq!(m.on_check(t + s(k), true, ""), vec![], "at {k}");
+        }
+        let a = m.on_check(t + s(200), true, "ok");
+        assert!(matches!(&a[..], [Action::Up { weight: 2, reason }] if reason.contains("180s")));
+    }
+
+    #[test]
+    fn a_failure_during_reentry_restarts_the_clock() {
+        let t = Instant::now();
+        let mut p = params();
+        p.reentry = s(30);
+        let mut m = Machine::new(p);
+        m.on_check(t, false, "x"); // failed from the start: reentry applies
+        assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
+        assert_eq!(m.on_check(t + s(20), true, ""), vec![]);
+        m.on_check(t + s(30), false, "");
+        assert_eq!(m.on_check(t + s(40), true, ""), vec![]);
+        assert_eq!(m.on_check(t + s(60), true, ""), vec![]);
+        assert_eq!(m.on_check(t + s(70), true, "").len(), 1);
+        assert!(m.active());
+    }
+
+    #[test]
+    fn retries_and_quiesce() {
+        let t = Instant::now();
+        let mut p = params();
+        p.retries = 3;
+        p.quiesce = true;
+        p.slow_start = false;
+        let mut m = Machine::new(p);
+        assert!(matches!(&m.on_check(t, true, "")[..], [Action::Up { weight: 64, .. }]));
+        assert_eq!(m.on_check(t + s(1), false, ""), vec![]);
+        assert_eq!(m.on_check(t + s(2), false, ""), vec![]);
+        // A success in between resets the count.
+        m.on_check(t + s(3), true, "");
+        assert_eq!(m.on_check(t + s(4), false, ""), vec![]);
+        assert_eq!(m.on_check(t + s(5), false, ""), vec![]);
+        let a = m.on_check(t + s(6), false, "timeout");
+        assert_eq!(
+            a,
+            vec![Action::Down {
+                mode: DownMode::Quiesce,
+                reason: "3 consecutive checks failed: timeout".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn load_formula_matches_piranha() {
+        // weight 10: s = 5, threshold 10/4 = 2.
+        // load 0: 10 + 5*1 = 15.
+        assert_eq!(adjusted_weight(10, 10, 10, 0.0), Some(15));
+        // load 0.9: cbrt(0.1)=0.464 -> 10 + 2.32 = 12 -> diff 2 >= 2.
+        assert_eq!(adjusted_weight(10, 10, 10, 0.9), Some(12));
+        // load 0.99: cbrt(0.01)=0.215 -> 11, diff 1 < 2: no change.
+        assert_eq!(adjusted_weight(10, 10, 10, 0.99), None);
+        // Ceiling scale*weight.
+        assert_eq!(adjusted_weight(98, 10, 10, 0.0), Some(100));
+        assert_eq!(adjusted_weight(100, 10, 10, 0.0), None);
+        // load 9: cbrt(8)=2 -> 30 - 10 = 20.
+        assert_eq!(adjusted_weight(30, 10, 10, 9.0), Some(20));
+        // Floor at the base weight.
+        assert_eq!(adjusted_weight(12, 10, 10, 28.0), Some(10));
+        assert_eq!(adjusted_weight(10, 10, 10, 28.0), None);
+        assert_eq!(adjusted_weight(10, 10, 10, 1.0), None);
+        assert_eq!(adjusted_weight(10, 10, 10, f64::NAN), None);
+    }
+
+    #[test]
+    fn load_probe_runs_once_at_full_weight() {
+        let t = Instant::now();
+        let mut p = params();
+        p.slow_start = false;
+        p.load_monitor = true;
+        p.weight = 10;
+        let mut m = Machine::new(p);
+        m.on_check(t, true, "");
+        assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
+        assert_eq!(m.on_check(t + s(20), true, ""), vec![Action::ProbeLoad]);
+        assert!(matches!(&m.on_load(Some(0.0))[..], [Action::Weight { weight: 15, .. }]));
+        assert_eq!(m.on_load(None), vec![]);
+        assert_eq!(m.weight(), 15);
+    }
+
+    #[test]
+    fn signals() {
+        let t = Instant::now();
+        let mut m = Machine::new(params());
+        m.on_check(t, true, "");
+        assert!(matches!(&m.on_signal(Sig::ForceDown)[..], [Action::Down { .. }]));
+        assert!(m.frozen());
+        assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
+        assert!(matches!(&m.on_signal(Sig::ForceUp)[..], [Action::Up { weight: 64, .. }]));
+        assert_eq!(m.on_check(t + s(20), false, ""), vec![]);
+        assert!(m.active());
+        assert_eq!(m.on_signal(Sig::Normal), vec![Action::CheckNow]);
+        assert!(matches!(&m.on_check(t + s(30), false, "")[..], [Action::Down { .. }]));
+        // After HUP the first success re-admits at once (fresh start).
+        m.on_signal(Sig::Normal);
+        assert!(matches!(&m.on_check(t + s(40), true, "")[..], [Action::Up { .. }]));
+        let a = m.on_signal(Sig::Terminate);
+        assert!(matches!(
+            &a[..],
+            [Action::Down { mode: DownMode::Remove, .. }, Action::Exit { .. }]
+        ));
+    }
+}

@@ -1,0 +1,148 @@
+//! Where a nanny's decisions go: the narrow seam between the decision loop
+//! and the world. Under lvsd it is [`Report`] (the stdout line protocol);
+//! run by hand it applies changes to IPVS itself; with `--norun` it only logs.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::protocol::{encode, DownMode, Message, VERSION};
+
+/// Applying a decision failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// Writing to lvsd failed (it went away: EPIPE).
+    #[error("cannot report to lvsd: {0}")]
+    Report(#[source] io::Error),
+    /// The IPVS table refused the change (errno kept).
+    #[error("IPVS {op}: {source}")]
+    Ipvs {
+        /// The operation, as ipvsadm would name it.
+        op: &'static str,
+        /// The kernel's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The operations a nanny performs on its real server.
+pub trait Table {
+    /// Put the server in the table (or raise it from quiesced) with `weight`.
+    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError>;
+    /// Take the server out, or quiesce it to weight 0.
+    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError>;
+    /// Change the weight of a server that is up.
+    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError>;
+    /// The event loop is alive (called every liveness period).
+    fn alive(&mut self) -> Result<(), TableError> {
+        Ok(())
+    }
+    /// The nanny is exiting.
+    fn bye(&mut self, _reason: &str) -> Result<(), TableError> {
+        Ok(())
+    }
+}
+
+/// Reports to lvsd on a writer (stdout) with the line protocol.
+#[derive(Debug)]
+pub struct Report<W: Write> {
+    out: W,
+    seq: u64,
+}
+
+impl<W: Write> Report<W> {
+    /// Writes the hello line and returns the reporter.
+    pub fn new(mut out: W, server: &str, alive: Duration) -> Result<Report<W>, TableError> {
+        let hello = Message::Hello {
+            version: VERSION,
+            pid: std::process::id(),
+            server: server.to_string(),
+            alive,
+        };
+        send(&mut out, &hello)?;
+        Ok(Report { out, seq: 0 })
+    }
+}
+
+fn send<W: Write>(out: &mut W, m: &Message) -> Result<(), TableError> {
+    out.write_all(encode(m).as_bytes()).and_then(|()| out.flush()).map_err(TableError::Report)
+}
+
+impl<W: Write> Table for Report<W> {
+    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        send(&mut self.out, &Message::Up { weight, reason: reason.into() })
+    }
+    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
+        send(&mut self.out, &Message::Down { mode, reason: reason.into() })
+    }
+    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        send(&mut self.out, &Message::Weight { weight, reason: reason.into() })
+    }
+    fn alive(&mut self) -> Result<(), TableError> {
+        self.seq += 1;
+        send(&mut self.out, &Message::Alive { seq: self.seq })
+    }
+    fn bye(&mut self, reason: &str) -> Result<(), TableError> {
+        send(&mut self.out, &Message::Bye { reason: reason.into() })
+    }
+}
+
+/// `--norun` (piranha `--test-start`): decide and log, change nothing.
+#[derive(Debug, Default)]
+pub struct LogOnly;
+
+impl Table for LogOnly {
+    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        log::info!("[ active ] would make server available with weight {weight}: {reason}");
+        Ok(())
+    }
+    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
+        log::info!(
+            "[inactive] would {} server: {reason}",
+            match mode {
+                DownMode::Remove => "remove",
+                DownMode::Quiesce => "quiesce",
+            }
+        );
+        Ok(())
+    }
+    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        log::info!("would set weight {weight}: {reason}");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_lines() {
+        let mut buf = Vec::new();
+        {
+            let mut r = Report::new(&mut buf, "10.0.0.2:80", Duration::from_secs(5)).unwrap();
+            r.set_up(2, "check ok").unwrap();
+            r.alive().unwrap();
+            r.set_weight(4, "slow start").unwrap();
+            r.set_down(DownMode::Quiesce, "refused").unwrap();
+            r.alive().unwrap();
+            r.bye("signal").unwrap();
+        }
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("nanny version=1 pid={} server=10.0.0.2:80 alive=5", std::process::id())
+        );
+        assert_eq!(
+            &lines[1..],
+            [
+                "up weight=2 reason=check ok",
+                "alive seq=1",
+                "weight weight=4 reason=slow start",
+                "down mode=quiesce reason=refused",
+                "alive seq=2",
+                "bye reason=signal",
+            ]
+        );
+    }
+}

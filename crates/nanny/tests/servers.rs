@@ -1,0 +1,464 @@
+//! Acceptance: a real `nanny --report` against real servers on loopback
+//! that go up, go down, hang after accept, reply slowly, reply garbage,
+//! close early or return a wrong HTTP status. Each test asserts the
+//! protocol lines and when they arrive (generous bounds: the machine is
+//! shared).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{down, up, Mode, Nanny, Server, UdpServer};
+use nanny::protocol::Message;
+use nix::sys::signal::Signal;
+
+const S: Duration = Duration::from_secs(1);
+
+fn port(s: &Server) -> String {
+    s.addr.port().to_string()
+}
+
+/// Starts a nanny on a server in `Mode::Ok`, waits for `up`, switches the
+/// server to `bad`, and asserts `down` with `why`, at least `min` after
+/// the switch. Returns the nanny and server for more.
+fn up_then_down(
+    http: bool,
+    extra: &[&str],
+    bad: Mode,
+    why: &str,
+    min: Duration,
+) -> (Nanny, Server) {
+    let srv = Server::start(Mode::Ok, http);
+    let p = port(&srv);
+    let mut args = vec!["-h", "127.0.0.1", "-p", &p, "-t", "0.3", "-a", "1", "--lvs"];
+    args.extend_from_slice(extra);
+    let mut n = Nanny::start(&args);
+    let (_, m) = n.next(5 * S);
+    up(&m);
+    let t = Instant::now();
+    srv.set(bad);
+    let (at, m) = n.next(5 * S);
+    down(&m, why);
+    let took = at - t;
+    assert!(took >= min, "down after {took:?}, before {min:?}");
+    (n, srv)
+}
+
+#[test]
+fn tcp_connect_goes_down_and_reentry_is_honoured() {
+    let (mut n, srv) = up_then_down(false, &["-a", "1.5"], Mode::Down, "refused", Duration::ZERO);
+    let t = Instant::now();
+    srv.set(Mode::Ok);
+    let (at, m) = n.next(6 * S);
+    assert_eq!(up(&m), 1);
+    let took = at - t;
+    assert!(took >= Duration::from_millis(1500), "re-admitted after {took:?}");
+    assert!(took < Duration::from_millis(4500), "re-admitted only after {took:?}");
+    if let Message::Up { reason, .. } = m {
+        assert!(reason.contains("check ok for 1s"), "{reason}");
+    }
+}
+
+#[test]
+fn server_that_hangs_after_accept_is_down_at_the_timeout() {
+    let (mut n, _srv) = up_then_down(
+        false,
+        &["-x", "220 "],
+        Mode::Hang,
+        "timed out after 0.3s",
+        Duration::from_millis(250),
+    );
+    n.quiet_for(S / 2);
+}
+
+#[test]
+fn garbage_reply_is_down() {
+    up_then_down(false, &["-x", "220 "], Mode::Garbage, "unexpected reply", Duration::ZERO);
+}
+
+#[test]
+fn early_close_and_short_reply_are_down() {
+    up_then_down(
+        false,
+        &["-x", "220 "],
+        Mode::CloseEarly,
+        "closed without replying",
+        Duration::ZERO,
+    );
+    up_then_down(false, &["-x", "220 rs1 ESMTP ready"], Mode::Short, "too short", Duration::ZERO);
+}
+
+#[test]
+fn slow_partial_replies_within_the_timeout_are_up() {
+    // One byte every 50 ms: "220 rs1 ESMTP" arrives in about 0.65 s, in
+    // many partial reads.
+    let srv = Server::start(Mode::Slow, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.5",
+        "--timeout",
+        "2",
+        "-x",
+        "220 rs1 ESMTP",
+    ]);
+    let (_, m) = n.next(5 * S);
+    up(&m);
+    n.quiet_for(3 * S);
+    // The same in regex mode.
+    let mut r = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.5",
+        "--timeout",
+        "2",
+        "--regex",
+        "-x",
+        "^220 .* ESMTP r",
+    ]);
+    let (_, m) = r.next(5 * S);
+    up(&m);
+    // Too slow for a 0.3 s timeout: never up.
+    let mut slow = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.3", "-x", "220 rs1 ESMTP"]);
+    slow.quiet_for(2 * S);
+}
+
+#[test]
+fn http_wrong_status_is_down_and_back_after_reentry() {
+    let (mut n, srv) = up_then_down(
+        true,
+        &["--http", "--http-path=/health"],
+        Mode::Http500,
+        "HTTP status 500",
+        Duration::ZERO,
+    );
+    let t = Instant::now();
+    srv.set(Mode::Ok);
+    let (at, m) = n.next(6 * S);
+    up(&m);
+    assert!(at - t >= S, "re-admitted after {:?}", at - t);
+}
+
+#[test]
+fn http_body_regex_and_piranha_default_web_check() {
+    let srv = Server::start(Mode::Ok, true);
+    let p = port(&srv);
+    let mut good =
+        Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.3", "--http-body", "all h[a-z]+y"]);
+    up(&good.next(5 * S).1);
+    let mut bad =
+        Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.3", "--http-body", "unicorns"]);
+    bad.quiet_for(2 * S);
+    // Without a monitor, piranha checks port-80 services with
+    // "GET / HTTP/1.0" expecting "HTTP": -p 80 is the virtual port.
+    let mut dflt = Nanny::start(&["-h", "127.0.0.1", "-p", "80", "-r", &p, "-t", "0.3"]);
+    up(&dflt.next(5 * S).1);
+}
+
+#[test]
+fn udp_port_unreachable_is_down() {
+    let srv = UdpServer::start();
+    let p = srv.addr.port().to_string();
+    let mut n = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-u",
+        "-s",
+        "ping",
+        "-x",
+        "pong",
+        "-t",
+        "0.3",
+        "-a",
+        "1",
+    ]);
+    up(&n.next(5 * S).1);
+    let t = Instant::now();
+    srv.stop();
+    let (at, m) = n.next(5 * S);
+    down(&m, "port unreachable");
+    // ICMP answers at once: well before the 0.3 s timeout plus interval.
+    assert!(at - t < S, "{:?}", at - t);
+}
+
+#[test]
+fn udp_wrong_reply_or_silence_is_not_up() {
+    let srv = UdpServer::start();
+    let p = srv.addr.port().to_string();
+    // The server only answers "ping": silence, then the timeout.
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-u", "-s", "hello", "-t", "0.3"]);
+    n.quiet_for(S);
+    let mut w =
+        Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-u", "-s", "ping", "-x", "pang", "-t", "0.3"]);
+    w.quiet_for(S);
+}
+
+/// A TLS server with the fixture certificate; mode 0 = TLS (answers HTTP
+/// 200 to a request), 1 = plaintext garbage.
+fn tls_server() -> (u16, Arc<AtomicU8>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    let certs = vec![CertificateDer::from_pem_file(format!("{dir}cert.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mode = Arc::new(AtomicU8::new(0));
+    let m = mode.clone();
+    thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let config = config.clone();
+            let plain = m.load(Ordering::SeqCst) == 1;
+            thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                if plain {
+                    let _ = s.write_all(b"hello, I am not TLS\r\n");
+                    thread::sleep(Duration::from_millis(200));
+                    return;
+                }
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, s);
+                let mut buf = [0u8; 2048];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls.write_all(b"HTTP/1.0 200 OK\r\n\r\nsecure and healthy\n");
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, mode)
+}
+
+#[test]
+fn tls_handshake_and_https_checks() {
+    let (port, mode) = tls_server();
+    let p = port.to_string();
+    let mut hs = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.3", "--tls", "-a", "1"]);
+    let (_, m) = hs.next(5 * S);
+    match &m {
+        Message::Up { reason, .. } => assert!(reason.contains("TLS handshake"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let mut https = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.3",
+        "--tls",
+        "--http",
+        "--http-body",
+        "secure",
+        "--tls-name",
+        "rs1.test",
+    ]);
+    up(&https.next(5 * S).1);
+    mode.store(1, Ordering::SeqCst);
+    down(&hs.next(5 * S).1, "TLS");
+    down(&https.next(5 * S).1, "TLS");
+}
+
+#[test]
+fn signals_force_down_force_up_back_to_normal_and_terminate() {
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-a", "30"]);
+    up(&n.next(5 * S).1);
+    n.signal(Signal::SIGUSR1);
+    down(&n.next(5 * S).1, "SIGUSR1");
+    // Frozen: the server is fine but stays out.
+    n.quiet_for(S);
+    n.signal(Signal::SIGUSR2);
+    let (_, m) = n.next(5 * S);
+    assert!(matches!(&m, Message::Up { reason, .. } if reason.contains("SIGUSR2")), "{m:?}");
+    // Frozen up: the server fails but stays in.
+    srv.set(Mode::Down);
+    n.quiet_for(S);
+    // HUP: normal again, checked at once.
+    let t = Instant::now();
+    n.signal(Signal::SIGHUP);
+    let (at, m) = n.next(5 * S);
+    down(&m, "refused");
+    assert!(at - t < S / 2, "HUP check took {:?}", at - t);
+    srv.set(Mode::Ok);
+    // Reentry is 30 s: still out.
+    n.quiet_for(S);
+    n.signal(Signal::SIGUSR2);
+    up(&n.next(5 * S).1);
+    n.signal(Signal::SIGTERM);
+    down(&n.next(5 * S).1, "terminating");
+    assert!(matches!(n.next(5 * S).1, Message::Bye { .. }));
+    let status = n.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+fn script(name: &str, body: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("nanny-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn slow_start_doubles_up_to_the_weight() {
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let mut n =
+        Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.1", "-w", "64", "--adjust", "0.3"]);
+    assert_eq!(up(&n.next(5 * S).1), 2);
+    for w in [4, 8, 16, 32, 64] {
+        let (_, m) = n.next(5 * S);
+        assert!(matches!(m, Message::Weight { weight, .. } if weight == w), "{m:?}");
+    }
+    n.quiet_for(S);
+}
+
+#[test]
+fn load_probe_adjusts_weight_with_piranhas_formula() {
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let idle =
+        script("idle-uptime", "echo \" 10:00:00 up 1 day,  load average: 0.00, 0.00, 0.00\"");
+    let mut n = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.1",
+        "-w",
+        "10",
+        "--no-slow-start",
+        "--adjust",
+        "0.3",
+        "--load-program",
+        &idle,
+    ]);
+    assert_eq!(up(&n.next(5 * S).1), 10);
+    // s = 5, load 0: +5 each period, up to 10 * 10.
+    for w in [15, 20, 25] {
+        let (_, m) = n.next(5 * S);
+        assert!(matches!(m, Message::Weight { weight, .. } if weight == w), "{m:?}");
+    }
+    // A loaded server (load 9: -5*cbrt(8) = -10) comes down to the base.
+    let busy = script("busy-uptime", "echo 'load average: 9.00, 1.0, 1.0'");
+    let mut b = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "0.1",
+        "-w",
+        "10",
+        "--no-slow-start",
+        "--adjust",
+        "0.3",
+        "--load-program",
+        &busy,
+    ]);
+    assert_eq!(up(&b.next(5 * S).1), 10);
+    b.quiet_for(S);
+}
+
+#[test]
+fn agent_and_send_program_checks() {
+    let flag = std::env::temp_dir().join(format!("nanny-test-flag-{}", std::process::id()));
+    let flag = flag.to_string_lossy().into_owned();
+    // Turbolinux agent: `prog IP PORT 1`, exit 0 means up.
+    let agent = script(
+        "agent",
+        &format!("[ \"$1\" = 127.0.0.1 ] && [ \"$2\" = 4242 ] && [ \"$3\" = 1 ] || exit 2\n[ -e {flag} ] && exit 1\nexit 0"),
+    );
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", "4242", "-t", "0.2", "--agent", &agent]);
+    up(&n.next(5 * S).1);
+    fs::write(&flag, "").unwrap();
+    down(&n.next(5 * S).1, "exit status: 1");
+    fs::remove_file(&flag).unwrap();
+    // piranha send_program with %h/%p: stdout compared to expect.
+    let prog = script("says", "echo \"OK $1:$2\"");
+    let cmd = format!("{prog} %h %p");
+    let mut s = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "4242",
+        "-t",
+        "0.2",
+        "-e",
+        &cmd,
+        "-x",
+        "OK 127.0.0.1:4242",
+    ]);
+    up(&s.next(5 * S).1);
+    let mut w =
+        Nanny::start(&["-h", "127.0.0.1", "-p", "4242", "-t", "0.2", "-e", &cmd, "-x", "FAIL"]);
+    w.quiet_for(S);
+}
+
+#[test]
+fn liveness_lines_keep_coming_while_checks_hang() {
+    let srv = Server::start(Mode::Hang, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&[
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-t",
+        "1",
+        "--timeout",
+        "5",
+        "-x",
+        "220",
+        "--alive",
+        "0.2",
+    ]);
+    let t = Instant::now();
+    let mut seqs = Vec::new();
+    while seqs.len() < 5 {
+        match n.next_any(2 * S) {
+            Some((_, Message::Alive { seq })) => seqs.push(seq),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    assert!(t.elapsed() < 3 * S);
+}
