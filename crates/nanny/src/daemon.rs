@@ -24,13 +24,12 @@ const SIGNALS: Token = Token(0);
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// Setting up or waiting on the poller or signals failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {err}")]
     Io {
         /// What was being done.
         what: &'static str,
         /// The OS error.
-        #[source]
-        source: io::Error,
+        err: io::Error,
     },
     /// Reporting to lvsd failed (it is gone): nothing left to do.
     #[error(transparent)]
@@ -63,7 +62,7 @@ struct Daemon<'a> {
 
 /// Runs a nanny until SIGTERM/SIGINT (returns `Ok`) or a fatal error.
 pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
-    let io_err = |what| move |source| DaemonError::Io { what, source };
+    let io_err = |what| move |err| DaemonError::Io { what, err };
     let mut poll = Poll::new().map_err(io_err("create poller"))?;
     let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT])
         .map_err(io_err("install signal handlers"))?;

@@ -197,7 +197,7 @@ impl Probe {
     /// Handles a readiness event; `Some` when the probe is finished.
     pub fn on_event(&mut self, token: Token, registry: &Registry) -> Option<Outcome> {
         match self {
-            Probe::Stream(p) if token == SOCKET => p.advance(),
+            Probe::Stream(p) if token == SOCKET => p.step(),
             Probe::Udp(p) if token == SOCKET => p.advance(),
             Probe::Program(p) if token == STDOUT || token == EXIT => p.advance(token, registry),
             _ => None,
@@ -279,15 +279,9 @@ impl StreamProbe {
         })))
     }
 
-    fn advance(&mut self) -> Option<Outcome> {
-        let out = self.step();
-        if out.is_some() {
-            // Closing the socket (on drop) removes it from epoll; nothing
-            // more to do here.
-        }
-        out
-    }
-
+    /// Moves the exchange on as far as the socket allows: connect, TLS
+    /// handshake, send, read; then judges. `Some` when decided. Called on
+    /// every readiness event (edge-triggered: each step runs to WouldBlock).
     fn step(&mut self) -> Option<Outcome> {
         let addr = self.addr;
         if !self.connected {
@@ -376,12 +370,9 @@ impl StreamProbe {
                     Err(e) => return Some(Outcome::down(format!("TLS read from {addr}: {e}"))),
                 }
             }
-            if self.sent < self.send.len() || tls.wants_write() {
-                // Still sending; a reply before the request is complete is
-                // judged anyway below.
-                if matches!(self.reply, Reply::None) {
-                    return None;
-                }
+            if tls.wants_write() && matches!(self.reply, Reply::None) {
+                // The request is not on the wire yet.
+                return None;
             }
         } else {
             while self.sent < self.send.len() {

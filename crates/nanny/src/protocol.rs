@@ -319,4 +319,52 @@ mod tests {
             let _ = decode(s);
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn reason() -> impl Strategy<Value = String> {
+            // Reasons survive as long as they have no control characters.
+            "[^\\p{Cc}]{0,40}"
+        }
+
+        fn message() -> impl Strategy<Value = Message> {
+            prop_oneof![
+                (any::<u32>(), any::<u32>(), "[0-9a-f:.\\[\\]]{1,30}", 1u64..100_000).prop_map(
+                    |(version, pid, server, ms)| Message::Hello {
+                        version,
+                        pid,
+                        server,
+                        alive: Duration::from_millis(ms),
+                    }
+                ),
+                (any::<u32>(), reason())
+                    .prop_map(|(weight, reason)| Message::Up { weight, reason }),
+                (any::<bool>(), reason()).prop_map(|(q, reason)| Message::Down {
+                    mode: if q { DownMode::Quiesce } else { DownMode::Remove },
+                    reason
+                }),
+                (any::<u32>(), reason())
+                    .prop_map(|(weight, reason)| Message::Weight { weight, reason }),
+                any::<u64>().prop_map(|seq| Message::Alive { seq }),
+                reason().prop_map(|reason| Message::Bye { reason }),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn encode_then_decode_is_identity(m in message()) {
+                let line = encode(&m);
+                prop_assert!(line.ends_with('\n'));
+                prop_assert_eq!(line.matches('\n').count(), 1);
+                prop_assert_eq!(decode(&line).unwrap(), m);
+            }
+
+            #[test]
+            fn decode_never_panics(s in "\\PC{0,80}") {
+                let _ = decode(&s);
+            }
+        }
+    }
 }

@@ -31,20 +31,20 @@ pub enum SpawnError {
     #[error("empty command line")]
     Empty,
     /// fork/exec failed (program missing, not executable...).
-    #[error("cannot run {program:?}: {source}")]
+    #[error("cannot run {program:?}: {err}")]
     Exec {
         /// The program (`argv[0]`).
         program: OsString,
         /// The OS error.
-        source: io::Error,
+        err: io::Error,
     },
     /// Setting up the pipe or pidfd failed.
-    #[error("cannot watch {program:?}: {source}")]
+    #[error("cannot watch {program:?}: {err}")]
     Watch {
         /// The program (`argv[0]`).
         program: OsString,
         /// The OS error.
-        source: io::Error,
+        err: io::Error,
     },
 }
 
@@ -93,7 +93,7 @@ impl Running {
             .current_dir("/")
             .process_group(0)
             .spawn()
-            .map_err(|source| SpawnError::Exec { program: program.clone(), source })?;
+            .map_err(|err| SpawnError::Exec { program: program.clone(), err })?;
         let watch = |child: &mut Child| -> io::Result<(OwnedFd, Option<ChildStdout>)> {
             let pidfd = sys::pidfd_open(child.id())?;
             let stdout = child.stdout.take();
@@ -108,11 +108,11 @@ impl Running {
             Ok((pidfd, stdout)) => {
                 Ok(Running { child, pidfd, stdout, out: Vec::new(), truncated: false })
             }
-            Err(source) => {
+            Err(err) => {
                 kill_group(&child);
                 // Blocking is fine here: SIGKILL was just sent to our child.
                 let _ = child.wait();
-                Err(SpawnError::Watch { program: program.clone(), source })
+                Err(SpawnError::Watch { program: program.clone(), err })
             }
         }
     }

@@ -12,15 +12,14 @@ use crate::protocol::{encode, DownMode, Message, VERSION};
 pub enum TableError {
     /// Writing to lvsd failed (it went away: EPIPE).
     #[error("cannot report to lvsd: {0}")]
-    Report(#[source] io::Error),
+    Report(io::Error),
     /// The IPVS table refused the change (errno kept).
-    #[error("IPVS {op}: {source}")]
+    #[error("IPVS {op}: {err}")]
     Ipvs {
         /// The operation, as ipvsadm would name it.
         op: &'static str,
-        /// The kernel's error.
-        #[source]
-        source: io::Error,
+        /// The kernel's error, with its errno.
+        err: io::Error,
     },
 }
 

@@ -462,3 +462,134 @@ fn liveness_lines_keep_coming_while_checks_hang() {
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
     assert!(t.elapsed() < 3 * S);
 }
+
+#[test]
+fn unanswered_syn_is_a_connect_timeout() {
+    use nix::sys::socket::{
+        bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+    };
+    // A listener with a full accept queue that never accepts: further SYNs
+    // are dropped, as for a dead host or a vanished address.
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None).unwrap();
+    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
+    listen(&fd, Backlog::new(0).unwrap()).unwrap();
+    let addr =
+        nix::sys::socket::getsockname::<SockaddrIn>(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
+    let target = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()));
+    // Fill the queue.
+    let mut fillers = Vec::new();
+    for _ in 0..3 {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&target, Duration::from_millis(200)) {
+            fillers.push(s);
+        }
+    }
+    let o = nanny::probe::check_once(
+        &nanny::probe::Check::Connect { tls: None },
+        target,
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    assert!(!o.ok);
+    assert!(o.detail.contains("connect to 127.0.0.1"), "{}", o.detail);
+    assert!(o.detail.contains("timed out after 0.5s"), "{}", o.detail);
+    drop(fd);
+}
+
+#[test]
+fn ipv6_tcp_and_udp() {
+    use nanny::matcher::Expect;
+    use nanny::probe::{check_once, Check};
+    let l = TcpListener::bind("[::1]:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let o = check_once(&Check::Connect { tls: None }, addr, 2 * S).unwrap();
+    assert!(o.ok, "{}", o.detail);
+    drop(l);
+    let o = check_once(&Check::Connect { tls: None }, addr, 2 * S).unwrap();
+    assert!(!o.ok && o.detail.contains("refused"), "{}", o.detail);
+    let u = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let uaddr = u.local_addr().unwrap();
+    drop(u);
+    let o = check_once(
+        &Check::Udp { send: b"ping".to_vec(), expect: Some(Expect::literal(b"pong")) },
+        uaddr,
+        2 * S,
+    )
+    .unwrap();
+    assert!(!o.ok && o.detail.contains("port unreachable"), "{}", o.detail);
+}
+
+#[test]
+fn nanny_exits_when_lvsd_goes_away() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let srv = Server::start(Mode::Ok, false);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanny"))
+        .args(["-h", "127.0.0.1", "-p", &port(&srv), "-t", "0.1", "--report"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut hello = String::new();
+    out.read_line(&mut hello).unwrap();
+    assert!(hello.starts_with("nanny version=1 "), "{hello}");
+    drop(out);
+    let end = Instant::now() + 5 * S;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < end, "nanny still running without its reader");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "{status:?}");
+}
+
+#[test]
+fn server_down_at_start_comes_up_after_reentry() {
+    // Down from the start: nothing is said (the server was never in the
+    // table); once it answers, piranha's rule applies: a failure was seen,
+    // so it enters only after `reentry` of continuous success.
+    let srv = Server::start(Mode::Down, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-a", "1"]);
+    n.quiet_for(S);
+    let t = Instant::now();
+    srv.set(Mode::Ok);
+    let (at, m) = n.next(5 * S);
+    up(&m);
+    assert!(at - t >= S, "up after {:?}", at - t);
+    assert!(at - t < 3 * S, "up only after {:?}", at - t);
+    // And a server up from the start enters at the first check.
+    let srv2 = Server::start(Mode::Ok, false);
+    let p2 = port(&srv2);
+    let mut n2 = Nanny::start(&["-h", "127.0.0.1", "-p", &p2, "-t", "0.2", "-a", "30"]);
+    let (at, m) = n2.next(5 * S);
+    up(&m);
+    assert!(at - n2.started < S, "first up after {:?}", at - n2.started);
+}
+
+#[test]
+fn retries_take_that_many_consecutive_failures() {
+    let (_n, _srv) = up_then_down(
+        false,
+        &["--retries", "3"],
+        Mode::Down,
+        "3 consecutive checks failed",
+        // Failures at the checks at t+a, t+a+0.3, t+a+0.6: at least 0.6 s.
+        Duration::from_millis(550),
+    );
+}
+
+#[test]
+fn quiesce_reports_weight_zero_mode() {
+    let (_n, _srv) = up_then_down(false, &["-q"], Mode::Down, "refused", Duration::ZERO);
+    // up_then_down checked the reason; check the mode on a fresh pair.
+    let srv = Server::start(Mode::Ok, false);
+    let p = port(&srv);
+    let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-q"]);
+    up(&n.next(5 * S).1);
+    srv.set(Mode::Down);
+    let (_, m) = n.next(5 * S);
+    assert!(matches!(m, Message::Down { mode: nanny::protocol::DownMode::Quiesce, .. }), "{m:?}");
+}
