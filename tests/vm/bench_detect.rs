@@ -1,8 +1,9 @@
 //! Benchmark, not a test: how long a dead real server stays in the IPVS
-//! table, nanny (standalone, as piranha's nanny run by hand) versus
-//! keepalived's TCP_CHECK, both checking every second with a 1 s connect
-//! timeout and removing the server on the first failed check (nanny's
-//! default `--retries 1`; keepalived `retry 0`).
+//! table, nanny (started by lvsd, which applies its reports; nanny's
+//! standalone mode is not in this build) versus keepalived's TCP_CHECK,
+//! both checking every second with a 1 s connect timeout and removing the
+//! server on the first failed check (nanny's default, one failure;
+//! keepalived `retry 0`).
 //!
 //! A director and a real server are namespaces joined by a veth pair. The
 //! real server is a TCP server; its death is the listener closing (the
@@ -17,13 +18,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ipvs::{Client, Command as Ipvs, Service, ServiceKey};
+use ipvs::Client;
 use testbed::{Netns, TcpServer};
 
 const VIP: &str = "10.99.0.1";
@@ -133,6 +134,18 @@ impl Lab {
         }
     }
 
+    fn logs(&self) -> String {
+        ["lvsd.log", "keepalived.log"]
+            .iter()
+            .map(|f| {
+                format!(
+                    "--- {f}\n{}",
+                    std::fs::read_to_string(self.dir.join(f)).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
     fn flush(&self) {
         let mut c = self.director.enter(Client::connect).unwrap().unwrap();
         c.flush().unwrap();
@@ -155,7 +168,11 @@ impl Lab {
             }
             let admitted =
                 wait_for(GIVE_UP, Duration::from_millis(50), || in_table(&self.director));
-            assert!(admitted.is_some(), "{what}: the real server never entered the table");
+            assert!(
+                admitted.is_some(),
+                "{what}: the real server never entered the table; logs:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(500) + phase(n));
             let killed = Instant::now();
             drop(server.take()); // the listener closes: connects are refused
@@ -167,22 +184,23 @@ impl Lab {
         out
     }
 
-    fn nanny(&self) -> Running {
-        // The service exists; nanny adds and removes its destination.
-        let key = ServiceKey::tcp(VIP.parse::<IpAddr>().unwrap(), PORT);
-        let mut c = self.director.enter(Client::connect).unwrap().unwrap();
-        let r = c.apply(&[Ipvs::AddService(Service::new(key).with_scheduler("rr"))]).unwrap();
-        assert!(r.iter().all(Result::is_ok));
-        let mut cmd = self.director.command(bin("nanny"));
-        cmd.args(["-h", RS, "-p", "80", "-V", VIP, "-t", "1", "--timeout", "1", "-a", "1"]).args([
-            "--retries",
-            "1",
-            "--no-slow-start",
-            "-M",
-            "g",
-            "-n",
-        ]);
-        spawn(cmd, &self.dir.join("nanny.log"))
+    /// lvsd with one service: it starts one nanny (`--report`) and
+    /// applies what it says. (nanny's standalone mode, changing the table
+    /// itself, is not in this build.)
+    fn lvsd(&self) -> Running {
+        let yaml = format!(
+            "service: lvs\nrouters:\n  primary:\n    address: 192.0.2.1\n\
+             heartbeat: {{ protocol: piranha }}\nnetwork: direct\nhard_shutdown: false\n\
+             paths:\n  nanny: {}\n\
+             virtual_services:\n  - name: web\n    vip: {{ address: {VIP}, interface: eth0 }}\n    port: {PORT}\n    \
+             scheduler: rr\n    check: {{ type: connect, interval: 1, timeout: 1, reentry: 1 }}\n    \
+             real_servers:\n      - {{ name: rs, address: {RS} }}\n",
+            bin("nanny").display()
+        );
+        std::fs::write(self.dir.join("lvs.yaml"), yaml).unwrap();
+        let mut cmd = self.director.command(bin("lvsd"));
+        cmd.args(["-n", "-c"]).arg(self.dir.join("lvs.yaml"));
+        spawn(cmd, &self.dir.join("lvsd.log"))
     }
 
     fn keepalived(&self) -> Running {
@@ -244,7 +262,7 @@ fn main() {
         return;
     };
     let lab = Lab::new();
-    let ours = lab.measure(runs, "nanny", || lab.nanny());
+    let ours = lab.measure(runs, "lvsd+nanny", || lab.lvsd());
     let theirs = lab.measure(runs, "keepalived", || lab.keepalived());
     lab.flush();
     let (o, t) = (stats(&ours), stats(&theirs));
@@ -254,7 +272,7 @@ fn main() {
     };
     println!(
         "bench-row: Detection, real server's service dies to removal from the table, 1 s checks, {runs} runs\
-         |nanny (standalone): {}|keepalived TCP_CHECK: {}|{ratio}|none set (reported)|`cargo xtask bench --only detection`",
+         |nanny under lvsd: {}|keepalived TCP_CHECK: {}|{ratio}|none set (reported)|`cargo xtask bench --only detection`",
         show(o),
         show(t)
     );

@@ -7,7 +7,7 @@
 //!   no checker, which keepalived counts as up).
 //!
 //! The daemons are timed from their spawn until the kernel table (read from
-//! `/proc/net/ip_vs` every 50 ms) holds all 11,000 entries; `ipvsadm -R`
+//! `/proc/net/ip_vs` every 200 ms) holds all 11,000 entries; `ipvsadm -R`
 //! from its spawn to its exit. Rounds alternate between the three, each in
 //! the same namespace from an empty table; medians are reported with the
 //! ratio lvsd / ipvsadm -R (target at most 0.5).
@@ -148,7 +148,7 @@ fn until_full(ns: &Netns, started: Instant, what: &str, log: &std::path::Path) -
             count(ns),
             std::fs::read_to_string(log).unwrap_or_default()
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

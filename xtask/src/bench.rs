@@ -56,6 +56,25 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let exe = std::env::current_exe().context("cannot find the xtask executable")?;
     let mut cmd = Command::new(exe);
+    // Our side must be compared as shipped, optimized, like the distribution's
+    // C programs: vm-test builds the dev profile, so raise its optimization,
+    // in a target directory of its own (the tests' debug builds stay as they
+    // are) that shares the downloaded VM assets.
+    let target = crate::target_dir();
+    let bench_target = target.join("bench");
+    std::fs::create_dir_all(&bench_target)
+        .with_context(|| format!("cannot create {}", bench_target.display()))?;
+    let assets = bench_target.join("vm-assets");
+    if !assets.exists() {
+        std::os::unix::fs::symlink(target.join("vm-assets"), &assets)
+            .with_context(|| format!("cannot link {}", assets.display()))?;
+    }
+    cmd.env("CARGO_TARGET_DIR", &bench_target)
+        .env("CARGO_PROFILE_DEV_OPT_LEVEL", "3")
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG_ASSERTIONS", "false")
+        .env("CARGO_PROFILE_DEV_OVERFLOW_CHECKS", "false")
+        .env("CARGO_PROFILE_DEV_INCREMENTAL", "false");
     cmd.arg("vm-test");
     for suite in &only {
         cmd.args(["--suite", suite]);
