@@ -274,7 +274,7 @@ impl Lab {
 
     /// One kill of the active router; the client-observed outage, or `None`
     /// when the backup never took over.
-    fn run_once(&self, daemon: Daemon, t: Timers, n: usize) -> Option<Duration> {
+    fn run_once(&self, daemon: Daemon, t: Timers, n: usize) -> Option<Outage> {
         let r0 = self.start(daemon, 0);
         // keepalived starts in BACKUP and waits a master-down interval first.
         let up = self.wait_for(Duration::from_secs(20), || self.holds_vip(0));
@@ -292,20 +292,41 @@ impl Lab {
         // in each run (the outage depends on it: the backup counts from the
         // last heartbeat it heard), the same phases for both daemons.
         std::thread::sleep(Duration::from_millis(t.interval_ms * ((n * 37) % 100) as u64 / 100));
-        let kill_at = Instant::now();
-        self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
-        drop(r0);
-        let last_before =
-            self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= kill_at).copied();
-        assert!(
-            last_before.is_some_and(|r| r.1 == 0),
-            "the last reply before the kill was not router 0's: {last_before:?}"
-        );
-        // The outage: from the last reply before the kill to the first one
-        // router 1 sends (replies of router 0 still in flight are ignored).
-        let outage = self
-            .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
-            .then(|| self.takeover_after(kill_at).unwrap() - last_before.map_or(kill_at, |r| r.0));
+        let (outage, vip_up) = std::thread::scope(|s| {
+            // When router 1 has the VIP: binding to it succeeds from then on
+            // (a system call every millisecond, no process started).
+            let watcher = s.spawn(|| {
+                self.routers[1]
+                    .enter(|| {
+                        let deadline = Instant::now() + GIVE_UP;
+                        while Instant::now() < deadline {
+                            if UdpSocket::bind((VIP, 0)).is_ok() {
+                                return Some(Instant::now());
+                            }
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        None
+                    })
+                    .unwrap()
+            });
+            let kill_at = Instant::now();
+            self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
+            drop(r0);
+            let last_before =
+                self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= kill_at).copied();
+            assert!(
+                last_before.is_some_and(|r| r.1 == 0),
+                "the last reply before the kill was not router 0's: {last_before:?}"
+            );
+            // The outage: from the last reply before the kill to the first
+            // one router 1 sends (router 0's replies in flight are ignored).
+            let first = self
+                .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
+                .then(|| self.takeover_after(kill_at).unwrap());
+            let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
+            let vip_up = watcher.join().unwrap();
+            (outage, first.zip(vip_up).map(|(f, v)| f.saturating_duration_since(v)))
+        });
         drop(r1);
         // Reset: VIP off both routers, port up, client's ARP entry gone.
         for ns in &self.routers {
@@ -315,8 +336,16 @@ impl Lab {
         let _ = self.client.ip(&["neigh", "flush", "dev", "eth0"]);
         // Let the routers' links come back before the next start.
         std::thread::sleep(Duration::from_millis(300));
-        outage
+        outage.map(|total| Outage { total, announce: vip_up })
     }
+}
+
+/// One run's outage, and the part of it after router 1 had the VIP (the
+/// announcement: gratuitous ARP reaching the client).
+#[derive(Clone, Copy, Debug)]
+struct Outage {
+    total: Duration,
+    announce: Option<Duration>,
 }
 
 /// A daemon in its own process group: dropping it SIGKILLs the whole
@@ -388,18 +417,27 @@ fn main() {
     ];
     for (label, t) in settings {
         let mut results = Vec::new();
+        let mut announces = Vec::new();
         for daemon in [Daemon::Pulse, Daemon::Keepalived] {
             lab.write_configs(daemon, t);
-            let outages: Vec<Option<Duration>> = (0..runs)
+            let outages: Vec<Option<Outage>> = (0..runs)
                 .map(|n| {
                     let o = lab.run_once(daemon, t, n);
                     println!("bench_failover: {daemon:?} {label} run {n}: {o:?}");
                     o
                 })
                 .collect();
-            results.push(summary(&outages));
+            let totals: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.map(|o| o.total)).collect();
+            let announce: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.announce)).collect();
+            results.push(summary(&totals));
+            announces.push(summary(&announce).0);
         }
         let [(pm, pw, pf), (km, kw, kf)] = [results[0], results[1]];
+        let gap = |a: Option<Duration>| {
+            a.map_or(String::new(), |a| format!("; VIP up to answered: median {}", ms(a)))
+        };
         let show = |m: Option<Duration>, w: Option<Duration>, f: usize| match (m, w) {
             (Some(m), Some(w)) if f == 0 => format!("median {} / worst {}", ms(m), ms(w)),
             (Some(m), Some(w)) => {
@@ -430,8 +468,8 @@ fn main() {
         };
         println!(
             "bench-row: Failover outage, timers {label}, {runs} runs|pulse: {}|keepalived VRRPv3: {}|{ratio}|{target}: {met}|`cargo xtask bench --only failover`",
-            show(pm, pw, pf),
-            show(km, kw, kf)
+            show(pm, pw, pf) + &gap(announces[0]),
+            show(km, kw, kf) + &gap(announces[1])
         );
     }
     drop(lab);

@@ -153,10 +153,11 @@ fn update_table(doc: &str, rows: &[Vec<String>]) -> String {
     };
     for cells in rows {
         let mut cells = cells.clone();
+        let key = row_key(&cells[0]);
         cells[0] = format!("{} ({date})", cells[0]);
-        let key = cells[0].split(" (").next().unwrap_or("").to_string();
         let line = render(&cells);
-        match existing.iter_mut().find(|l| l.trim_start_matches("| ").starts_with(&key)) {
+        let cell0 = |l: &str| l.trim_start_matches("| ").split(" | ").next().map(row_key);
+        match existing.iter_mut().find(|l| cell0(l).as_deref() == Some(key.as_str())) {
             Some(old) => *old = line,
             None => existing.push(line),
         }
@@ -167,6 +168,16 @@ fn update_table(doc: &str, rows: &[Vec<String>]) -> String {
         table.push('\n');
     }
     format!("{before}{BEGIN}\n{table}{END}{after}")
+}
+
+/// What names a row, whatever the run count and date: the first cell
+/// without its `(date)` and without parts such as `10 runs` or `median of 3`.
+fn row_key(cell: &str) -> String {
+    let cell = cell.split(" (").next().unwrap_or(cell);
+    cell.split(", ")
+        .filter(|p| !p.ends_with(" runs") && !p.starts_with("median of"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Today's date (UTC) from `date`, for the rows; empty if it cannot run.
@@ -203,8 +214,8 @@ mod tests {
         let once = update_table(doc, &[row("Failover, 1 s", "1"), row("Table", "2")]);
         assert!(once.contains("## Summary\n\n<!--"), "{once}");
         assert!(once.contains("## ipvs\n\nold text\n"), "{once}");
-        let twice = update_table(&once, &[row("Failover, 1 s", "9")]);
-        assert_eq!(twice.matches("| Failover, 1 s (").count(), 1, "{twice}");
+        let twice = update_table(&once, &[row("Failover, 1 s, 10 runs", "9")]);
+        assert_eq!(twice.matches("| Failover, 1 s").count(), 1, "{twice}");
         assert!(twice.contains("| 9 |") && twice.contains("| 2 |"), "{twice}");
         assert_eq!(twice.matches(BEGIN).count(), 1);
     }
