@@ -10,7 +10,7 @@
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
-//! - `bench [--only failover|detection|table]... [--runs N]`: the router
+//! - `bench [--only failover|detection|table|reload]... [--runs N]`: the router
 //!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
 //!   summary table of `docs/benchmarks.md`. Not part of `test`.
 //! - `vm-selftest`: proves that `vm-test` reports an injected failing test,
