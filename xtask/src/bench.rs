@@ -14,8 +14,12 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 
 /// The benchmarks, by the word `--only` takes.
-const SUITES: &[(&str, &str)] =
-    &[("failover", "bench_failover"), ("detection", "bench_detect"), ("table", "bench_table")];
+const SUITES: &[(&str, &str)] = &[
+    ("failover", "bench_failover"),
+    ("detection", "bench_detect"),
+    ("table", "bench_table"),
+    ("reload", "bench_reload"),
+];
 
 /// Markers around the generated table in `docs/benchmarks.md`.
 pub const BEGIN: &str = "<!-- cargo xtask bench: begin -->";
