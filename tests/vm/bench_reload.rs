@@ -165,14 +165,20 @@ fn measure(
     cmd: Command,
     config: &Path,
     after: &str,
-) -> Option<Duration> {
+) -> Result<Option<Duration>, String> {
     ns.run(&std::env::var("LVS_REF_IPVSADM").unwrap_or_else(|_| "ipvsadm".into()), &["-C"])
         .unwrap();
     let log = dir.join(format!("{name}.log"));
     let started = Instant::now();
-    let daemon = spawn(cmd, &log);
+    let mut daemon = spawn(cmd, &log);
     let before = totals(&services(false));
     let full = wait(ns, GIVE_UP, |s| (s.0, s.1) == before);
+    if !full && daemon.0.try_wait().unwrap().is_some() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        println!("bench_reload: {name} exited at start-up:\n{text}");
+        let why = text.lines().rev().find(|l| l.contains("error")).unwrap_or("exited").trim();
+        return Err(why.replace('|', "/"));
+    }
     assert!(
         full,
         "{name}: first table incomplete: {:?}\n{}",
@@ -189,7 +195,7 @@ fn measure(
     let took = done.then(|| hup.elapsed());
     println!("bench_reload: {name}: reload applied in {took:?} ({:?})", state(ns));
     drop(daemon);
-    took
+    Ok(took)
 }
 
 fn main() {
@@ -230,21 +236,24 @@ fn main() {
     ns.run(&std::env::var("LVS_REF_IPVSADM").unwrap_or_else(|_| "ipvsadm".into()), &["-C"])
         .unwrap();
 
-    let show = |d: Option<Duration>| {
-        d.map_or(format!("not applied within {GIVE_UP:?}"), |d| format!("{:.2} s", d.as_secs_f64()))
+    let show = |d: &Result<Option<Duration>, String>| match d {
+        Ok(Some(d)) => format!("{:.2} s", d.as_secs_f64()),
+        Ok(None) => format!("not applied within {GIVE_UP:?}"),
+        Err(why) => format!("refused the configuration: {why}"),
     };
-    let ratio = match (ours, theirs) {
-        (Some(o), Some(t)) => format!("{:.2}", o.as_secs_f64() / t.as_secs_f64()),
-        (Some(o), None) => format!("< {:.3}", o.as_secs_f64() / GIVE_UP.as_secs_f64()),
+    let ratio = match (&ours, &theirs) {
+        (Ok(Some(o)), Ok(Some(t))) => format!("{:.2}", o.as_secs_f64() / t.as_secs_f64()),
+        (Ok(Some(o)), Ok(None)) => format!("< {:.3}", o.as_secs_f64() / GIVE_UP.as_secs_f64()),
         _ => "-".into(),
     };
-    let met = if ours.is_some_and(|o| o < Duration::from_secs(1)) { "met" } else { "MISSED" };
+    let met =
+        if matches!(ours, Ok(Some(o)) if o < Duration::from_secs(1)) { "met" } else { "MISSED" };
     println!(
         "bench-row: Reload of a 1% change, 2,284 services / 37,298 real servers\
          |lvsd SIGHUP: {}, {ops} IPVS commands|keepalived 2.2.7 SIGHUP: {} (kernel commands not counted)\
          |{ratio}|under 1 s: {met}; long-lived connection survival not measured here\
          |`cargo xtask bench --only reload`",
-        show(ours),
-        show(theirs)
+        show(&ours),
+        show(&theirs)
     );
 }
