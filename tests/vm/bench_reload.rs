@@ -172,7 +172,17 @@ fn measure(
     let started = Instant::now();
     let mut daemon = spawn(cmd, &log);
     let before = totals(&services(false));
-    let full = wait(ns, GIVE_UP, |s| (s.0, s.1) == before);
+    // Watch for an early exit too (a refused configuration).
+    let mut full = false;
+    let first = Instant::now();
+    while first.elapsed() < GIVE_UP && daemon.0.try_wait().unwrap().is_none() {
+        let st = state(ns);
+        if (st.0, st.1) == before {
+            full = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
     if !full && daemon.0.try_wait().unwrap().is_some() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         println!("bench_reload: {name} exited at start-up:\n{text}");
