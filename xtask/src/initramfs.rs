@@ -70,6 +70,8 @@ const TOOLS: &[(&str, &str)] = &[
     ("ipvsadm", REF_IPVSADM),
     ("tcpdump", "/usr/bin/tcpdump"),
     ("strace", "/usr/bin/strace"),
+    // The reference for `cargo xtask bench` (VRRP failover, checkers, table).
+    ("keepalived", "/usr/sbin/keepalived"),
 ];
 
 /// What goes into one image.

@@ -12,6 +12,9 @@
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
+//! - `bench [--only failover|detection|table|reload]... [--runs N]`: the router
+//!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
+//!   summary table of `docs/benchmarks.md`. Not part of `test`.
 //! - `vm-selftest`: proves that `vm-test` reports an injected failing test,
 //!   a hung guest and a guest kernel panic as failures.
 //!
@@ -53,6 +56,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI reports on the terminal
 
 mod assets;
+mod bench;
 mod cargo_json;
 mod demo;
 mod initramfs;
@@ -75,6 +79,8 @@ commands:
   vm-test [--suite AREA]... [--timeout SECS] [FILTER]
                             run the in-guest suites (tests/vm/*.rs) in one QEMU boot
   vm-selftest               check that vm-test reports failures, hangs and panics
+  bench [--only NAME]... [--runs N]
+                            router benchmarks against keepalived in the VM; writes docs/benchmarks.md
 
 environment:
   LVS_VM_KVM=1              boot with KVM instead of TCG software emulation
@@ -126,6 +132,7 @@ fn run() -> anyhow::Result<ExitCode> {
             vm::selftest()?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("bench") => bench::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
