@@ -580,6 +580,15 @@ struct Window {
     to: Duration,
 }
 
+impl Window {
+    /// Whether the request was in flight during the window: one that
+    /// started just before a server was stopped or a router killed, and was
+    /// cut off by it, is that event's casualty too.
+    fn overlaps(&self, s: &Sample) -> bool {
+        s.start <= self.to && s.end >= self.from
+    }
+}
+
 /// Balancing, real-server removal and router failover with a client
 /// making requests all along; returns the client-visible outage of the
 /// failover.
@@ -656,14 +665,11 @@ fn balance_remove_failover(forwarding: Forwarding, tag: &'static str) -> Duratio
         Window { what: "router failover", from: kill_at, to: ready },
     ];
     let failed: Vec<&Sample> = samples.iter().filter(|s| s.result.is_err()).collect();
-    let outside: Vec<&&Sample> = failed
-        .iter()
-        .filter(|s| !windows.iter().any(|w| s.start >= w.from && s.start <= w.to))
-        .collect();
+    let outside: Vec<&&Sample> =
+        failed.iter().filter(|s| !windows.iter().any(|w| w.overlaps(s))).collect();
     // The outage the client saw: from the last answer before the first
     // failure of the failover window to the first answer after its last.
-    let in_failover: Vec<&&Sample> =
-        failed.iter().filter(|s| s.start >= kill_at && s.start <= ready).collect();
+    let in_failover: Vec<&&Sample> = failed.iter().filter(|s| windows[1].overlaps(s)).collect();
     let outage = match (in_failover.first(), in_failover.last()) {
         (Some(first), Some(last)) => {
             let before = samples
@@ -685,7 +691,7 @@ fn balance_remove_failover(forwarding: Forwarding, tag: &'static str) -> Duratio
     let per_window: Vec<String> = windows
         .iter()
         .map(|w| {
-            let n = failed.iter().filter(|s| s.start >= w.from && s.start <= w.to).count();
+            let n = failed.iter().filter(|s| w.overlaps(s)).count();
             format!("{n} in \"{}\" ({:.1?})", w.what, w.to - w.from)
         })
         .collect();
