@@ -10,7 +10,7 @@
 //! - [`supervise`]: the event loop (signals, nanny pipes, restarts).
 //! - [`spawn`]: the only place processes are started; `sys`: the only
 //!   `unsafe` (the nannies' parent-death signal).
-//! - [`syslog`]: the log backend of daemon runs.
+//! - Daemon runs log to syslog through the `lvs-syslog` crate.
 #![deny(missing_docs)]
 
 pub mod engine;
@@ -19,7 +19,6 @@ pub mod spawn;
 pub mod spec;
 pub mod supervise;
 mod sys;
-pub mod syslog;
 pub mod table;
 
 use engine::Engine;

@@ -79,7 +79,7 @@ fn daemon(o: &lvsd::Options) -> anyhow::Result<i32> {
         } else {
             nix::unistd::daemon(false, false).context("become a daemon")?;
         }
-        lvsd::syslog::Syslog::install(level).context("install the syslog logger")?;
+        lvs_syslog::Syslog::install("lvsd", level).context("install the syslog logger")?;
     }
     let pid_file = (!o.nodaemon)
         .then(|| o.pid_file.clone().unwrap_or_else(|| PathBuf::from("/var/run/lvs.pid")));

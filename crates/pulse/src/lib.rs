@@ -8,7 +8,8 @@
 //! - [`settings`]: pulse's settings file, parsed and validated purely.
 //! - [`control`]: the control protocol (requests, status text and JSON).
 //! - IO: [`event_loop`] (the mio loop and control socket), [`host`] (the
-//!   [`host::Host`] trait and the real host), [`keyfile`], [`syslog`].
+//!   [`host::Host`] trait and the real host), [`keyfile`]; logging to
+//!   syslog is the `lvs-syslog` crate.
 #![forbid(unsafe_code)]
 
 pub mod control;
@@ -17,5 +18,4 @@ pub mod host;
 pub mod keyfile;
 pub mod machine;
 pub mod settings;
-pub mod syslog;
 pub mod wire;

@@ -114,7 +114,7 @@ fn run(mut opts: Options) -> anyhow::Result<()> {
             .format(|f, r| writeln!(f, "pulse: {}", r.args()))
             .init();
     } else {
-        pulse::syslog::Syslog::install("pulse", level).context("installing the logger")?;
+        lvs_syslog::Syslog::install("pulse", level).context("installing the logger")?;
     }
     let nodaemon = opts.nodaemon;
     let daemon = match Daemon::prepare(opts) {

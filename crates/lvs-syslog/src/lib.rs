@@ -1,11 +1,13 @@
-//! A minimal `log` backend: syslog over `/dev/log` (facility daemon, ident
-//! `pulse`, with the pid) when pulse runs as a daemon, falling back to
-//! standard error when there is no syslog socket.
+//! A minimal `log` backend for the daemons (pulse, lvsd) when they run
+//! detached: syslog over `/dev/log` (facility daemon, the daemon's ident,
+//! with the pid), falling back to standard error when there is no syslog
+//! socket. One small crate so that both daemons log the same way.
+#![forbid(unsafe_code)]
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
 
-/// Logs to syslog.
+/// Logs to syslog under one ident (`pulse`, `lvsd`).
 #[derive(Debug)]
 pub struct Syslog {
     ident: &'static str,
