@@ -498,20 +498,6 @@ impl Reader<'_> {
     }
 }
 
-const FORWARD: &[(&str, ForwardMethod)] = &[
-    ("nat", ForwardMethod::Nat),
-    ("direct", ForwardMethod::Direct),
-    ("tunnel", ForwardMethod::Tunnel),
-];
-const PROTOCOLS: &[(&str, Protocol)] =
-    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
-const LOAD: &[(&str, LoadMonitor)] = &[
-    ("none", LoadMonitor::None),
-    ("uptime", LoadMonitor::Uptime),
-    ("rup", LoadMonitor::Rup),
-    ("ruptime", LoadMonitor::Ruptime),
-];
-
 /// piranha's default check on port 80 when nothing else is configured.
 const HTTP_SEND: &str = "GET / HTTP/1.0\r\n\r\n";
 
@@ -584,7 +570,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
             &[("rsh", RemoteShell::Rsh), ("ssh", RemoteShell::Ssh)],
         )
         .unwrap_or_default();
-    let network = r.choice(f.take("network"), "network", FORWARD).unwrap_or_default();
+    let network = r.choice(f.take("network"), "network", values::FORWARD).unwrap_or_default();
     let nat_router = f.take("nat_router").and_then(|a| r.address_dev(a, "nat_router"));
     let nat_nmask_a = f.take("nat_nmask");
     let nat_nmask =
@@ -755,8 +741,9 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
         .int(f.take("fwmark"), &format!("{path}.fwmark"), 0, i64::from(u32::MAX))
         .filter(|m| *m != 0)
         .map(|m| m as u32);
-    let protocol =
-        r.choice(f.take("protocol"), &format!("{path}.protocol"), PROTOCOLS).unwrap_or_default();
+    let protocol = r
+        .choice(f.take("protocol"), &format!("{path}.protocol"), values::PROTOCOLS)
+        .unwrap_or_default();
     let scheduler = r
         .string(f.take("scheduler"), &format!("{path}.scheduler"))
         .map(Scheduler)
@@ -775,7 +762,7 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
     };
     let mut check = check(&mut f, &format!("{path}.check"), vport, r);
     check.load_monitor = r
-        .choice(f.take("load_monitor"), &format!("{path}.check.load_monitor"), LOAD)
+        .choice(f.take("load_monitor"), &format!("{path}.check.load_monitor"), values::LOAD)
         .unwrap_or_default();
     check.quiesce =
         r.boolean(f.take("quiesce_server"), &format!("{path}.check.quiesce")).unwrap_or(false);
@@ -858,8 +845,9 @@ fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverSer
     let vip = vip(b, &mut f, path, r);
     let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
     let port = r.port(f.take("port"), &format!("{path}.port")).unwrap_or(80);
-    let protocol =
-        r.choice(f.take("protocol"), &format!("{path}.protocol"), PROTOCOLS).unwrap_or_default();
+    let protocol = r
+        .choice(f.take("protocol"), &format!("{path}.protocol"), values::PROTOCOLS)
+        .unwrap_or_default();
     let check = check(&mut f, &format!("{path}.check"), port, r);
     let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
     let start_a = f.take("start_cmd");

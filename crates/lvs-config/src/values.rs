@@ -6,7 +6,24 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::model::SchedulerFlag;
+use crate::model::{ForwardMethod, LoadMonitor, Protocol, SchedulerFlag};
+
+/// Names of the forwarding methods, as both formats spell them.
+pub(crate) const FORWARD: &[(&str, ForwardMethod)] = &[
+    ("nat", ForwardMethod::Nat),
+    ("direct", ForwardMethod::Direct),
+    ("tunnel", ForwardMethod::Tunnel),
+];
+/// Names of the protocols, as both formats spell them.
+pub(crate) const PROTOCOLS: &[(&str, Protocol)] =
+    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
+/// Names of the load monitors, as both formats spell them.
+pub(crate) const LOAD: &[(&str, LoadMonitor)] = &[
+    ("none", LoadMonitor::None),
+    ("uptime", LoadMonitor::Uptime),
+    ("rup", LoadMonitor::Rup),
+    ("ruptime", LoadMonitor::Ruptime),
+];
 
 /// ` (did you mean `x`?)` when one of `known` is within two edits of
 /// `unknown`, otherwise nothing.

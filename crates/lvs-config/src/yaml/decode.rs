@@ -250,20 +250,6 @@ fn placeholder_vip() -> Vip {
     Vip { address: UNSPECIFIED, interface: String::new(), netmask: None }
 }
 
-const FORWARD: &[(&str, ForwardMethod)] = &[
-    ("nat", ForwardMethod::Nat),
-    ("direct", ForwardMethod::Direct),
-    ("tunnel", ForwardMethod::Tunnel),
-];
-const PROTOCOLS: &[(&str, Protocol)] =
-    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp), ("sctp", Protocol::Sctp)];
-const LOAD: &[(&str, LoadMonitor)] = &[
-    ("none", LoadMonitor::None),
-    ("uptime", LoadMonitor::Uptime),
-    ("rup", LoadMonitor::Rup),
-    ("ruptime", LoadMonitor::Ruptime),
-];
-
 /// Decodes the root node. Returns a config whenever the shape allowed one
 /// to be built; the caller rejects it if the sink holds errors.
 pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
@@ -291,7 +277,7 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     let arp = m.get(sink, "arp").and_then(|(n, p)| arp(sink, n, &p)).unwrap_or_default();
     let network = m
         .get(sink, "network")
-        .and_then(|(n, _)| choice(sink, n, "network", FORWARD))
+        .and_then(|(n, _)| choice(sink, n, "network", values::FORWARD))
         .unwrap_or_default();
     let nat_router = m.get(sink, "nat_router").and_then(|(n, p)| nat_router(sink, n, &p));
     let sync_daemon = m.get(sink, "sync_daemon").and_then(|(n, p)| sync_daemon(sink, n, &p));
@@ -551,7 +537,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     let fwmark = m.get(sink, "fwmark").and_then(|(n, _)| u32_(sink, n, "fwmark", u32::MAX));
     let protocol = m
         .get(sink, "protocol")
-        .and_then(|(n, _)| choice(sink, n, "protocol", PROTOCOLS))
+        .and_then(|(n, _)| choice(sink, n, "protocol", values::PROTOCOLS))
         .unwrap_or_default();
     let scheduler = m
         .get(sink, "scheduler")
@@ -630,7 +616,7 @@ fn real_server(sink: &mut Sink, n: &Node, path: &str, vport: u16) -> Option<Real
     let weight =
         m.get(sink, "weight").and_then(|(n, _)| u32_(sink, n, "weight", 65535)).unwrap_or(1);
     let forwarding =
-        m.get(sink, "forwarding").and_then(|(n, _)| choice(sink, n, "forwarding", FORWARD));
+        m.get(sink, "forwarding").and_then(|(n, _)| choice(sink, n, "forwarding", values::FORWARD));
     let max = i32::MAX as u32;
     let upper_threshold = m
         .get(sink, "upper_threshold")
@@ -686,7 +672,7 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         m.get(sink, "quiesce").and_then(|(n, _)| boolean(sink, n, "quiesce")).unwrap_or(false);
     let load_monitor = m
         .get(sink, "load_monitor")
-        .and_then(|(n, _)| choice(sink, n, "load_monitor", LOAD))
+        .and_then(|(n, _)| choice(sink, n, "load_monitor", values::LOAD))
         .unwrap_or_default();
     let opt_str = |m: &mut Map, sink: &mut Sink, key: &'static str| {
         m.get(sink, key).and_then(|(n, _)| string(sink, n, key))
@@ -751,7 +737,7 @@ fn failover_service(sink: &mut Sink, n: &Node, path: &str) -> Option<FailoverSer
     let port = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(80);
     let protocol = m
         .get(sink, "protocol")
-        .and_then(|(n, _)| choice(sink, n, "protocol", PROTOCOLS))
+        .and_then(|(n, _)| choice(sink, n, "protocol", values::PROTOCOLS))
         .unwrap_or_default();
     let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, &p)).unwrap_or_default();
     let monitor =
