@@ -510,12 +510,16 @@ fn reload_changes_only_what_changed_and_keeps_connections() {
         farm.director().enter(|| Client::connect().map(|c| c.family_id())).unwrap().unwrap();
     let capture = NlCapture::start(farm.director(), farm.dir.0.join("reload.pcap"));
 
-    // Reload: web's scheduler changes (edited in place), and the removed
-    // entry comes back; echo is untouched.
+    // Reload: web's scheduler changes (edited in place, at once, planned
+    // from lvsd's record of the table), and the resync that follows reads
+    // the kernel and brings the removed entry back; echo is untouched.
     std::fs::write(&cfg, config("wlc", 1, &echo_service())).unwrap();
     lvsd.signal(nix::sys::signal::Signal::SIGHUP);
     let line = lvsd.expect("IPVS commands (total", LONG);
-    assert_eq!(reload_count(&line), 2, "one edit, one restored server: {line}");
+    assert_eq!(reload_count(&line), 1, "one edit: {line}");
+    let resync = lvsd.expect("resync after reload", LONG);
+    assert!(resync.contains(", 1 IPVS commands;"), "{resync}");
+    assert!(resync.ends_with("(restored what drifted)"), "{resync}");
     // The kernel saw exactly those two changes, counted on the wire.
     let (on_wire, about) = capture.stop_and_count(family, 2);
     assert_eq!(on_wire, 2, "netlink requests that change the table ({about})");

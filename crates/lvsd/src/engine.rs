@@ -1,18 +1,21 @@
 //! Keeps the kernel table true to the configuration and the nannies'
-//! reports: full reconciliation at start and reload, and per-report
-//! changes in between. All table changes go through [`Engine::apply`].
+//! reports: full reconciliation at start, the difference at reload, a
+//! resync (read the kernel, restore what drifted) after a reload and after
+//! a refused command, and per-report changes in between. All table changes
+//! go through [`Engine::apply`].
 //!
 //! No processes here: the supervisor tells the engine what nannies said,
 //! and the engine talks to the kernel only through the [`Kernel`] seam,
 //! so everything here is tested with [`crate::kernel::FakeKernel`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use ipvs::{Command, ServiceKey};
 
 use crate::kernel::Kernel;
 use crate::spec::{self, NannyKey, Report, Spec};
-use crate::table::{self, describe, Ownership, Table};
+use crate::table::{self, describe, Entry, Ownership, Table};
 
 /// lvsd's view of the table and what decides it.
 #[derive(Debug)]
@@ -23,7 +26,7 @@ pub struct Engine<K: Kernel> {
     pub spec: Spec,
     /// What each nanny last said.
     pub reports: BTreeMap<NannyKey, Report>,
-    /// The kernel table as of the last dump plus every command it accepted.
+    /// The kernel table as of the last read plus every command it accepted.
     pub observed: Table,
     /// Whether services the configuration does not name may be removed.
     pub own: Ownership,
@@ -31,6 +34,47 @@ pub struct Engine<K: Kernel> {
     pub commands_sent: u64,
     /// Set when a command failed: the table must be read again.
     pub needs_resync: bool,
+    /// The resync in progress, if any.
+    pub resync: Option<Resync>,
+}
+
+/// A read of the kernel table in progress, spread over calls of
+/// [`Engine::resync_step`]: first the service list, then one service's
+/// destinations at a time. Each step compares what it read with
+/// [`Engine::observed`] and sends what restores the difference at once, so
+/// commands sent between steps (nanny reports) never meet a stale read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resync {
+    /// Why it runs, for the log ("reload", "a refused command").
+    pub why: &'static str,
+    /// Services whose destinations are still to be read; `None` until the
+    /// service list has been read.
+    pending: Option<VecDeque<ServiceKey>>,
+    /// Services listed by the kernel.
+    pub services_read: usize,
+    /// Destinations read.
+    pub dests_read: usize,
+    /// Read requests sent.
+    pub reads: usize,
+    /// Commands sent to restore what drifted.
+    pub commands: usize,
+}
+
+impl Resync {
+    fn new(why: &'static str) -> Resync {
+        Resync { why, pending: None, services_read: 0, dests_read: 0, reads: 0, commands: 0 }
+    }
+}
+
+/// What a reload did, and how long its parts took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReloadStats {
+    /// Commands sent.
+    pub commands: usize,
+    /// Working out the commands (desired table and plan).
+    pub plan: Duration,
+    /// Sending them and recording the accepted ones.
+    pub apply: Duration,
 }
 
 /// An error reading the kernel table.
@@ -49,18 +93,20 @@ impl<K: Kernel> Engine<K> {
             own,
             commands_sent: 0,
             needs_resync: false,
+            resync: None,
         }
     }
 
-    /// Reads the kernel table and makes it what the configuration and the
-    /// reports say (adopting what already matches). Returns the number of
-    /// commands sent.
+    /// Reads the whole kernel table and makes it what the configuration
+    /// and the reports say (adopting what already matches). Returns the
+    /// number of commands sent. Used at start, before any nanny runs.
     ///
     /// # Errors
     /// The table cannot be read; nothing was changed.
     pub fn sync(&mut self) -> Result<usize, DumpError> {
         self.observed = self.kernel.dump()?;
         self.needs_resync = false;
+        self.resync = None;
         let desired = spec::desired_table(&self.spec, &self.reports, &self.observed);
         let before = self.sorry_state();
         let cmds = table::plan(&desired, &self.observed, self.own);
@@ -69,33 +115,145 @@ impl<K: Kernel> Engine<K> {
         Ok(n)
     }
 
-    /// Replaces the configuration: forgets reports of nannies that no
-    /// longer exist, removes services the new configuration dropped, and
-    /// reconciles with a fresh read of the kernel (which also restores
-    /// entries removed by hand). Returns the number of commands sent.
+    /// Replaces the configuration and applies the difference at once,
+    /// planned against [`Engine::observed`] (lvsd's record of the kernel
+    /// table) without reading the kernel first: reports of nannies that no
+    /// longer exist are forgotten, services the new configuration dropped
+    /// are removed, the others are brought to the new configuration.
     ///
-    /// # Errors
-    /// The table cannot be read; the new configuration is in force but
-    /// nothing was changed (the caller retries with [`Engine::sync`]).
-    pub fn reload(&mut self, new: Spec) -> Result<usize, DumpError> {
-        let retired: Vec<ServiceKey> =
-            self.spec.services.keys().filter(|k| !new.services.contains_key(k)).copied().collect();
-        self.reports.retain(|k, _| new.nannies.contains_key(k));
-        self.spec = new;
-        self.observed = self.kernel.dump()?;
-        self.needs_resync = false;
+    /// Then a [`Resync`] is started (driven by [`Engine::resync_step`]),
+    /// which reads the kernel and restores entries changed by hand.
+    pub fn reload(&mut self, new: Spec) -> ReloadStats {
+        let t0 = Instant::now();
         let mut cmds = Vec::new();
-        for k in &retired {
-            if let Some(have) = self.observed.services.get(k) {
+        for (k, have) in &self.observed.services {
+            if self.spec.services.contains_key(k) && !new.services.contains_key(k) {
                 table::plan_service(None, Some(have), &mut cmds);
             }
         }
+        self.reports.retain(|k, _| new.nannies.contains_key(k));
+        self.spec = new;
         let desired = spec::desired_table(&self.spec, &self.reports, &self.observed);
         let before = self.sorry_state();
         cmds.extend(table::plan(&desired, &self.observed, self.own));
+        let t1 = Instant::now();
         let n = self.apply(&cmds);
         self.log_sorry_changes(&before);
-        Ok(n)
+        let t2 = Instant::now();
+        self.start_resync("reload");
+        ReloadStats { commands: n, plan: t1 - t0, apply: t2 - t1 }
+    }
+
+    /// Starts a resync (replacing one in progress); clears
+    /// [`Engine::needs_resync`].
+    pub fn start_resync(&mut self, why: &'static str) {
+        self.needs_resync = false;
+        self.resync = Some(Resync::new(why));
+    }
+
+    /// One step of the resync in progress: the service list (and
+    /// timeouts) if not read yet, else the destinations of up to
+    /// `services` services. Sends what restores any difference found.
+    /// Returns the finished resync after its last step, `None` otherwise
+    /// (and when none is in progress).
+    ///
+    /// # Errors
+    /// A read failed: the resync is abandoned and [`Engine::needs_resync`]
+    /// set, so that it is tried again.
+    pub fn resync_step(&mut self, services: usize) -> Result<Option<Resync>, DumpError> {
+        let Some(mut r) = self.resync.take() else { return Ok(None) };
+        let done = match self.resync_work(&mut r, services) {
+            Ok(done) => done,
+            Err(e) => {
+                self.needs_resync = true;
+                return Err(e);
+            }
+        };
+        if done {
+            return Ok(Some(r));
+        }
+        self.resync = Some(r);
+        Ok(None)
+    }
+
+    fn resync_work(&mut self, r: &mut Resync, services: usize) -> Result<bool, DumpError> {
+        let Some(pending) = r.pending.as_mut() else {
+            r.pending = Some(self.resync_services(r)?);
+            return Ok(false);
+        };
+        let mut cmds = Vec::new();
+        for _ in 0..services {
+            let Some(key) = pending.pop_front() else { break };
+            let Some(s) = self.spec.services.get(&key) else { continue };
+            r.reads += 1;
+            let dests = self.kernel.dests(&key)?;
+            r.dests_read += dests.len();
+            let Some(e) = self.observed.services.get_mut(&key) else { continue };
+            e.dests = dests.into_iter().map(|d| (d.key(), d)).collect();
+            let want = spec::desired_service(s, &self.reports, Some(e));
+            table::plan_service(Some(&want), Some(e), &mut cmds);
+        }
+        let done = pending.is_empty();
+        let before = self.sorry_state();
+        r.commands += self.apply(&cmds);
+        self.log_sorry_changes(&before);
+        Ok(done)
+    }
+
+    /// The service-level part of a resync: reads the service list and the
+    /// timeouts, makes [`Engine::observed`] agree with them (keeping its
+    /// destinations of services still there, to be read next), restores
+    /// missing or edited services and returns the services whose
+    /// destinations are to be read.
+    fn resync_services(&mut self, r: &mut Resync) -> Result<VecDeque<ServiceKey>, DumpError> {
+        let timeouts = self.kernel.timeouts()?;
+        let listed = self.kernel.services()?;
+        r.reads += 2;
+        r.services_read = listed.len();
+        let listed: BTreeMap<ServiceKey, ipvs::Service> =
+            listed.into_iter().map(|s| (s.key, s)).collect();
+        self.observed.services.retain(|k, _| listed.contains_key(k));
+        for (k, s) in &listed {
+            match self.observed.services.get_mut(k) {
+                Some(e) => e.service = s.clone(),
+                None => {
+                    self.observed.services.insert(*k, Entry::new(s.clone()));
+                }
+            }
+        }
+        self.observed.timeouts = Some(timeouts);
+        let pending: VecDeque<ServiceKey> =
+            self.spec.services.keys().filter(|k| listed.contains_key(k)).copied().collect();
+        // The service level only: destinations are restored as they are read.
+        let mut cmds: Vec<Command> =
+            table::timeouts_command(&self.spec.timeouts, self.observed.timeouts.as_ref())
+                .into_iter()
+                .collect();
+        if self.own == Ownership::Whole {
+            cmds.extend(
+                self.observed
+                    .services
+                    .keys()
+                    .filter(|k| !self.spec.services.contains_key(k))
+                    .map(|k| Command::DelService(*k)),
+            );
+        }
+        for (k, s) in &self.spec.services {
+            match self.observed.services.get(k) {
+                None => {
+                    let want = spec::desired_service(s, &self.reports, None);
+                    table::plan_service(Some(&want), None, &mut cmds);
+                }
+                Some(have) if !table::service_matches(&s.service, &have.service) => {
+                    cmds.push(Command::EditService(s.service.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        let before = self.sorry_state();
+        r.commands += self.apply(&cmds);
+        self.log_sorry_changes(&before);
+        Ok(pending)
     }
 
     /// Records what a nanny said and changes the services it decides.
@@ -291,7 +449,7 @@ virtual web {{
         let mut first = Engine::new(FakeKernel::default(), s.clone(), Ownership::Configured);
         first.sync().unwrap();
         first.report(&a, Report::Up(5));
-        let kernel = FakeKernel { table: first.kernel.table.clone(), log: Vec::new() };
+        let kernel = FakeKernel { table: first.kernel.table.clone(), ..FakeKernel::default() };
         // A foreign service, made by hand.
         let mut kernel = kernel;
         let foreign = ServiceKey::tcp("192.0.2.99".parse().unwrap(), 25);
@@ -307,8 +465,18 @@ virtual web {{
         assert_eq!(second.kernel.log, vec![Command::DelService(foreign)]);
     }
 
+    /// Runs the resync in progress to its end, in steps of one service.
+    fn finish_resync(e: &mut Engine<FakeKernel>) -> Resync {
+        for _ in 0..1000 {
+            if let Some(r) = e.resync_step(1).unwrap() {
+                return r;
+            }
+        }
+        panic!("the resync does not end")
+    }
+
     #[test]
-    fn reload_applies_only_the_difference_and_restores_hand_removed_entries() {
+    fn reload_applies_the_difference_at_once_and_the_resync_restores_hand_removed_entries() {
         let s = spec_of(&cf(""));
         let a = nanny(&s, "10.0.0.1");
         let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
@@ -318,32 +486,117 @@ virtual web {{
         let dk = Dest::new("10.0.0.1".parse().unwrap(), 80).key();
         e.kernel.table.services.get_mut(&web()).unwrap().dests.remove(&dk);
         e.kernel.log.clear();
+        let reads = e.kernel.reads;
         // New: a second service; scheduler of web changed.
         let text = cf("virtual mail {\n active = 1\n address = 192.0.2.10 eth0:1\n port = 25\n server m {\n active = 1\n address = 10.0.0.5\n }\n}\n")
             .replace("port = 80\n", "port = 80\n scheduler = rr\n");
-        let n = e.reload(spec_of(&text)).unwrap();
-        assert_eq!(e.kernel.log.len(), n);
+        let stats = e.reload(spec_of(&text));
+        // The reload's commands went out without reading the kernel.
+        assert_eq!(e.kernel.reads, reads, "no read before the reload's commands");
+        assert_eq!(e.kernel.log.len(), stats.commands);
         let mail = ServiceKey::tcp("192.0.2.10".parse().unwrap(), 25);
         // mail's real server has no report yet and no sorry server: the
         // service alone goes in.
-        assert_eq!(n, 3, "{:?}", e.kernel.log);
         assert!(
             matches!(&e.kernel.log[..], [
                 Command::AddService(m),
                 Command::EditService(s),
-                Command::AddDest(k, d),
-            ] if s.scheduler == "rr" && *k == web() && d.key() == dk && m.key == mail),
+            ] if s.scheduler == "rr" && m.key == mail),
+            "{:?}",
+            e.kernel.log
+        );
+        assert!(dests(&e, web()).is_empty(), "not restored yet");
+        // The resync that follows reads the kernel and restores the entry.
+        assert!(e.resync.is_some());
+        e.kernel.log.clear();
+        let r = finish_resync(&mut e);
+        assert_eq!((r.why, r.services_read, r.commands), ("reload", 2, 1));
+        assert_eq!(r.reads, 2 + 2, "timeouts, the service list, then one read per service");
+        assert!(
+            matches!(&e.kernel.log[..], [Command::AddDest(k, d)] if *k == web() && d.key() == dk),
             "{:?}",
             e.kernel.log
         );
         assert_eq!(dests(&e, web()), vec![("10.0.0.1".into(), 5)]);
-        // Reloading the same again is free.
-        let again = spec_of(&text);
+        assert!(e.resync.is_none() && !e.needs_resync);
+        // Reloading the same again is free, and so is its resync.
         e.kernel.log.clear();
-        assert_eq!(e.reload(again).unwrap(), 0);
+        assert_eq!(e.reload(spec_of(&text)).commands, 0);
+        assert_eq!(finish_resync(&mut e).commands, 0);
         // Dropping the service removes it.
-        assert_eq!(e.reload(spec_of(&cf(""))).unwrap(), 2, "{:?}", e.kernel.log);
+        assert_eq!(e.reload(spec_of(&cf(""))).commands, 2, "{:?}", e.kernel.log);
         assert!(!e.kernel.table.services.contains_key(&mail));
+    }
+
+    #[test]
+    fn the_resync_restores_services_deleted_or_edited_by_hand() {
+        let s = spec_of(&cf(""));
+        let (a, b) = (nanny(&s, "10.0.0.1"), nanny(&s, "10.0.0.2"));
+        let mut e = Engine::new(FakeKernel::default(), s.clone(), Ownership::Configured);
+        e.sync().unwrap();
+        e.report(&a, Report::Up(5));
+        e.report(&b, Report::Up(1));
+        let full = e.kernel.table.clone();
+        // ipvsadm -D, then ipvsadm -A with another scheduler and no servers.
+        let edited = e.kernel.table.services[&web()].service.clone().with_scheduler("lc");
+        e.kernel.table.services.clear();
+        e.kernel.apply(&[Command::AddService(edited)]).unwrap();
+        e.kernel.log.clear();
+        // An unchanged reload sends nothing; its resync puts everything back.
+        assert_eq!(e.reload(s.clone()).commands, 0);
+        let r = finish_resync(&mut e);
+        assert_eq!(r.commands, 3, "{:?}", e.kernel.log);
+        assert!(matches!(e.kernel.log[0], Command::EditService(_)), "{:?}", e.kernel.log);
+        assert_eq!(e.kernel.table, full);
+        // Deleted whole: restored whole at the service level, with its
+        // servers at their reported weights.
+        e.kernel.table.services.clear();
+        e.start_resync("test");
+        finish_resync(&mut e);
+        assert_eq!(e.kernel.table, full);
+        assert_eq!(e.observed.services, full.services);
+    }
+
+    #[test]
+    fn reports_between_resync_steps_meet_no_stale_read() {
+        let s = spec_of(&cf(""));
+        let (a, b) = (nanny(&s, "10.0.0.1"), nanny(&s, "10.0.0.2"));
+        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        e.sync().unwrap();
+        e.report(&a, Report::Up(5));
+        e.start_resync("test");
+        // The service list is read...
+        assert!(e.resync_step(1).unwrap().is_none());
+        // ...then a nanny reports before the destinations are read.
+        e.kernel.log.clear();
+        assert_eq!(e.report(&b, Report::Up(1)), 1, "b in");
+        e.report(&a, Report::Up(3));
+        let r = finish_resync(&mut e);
+        assert_eq!(r.commands, 0, "the read shows what lvsd sent: {:?}", e.kernel.log);
+        assert_eq!(dests(&e, web()), vec![("10.0.0.1".into(), 3), ("10.0.0.2".into(), 1)]);
+    }
+
+    #[test]
+    fn a_resync_is_spread_over_steps() {
+        let mut text = String::new();
+        for i in 0..10 {
+            text.push_str(&format!(
+                "virtual v{i} {{\n active = 1\n address = 192.0.2.{} eth0:1\n port = 80\n server m {{\n active = 1\n address = 10.0.0.5\n }}\n}}\n",
+                20 + i
+            ));
+        }
+        let mut e = Engine::new(FakeKernel::default(), spec_of(&cf(&text)), Ownership::Configured);
+        e.sync().unwrap();
+        e.start_resync("test");
+        let reads = e.kernel.reads;
+        assert!(e.resync_step(4).unwrap().is_none());
+        assert_eq!(e.kernel.reads - reads, 2, "first step: timeouts and the service list");
+        assert!(e.resync_step(4).unwrap().is_none());
+        assert!(e.resync_step(4).unwrap().is_none());
+        assert_eq!(e.kernel.reads - reads, 2 + 8);
+        let r = e.resync_step(4).unwrap().expect("11 services in steps of 4");
+        assert_eq!((r.services_read, r.reads, r.commands), (11, 2 + 11, 0));
+        assert!(e.resync_step(4).unwrap().is_none(), "nothing in progress");
     }
 
     #[test]
@@ -356,8 +609,11 @@ virtual web {{
         e.kernel.table.services.clear();
         e.report(&a, Report::Up(5));
         assert!(e.needs_resync);
-        e.sync().unwrap();
+        e.start_resync("a refused command");
         assert!(!e.needs_resync);
+        let r = finish_resync(&mut e);
+        assert!(!e.needs_resync);
+        assert_eq!(r.commands, 2, "the service and its server");
         assert_eq!(dests(&e, web()), vec![("10.0.0.1".into(), 5)]);
         let d = &e.kernel.table.services[&web()].dests.values().next().unwrap();
         assert_eq!(d.fwd, ForwardMethod::Masq);

@@ -3,17 +3,50 @@
 //! behaves like the kernel (EEXIST, ENOENT, ESRCH) and records every
 //! command, for tests without IPVS.
 
-use ipvs::{Command, Error};
+use ipvs::{Command, Dest, Error, Service, ServiceKey, Timeouts};
 
 use crate::table::{self, Table};
 
 /// Reading and changing the IPVS table.
+///
+/// Reading is offered piecewise (the service list, one service's
+/// destinations) so that a resync can spread a large table over several
+/// turns of lvsd's event loop; [`Kernel::dump`] reads it all at once.
 pub trait Kernel {
-    /// The whole table, timeouts included.
+    /// Every service (without destinations): one dump request.
     ///
     /// # Errors
     /// A socket or kernel error.
-    fn dump(&mut self) -> Result<Table, Error>;
+    fn services(&mut self) -> Result<Vec<Service>, Error>;
+
+    /// The destinations of one service (none for a missing service): one
+    /// dump request.
+    ///
+    /// # Errors
+    /// A socket or kernel error.
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error>;
+
+    /// The connection timeouts.
+    ///
+    /// # Errors
+    /// A socket or kernel error.
+    fn timeouts(&mut self) -> Result<Timeouts, Error>;
+
+    /// The whole table, timeouts included: one request for the services,
+    /// one per service for its destinations, one for the timeouts.
+    ///
+    /// # Errors
+    /// A socket or kernel error.
+    fn dump(&mut self) -> Result<Table, Error> {
+        let timeouts = self.timeouts()?;
+        let services = self.services()?;
+        let mut all = Vec::with_capacity(services.len());
+        for s in services {
+            let d = self.dests(&s.key)?;
+            all.push((s, d));
+        }
+        Ok(Table::from_dump(all, Some(timeouts)))
+    }
 
     /// Applies commands in order; one result per command. A failed
     /// command does not stop the following ones.
@@ -24,9 +57,16 @@ pub trait Kernel {
 }
 
 impl Kernel for ipvs::Client {
-    fn dump(&mut self) -> Result<Table, Error> {
-        let timeouts = self.timeouts()?;
-        Ok(Table::from_dump(self.table()?, Some(timeouts)))
+    fn services(&mut self) -> Result<Vec<Service>, Error> {
+        ipvs::Client::services(self)
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
+        ipvs::Client::dests(self, key)
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        ipvs::Client::timeouts(self)
     }
 
     fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), Error>>, Error> {
@@ -41,6 +81,8 @@ pub struct FakeKernel {
     pub table: Table,
     /// Every command applied (accepted or not), in order.
     pub log: Vec<Command>,
+    /// Read requests answered (service lists, destination lists, timeouts).
+    pub reads: u64,
 }
 
 impl FakeKernel {
@@ -75,11 +117,24 @@ impl FakeKernel {
 }
 
 impl Kernel for FakeKernel {
-    fn dump(&mut self) -> Result<Table, Error> {
-        let mut t = self.table.clone();
-        t.timeouts =
-            Some(t.timeouts.unwrap_or(ipvs::Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }));
-        Ok(t)
+    fn services(&mut self) -> Result<Vec<Service>, Error> {
+        self.reads += 1;
+        Ok(self.table.services.values().map(|e| e.service.clone()).collect())
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
+        self.reads += 1;
+        Ok(self
+            .table
+            .services
+            .get(key)
+            .map(|e| e.dests.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        self.reads += 1;
+        Ok(self.table.timeouts.unwrap_or(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }))
     }
 
     fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), Error>>, Error> {

@@ -198,6 +198,9 @@ fn nanny_args(
     check: &HealthCheck,
     opts: NannyOptions,
 ) -> Option<Vec<String>> {
+    if check.kind == CheckKind::None {
+        return None; // before any allocation: tables of many `none` servers
+    }
     let mut a: Vec<String> = vec![
         "-h".into(),
         host(rs.address),

@@ -35,6 +35,13 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 const STABLE: Duration = Duration::from_secs(60);
 /// How long stopping nannies get to say goodbye at shutdown.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// The longest a turn of the loop spends on a resync before it looks at
+/// signals and nanny reports again.
+const RESYNC_SLICE: Duration = Duration::from_millis(20);
+/// Services whose destinations one resync step reads.
+const RESYNC_STEP: usize = 8;
+/// Least time between two resyncs after refused commands.
+const RESYNC_AFTER_FAILURE: Duration = Duration::from_secs(2);
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +112,8 @@ pub struct Supervisor<K: Kernel> {
     config_path: PathBuf,
     nanny_opts: NannyOptions,
     last_resync: Instant,
+    /// The resync in progress: when it started and the time spent on it.
+    resync_clock: Option<(Instant, Duration)>,
 }
 
 impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
@@ -141,6 +150,7 @@ impl<K: Kernel> Supervisor<K> {
             config_path,
             nanny_opts,
             last_resync: Instant::now(),
+            resync_clock: None,
         })
     }
 
@@ -163,7 +173,10 @@ impl<K: Kernel> Supervisor<K> {
         }
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self.next_timeout();
+            // A resync in progress gets the loop's idle time: look at what
+            // is ready, but do not wait.
+            let timeout =
+                if self.engine.resync.is_some() { Duration::ZERO } else { self.next_timeout() };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -196,6 +209,47 @@ impl<K: Kernel> Supervisor<K> {
                 return Ok(exit);
             }
             self.tick();
+            self.resync_slice();
+        }
+    }
+
+    /// Works on the resync in progress for at most [`RESYNC_SLICE`], in
+    /// steps of [`RESYNC_STEP`] services; logs a summary when it ends.
+    fn resync_slice(&mut self) {
+        if self.engine.resync.is_none() {
+            self.resync_clock = None;
+            return;
+        }
+        let started = Instant::now();
+        let (since, busy) = *self.resync_clock.get_or_insert((started, Duration::ZERO));
+        let outcome = loop {
+            match self.engine.resync_step(RESYNC_STEP) {
+                Ok(None) if self.engine.resync.is_some() && started.elapsed() < RESYNC_SLICE => {}
+                other => break other,
+            }
+        };
+        let busy = busy + started.elapsed();
+        self.resync_clock = Some((since, busy));
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(r)) => {
+                self.resync_clock = None;
+                let restored = if r.commands > 0 { " (restored what drifted)" } else { "" };
+                log::info!(
+                    "resync after {}: read {} services and {} real servers in {} requests, {} IPVS commands; {:.3} s of work over {:.3} s{restored}",
+                    r.why,
+                    r.services_read,
+                    r.dests_read,
+                    r.reads,
+                    r.commands,
+                    busy.as_secs_f64(),
+                    since.elapsed().as_secs_f64()
+                );
+            }
+            Err(e) => {
+                self.resync_clock = None;
+                log::error!("resync: {e}; will retry");
+            }
         }
     }
 
@@ -471,13 +525,12 @@ impl<K: Kernel> Supervisor<K> {
                 self.restarts.remove(&k);
             }
         }
-        if self.engine.needs_resync && now.duration_since(self.last_resync) > Duration::from_secs(2)
+        if self.engine.needs_resync
+            && self.engine.resync.is_none()
+            && now.duration_since(self.last_resync) > RESYNC_AFTER_FAILURE
         {
             self.last_resync = now;
-            match self.engine.sync() {
-                Ok(n) => log::info!("resync after a failed command: {n} IPVS commands"),
-                Err(e) => log::error!("resync: {e}"),
-            }
+            self.engine.start_resync("a refused command");
         }
     }
 
@@ -494,7 +547,9 @@ impl<K: Kernel> Supervisor<K> {
     fn reload(&mut self) {
         let path = self.config_path.clone();
         log::info!("reload: reading {}", path.display());
+        let t0 = Instant::now();
         let (config, diags) = lvs_config::load_file(&path);
+        let parse = t0.elapsed();
         let Some(config) = config else {
             log::error!("reload: {} has errors; keeping the running configuration", path.display());
             for d in &diags {
@@ -509,7 +564,10 @@ impl<K: Kernel> Supervisor<K> {
             log::error!("reload: {} asks for service = fos; lvsd runs LVS only; keeping the running configuration", path.display());
             return;
         }
+        let t1 = Instant::now();
         let new = spec::build(&config, self.nanny_opts);
+        drop(config);
+        let build = t1.elapsed();
         for w in &new.warnings {
             log::warn!("{w}");
         }
@@ -529,23 +587,31 @@ impl<K: Kernel> Supervisor<K> {
         let fresh: Vec<NannyKey> =
             new.nannies.keys().filter(|k| !self.by_key.contains_key(*k)).cloned().collect();
         let kept = new.nannies.len() - fresh.len();
-        match self.engine.reload(new) {
-            Ok(n) => log::info!(
-                "reload: {n} IPVS commands (total {}); nannies: {} stopped, {} started, {kept} kept",
-                self.engine.commands_sent,
-                gone.len(),
-                fresh.len()
-            ),
-            Err(e) => {
-                log::error!("reload: {e}; will retry");
-                self.engine.needs_resync = true;
+        let stats = self.engine.reload(new);
+        let t2 = Instant::now();
+        for k in &fresh {
+            if !self.restarts.contains_key(k) {
+                self.start(k);
             }
         }
-        for k in fresh {
-            if !self.restarts.contains_key(&k) {
-                self.start(&k);
-            }
-        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        log::info!(
+            "reload: {} IPVS commands (total {}); nannies: {} stopped, {} started, {kept} kept; \
+             {:.1} ms (read and parse {:.1} ms, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms, nannies {:.1} ms); \
+             a resync of the kernel table follows",
+            stats.commands,
+            self.engine.commands_sent,
+            gone.len(),
+            fresh.len(),
+            ms(t0.elapsed()),
+            ms(parse),
+            ms(build),
+            ms(stats.plan),
+            ms(stats.apply),
+            ms(t2.elapsed())
+        );
+        self.last_resync = Instant::now();
+        self.resync_clock = None;
     }
 
     /// Stops every nanny (SIGTERM, then SIGKILL after a grace period) and

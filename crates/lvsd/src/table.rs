@@ -96,9 +96,7 @@ pub fn dest_matches(want: &Dest, have: &Dest) -> bool {
 pub fn plan(desired: &Table, observed: &Table, own: Ownership) -> Vec<Command> {
     let mut out = Vec::new();
     if let Some(want) = desired.timeouts {
-        if let Some(t) = timeouts_change(&want, observed.timeouts.as_ref()) {
-            out.push(Command::SetTimeouts(t));
-        }
+        out.extend(timeouts_command(&want, observed.timeouts.as_ref()));
     }
     if own == Ownership::Whole {
         for key in observed.services.keys() {
@@ -109,12 +107,16 @@ pub fn plan(desired: &Table, observed: &Table, own: Ownership) -> Vec<Command> {
     }
     for (key, want) in &desired.services {
         plan_service(Some(want), observed.services.get(key), &mut out);
-        let _ = key;
     }
     out
 }
 
-/// The `--set` to send, if any: 0 in `want` means "leave the kernel's".
+/// The `--set` command to send, if any: 0 in `want` means "leave the
+/// kernel's"; `have` is `None` when the kernel's values are unknown.
+pub fn timeouts_command(want: &Timeouts, have: Option<&Timeouts>) -> Option<Command> {
+    timeouts_change(want, have).map(Command::SetTimeouts)
+}
+
 fn timeouts_change(want: &Timeouts, have: Option<&Timeouts>) -> Option<Timeouts> {
     if *want == Timeouts::default() {
         return None;
