@@ -123,6 +123,12 @@ impl<K: Kernel> Engine<K> {
     ///
     /// Then a [`Resync`] is started (driven by [`Engine::resync_step`]),
     /// which reads the kernel and restores entries changed by hand.
+    ///
+    /// The commands are those of [`table::plan`] of the desired table
+    /// against the record (plus the removal of dropped services), worked
+    /// out service by service: a service [`spec::in_sync`] with the record
+    /// costs a comparison, no copy. The old configuration is freed after
+    /// the commands are sent.
     pub fn reload(&mut self, new: Spec) -> ReloadStats {
         let t0 = Instant::now();
         let mut cmds = Vec::new();
@@ -132,14 +138,32 @@ impl<K: Kernel> Engine<K> {
             }
         }
         self.reports.retain(|k, _| new.nannies.contains_key(k));
-        self.spec = new;
-        let desired = spec::desired_table(&self.spec, &self.reports, &self.observed);
+        let old = std::mem::replace(&mut self.spec, new);
         let before = self.sorry_state();
-        cmds.extend(table::plan(&desired, &self.observed, self.own));
+        cmds.extend(table::timeouts_command(&self.spec.timeouts, self.observed.timeouts.as_ref()));
+        if self.own == Ownership::Whole {
+            cmds.extend(
+                self.observed
+                    .services
+                    .keys()
+                    .filter(|k| !self.spec.services.contains_key(k))
+                    .filter(|k| !old.services.contains_key(k)) // dropped: deleted above
+                    .map(|k| Command::DelService(*k)),
+            );
+        }
+        for (k, s) in &self.spec.services {
+            let have = self.observed.services.get(k);
+            if have.is_some_and(|h| spec::in_sync(s, &self.reports, h)) {
+                continue;
+            }
+            let want = spec::desired_service(s, &self.reports, have);
+            table::plan_service(Some(&want), have, &mut cmds);
+        }
         let t1 = Instant::now();
         let n = self.apply(&cmds);
         self.log_sorry_changes(&before);
         let t2 = Instant::now();
+        drop(old);
         self.start_resync("reload");
         ReloadStats { commands: n, plan: t1 - t0, apply: t2 - t1 }
     }
@@ -526,6 +550,27 @@ virtual web {{
         // Dropping the service removes it.
         assert_eq!(e.reload(spec_of(&cf(""))).commands, 2, "{:?}", e.kernel.log);
         assert!(!e.kernel.table.services.contains_key(&mail));
+    }
+
+    #[test]
+    fn a_reload_under_own_table_deletes_dropped_and_foreign_services_once() {
+        let mail = "virtual mail {\n active = 1\n address = 192.0.2.10 eth0:1\n port = 25\n server m {\n active = 1\n address = 10.0.0.5\n }\n}\n";
+        let mut e = Engine::new(FakeKernel::default(), spec_of(&cf(mail)), Ownership::Whole);
+        e.sync().unwrap();
+        let foreign = ServiceKey::tcp("192.0.2.99".parse().unwrap(), 25);
+        e.kernel.apply(&[Command::AddService(ipvs::Service::new(foreign))]).unwrap();
+        e.start_resync("test");
+        finish_resync(&mut e);
+        assert!(!e.kernel.table.services.contains_key(&foreign), "the resync removed it");
+        e.kernel.apply(&[Command::AddService(ipvs::Service::new(foreign))]).unwrap();
+        // Known to lvsd's record only after a read: read it, then reload.
+        e.observed = e.kernel.dump().unwrap();
+        e.kernel.log.clear();
+        let mail_key = ServiceKey::tcp("192.0.2.10".parse().unwrap(), 25);
+        assert_eq!(e.reload(spec_of(&cf(""))).commands, 2, "{:?}", e.kernel.log);
+        assert_eq!(e.kernel.log, vec![Command::DelService(mail_key), Command::DelService(foreign)]);
+        assert!(!e.needs_resync, "nothing refused");
+        assert_eq!(e.kernel.table.services.keys().copied().collect::<Vec<_>>(), vec![web()]);
     }
 
     #[test]

@@ -405,6 +405,49 @@ pub fn desired_service(
     e
 }
 
+/// Whether `have` already is what [`desired_service`] makes of it, that
+/// is whether planning the service would send nothing; checked without
+/// building the desired entry, so that a reload of a large table pays
+/// only for the services that changed.
+pub fn in_sync(spec: &ServiceSpec, reports: &BTreeMap<NannyKey, Report>, have: &Entry) -> bool {
+    if !crate::table::service_matches(&spec.service, &have.service) {
+        return false;
+    }
+    let sorry_key = spec.sorry.as_ref().map(Dest::key);
+    let (mut wanted, mut serving, mut sorry_taken) = (0usize, false, false);
+    for real in &spec.reals {
+        let k = real.dest.key();
+        let found = have.dests.get(&k);
+        let weight = match report_of(real, reports) {
+            Report::Up(w) => Some(w),
+            Report::Quiesced => Some(0),
+            Report::Removed => None,
+            Report::Unknown => found.map(|d| d.weight),
+        };
+        // Every wanted destination must be there as wanted; one that is
+        // there unwanted makes the count below differ (unless it is the
+        // sorry server, counted there).
+        match (weight, found) {
+            (None, _) => continue,
+            (Some(w), Some(h)) if crate::table::dest_matches_at(&real.dest, w, h) => {
+                wanted += 1;
+                serving |= w > 0;
+                sorry_taken |= sorry_key == Some(k);
+            }
+            _ => return false,
+        }
+    }
+    if let Some(sorry) = &spec.sorry {
+        if !serving && !sorry_taken {
+            match have.dests.get(&sorry.key()) {
+                Some(h) if crate::table::dest_matches(sorry, h) => wanted += 1,
+                _ => return false,
+            }
+        }
+    }
+    have.dests.len() == wanted
+}
+
 /// The desired table: every service of the spec.
 pub fn desired_table(spec: &Spec, reports: &BTreeMap<NannyKey, Report>, observed: &Table) -> Table {
     Table {
@@ -603,5 +646,73 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
         assert_eq!(netmask(Family::Inet, Some(0)), Netmask::V4("0.0.0.0".parse().unwrap()));
         assert_eq!(netmask(Family::Inet6, Some(64)), Netmask::V6Prefix(64));
         assert_eq!(netmask(Family::Inet, None), Netmask::full(Family::Inet));
+    }
+
+    /// `in_sync` says "nothing to send" exactly when planning the desired
+    /// service would send nothing, over every combination of reports and
+    /// kernel states of a small service (a sorry server apart from the
+    /// real servers, or the same as one of them).
+    #[test]
+    fn in_sync_agrees_with_the_planner_everywhere() {
+        use crate::table::plan_service;
+        let ip = |l: u8| IpAddr::from([10, 0, 0, l]);
+        let real =
+            |l: u8, w: u32| Dest::new(ip(l), 80).with_fwd(ForwardMethod::Masq).with_weight(w);
+        let nk = |l: u8| NannyKey { program: "nanny".into(), args: vec![l.to_string()] };
+        let key = ServiceKey::tcp(IpAddr::from([192, 0, 2, 10]), 80);
+        let reports =
+            [Report::Unknown, Report::Up(1), Report::Up(5), Report::Quiesced, Report::Removed];
+        // What the kernel may hold for one key: absent, a weight, or another forwarding.
+        let states: [Option<(u32, ForwardMethod)>; 5] = [
+            None,
+            Some((0, ForwardMethod::Masq)),
+            Some((1, ForwardMethod::Masq)),
+            Some((5, ForwardMethod::Masq)),
+            Some((1, ForwardMethod::Route)),
+        ];
+        let mut checked = 0;
+        for sorry_last in [3u8, 2] {
+            let spec = ServiceSpec {
+                name: "web".into(),
+                service: Service::new(key).with_scheduler("wlc"),
+                reals: vec![
+                    RealSpec { name: "a".into(), dest: real(1, 5), watch: Watch::Nanny(nk(1)) },
+                    RealSpec { name: "b".into(), dest: real(2, 1), watch: Watch::Nanny(nk(2)) },
+                ],
+                sorry: Some(real(sorry_last, 1)),
+            };
+            for sched in ["wlc", "rr"] {
+                for ra in reports {
+                    for rb in reports {
+                        let rep: BTreeMap<NannyKey, Report> =
+                            [(nk(1), ra), (nk(2), rb)].into_iter().collect();
+                        for s1 in states {
+                            for s2 in states {
+                                for s3 in states {
+                                    let mut have =
+                                        Entry::new(Service::new(key).with_scheduler(sched));
+                                    for (l, st) in [(1, s1), (2, s2), (3, s3)] {
+                                        if let Some((w, f)) = st {
+                                            let d = real(l, w).with_fwd(f);
+                                            have.dests.insert(d.key(), d);
+                                        }
+                                    }
+                                    let want = desired_service(&spec, &rep, Some(&have));
+                                    let mut cmds = Vec::new();
+                                    plan_service(Some(&want), Some(&have), &mut cmds);
+                                    assert_eq!(
+                                        in_sync(&spec, &rep, &have),
+                                        cmds.is_empty(),
+                                        "reports {ra:?} {rb:?}, kernel {have:?}, plan {cmds:?}"
+                                    );
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 2 * 25 * 125);
     }
 }

@@ -566,7 +566,6 @@ impl<K: Kernel> Supervisor<K> {
         }
         let t1 = Instant::now();
         let new = spec::build(&config, self.nanny_opts);
-        drop(config);
         let build = t1.elapsed();
         for w in &new.warnings {
             log::warn!("{w}");
@@ -594,21 +593,23 @@ impl<K: Kernel> Supervisor<K> {
                 self.start(k);
             }
         }
+        let nannies = t2.elapsed();
+        drop(config); // after the commands: freeing a large model takes a while
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         log::info!(
             "reload: {} IPVS commands (total {}); nannies: {} stopped, {} started, {kept} kept; \
-             {:.1} ms (read and parse {:.1} ms, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms, nannies {:.1} ms); \
+             commands sent {:.1} ms after reading began (read and parse {:.1} ms, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms), nannies started in {:.1} ms; \
              a resync of the kernel table follows",
             stats.commands,
             self.engine.commands_sent,
             gone.len(),
             fresh.len(),
-            ms(t0.elapsed()),
+            ms(t2 - t0),
             ms(parse),
             ms(build),
             ms(stats.plan),
             ms(stats.apply),
-            ms(t2.elapsed())
+            ms(nannies)
         );
         self.last_resync = Instant::now();
         self.resync_clock = None;

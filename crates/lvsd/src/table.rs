@@ -82,8 +82,13 @@ pub fn service_matches(want: &Service, have: &Service) -> bool {
 
 /// True when two destinations agree on everything `edit_dest` can change.
 pub fn dest_matches(want: &Dest, have: &Dest) -> bool {
+    dest_matches_at(want, want.weight, have)
+}
+
+/// [`dest_matches`] for `want` at another weight, without a copy of it.
+pub fn dest_matches_at(want: &Dest, weight: u32, have: &Dest) -> bool {
     want.fwd == have.fwd
-        && want.weight == have.weight
+        && weight == have.weight
         && want.upper_threshold == have.upper_threshold
         && want.lower_threshold == have.lower_threshold
         && (want.fwd != ForwardMethod::Tunnel || want.tunnel == have.tunnel)
