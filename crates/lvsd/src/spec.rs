@@ -318,8 +318,8 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
             ));
             continue;
         }
-        let program = vs.monitor.clone().unwrap_or_else(|| config.paths.nanny.clone());
-        let mut reals = Vec::new();
+        let program = vs.monitor.as_ref().unwrap_or(&config.paths.nanny);
+        let mut reals = Vec::with_capacity(vs.real_servers.len());
         for rs in vs.real_servers.iter().filter(|r| r.active) {
             let mut dest = Dest::new(rs.address, rs.port)
                 .with_fwd(forward(rs.forwarding.unwrap_or(config.network)))
