@@ -337,16 +337,23 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
                 None => Watch::Always,
                 Some(args) => {
                     let nk = NannyKey { program: program.clone(), args };
-                    let interval = vs.check.interval.to_duration();
-                    let n = spec.nannies.entry(nk.clone()).or_insert_with(|| NannySpec {
-                        server: SocketAddr::new(rs.address, rs.port),
-                        alive: interval.min(MAX_ALIVE),
-                        first_verdict: vs.check.effective_timeout().to_duration()
-                            + interval
-                            + Duration::from_secs(2),
-                        members: Vec::new(),
-                    });
-                    n.members.push((key, dest.key()));
+                    let member = (key, dest.key());
+                    // A shared nanny (the same farm behind many services)
+                    // is found without another copy of its argv.
+                    if let Some(n) = spec.nannies.get_mut(&nk) {
+                        n.members.push(member);
+                    } else {
+                        let interval = vs.check.interval.to_duration();
+                        let n = NannySpec {
+                            server: SocketAddr::new(rs.address, rs.port),
+                            alive: interval.min(MAX_ALIVE),
+                            first_verdict: vs.check.effective_timeout().to_duration()
+                                + interval
+                                + Duration::from_secs(2),
+                            members: vec![member],
+                        };
+                        spec.nannies.insert(nk.clone(), n);
+                    }
                     Watch::Nanny(nk)
                 }
             };
