@@ -40,8 +40,41 @@ struct Tok<'a> {
 #[derive(Debug)]
 struct Assign<'a> {
     key: Tok<'a>,
-    values: Vec<Tok<'a>>,
+    values: Values<'a>,
 }
+
+/// The values of an assignment. There are one or two nearly always: they
+/// are kept inline, which saves an allocation per line of a large file.
+#[derive(Debug)]
+enum Values<'a> {
+    Inline { toks: [Tok<'a>; 2], len: usize },
+    Heap(Vec<Tok<'a>>),
+}
+
+impl<'a> Values<'a> {
+    fn new(toks: &[Tok<'a>]) -> Values<'a> {
+        match *toks {
+            [] => Values::Inline { toks: [NO_TOK; 2], len: 0 },
+            [a] => Values::Inline { toks: [a, NO_TOK], len: 1 },
+            [a, b] => Values::Inline { toks: [a, b], len: 2 },
+            _ => Values::Heap(toks.to_vec()),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Values<'a> {
+    type Target = [Tok<'a>];
+
+    fn deref(&self) -> &[Tok<'a>] {
+        match self {
+            Values::Inline { toks, len } => toks.get(..*len).unwrap_or(&[]),
+            Values::Heap(toks) => toks,
+        }
+    }
+}
+
+/// Filler for the unused places of [`Values::Inline`].
+const NO_TOK: Tok<'static> = Tok { text: "", quoted: false, pos: Pos { line: 0, column: 0 } };
 
 /// A `virtual`, `failover` or `server` block.
 #[derive(Debug)]
@@ -58,87 +91,79 @@ struct Block<'a> {
 type At = (Loc, &'static str);
 
 /// Splits text into lines: `\n`, `\r\n` and a lone `\r` all end a line.
-fn lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                out.push(&text[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                out.push(&text[start..i]);
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
         }
-        i += 1;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
+        let Some(end) = rest.bytes().position(|b| b == b'\n' || b == b'\r') else {
+            return Some(std::mem::take(&mut rest));
+        };
+        let line = &rest[..end];
+        let next = if rest[end..].starts_with("\r\n") { end + 2 } else { end + 1 };
+        rest = &rest[next..];
+        Some(line)
+    })
 }
 
-/// Splits one line into tokens; `None` after reporting a bad quote.
+/// Splits one line into tokens, into `out`; false after reporting a bad
+/// quote.
 ///
-/// One pass over the characters, counting columns as it goes (a column is
-/// a character, not a byte); tokens are slices of the line.
-fn tokens<'a>(line: &'a str, no: usize, sink: &mut Sink) -> Option<Vec<Tok<'a>>> {
-    let mut out = Vec::new();
-    let mut it = line.char_indices().peekable();
-    // Characters before the one `it` looks at.
+/// One pass over the bytes: every byte that matters is ASCII, and a
+/// column (a character, not a byte) is counted at each byte that starts a
+/// character. Tokens are slices of the line.
+fn tokens<'a>(line: &'a str, no: usize, sink: &mut Sink, out: &mut Vec<Tok<'a>>) -> bool {
+    out.clear();
+    let b = line.as_bytes();
+    let starts_char = |x: u8| usize::from(x & 0xc0 != 0x80);
+    let mut i = 0;
+    // Characters before byte `i`.
     let mut col = 0usize;
-    while let Some(&(start, c)) = it.peek() {
-        if c == ' ' || c == '\t' {
-            it.next();
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' || c == b'\t' {
+            i += 1;
             col += 1;
             continue;
         }
         let pos = Pos::new(no, col + 1);
-        if c == '"' || c == '\'' {
-            it.next();
+        if c == b'"' || c == b'\'' {
+            i += 1;
             col += 1;
+            let start = i;
             let mut end = None;
-            while let Some((j, d)) = it.next() {
-                col += 1;
-                if d == '\\' {
+            while i < b.len() {
+                let d = b[i];
+                if d == b'\\' && i + 1 < b.len() {
                     // A backslash keeps the next character, even a quote.
-                    if it.next().is_some() {
-                        col += 1;
-                    }
+                    i += 2;
+                    col += 1 + starts_char(b[i - 1]);
                     continue;
                 }
+                i += 1;
+                col += starts_char(d);
                 if d == c {
-                    end = Some(j);
+                    end = Some(i - 1);
                     break;
                 }
             }
             let Some(end) = end else {
-                sink.error(pos, format!("quotation mismatch: no closing {c} on this line"));
-                return None;
+                let q = char::from(c);
+                sink.error(pos, format!("quotation mismatch: no closing {q} on this line"));
+                return false;
             };
-            out.push(Tok { text: &line[start + 1..end], quoted: true, pos });
+            out.push(Tok { text: &line[start..end], quoted: true, pos });
         } else {
-            let mut end = line.len();
-            while let Some(&(j, d)) = it.peek() {
-                if d == ' ' || d == '\t' {
-                    end = j;
-                    break;
-                }
-                it.next();
-                col += 1;
+            let start = i;
+            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                col += starts_char(b[i]);
+                i += 1;
             }
-            out.push(Tok { text: &line[start..end], quoted: false, pos });
+            out.push(Tok { text: &line[start..i], quoted: false, pos });
         }
     }
-    Some(out)
+    true
 }
 
 /// Reads the statements into global assignments and blocks.
@@ -148,9 +173,13 @@ fn structure<'a>(text: &'a str, sink: &mut Sink) -> (Vec<Assign<'a>>, Vec<Block<
     let mut top: Vec<Block<'a>> = Vec::new();
     // Open blocks; `None` marks a block of an unknown kind being skipped.
     let mut stack: Vec<Option<Block<'a>>> = Vec::new();
-    for (idx, line) in lines(text).into_iter().enumerate() {
+    let mut buf = Vec::new();
+    for (idx, line) in lines(text).enumerate() {
         let no = idx + 1;
-        let Some(toks) = tokens(line, no, sink) else { continue };
+        if !tokens(line, no, sink, &mut buf) {
+            continue;
+        }
+        let toks = &buf[..];
         let Some(first) = toks.first() else { continue };
         if !first.quoted && first.text.starts_with('#') {
             continue;
@@ -237,11 +266,7 @@ fn structure<'a>(text: &'a str, sink: &mut Sink) -> (Vec<Assign<'a>>, Vec<Block<
                 continue;
             }
         }
-        let mut it = toks.into_iter();
-        let key = it.next();
-        let values: Vec<Tok<'a>> = it.skip(1).collect();
-        let Some(key) = key else { continue };
-        let assign = Assign { key, values };
+        let assign = Assign { key: *first, values: Values::new(toks.get(2..).unwrap_or(&[])) };
         match stack.last_mut() {
             None => globals.push(assign),
             Some(Some(block)) => block.assigns.push(assign),
@@ -288,7 +313,7 @@ impl<'a, 'b> Fields<'a, 'b> {
             }
             entries.push((k, a, false));
         }
-        Fields { entries, known: Vec::new() }
+        Fields { entries, known: Vec::with_capacity(24) }
     }
 
     fn take(&mut self, key: &'static str) -> Option<&'b Assign<'a>> {
@@ -298,9 +323,17 @@ impl<'a, 'b> Fields<'a, 'b> {
         Some(entry.1)
     }
 
-    fn unknown(self, sink: &mut Sink, section: &str) {
+    /// Reports the keys not taken; `section` names the section, formatted
+    /// only if there is one (most sections have none).
+    fn unknown(self, sink: &mut Sink, section: impl FnOnce() -> String) {
+        let mut section = Some(section);
+        let mut name = String::new();
         for (k, a, taken) in self.entries {
             if !taken {
+                if let Some(f) = section.take() {
+                    name = f();
+                }
+                let section = &name;
                 let hint = values::did_you_mean(k, self.known.iter().copied());
                 sink.error(a.key.pos, format!("unknown command `{k}` in {section}{hint}"));
             }
@@ -641,7 +674,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
             .map_or(0, |v| v as u32),
         udp: r.int(f.take("udp_timeout"), (g, "ipvs_timeouts.udp"), 0, max).map_or(0, |v| v as u32),
     };
-    f.unknown(r.sink, "the global section");
+    f.unknown(r.sink, || "the global section".to_owned());
 
     let mut virtual_services = Vec::new();
     let mut failover_services = Vec::new();
@@ -803,7 +836,7 @@ fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualServic
     r.unused(f.take("dirs"));
     r.unused_because(f.take("start_cmd"), "has no effect in a virtual service");
     r.unused_because(f.take("stop_cmd"), "has no effect in a virtual service");
-    f.unknown(r.sink, &format!("`virtual {}`", b.name.text));
+    f.unknown(r.sink, || format!("`virtual {}`", b.name.text));
 
     // piranha: a server's port defaults to the virtual port as it was when
     // the `server` line was read.
@@ -849,7 +882,7 @@ fn real_server(b: &Block, path: Loc, default_port: u16, r: &mut Reader) -> Optio
     let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
     let weight = r.int(f.take("weight"), (path, "weight"), 0, 65535).map_or(1, |w| w as u32);
     let port = r.port(f.take("port"), (path, "port")).unwrap_or(default_port);
-    f.unknown(r.sink, &format!("`server {}`", b.name.text));
+    f.unknown(r.sink, || format!("`server {}`", b.name.text));
     for nested in &b.servers {
         r.sink.error(nested.pos, "`server` block inside a `server` block");
     }
@@ -902,7 +935,7 @@ fn failover_service(b: &Block, path: Loc, r: &mut Reader) -> Option<FailoverServ
     ] {
         r.unused_because(f.take(key), "has no effect in a failover service");
     }
-    f.unknown(r.sink, &format!("`failover {}`", b.name.text));
+    f.unknown(r.sink, || format!("`failover {}`", b.name.text));
     for s in &b.servers {
         r.sink.warn(s.pos, "`server` blocks have no effect in a failover service");
     }

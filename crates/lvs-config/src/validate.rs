@@ -11,6 +11,37 @@ use crate::diag::Sink;
 use crate::model::*;
 use crate::values;
 
+/// Values seen so far, to find repeats: a list while there are few (a
+/// service has a few dozen real servers, where looking through a list is
+/// cheaper than hashing), a hash set beyond.
+struct Seen<T> {
+    list: Vec<T>,
+    set: HashSet<T>,
+}
+
+impl<T: Copy + Eq + std::hash::Hash> Seen<T> {
+    const SMALL: usize = 32;
+
+    fn new() -> Seen<T> {
+        Seen { list: Vec::new(), set: HashSet::new() }
+    }
+
+    /// Adds `v`; false if it was seen before.
+    fn insert(&mut self, v: T) -> bool {
+        if self.list.len() < Self::SMALL {
+            if self.list.contains(&v) {
+                return false;
+            }
+            self.list.push(v);
+            return true;
+        }
+        if self.set.is_empty() {
+            self.set.extend(self.list.iter().copied());
+        }
+        self.set.insert(v)
+    }
+}
+
 fn fam(a: &IpAddr) -> &'static str {
     if a.is_ipv6() {
         "ipv6"
@@ -276,33 +307,35 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
         }
     }
     check(&v.check, &format!("{p}.check"), sink);
-    let mut names = HashSet::new();
-    let mut dests = HashSet::new();
+    let mut names = Seen::new();
+    let mut dests = Seen::new();
     for (j, r) in v.real_servers.iter().enumerate() {
-        let rp = format!("{p}.real_servers[{j}]");
+        // Formatted only for a problem: a large cluster has tens of
+        // thousands of real servers and few problems.
+        let rp = |field: &str| format!("{p}.real_servers[{j}].{field}");
         if !names.insert(r.name.as_str()) {
             sink.error(
-                sink.at(&format!("{rp}.name")),
+                sink.at(&rp("name")),
                 format!("real server `{}` is defined twice in `{}`", r.name, v.name),
             );
         }
         let dest = std::net::SocketAddr::new(r.address, r.port);
         if !dests.insert(dest) {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                sink.at(&rp("address")),
                 format!("real server {dest} is listed twice in `{}`", v.name),
             );
         }
         if r.address.is_unspecified() || r.address.is_multicast() {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                sink.at(&rp("address")),
                 format!("real server address {} is not a unicast address", r.address),
             );
         }
         let method = r.forwarding.unwrap_or(c.network);
         if r.address.is_ipv6() != v.vip.address.is_ipv6() && method != ForwardMethod::Tunnel {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                sink.at(&rp("address")),
                 format!(
                     "real server {} is {} but the virtual ip is {}: mixed families need tunnel forwarding",
                     r.address,
@@ -313,13 +346,13 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
         }
         if r.weight > 65535 {
             sink.error(
-                sink.at(&format!("{rp}.weight")),
+                sink.at(&rp("weight")),
                 format!("weight {} is out of range (0-65535)", r.weight),
             );
         }
         if r.upper_threshold > 0 && r.lower_threshold > r.upper_threshold {
             sink.error(
-                sink.at(&format!("{rp}.lower_threshold")),
+                sink.at(&rp("lower_threshold")),
                 format!(
                     "lower threshold {} is above the upper threshold {}",
                     r.lower_threshold, r.upper_threshold

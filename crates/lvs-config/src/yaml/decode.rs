@@ -57,7 +57,8 @@ impl<'n> Map<'n> {
             }
             out.push((text.as_ref(), k.pos, v, false));
         }
-        Some(Map { pos: node.pos, loc, entries: out, known: Vec::new() })
+        // One allocation for the keys asked of most mappings.
+        Some(Map { pos: node.pos, loc, entries: out, known: Vec::with_capacity(24) })
     }
 
     /// Takes the value of `key`, if present and not null.

@@ -21,16 +21,16 @@ const MAX_ALIAS_NODES: usize = 100_000;
 const MAX_NODES: usize = 20_000_000;
 
 /// A YAML node and where it starts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Node<'a> {
     pub(crate) pos: Pos,
     pub(crate) kind: Kind<'a>,
     /// Nodes in this subtree, itself included.
-    size: usize,
+    pub(super) size: usize,
 }
 
 /// What a node holds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Kind<'a> {
     /// A scalar; `plain` is false for quoted and block scalars. The text
     /// borrows from the input when the parser could (most plain scalars),
@@ -89,7 +89,18 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 
 /// Parses `text` into one document's root node. Problems go to `sink`;
 /// `None` means there is no usable document.
+///
+/// Files in the common subset of YAML that `fast` reads are read there,
+/// several times faster; the others by `saphyr-parser`, to the same tree.
 pub(crate) fn parse<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
+    if let Some(root) = super::fast::parse(text) {
+        return Some(root);
+    }
+    parse_full(text, sink)
+}
+
+/// [`parse`] with `saphyr-parser`, whatever the text.
+pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame<'a>> = Vec::new();
     let mut anchors: HashMap<usize, Node<'a>> = HashMap::new();
