@@ -730,8 +730,14 @@ fn check(sink: &mut Sink, n: &Node, path: Loc) -> Option<HealthCheck> {
         }
         _ => CheckKind::None,
     };
-    let kind_what = format!("a `{}` check", kind.type_name());
-    m.finish(sink, &kind_what);
+    let kind_what = match kind {
+        CheckKind::Connect { .. } => "a `connect` check",
+        CheckKind::Program { .. } => "a `program` check",
+        CheckKind::Agent { .. } => "a `agent` check",
+        CheckKind::Http { .. } => "a `http` check",
+        CheckKind::None => "a `none` check",
+    };
+    m.finish(sink, kind_what);
     Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor })
 }
 
