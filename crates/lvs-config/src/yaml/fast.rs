@@ -433,6 +433,28 @@ last: [ ]
     }
 
     #[test]
+    fn the_writers_output_is_read_here() {
+        // A converted lvs.cf (`lvsd --check-config`), as large clusters
+        // are likely to be written.
+        let mut cf = String::from("primary = 192.0.2.1\nservice = lvs\nnetwork = nat\n");
+        for i in 0..3 {
+            cf.push_str(&format!(
+                "virtual vs{i} {{\n active = 1\n address = 10.100.0.{i} eth0:1\n port = 8080\n scheduler = rr\n client_monitor = /usr/sbin/nanny\n timeout = 5\n"
+            ));
+            for k in 0..3 {
+                cf.push_str(&format!(
+                    " server r{k} {{\n  address = 10.200.0.{k}\n  active = 1\n  weight = 1\n }}\n"
+                ));
+            }
+            cf.push_str("}\n");
+        }
+        let (config, diags) = crate::parse_str(&cf, "t.cf", crate::Format::LvsCf);
+        let config = config.unwrap_or_else(|| panic!("{diags:?}"));
+        let yaml = crate::to_yaml(&config);
+        assert!(same_as_full(&yaml), "not read here:\n{yaml}");
+    }
+
+    #[test]
     fn the_rest_is_left_to_the_full_parser() {
         for text in [
             "a: b # comment\n",
