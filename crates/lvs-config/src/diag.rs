@@ -289,13 +289,15 @@ impl Sink {
                 }
             };
         }
+        // Split on dots by hand: most paths are one key, and `str::split`
+        // cost more than the rest of recording a value.
         let mut at = parent;
-        let mut steps = path.split('.').peekable();
-        while let Some(key) = steps.next() {
-            let pos = if steps.peek().is_none() { pos } else { None };
-            at = self.push_loc(at, Seg::Key(key), pos);
+        let mut rest = path;
+        while let Some(dot) = rest.bytes().position(|b| b == b'.') {
+            at = self.push_loc(at, Seg::Key(&rest[..dot]), None);
+            rest = &rest[dot + 1..];
         }
-        at
+        self.push_loc(at, Seg::Key(rest), pos)
     }
 
     fn push_loc(&mut self, parent: Loc, seg: Seg<'static>, pos: Option<Pos>) -> Loc {
