@@ -109,13 +109,17 @@ fn container<'a>(pos: Pos, kind: Kind<'a>, children: usize) -> Node<'a> {
     Node { pos, kind, size: 1 + children }
 }
 
+/// Longest key handled here: YAML limits an implicit key to 1,024
+/// characters, and the full parser says so.
+const MAX_KEY: usize = 128;
+
 /// A key: a word of letters, digits and `_`, then `:` and a blank or the
 /// end of the line. Returns the key and what follows the `:`.
 fn key(rest: &str) -> Option<(&str, &str)> {
     let end = rest.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
     let (k, after) = rest.split_at(end);
     let after = after.strip_prefix(':')?;
-    if k.is_empty() || !(after.is_empty() || after.starts_with(' ')) {
+    if k.is_empty() || k.len() > MAX_KEY || !(after.is_empty() || after.starts_with(' ')) {
         return None;
     }
     Some((k, after))
@@ -478,6 +482,12 @@ last: [ ]
             "? a\n: b\n",
         ] {
             assert!(parse(text).is_none(), "{text}");
+        }
+        let long = "k".repeat(1100);
+        for text in
+            [format!("{long}: b\n"), format!("a: {{ {long}: b }}\n"), format!("- {long}: b\n")]
+        {
+            assert!(parse(&text).is_none(), "a key of 1,100 characters");
         }
     }
 
