@@ -493,6 +493,7 @@ last: [ ]
 
     /// Words to build documents from, some outside the subset.
     const WORDS: &[&str] = &[
+        "",
         "a",
         "b1",
         "eth0:1",
@@ -547,16 +548,22 @@ last: [ ]
         let tree = leaf.prop_recursive(4, 40, 5, |inner| {
             prop_oneof![
                 proptest::collection::vec(
-                    (proptest::sample::select(&["a", "b", "key", "k_2", "80"][..]), inner.clone()),
+                    (
+                        proptest::sample::select(&["a", "b", "key", "k_2", "80"][..]),
+                        inner.clone(),
+                        any::<bool>()
+                    ),
                     1..4
                 )
                 .prop_map(|entries| {
                     let mut s = String::new();
-                    for (k, (v, block)) in entries {
+                    for (k, (v, block), indentless) in entries {
                         if block {
+                            // A sequence may sit at its key's indentation.
+                            let pad = if indentless && v.starts_with('-') { "" } else { "  " };
                             s.push_str(&format!("{k}:\n"));
                             for l in v.lines() {
-                                s.push_str(&format!("  {l}\n"));
+                                s.push_str(&format!("{pad}{l}\n"));
                             }
                         } else {
                             s.push_str(&format!("{k}: {v}\n"));
