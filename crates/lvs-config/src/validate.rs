@@ -55,6 +55,7 @@ fn fam(a: &IpAddr) -> &'static str {
 enum ServiceKey {
     /// A firewall mark, and whether the service is IPv6.
     Fwmark(u32, bool),
+    /// A protocol and an address with its port.
     Addr(Protocol, std::net::SocketAddr),
 }
 
@@ -73,12 +74,12 @@ enum Path<'a> {
 
 impl<'a> Path<'a> {
     /// The field `key` (such as `vip.address`) below this path.
-    fn f(&'a self, key: &'static str) -> Path<'a> {
+    fn field(&'a self, key: &'static str) -> Path<'a> {
         Path::Field(self, key)
     }
 
     /// Item `i` of this list.
-    fn i(&'a self, i: usize) -> Path<'a> {
+    fn item(&'a self, i: usize) -> Path<'a> {
         Path::Item(self, i)
     }
 
@@ -145,10 +146,10 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     let mut keys = HashSet::new();
     let list = Path::Key("virtual_services");
     for (i, v) in c.virtual_services.iter().enumerate() {
-        let p = list.i(i);
+        let p = list.item(i);
         if !names.insert(v.name.as_str()) {
             sink.error(
-                p.f("name").at(sink),
+                p.field("name").at(sink),
                 format!("virtual service `{}` is defined twice", v.name),
             );
         }
@@ -177,18 +178,21 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     let mut names = HashSet::new();
     let list = Path::Key("failover_services");
     for (i, f) in c.failover_services.iter().enumerate() {
-        let p = list.i(i);
+        let p = list.item(i);
         if !names.insert(f.name.as_str()) {
             sink.error(
-                p.f("name").at(sink),
+                p.field("name").at(sink),
                 format!("failover service `{}` is defined twice", f.name),
             );
         }
-        iface(sink, p.f("vip"), &f.vip.address, &f.vip.interface, f.vip.netmask);
+        iface(sink, p.field("vip"), &f.vip.address, &f.vip.interface, f.vip.netmask);
         if f.vip.address.is_unspecified() && f.active {
-            sink.error(p.f("vip.address").at(sink), "an active failover service needs an address");
+            sink.error(
+                p.field("vip.address").at(sink),
+                "an active failover service needs an address",
+            );
         }
-        check(&f.check, p.f("check"), sink);
+        check(&f.check, p.field("check"), sink);
     }
     match c.service {
         ServiceMode::Lvs if !c.virtual_services.iter().any(|v| v.active) => {
@@ -215,7 +219,7 @@ fn routers(c: &Config, sink: &mut Sink) {
             if pool.is_empty() {
                 sink.error(pool_path.at(sink), "the router pool is empty");
             }
-            pool.iter().enumerate().map(|(i, r)| (pool_path.i(i), r)).collect()
+            pool.iter().enumerate().map(|(i, r)| (pool_path.item(i), r)).collect()
         }
     };
     let mut seen = HashSet::new();
@@ -224,29 +228,29 @@ fn routers(c: &Config, sink: &mut Sink) {
     for (p, r) in &list {
         if r.address.is_unspecified() || r.address.is_multicast() {
             sink.error(
-                p.f("address").at(sink),
+                p.field("address").at(sink),
                 format!("router address {} is not a unicast address", r.address),
             );
         }
         if !seen.insert(r.address) {
             sink.error(
-                p.f("address").at(sink),
+                p.field("address").at(sink),
                 format!("router address {} is listed twice", r.address),
             );
         }
         if Some(r.address.is_ipv6()) != first_fam {
-            sink.error(p.f("address").at(sink), "all routers must use the same address family");
+            sink.error(p.field("address").at(sink), "all routers must use the same address family");
         }
         if let Some(private) = r.private {
             if private.is_ipv6() != r.address.is_ipv6() {
                 sink.error(
-                    p.f("private").at(sink),
+                    p.field("private").at(sink),
                     "private address family differs from the public address",
                 );
             }
             if private.is_unspecified() || private.is_multicast() {
                 sink.error(
-                    p.f("private").at(sink),
+                    p.field("private").at(sink),
                     format!("private address {private} is not a unicast address"),
                 );
             }
@@ -262,7 +266,7 @@ fn routers(c: &Config, sink: &mut Sink) {
 
 /// Checks a VIP-like address, its interface and prefix.
 fn iface(sink: &mut Sink, p: Path, addr: &IpAddr, name: &str, netmask: Option<u8>) {
-    let ip = p.f("interface");
+    let ip = p.field("interface");
     if let Err(e) = values::ifname(name) {
         sink.error(ip.at(sink), e);
     } else if addr.is_ipv6() && name.contains(':') {
@@ -275,46 +279,46 @@ fn iface(sink: &mut Sink, p: Path, addr: &IpAddr, name: &str, netmask: Option<u8
         let max = if addr.is_ipv6() { 128 } else { 32 };
         if m > max {
             sink.error(
-                p.f("netmask").at(sink),
+                p.field("netmask").at(sink),
                 format!("prefix length {m} is too long for {addr}"),
             );
         }
     }
     if addr.is_multicast() {
-        sink.error(p.f("address").at(sink), format!("{addr} is a multicast address"));
+        sink.error(p.field("address").at(sink), format!("{addr} is a multicast address"));
     }
 }
 
 fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
-    iface(sink, p.f("vip"), &v.vip.address, &v.vip.interface, v.vip.netmask);
+    iface(sink, p.field("vip"), &v.vip.address, &v.vip.interface, v.vip.netmask);
     if v.vip.address.is_unspecified() && v.active {
-        sink.error(p.f("vip.address").at(sink), "an active virtual service needs an address");
+        sink.error(p.field("vip.address").at(sink), "an active virtual service needs an address");
     }
     if v.fwmark == Some(0) {
         sink.error(
-            p.f("fwmark").at(sink),
+            p.field("fwmark").at(sink),
             "fwmark must not be 0 (leave it out for an address service)",
         );
     }
     if v.port == 0 && v.fwmark.is_none() && v.persistence.is_none() {
-        sink.error(p.f("port").at(sink), "port 0 is only allowed with persistence or a fwmark");
+        sink.error(p.field("port").at(sink), "port 0 is only allowed with persistence or a fwmark");
     }
     let s = &v.scheduler.0;
     if s.is_empty()
         || s.len() > 15
         || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        sink.error(p.f("scheduler").at(sink), format!("invalid scheduler name `{s}`"));
+        sink.error(p.field("scheduler").at(sink), format!("invalid scheduler name `{s}`"));
     } else if !v.scheduler.is_known() {
         sink.warn(
-            p.f("scheduler").at(sink),
+            p.field("scheduler").at(sink),
             format!("scheduler `{s}` is not one the kernel ships ({})", KNOWN_SCHEDULERS.join(" ")),
         );
     }
     if let Some(per) = &v.persistence {
         if per.timeout == 0 {
             sink.error(
-                p.f("persistence.timeout").at(sink),
+                p.field("persistence.timeout").at(sink),
                 "persistence timeout must be at least 1 second",
             );
         }
@@ -322,7 +326,7 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
             let max = if v.vip.address.is_ipv6() { 128 } else { 32 };
             if m > max || (v.vip.address.is_ipv6() && m == 0) {
                 sink.error(
-                    p.f("persistence.netmask").at(sink),
+                    p.field("persistence.netmask").at(sink),
                     format!(
                         "persistence netmask /{m} is out of range for an {} service",
                         fam(&v.vip.address)
@@ -333,50 +337,50 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
     }
     if v.one_packet && v.protocol != Protocol::Udp && v.fwmark.is_none() {
         sink.error(
-            p.f("one_packet").at(sink),
+            p.field("one_packet").at(sink),
             "one-packet scheduling is only for udp or fwmark services",
         );
     }
     if let Some(sorry) = v.sorry_server {
         if sorry.ip().is_ipv6() != v.vip.address.is_ipv6() {
             sink.error(
-                p.f("sorry_server").at(sink),
+                p.field("sorry_server").at(sink),
                 "sorry server address family differs from the virtual ip",
             );
         }
         if sorry.ip().is_unspecified() {
-            sink.error(p.f("sorry_server").at(sink), "sorry server address is unspecified");
+            sink.error(p.field("sorry_server").at(sink), "sorry server address is unspecified");
         }
     }
-    check(&v.check, p.f("check"), sink);
+    check(&v.check, p.field("check"), sink);
     let mut names = Seen::new();
     let mut dests = Seen::new();
-    let list = p.f("real_servers");
+    let list = p.field("real_servers");
     for (j, r) in v.real_servers.iter().enumerate() {
-        let rp = list.i(j);
+        let rp = list.item(j);
         if !names.insert(r.name.as_str()) {
             sink.error(
-                rp.f("name").at(sink),
+                rp.field("name").at(sink),
                 format!("real server `{}` is defined twice in `{}`", r.name, v.name),
             );
         }
         let dest = std::net::SocketAddr::new(r.address, r.port);
         if !dests.insert(dest) {
             sink.error(
-                rp.f("address").at(sink),
+                rp.field("address").at(sink),
                 format!("real server {dest} is listed twice in `{}`", v.name),
             );
         }
         if r.address.is_unspecified() || r.address.is_multicast() {
             sink.error(
-                rp.f("address").at(sink),
+                rp.field("address").at(sink),
                 format!("real server address {} is not a unicast address", r.address),
             );
         }
         let method = r.forwarding.unwrap_or(c.network);
         if r.address.is_ipv6() != v.vip.address.is_ipv6() && method != ForwardMethod::Tunnel {
             sink.error(
-                rp.f("address").at(sink),
+                rp.field("address").at(sink),
                 format!(
                     "real server {} is {} but the virtual ip is {}: mixed families need tunnel forwarding",
                     r.address,
@@ -387,13 +391,13 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
         }
         if r.weight > 65535 {
             sink.error(
-                rp.f("weight").at(sink),
+                rp.field("weight").at(sink),
                 format!("weight {} is out of range (0-65535)", r.weight),
             );
         }
         if r.upper_threshold > 0 && r.lower_threshold > r.upper_threshold {
             sink.error(
-                rp.f("lower_threshold").at(sink),
+                rp.field("lower_threshold").at(sink),
                 format!(
                     "lower threshold {} is above the upper threshold {}",
                     r.lower_threshold, r.upper_threshold
@@ -405,25 +409,26 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
 
 fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
     if h.interval.0 == 0 {
-        sink.error(p.f("interval").at(sink), "check interval must be greater than 0");
+        sink.error(p.field("interval").at(sink), "check interval must be greater than 0");
     }
     if h.timeout == Some(Millis(0)) {
-        sink.error(p.f("timeout").at(sink), "check timeout must be greater than 0");
+        sink.error(p.field("timeout").at(sink), "check timeout must be greater than 0");
     }
     match &h.kind {
         CheckKind::Connect { expect, regex, .. } => {
             if *regex {
                 match expect {
-                    None => {
-                        sink.error(p.f("regex").at(sink), "`regex` is set but there is no `expect`")
-                    }
-                    Some(e) => regex_ok(e, p.f("expect"), sink),
+                    None => sink.error(
+                        p.field("regex").at(sink),
+                        "`regex` is set but there is no `expect`",
+                    ),
+                    Some(e) => regex_ok(e, p.field("expect"), sink),
                 }
             }
         }
         CheckKind::Program { command, expect } => {
             if command.trim().is_empty() {
-                sink.error(p.f("command").at(sink), "check command is empty");
+                sink.error(p.field("command").at(sink), "check command is empty");
             }
             if expect.is_none() {
                 sink.warn(
@@ -434,29 +439,29 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
         }
         CheckKind::Agent { command, .. } => {
             if command.trim().is_empty() {
-                sink.error(p.f("command").at(sink), "check command is empty");
+                sink.error(p.field("command").at(sink), "check command is empty");
             }
         }
         CheckKind::Http { path, status, body_regex, .. } => {
             if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 sink.error(
-                    p.f("path").at(sink),
+                    p.field("path").at(sink),
                     format!("http path `{path}` must start with `/` and contain no spaces"),
                 );
             }
             if status.is_empty() {
-                sink.error(p.f("status").at(sink), "http check needs at least one status code");
+                sink.error(p.field("status").at(sink), "http check needs at least one status code");
             }
             for s in status {
                 if !(100..=599).contains(s) {
                     sink.error(
-                        p.f("status").at(sink),
+                        p.field("status").at(sink),
                         format!("http status {s} is out of range (100-599)"),
                     );
                 }
             }
             if let Some(r) = body_regex {
-                regex_ok(r, p.f("body_regex"), sink);
+                regex_ok(r, p.field("body_regex"), sink);
             }
         }
         CheckKind::None => {}
