@@ -101,16 +101,67 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// A model path recorded in a [`Sink`]: a handle to extend it with
+/// [`Sink::loc`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Loc(u32);
+
+/// One step of a model path: a key (`vip`) or a list index (`[3]`).
+/// Recorded steps are static model keys; lookups borrow the asked path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl From<&'static str> for Seg<'static> {
+    fn from(key: &'static str) -> Seg<'static> {
+        Seg::Key(key)
+    }
+}
+
+impl From<usize> for Seg<'static> {
+    fn from(i: usize) -> Seg<'static> {
+        Seg::Index(i)
+    }
+}
+
+/// A recorded path step: its parent, the step, and where it was read
+/// (`None` for a parent that only its children gave).
+#[derive(Clone, Copy, Debug)]
+struct LocNode {
+    parent: u32,
+    seg: Seg<'static>,
+    pos: Option<Pos>,
+}
+
 /// Collects diagnostics for one source, and where each model path was read
 /// from so later checks can point at it.
+///
+/// The paths are kept as a tree of steps rather than as strings: a large
+/// cluster records a few hundred thousand of them, and formatting and
+/// hashing each as a string was most of the time of a load. A recorded
+/// path costs one push here; the lookup structure is built only when a
+/// check first asks where something is ([`Sink::at`]), which only happens
+/// when it has something to report.
 #[derive(Debug)]
 pub(crate) struct Sink {
     file: String,
     pub(crate) diags: Vec<Diagnostic>,
-    locs: std::collections::HashMap<String, Pos>,
+    /// The recorded steps; the root (the empty path) is the first.
+    locs: Vec<LocNode>,
+    /// Built by the first [`Sink::at`]: (parent, step) to the first node of
+    /// that path, and the position of each path (its first record).
+    index: std::cell::OnceCell<LocIndex>,
     /// Set during validation: positions that already carry an error, where
     /// further remarks (about stand-in values) are dropped.
     errors_before: Option<std::collections::HashSet<Pos>>,
+}
+
+#[derive(Debug)]
+struct LocIndex {
+    children: std::collections::HashMap<(u32, Seg<'static>), u32>,
+    pos: Vec<Option<Pos>>,
 }
 
 impl Sink {
@@ -118,7 +169,8 @@ impl Sink {
         Sink {
             file: file.to_owned(),
             diags: Vec::new(),
-            locs: std::collections::HashMap::new(),
+            locs: vec![LocNode { parent: 0, seg: Seg::Key(""), pos: None }],
+            index: std::cell::OnceCell::new(),
             errors_before: None,
         }
     }
@@ -153,18 +205,37 @@ impl Sink {
     /// Keeps every position inside `text`: a parser may point one past the
     /// last line or character at the end of the input.
     pub(crate) fn clamp(&mut self, text: &str) {
-        let lines: Vec<String> =
-            text.replace("\r\n", "\n").split(['\n', '\r']).map(str::to_owned).collect();
+        if self.diags.iter().all(|d| d.line == 0) {
+            return; // nothing to clamp: skip measuring every line
+        }
+        // The length in characters of each line, ended by `\r\n`, `\n`
+        // or `\r`; the text after the last end is a line too, even empty.
+        let mut lines: Vec<usize> = Vec::new();
+        let mut len = 0;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' | '\n' => {
+                    if c == '\r' && chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    lines.push(len);
+                    len = 0;
+                }
+                _ => len += 1,
+            }
+        }
+        lines.push(len);
         for d in &mut self.diags {
             if d.line == 0 {
                 continue;
             }
-            let last = u32::try_from(lines.len().max(1)).unwrap_or(u32::MAX);
+            let last = u32::try_from(lines.len()).unwrap_or(u32::MAX);
             if d.line > last {
                 d.line = last;
                 d.column = u32::MAX;
             }
-            let len = lines.get(d.line as usize - 1).map_or(0, |l| l.chars().count());
+            let len = lines.get(d.line as usize - 1).copied().unwrap_or(0);
             let max_col = u32::try_from(len + 1).unwrap_or(u32::MAX);
             d.column = d.column.clamp(1, max_col);
         }
@@ -174,28 +245,137 @@ impl Sink {
         self.diags.iter().any(Diagnostic::is_error)
     }
 
-    /// Records that the model path `path` (YAML key form, such as
-    /// `virtual_services[0].vip.address`) was read at `pos`.
-    pub(crate) fn record(&mut self, path: &str, pos: Pos) {
-        self.locs.entry(path.to_owned()).or_insert(pos);
+    /// The empty path: the whole configuration.
+    pub(crate) fn root(&self) -> Loc {
+        Loc(0)
     }
 
-    /// Where `path` was read, or its closest recorded parent.
+    /// Records that the whole configuration starts at `pos`.
+    pub(crate) fn record_root(&mut self, pos: Pos) {
+        self.locs[0].pos.get_or_insert(pos);
+    }
+
+    /// Records that the model path `parent` + `seg` (YAML key form, such as
+    /// `virtual_services[0].vip`) was read at `pos`, and returns it.
+    pub(crate) fn loc(&mut self, parent: Loc, seg: impl Into<Seg<'static>>, pos: Pos) -> Loc {
+        self.push_loc(parent, seg.into(), Some(pos))
+    }
+
+    /// Records a path of several keys below `parent`, given with dots
+    /// (`check.interval`), read at `pos`; `""` records `parent` itself.
+    pub(crate) fn loc_path(&mut self, parent: Loc, path: &'static str, pos: Pos) -> Loc {
+        self.push_path(parent, path, Some(pos))
+    }
+
+    /// A path of several keys below `parent`, given with dots, that was
+    /// not read itself (its children are).
+    pub(crate) fn loc_unread_path(&mut self, parent: Loc, path: &'static str) -> Loc {
+        self.push_path(parent, path, None)
+    }
+
+    fn push_path(&mut self, parent: Loc, path: &'static str, pos: Option<Pos>) -> Loc {
+        if path.is_empty() {
+            // The same path again: a new record of the same step.
+            return match self.locs.get(parent.0 as usize) {
+                Some(n) if parent.0 != 0 => {
+                    let n = *n;
+                    self.push_loc(Loc(n.parent), n.seg, pos)
+                }
+                _ => {
+                    if let Some(pos) = pos {
+                        self.record_root(pos);
+                    }
+                    parent
+                }
+            };
+        }
+        // Split on dots by hand: most paths are one key, and `str::split`
+        // cost more than the rest of recording a value.
+        let mut at = parent;
+        let mut rest = path;
+        while let Some(dot) = rest.bytes().position(|b| b == b'.') {
+            at = self.push_loc(at, Seg::Key(&rest[..dot]), None);
+            rest = &rest[dot + 1..];
+        }
+        self.push_loc(at, Seg::Key(rest), pos)
+    }
+
+    fn push_loc(&mut self, parent: Loc, seg: Seg<'static>, pos: Option<Pos>) -> Loc {
+        self.index.take();
+        let id = u32::try_from(self.locs.len()).unwrap_or(u32::MAX);
+        self.locs.push(LocNode { parent: parent.0, seg, pos });
+        Loc(id)
+    }
+
+    /// Where `path` was read, or its closest recorded parent. `path` is in
+    /// YAML key form: `virtual_services[0].real_servers[2].address`.
     pub(crate) fn at(&self, path: &str) -> Pos {
-        let mut p = path;
-        loop {
-            if let Some(pos) = self.locs.get(p) {
-                return *pos;
+        let index = self.index.get_or_init(|| LocIndex::build(&self.locs));
+        let mut node = 0u32;
+        let mut found = index.pos[0];
+        'walk: for part in path.split('.').filter(|p| !p.is_empty()) {
+            let (key, indices) = part.split_once('[').unwrap_or((part, ""));
+            let mut steps = Vec::new();
+            if !key.is_empty() {
+                steps.push(None);
             }
-            match p.rfind(['.', '[']) {
-                Some(i) => p = &p[..i],
-                None => return self.locs.get("").copied().unwrap_or(Pos { line: 1, column: 1 }),
+            for i in indices.split('[') {
+                match i.strip_suffix(']').and_then(|i| i.parse().ok()) {
+                    Some(i) => steps.push(Some(i)),
+                    None if i.is_empty() => {}
+                    None => break 'walk,
+                }
+            }
+            for step in steps {
+                let next = match step {
+                    None => index.child(node, Seg::Key(key)),
+                    Some(i) => index.child(node, Seg::Index(i)),
+                };
+                let Some(next) = next else { break 'walk };
+                node = next;
+                if let Some(p) = index.pos[node as usize] {
+                    found = Some(p);
+                }
             }
         }
+        found.unwrap_or(Pos { line: 1, column: 1 })
     }
 
     pub(crate) fn into_diags(mut self) -> Vec<Diagnostic> {
         self.diags.sort_by_key(|d| (d.line, d.column));
         self.diags
+    }
+}
+
+impl LocIndex {
+    /// Merges the records of the same path (the first record gives its
+    /// position, as a path is where it was first read).
+    fn build(locs: &[LocNode]) -> LocIndex {
+        let mut children = std::collections::HashMap::new();
+        // The first node of each node's path; a parent always comes before
+        // its children.
+        let mut canon: Vec<u32> = Vec::with_capacity(locs.len());
+        let mut pos: Vec<Option<Pos>> = Vec::with_capacity(locs.len());
+        for (i, n) in locs.iter().enumerate() {
+            let id = u32::try_from(i).unwrap_or(u32::MAX);
+            let first = if i == 0 {
+                0
+            } else {
+                let parent = canon[n.parent as usize];
+                *children.entry((parent, n.seg)).or_insert(id)
+            };
+            canon.push(first);
+            pos.push(None);
+            if pos[first as usize].is_none() {
+                pos[first as usize] = n.pos;
+            }
+        }
+        LocIndex { children, pos }
+    }
+
+    fn child(&self, node: u32, seg: Seg<'_>) -> Option<u32> {
+        // The map is covariant in its key: looked up with a borrowed step.
+        let children: &std::collections::HashMap<(u32, Seg<'_>), u32> = &self.children;
+        children.get(&(node, seg)).copied()
     }
 }

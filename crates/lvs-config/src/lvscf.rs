@@ -19,125 +19,167 @@
 //!
 //! Problems are reported all at once, each at its line and column.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::diag::{Pos, Sink};
+use crate::diag::{Loc, Pos, Sink};
 use crate::model::*;
 use crate::values;
 
-/// A token and where it starts.
-#[derive(Clone, Debug)]
-struct Tok {
-    text: String,
+/// A token and where it starts. The text borrows from the input: a
+/// quoted token is the text between its quotes, exactly.
+#[derive(Clone, Copy, Debug)]
+struct Tok<'a> {
+    text: &'a str,
     quoted: bool,
     pos: Pos,
 }
 
 /// `key = values...` on one line.
 #[derive(Debug)]
-struct Assign {
-    key: Tok,
-    values: Vec<Tok>,
+struct Assign<'a> {
+    key: Tok<'a>,
+    values: Values<'a>,
 }
+
+/// The values of an assignment. There are one or two nearly always: they
+/// are kept inline, which saves an allocation per line of a large file.
+#[derive(Debug)]
+enum Values<'a> {
+    Inline { toks: [Tok<'a>; 2], len: usize },
+    Heap(Vec<Tok<'a>>),
+}
+
+impl<'a> Values<'a> {
+    fn new(toks: &[Tok<'a>]) -> Values<'a> {
+        match *toks {
+            [] => Values::Inline { toks: [NO_TOK; 2], len: 0 },
+            [a] => Values::Inline { toks: [a, NO_TOK], len: 1 },
+            [a, b] => Values::Inline { toks: [a, b], len: 2 },
+            _ => Values::Heap(toks.to_vec()),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Values<'a> {
+    type Target = [Tok<'a>];
+
+    fn deref(&self) -> &[Tok<'a>] {
+        match self {
+            Values::Inline { toks, len } => toks.get(..*len).unwrap_or(&[]),
+            Values::Heap(toks) => toks,
+        }
+    }
+}
+
+/// Filler for the unused places of [`Values::Inline`].
+const NO_TOK: Tok<'static> = Tok { text: "", quoted: false, pos: Pos { line: 0, column: 0 } };
 
 /// A `virtual`, `failover` or `server` block.
 #[derive(Debug)]
-struct Block {
-    kind: String,
-    name: Tok,
+struct Block<'a> {
+    kind: &'a str,
+    name: Tok<'a>,
     pos: Pos,
-    assigns: Vec<Assign>,
-    servers: Vec<Block>,
+    assigns: Vec<Assign<'a>>,
+    servers: Vec<Block<'a>>,
 }
+
+/// Where a value is recorded: a path below a recorded one, such as the
+/// block of a virtual service and `vip.address` (`""` for that path itself).
+type At = (Loc, &'static str);
 
 /// Splits text into lines: `\n`, `\r\n` and a lone `\r` all end a line.
-fn lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                out.push(&text[start..i]);
-                start = i + 1;
-            }
-            b'\r' => {
-                out.push(&text[start..i]);
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
         }
-        i += 1;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
+        let Some(end) = rest.bytes().position(|b| b == b'\n' || b == b'\r') else {
+            return Some(std::mem::take(&mut rest));
+        };
+        let line = &rest[..end];
+        let next = if rest[end..].starts_with("\r\n") { end + 2 } else { end + 1 };
+        rest = &rest[next..];
+        Some(line)
+    })
 }
 
-/// Splits one line into tokens; `None` after reporting a bad quote.
-fn tokens(line: &str, no: usize, sink: &mut Sink) -> Option<Vec<Tok>> {
-    let chars: Vec<char> = line.chars().collect();
-    let mut out = Vec::new();
+/// Splits one line into tokens, into `out`; false after reporting a bad
+/// quote.
+///
+/// One pass over the bytes: every byte that matters is ASCII, and a
+/// column (a character, not a byte) is counted at each byte that starts a
+/// character. Tokens are slices of the line.
+fn tokens<'a>(line: &'a str, no: usize, sink: &mut Sink, out: &mut Vec<Tok<'a>>) -> bool {
+    out.clear();
+    let b = line.as_bytes();
+    let starts_char = |x: u8| usize::from(x & 0xc0 != 0x80);
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == ' ' || c == '\t' {
+    // Characters before byte `i`.
+    let mut col = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if c == b' ' || c == b'\t' {
             i += 1;
+            col += 1;
             continue;
         }
-        let pos = Pos::new(no, i + 1);
-        if c == '"' || c == '\'' {
-            let mut text = String::new();
-            let mut j = i + 1;
-            let mut closed = false;
-            while j < chars.len() {
-                if chars[j] == '\\' && j + 1 < chars.len() {
-                    text.push(chars[j]);
-                    text.push(chars[j + 1]);
-                    j += 2;
+        let pos = Pos::new(no, col + 1);
+        if c == b'"' || c == b'\'' {
+            i += 1;
+            col += 1;
+            let start = i;
+            let mut end = None;
+            while i < b.len() {
+                let d = b[i];
+                if d == b'\\' && i + 1 < b.len() {
+                    // A backslash keeps the next character, even a quote.
+                    i += 2;
+                    col += 1 + starts_char(b[i - 1]);
                     continue;
                 }
-                if chars[j] == c {
-                    closed = true;
+                i += 1;
+                col += starts_char(d);
+                if d == c {
+                    end = Some(i - 1);
                     break;
                 }
-                text.push(chars[j]);
-                j += 1;
             }
-            if !closed {
-                sink.error(pos, format!("quotation mismatch: no closing {c} on this line"));
-                return None;
-            }
-            out.push(Tok { text, quoted: true, pos });
-            i = j + 1;
+            let Some(end) = end else {
+                let q = char::from(c);
+                sink.error(pos, format!("quotation mismatch: no closing {q} on this line"));
+                return false;
+            };
+            out.push(Tok { text: &line[start..end], quoted: true, pos });
         } else {
             let start = i;
-            while i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
+            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                col += starts_char(b[i]);
                 i += 1;
             }
-            out.push(Tok { text: chars[start..i].iter().collect(), quoted: false, pos });
+            out.push(Tok { text: &line[start..i], quoted: false, pos });
         }
     }
-    Some(out)
+    true
 }
 
 /// Reads the statements into global assignments and blocks.
-fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
+fn structure<'a>(text: &'a str, sink: &mut Sink) -> (Vec<Assign<'a>>, Vec<Block<'a>>, bool) {
     let mut saw_statement = false;
     let mut globals = Vec::new();
-    let mut top: Vec<Block> = Vec::new();
+    let mut top: Vec<Block<'a>> = Vec::new();
     // Open blocks; `None` marks a block of an unknown kind being skipped.
-    let mut stack: Vec<Option<Block>> = Vec::new();
-    for (idx, line) in lines(text).into_iter().enumerate() {
+    let mut stack: Vec<Option<Block<'a>>> = Vec::new();
+    let mut buf = Vec::new();
+    for (idx, line) in lines(text).enumerate() {
         let no = idx + 1;
-        let Some(toks) = tokens(line, no, sink) else { continue };
+        if !tokens(line, no, sink, &mut buf) {
+            continue;
+        }
+        let toks = &buf[..];
         let Some(first) = toks.first() else { continue };
         if !first.quoted && first.text.starts_with('#') {
             continue;
@@ -159,7 +201,7 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
             continue;
         }
         let opens = toks.len() >= 2 && toks.last().is_some_and(|t| t.text == "{" && !t.quoted);
-        let is_block_kw = matches!(first.text.as_str(), "virtual" | "failover" | "server");
+        let is_block_kw = matches!(first.text, "virtual" | "failover" | "server");
         if opens || (is_block_kw && toks.get(1).is_none_or(|t| t.text != "=")) {
             if toks.len() != 3 || !opens {
                 let at = if toks.len() > 3 && opens {
@@ -175,10 +217,10 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
                 }
                 continue;
             }
-            let name = toks[1].clone();
-            let kind = first.text.clone();
+            let name = toks[1];
+            let kind = first.text;
             let nested = !stack.is_empty();
-            let ok = match kind.as_str() {
+            let ok = match kind {
                 "virtual" | "failover" if nested => {
                     sink.error(first.pos, format!("`{kind}` block inside another block"));
                     false
@@ -224,11 +266,7 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
                 continue;
             }
         }
-        let mut it = toks.into_iter();
-        let key = it.next();
-        let values: Vec<Tok> = it.skip(1).collect();
-        let Some(key) = key else { continue };
-        let assign = Assign { key, values };
+        let assign = Assign { key: *first, values: Values::new(toks.get(2..).unwrap_or(&[])) };
         match stack.last_mut() {
             None => globals.push(assign),
             Some(Some(block)) => block.assigns.push(assign),
@@ -245,37 +283,57 @@ fn structure(text: &str, sink: &mut Sink) -> (Vec<Assign>, Vec<Block>, bool) {
 }
 
 /// The assignments of one section by key, with duplicate keys reported.
-struct Fields<'a> {
-    map: HashMap<&'a str, &'a Assign>,
-    order: Vec<&'a str>,
+struct Fields<'a, 'b> {
+    /// The first assignment of each key, in file order, and whether it
+    /// has been taken. A section has a few keys: a list beats a hash map.
+    entries: Vec<(&'a str, &'b Assign<'a>, bool)>,
     /// Every key asked for: the keys this section may hold.
     known: Vec<&'static str>,
 }
 
-impl<'a> Fields<'a> {
-    fn new(assigns: &'a [Assign], sink: &mut Sink) -> Fields<'a> {
-        let mut map = HashMap::new();
-        let mut order = Vec::new();
+/// Sections up to this size find duplicate keys by looking through the
+/// keys already read; larger ones use a set, so that a huge section in a
+/// bad file is not quadratic.
+const SMALL_SECTION: usize = 32;
+
+impl<'a, 'b> Fields<'a, 'b> {
+    fn new(assigns: &'b [Assign<'a>], sink: &mut Sink) -> Fields<'a, 'b> {
+        let mut entries: Vec<(&'a str, &'b Assign<'a>, bool)> = Vec::with_capacity(assigns.len());
+        let mut seen = HashSet::new();
         for a in assigns {
-            let k = a.key.text.as_str();
-            if map.contains_key(k) {
+            let k = a.key.text;
+            let duplicate = if assigns.len() <= SMALL_SECTION {
+                entries.iter().any(|(key, ..)| *key == k)
+            } else {
+                !seen.insert(k)
+            };
+            if duplicate {
                 sink.error(a.key.pos, format!("duplicate key `{k}`"));
                 continue;
             }
-            map.insert(k, a);
-            order.push(k);
+            entries.push((k, a, false));
         }
-        Fields { map, order, known: Vec::new() }
+        Fields { entries, known: Vec::with_capacity(24) }
     }
 
-    fn take(&mut self, key: &'static str) -> Option<&'a Assign> {
+    fn take(&mut self, key: &'static str) -> Option<&'b Assign<'a>> {
         self.known.push(key);
-        self.map.remove(key)
+        let entry = self.entries.iter_mut().find(|(k, _, taken)| *k == key && !taken)?;
+        entry.2 = true;
+        Some(entry.1)
     }
 
-    fn unknown(self, sink: &mut Sink, section: &str) {
-        for k in self.order {
-            if let Some(a) = self.map.get(k) {
+    /// Reports the keys not taken; `section` names the section, formatted
+    /// only if there is one (most sections have none).
+    fn unknown(self, sink: &mut Sink, section: impl FnOnce() -> String) {
+        let mut section = Some(section);
+        let mut name = String::new();
+        for (k, a, taken) in self.entries {
+            if !taken {
+                if let Some(f) = section.take() {
+                    name = f();
+                }
+                let section = &name;
                 let hint = values::did_you_mean(k, self.known.iter().copied());
                 sink.error(a.key.pos, format!("unknown command `{k}` in {section}{hint}"));
             }
@@ -284,7 +342,7 @@ impl<'a> Fields<'a> {
 }
 
 /// The value tokens of `a`, checking there are exactly `n`.
-fn args<'a>(a: &'a Assign, n: usize, sink: &mut Sink) -> Option<&'a [Tok]> {
+fn args<'a, 'b>(a: &'b Assign<'a>, n: usize, sink: &mut Sink) -> Option<&'b [Tok<'a>]> {
     if a.values.len() < n {
         let at = a.values.last().map_or(a.key.pos, |t| t.pos);
         sink.error(at, format!("missing arguments for `{}`", a.key.text));
@@ -297,7 +355,7 @@ fn args<'a>(a: &'a Assign, n: usize, sink: &mut Sink) -> Option<&'a [Tok]> {
     Some(&a.values)
 }
 
-fn one<'a>(a: &'a Assign, sink: &mut Sink) -> Option<&'a Tok> {
+fn one<'a, 'b>(a: &'b Assign<'a>, sink: &mut Sink) -> Option<&'b Tok<'a>> {
     args(a, 1, sink).and_then(|t| t.first())
 }
 
@@ -306,21 +364,21 @@ struct Reader<'s> {
 }
 
 impl Reader<'_> {
-    fn rec(&mut self, path: &str, t: &Tok) {
-        self.sink.record(path, t.pos);
+    fn rec(&mut self, (loc, path): At, t: &Tok) {
+        self.sink.loc_path(loc, path, t.pos);
     }
 
-    fn string(&mut self, a: Option<&Assign>, path: &str) -> Option<String> {
+    fn string(&mut self, a: Option<&Assign>, path: At) -> Option<String> {
         let t = one(a?, self.sink)?;
         self.rec(path, t);
-        Some(t.text.clone())
+        Some(t.text.to_owned())
     }
 
-    fn int(&mut self, a: Option<&Assign>, path: &str, min: i64, max: i64) -> Option<i64> {
+    fn int(&mut self, a: Option<&Assign>, path: At, min: i64, max: i64) -> Option<i64> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
-        match values::c_int(&t.text) {
+        match values::c_int(t.text) {
             Some(v) if (min..=max).contains(&v) => Some(v),
             Some(_) => {
                 self.sink.error(
@@ -339,11 +397,11 @@ impl Reader<'_> {
         }
     }
 
-    fn boolean(&mut self, a: Option<&Assign>, path: &str) -> Option<bool> {
+    fn boolean(&mut self, a: Option<&Assign>, path: At) -> Option<bool> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
-        match t.text.as_str() {
+        match t.text {
             "0" => Some(false),
             "1" => Some(true),
             _ => {
@@ -356,11 +414,11 @@ impl Reader<'_> {
         }
     }
 
-    fn secs(&mut self, a: Option<&Assign>, path: &str) -> Option<Millis> {
+    fn secs(&mut self, a: Option<&Assign>, path: At) -> Option<Millis> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
-        match Millis::parse(&t.text) {
+        match Millis::parse(t.text) {
             Ok(m) => Some(m),
             Err(e) => {
                 self.sink.error(t.pos, format!("`{}`: {e}", a.key.text));
@@ -370,7 +428,7 @@ impl Reader<'_> {
     }
 
     fn host_tok(&mut self, a: &Assign, t: &Tok) -> Option<IpAddr> {
-        match values::ip(&t.text) {
+        match values::ip(t.text) {
             Ok(ip) => Some(ip),
             Err(e) => {
                 self.sink.error(
@@ -382,29 +440,29 @@ impl Reader<'_> {
         }
     }
 
-    fn host(&mut self, a: Option<&Assign>, path: &str) -> Option<IpAddr> {
+    fn host(&mut self, a: Option<&Assign>, path: At) -> Option<IpAddr> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
         self.host_tok(a, t)
     }
 
-    fn port(&mut self, a: Option<&Assign>, path: &str) -> Option<u16> {
+    fn port(&mut self, a: Option<&Assign>, path: At) -> Option<u16> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
-        let parsed = match values::c_int(&t.text) {
+        let parsed = match values::c_int(t.text) {
             Some(n) => u16::try_from(n).map_err(|_| format!("port {n} is out of range (0-65535)")),
-            None => values::port(&t.text),
+            None => values::port(t.text),
         };
         parsed.map_err(|e| self.sink.error(t.pos, format!("`{}`: {e}", a.key.text))).ok()
     }
 
-    fn mask(&mut self, a: Option<&Assign>, path: &str, v6: Option<bool>) -> Option<u8> {
+    fn mask(&mut self, a: Option<&Assign>, path: At, v6: Option<bool>) -> Option<u8> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
-        match values::netmask(&t.text, v6) {
+        match values::netmask(t.text, v6) {
             Ok(m) => Some(m),
             Err(e) => {
                 self.sink.error(t.pos, format!("`{}`: bad subnet mask specified: {e}", a.key.text));
@@ -413,12 +471,7 @@ impl Reader<'_> {
         }
     }
 
-    fn choice<T: Copy>(
-        &mut self,
-        a: Option<&Assign>,
-        path: &str,
-        table: &[(&str, T)],
-    ) -> Option<T> {
+    fn choice<T: Copy>(&mut self, a: Option<&Assign>, path: At, table: &[(&str, T)]) -> Option<T> {
         let a = a?;
         let t = one(a, self.sink)?;
         self.rec(path, t);
@@ -441,7 +494,7 @@ impl Reader<'_> {
     }
 
     /// `address = IP DEVICE`.
-    fn address_dev(&mut self, a: &Assign, path: &str) -> Option<(IpAddr, String)> {
+    fn address_dev(&mut self, a: &Assign, (loc, path): At) -> Option<(IpAddr, String)> {
         if a.values.len() != 2 {
             let at = a.values.get(2).or(a.values.last()).map_or(a.key.pos, |t| t.pos);
             self.sink.error(
@@ -451,13 +504,15 @@ impl Reader<'_> {
                     a.key.text, a.key.text
                 ),
             );
-            self.sink.record(path, at);
+            self.sink.loc_path(loc, path, at);
             return None;
         }
-        self.rec(&format!("{path}.address"), &a.values[0]);
-        self.rec(&format!("{path}.interface"), &a.values[1]);
+        // Recorded below `path` without formatting a path per service.
+        let at = self.sink.loc_unread_path(loc, path);
+        self.rec((at, "address"), &a.values[0]);
+        self.rec((at, "interface"), &a.values[1]);
         let ip = self.host_tok(a, &a.values[0])?;
-        Some((ip, a.values[1].text.clone()))
+        Some((ip, a.values[1].text.to_owned()))
     }
 
     fn ignored(&mut self, a: Option<&Assign>, why: &str) {
@@ -485,10 +540,11 @@ impl Reader<'_> {
             }
             list
         } else {
-            match (a.key.text.as_str(), one(a, self.sink)) {
+            let root = self.sink.root();
+            match (a.key.text, one(a, self.sink)) {
                 (_, None) => false,
-                ("heartbeat" | "sync", Some(_)) => self.boolean(Some(a), "").is_some(),
-                ("master", Some(_)) => self.host(Some(a), "").is_some(),
+                ("heartbeat" | "sync", Some(_)) => self.boolean(Some(a), (root, "")).is_some(),
+                ("master", Some(_)) => self.host(Some(a), (root, "")).is_some(),
                 (_, Some(_)) => true,
             }
         };
@@ -508,56 +564,59 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         sink.error(Pos::new(1, 1), "empty configuration");
         return None;
     }
-    sink.record("", Pos::new(1, 1));
+    sink.record_root(Pos::new(1, 1));
+    let g = sink.root();
     let mut f = Fields::new(&globals, sink);
     let mut r = Reader { sink };
     let service = r
         .choice(
             f.take("service"),
-            "service",
+            (g, "service"),
             &[("lvs", ServiceMode::Lvs), ("fos", ServiceMode::Fos)],
         )
         .unwrap_or_default();
-    let serial_no = r.int(f.take("serial_no"), "serial_no", 0, i64::MAX).map_or(0, |v| v as u64);
+    let serial_no =
+        r.int(f.take("serial_no"), (g, "serial_no"), 0, i64::MAX).map_or(0, |v| v as u64);
 
     let primary_a = f.take("primary");
-    let primary = r.host(primary_a, "routers.primary.address");
+    let primary = r.host(primary_a, (g, "routers.primary.address"));
     if primary_a.is_none() {
         r.sink.error(
             Pos::new(1, 1),
             "missing `primary`: the address of the primary router is required",
         );
     }
-    let primary_private = r.host(f.take("primary_private"), "routers.primary.private");
-    let primary_shared = r.string(f.take("primary_shared"), "routers.primary.shared_disk");
-    let backup = r.host(f.take("backup"), "routers.backup.address").filter(|a| !a.is_unspecified());
+    let primary_private = r.host(f.take("primary_private"), (g, "routers.primary.private"));
+    let primary_shared = r.string(f.take("primary_shared"), (g, "routers.primary.shared_disk"));
+    let backup =
+        r.host(f.take("backup"), (g, "routers.backup.address")).filter(|a| !a.is_unspecified());
     let backup_private_a = f.take("backup_private");
-    let backup_private = r.host(backup_private_a, "routers.backup.private");
-    let backup_shared = r.string(f.take("backup_shared"), "routers.backup.shared_disk");
+    let backup_private = r.host(backup_private_a, (g, "routers.backup.private"));
+    let backup_shared = r.string(f.take("backup_shared"), (g, "routers.backup.shared_disk"));
     if backup.is_none() {
         if let Some(a) = backup_private_a {
             r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
         }
     }
     let backup_active_a = f.take("backup_active");
-    let backup_active = r.boolean(backup_active_a, "backup_active").unwrap_or(false);
+    let backup_active = r.boolean(backup_active_a, (g, "backup_active")).unwrap_or(false);
     if backup_active && backup.is_none() {
         r.ignored(backup_active_a, "has no effect without a `backup` router (piranha clears it)");
     }
     r.unused(f.take("heartbeat"));
     let mut heartbeat = Heartbeat { protocol: HeartbeatProtocol::Piranha, ..Heartbeat::default() };
-    if let Some(p) = r.port(f.take("heartbeat_port"), "heartbeat.port") {
+    if let Some(p) = r.port(f.take("heartbeat_port"), (g, "heartbeat.port")) {
         heartbeat.port = p;
     }
-    if let Some(k) = r.secs(f.take("keepalive"), "heartbeat.keepalive") {
+    if let Some(k) = r.secs(f.take("keepalive"), (g, "heartbeat.keepalive")) {
         heartbeat.keepalive = k;
     }
-    if let Some(d) = r.secs(f.take("deadtime"), "heartbeat.deadtime") {
+    if let Some(d) = r.secs(f.take("deadtime"), (g, "heartbeat.deadtime")) {
         heartbeat.deadtime = d;
     }
     let reservation_conflict_action = r.choice(
         f.take("reservation_conflict_action"),
-        "reservation_conflict_action",
+        (g, "reservation_conflict_action"),
         &[
             ("nothing", ReservationConflictAction::Nothing),
             ("preempt", ReservationConflictAction::Preempt),
@@ -566,29 +625,32 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     let rsh_command = r
         .choice(
             f.take("rsh_command"),
-            "rsh_command",
+            (g, "rsh_command"),
             &[("rsh", RemoteShell::Rsh), ("ssh", RemoteShell::Ssh)],
         )
         .unwrap_or_default();
-    let network = r.choice(f.take("network"), "network", values::FORWARD).unwrap_or_default();
-    let nat_router = f.take("nat_router").and_then(|a| r.address_dev(a, "nat_router"));
+    let network = r.choice(f.take("network"), (g, "network"), values::FORWARD).unwrap_or_default();
+    let nat_router = f.take("nat_router").and_then(|a| r.address_dev(a, (g, "nat_router")));
     let nat_nmask_a = f.take("nat_nmask");
-    let nat_nmask =
-        r.mask(nat_nmask_a, "nat_router.netmask", nat_router.as_ref().map(|(ip, _)| ip.is_ipv6()));
+    let nat_nmask = r.mask(
+        nat_nmask_a,
+        (g, "nat_router.netmask"),
+        nat_router.as_ref().map(|(ip, _)| ip.is_ipv6()),
+    );
     if nat_router.is_none() && nat_nmask.is_some() {
         r.ignored(nat_nmask_a, "has no effect without `nat_router`");
     }
     let mut paths = Paths::default();
-    if let Some(p) = r.string(f.take("ipvsadm"), "paths.ipvsadm") {
+    if let Some(p) = r.string(f.take("ipvsadm"), (g, "paths.ipvsadm")) {
         paths.ipvsadm = PathBuf::from(p);
     }
     r.unused(f.take("debug_level"));
     r.unused(f.take("sync"));
-    let syncdaemon = r.boolean(f.take("syncdaemon"), "sync_daemon").unwrap_or(false);
+    let syncdaemon = r.boolean(f.take("syncdaemon"), (g, "sync_daemon")).unwrap_or(false);
     let iface_a = f.take("syncd_iface");
-    let syncd_iface = r.string(iface_a, "sync_daemon.interface");
+    let syncd_iface = r.string(iface_a, (g, "sync_daemon.interface"));
     let id_a = f.take("syncd_id");
-    let syncd_id = r.int(id_a, "sync_daemon.sync_id", 0, 255).map(|v| v as u8);
+    let syncd_id = r.int(id_a, (g, "sync_daemon.sync_id"), 0, 255).map(|v| v as u8);
     if !syncdaemon {
         r.ignored(iface_a, "has no effect without `syncdaemon = 1`");
         r.ignored(id_a, "has no effect without `syncdaemon = 1`");
@@ -597,34 +659,38 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         interface: syncd_iface.unwrap_or_else(|| "eth0".to_owned()),
         sync_id: syncd_id.unwrap_or(0),
     });
-    let monitor_links =
-        r.int(f.take("monitor_links"), "monitor_links", i64::MIN, i64::MAX).is_some_and(|v| v != 0);
-    let active_cmd = r.string(f.take("active_cmd"), "active_cmd").filter(|s| !s.is_empty());
-    let inactive_cmd = r.string(f.take("inactive_cmd"), "inactive_cmd").filter(|s| !s.is_empty());
-    let hard_shutdown = r.boolean(f.take("hard_shutdown"), "hard_shutdown").unwrap_or(true);
+    let monitor_links = r
+        .int(f.take("monitor_links"), (g, "monitor_links"), i64::MIN, i64::MAX)
+        .is_some_and(|v| v != 0);
+    let active_cmd = r.string(f.take("active_cmd"), (g, "active_cmd")).filter(|s| !s.is_empty());
+    let inactive_cmd =
+        r.string(f.take("inactive_cmd"), (g, "inactive_cmd")).filter(|s| !s.is_empty());
+    let hard_shutdown = r.boolean(f.take("hard_shutdown"), (g, "hard_shutdown")).unwrap_or(true);
     let max = i64::from(i32::MAX);
     let ipvs_timeouts = IpvsTimeouts {
-        tcp: r.int(f.take("tcp_timeout"), "ipvs_timeouts.tcp", 0, max).map_or(0, |v| v as u32),
+        tcp: r.int(f.take("tcp_timeout"), (g, "ipvs_timeouts.tcp"), 0, max).map_or(0, |v| v as u32),
         tcpfin: r
-            .int(f.take("tcpfin_timeout"), "ipvs_timeouts.tcpfin", 0, max)
+            .int(f.take("tcpfin_timeout"), (g, "ipvs_timeouts.tcpfin"), 0, max)
             .map_or(0, |v| v as u32),
-        udp: r.int(f.take("udp_timeout"), "ipvs_timeouts.udp", 0, max).map_or(0, |v| v as u32),
+        udp: r.int(f.take("udp_timeout"), (g, "ipvs_timeouts.udp"), 0, max).map_or(0, |v| v as u32),
     };
-    f.unknown(r.sink, "the global section");
+    f.unknown(r.sink, || "the global section".to_owned());
 
     let mut virtual_services = Vec::new();
     let mut failover_services = Vec::new();
     for b in &blocks {
-        match b.kind.as_str() {
+        match b.kind {
             "virtual" => {
-                let path = format!("virtual_services[{}]", virtual_services.len());
-                if let Some(v) = virtual_service(b, &path, &mut r) {
+                let list = r.sink.loc_unread_path(g, "virtual_services");
+                let path = r.sink.loc(list, virtual_services.len(), b.pos);
+                if let Some(v) = virtual_service(b, path, &mut r) {
                     virtual_services.push(v);
                 }
             }
             _ => {
-                let path = format!("failover_services[{}]", failover_services.len());
-                if let Some(fs) = failover_service(b, &path, &mut r) {
+                let list = r.sink.loc_unread_path(g, "failover_services");
+                let path = r.sink.loc(list, failover_services.len(), b.pos);
+                if let Some(fs) = failover_service(b, path, &mut r) {
                     failover_services.push(fs);
                 }
             }
@@ -685,22 +751,21 @@ fn placeholder_vip() -> Vip {
 }
 
 /// The check keys shared by `virtual` and `failover` blocks.
-fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck {
+fn check(f: &mut Fields, path: Loc, vport: u16, r: &mut Reader) -> HealthCheck {
     let mut h = HealthCheck::default();
-    if let Some(t) = r.secs(f.take("timeout"), &format!("{path}.interval")) {
+    if let Some(t) = r.secs(f.take("timeout"), (path, "interval")) {
         // piranha's `timeout` is both the interval and the limit of a check.
         h.interval = t;
     }
-    if let Some(t) = r.secs(f.take("reentry"), &format!("{path}.reentry")) {
+    if let Some(t) = r.secs(f.take("reentry"), (path, "reentry")) {
         h.reentry = t;
     }
     let send_a = f.take("send");
-    let send = r.string(send_a, &format!("{path}.send")).map(|s| values::unescape(&s));
+    let send = r.string(send_a, (path, "send")).map(|s| values::unescape(&s));
     // nanny translates the escapes of `expect` in every mode.
-    let expect =
-        r.string(f.take("expect"), &format!("{path}.expect")).map(|e| values::unescape(&e));
-    let regex = r.boolean(f.take("use_regex"), &format!("{path}.regex")).unwrap_or(false);
-    let program = r.string(f.take("send_program"), &format!("{path}.command"));
+    let expect = r.string(f.take("expect"), (path, "expect")).map(|e| values::unescape(&e));
+    let regex = r.boolean(f.take("use_regex"), (path, "regex")).unwrap_or(false);
+    let program = r.string(f.take("send_program"), (path, "command"));
     h.kind = match program {
         Some(command) => {
             r.ignored(send_a, "is ignored because `send_program` is set");
@@ -716,43 +781,39 @@ fn check(f: &mut Fields, path: &str, vport: u16, r: &mut Reader) -> HealthCheck 
     h
 }
 
-fn vip(b: &Block, f: &mut Fields, path: &str, r: &mut Reader) -> Option<Vip> {
+fn vip(b: &Block, f: &mut Fields, path: Loc, r: &mut Reader) -> Option<Vip> {
     let a = f.take("address");
     let Some(a) = a else {
         r.sink.error(b.pos, format!("`{} {}` has no `address = IP DEVICE`", b.kind, b.name.text));
         return None;
     };
-    let addr = r.address_dev(a, &format!("{path}.vip"));
+    let addr = r.address_dev(a, (path, "vip"));
     let v6 = addr.as_ref().map(|(ip, _)| ip.is_ipv6());
-    let netmask = r.mask(f.take("vip_nmask"), &format!("{path}.vip.netmask"), v6);
+    let netmask = r.mask(f.take("vip_nmask"), (path, "vip.netmask"), v6);
     let (address, interface) = addr?;
     Some(Vip { address, interface, netmask })
 }
 
-fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualService> {
-    r.sink.record(path, b.pos);
-    r.sink.record(&format!("{path}.name"), b.name.pos);
+fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualService> {
+    r.sink.loc(path, "name", b.name.pos);
     let mut f = Fields::new(&b.assigns, r.sink);
     let vip = vip(b, &mut f, path, r);
-    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
+    let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
     let port_a = f.take("port");
-    let vport = r.port(port_a, &format!("{path}.port")).unwrap_or(80);
+    let vport = r.port(port_a, (path, "port")).unwrap_or(80);
     let fwmark = r
-        .int(f.take("fwmark"), &format!("{path}.fwmark"), 0, i64::from(u32::MAX))
+        .int(f.take("fwmark"), (path, "fwmark"), 0, i64::from(u32::MAX))
         .filter(|m| *m != 0)
         .map(|m| m as u32);
-    let protocol = r
-        .choice(f.take("protocol"), &format!("{path}.protocol"), values::PROTOCOLS)
-        .unwrap_or_default();
-    let scheduler = r
-        .string(f.take("scheduler"), &format!("{path}.scheduler"))
-        .map(Scheduler)
-        .unwrap_or_default();
+    let protocol =
+        r.choice(f.take("protocol"), (path, "protocol"), values::PROTOCOLS).unwrap_or_default();
+    let scheduler =
+        r.string(f.take("scheduler"), (path, "scheduler")).map(Scheduler).unwrap_or_default();
     let v6 = vip.as_ref().map(|v| v.address.is_ipv6());
     let persistent =
-        r.int(f.take("persistent"), &format!("{path}.persistence.timeout"), 0, i64::from(u32::MAX));
+        r.int(f.take("persistent"), (path, "persistence.timeout"), 0, i64::from(u32::MAX));
     let pmask_a = f.take("pmask");
-    let pmask = r.mask(pmask_a, &format!("{path}.persistence.netmask"), v6);
+    let pmask = r.mask(pmask_a, (path, "persistence.netmask"), v6);
     let persistence = match persistent {
         Some(t) if t > 0 => Some(Persistence { timeout: t as u32, netmask: pmask }),
         _ => {
@@ -760,39 +821,40 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
             None
         }
     };
-    let mut check = check(&mut f, &format!("{path}.check"), vport, r);
+    let check_at = r.sink.loc_unread_path(path, "check");
+    let mut check = check(&mut f, check_at, vport, r);
     check.load_monitor = r
-        .choice(f.take("load_monitor"), &format!("{path}.check.load_monitor"), values::LOAD)
+        .choice(f.take("load_monitor"), (path, "check.load_monitor"), values::LOAD)
         .unwrap_or_default();
-    check.quiesce =
-        r.boolean(f.take("quiesce_server"), &format!("{path}.check.quiesce")).unwrap_or(false);
+    check.quiesce = r.boolean(f.take("quiesce_server"), (path, "check.quiesce")).unwrap_or(false);
     let sorry_server = r
-        .host(f.take("sorry_server"), &format!("{path}.sorry_server"))
+        .host(f.take("sorry_server"), (path, "sorry_server"))
         .filter(|a| !a.is_unspecified())
         .map(|a| SocketAddr::new(a, vport));
-    let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
+    let monitor = r.string(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
     r.unused(f.take("master"));
     r.unused(f.take("dirs"));
     r.unused_because(f.take("start_cmd"), "has no effect in a virtual service");
     r.unused_because(f.take("stop_cmd"), "has no effect in a virtual service");
-    f.unknown(r.sink, &format!("`virtual {}`", b.name.text));
+    f.unknown(r.sink, || format!("`virtual {}`", b.name.text));
 
     // piranha: a server's port defaults to the virtual port as it was when
     // the `server` line was read.
     let port_line = port_a.map(|a| a.key.pos.line);
     let mut real_servers = Vec::new();
+    let list = r.sink.loc_unread_path(path, "real_servers");
     for (j, s) in b.servers.iter().enumerate() {
-        let rp = format!("{path}.real_servers[{j}]");
+        let rp = r.sink.loc(list, j, s.pos);
         let default_port = match port_line {
             Some(l) if l < s.pos.line => vport,
             _ => 80,
         };
-        if let Some(rs) = real_server(s, &rp, default_port, r) {
+        if let Some(rs) = real_server(s, rp, default_port, r) {
             real_servers.push(rs);
         }
     }
     Some(VirtualService {
-        name: b.name.text.clone(),
+        name: b.name.text.to_owned(),
         active,
         vip: vip.unwrap_or_else(placeholder_vip),
         port: vport,
@@ -809,25 +871,23 @@ fn virtual_service(b: &Block, path: &str, r: &mut Reader) -> Option<VirtualServi
     })
 }
 
-fn real_server(b: &Block, path: &str, default_port: u16, r: &mut Reader) -> Option<RealServer> {
-    r.sink.record(path, b.pos);
-    r.sink.record(&format!("{path}.name"), b.name.pos);
+fn real_server(b: &Block, path: Loc, default_port: u16, r: &mut Reader) -> Option<RealServer> {
+    r.sink.loc(path, "name", b.name.pos);
     let mut f = Fields::new(&b.assigns, r.sink);
     let addr_a = f.take("address");
-    let address = r.host(addr_a, &format!("{path}.address"));
+    let address = r.host(addr_a, (path, "address"));
     if addr_a.is_none() {
         r.sink.error(b.pos, format!("`server {}` has no `address`", b.name.text));
     }
-    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
-    let weight =
-        r.int(f.take("weight"), &format!("{path}.weight"), 0, 65535).map_or(1, |w| w as u32);
-    let port = r.port(f.take("port"), &format!("{path}.port")).unwrap_or(default_port);
-    f.unknown(r.sink, &format!("`server {}`", b.name.text));
+    let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
+    let weight = r.int(f.take("weight"), (path, "weight"), 0, 65535).map_or(1, |w| w as u32);
+    let port = r.port(f.take("port"), (path, "port")).unwrap_or(default_port);
+    f.unknown(r.sink, || format!("`server {}`", b.name.text));
     for nested in &b.servers {
         r.sink.error(nested.pos, "`server` block inside a `server` block");
     }
     Some(RealServer {
-        name: b.name.text.clone(),
+        name: b.name.text.to_owned(),
         address: address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
         port,
         weight,
@@ -838,23 +898,21 @@ fn real_server(b: &Block, path: &str, default_port: u16, r: &mut Reader) -> Opti
     })
 }
 
-fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverService> {
-    r.sink.record(path, b.pos);
-    r.sink.record(&format!("{path}.name"), b.name.pos);
+fn failover_service(b: &Block, path: Loc, r: &mut Reader) -> Option<FailoverService> {
+    r.sink.loc(path, "name", b.name.pos);
     let mut f = Fields::new(&b.assigns, r.sink);
     let vip = vip(b, &mut f, path, r);
-    let active = r.boolean(f.take("active"), &format!("{path}.active")).unwrap_or(false);
-    let port = r.port(f.take("port"), &format!("{path}.port")).unwrap_or(80);
-    let protocol = r
-        .choice(f.take("protocol"), &format!("{path}.protocol"), values::PROTOCOLS)
-        .unwrap_or_default();
-    let check = check(&mut f, &format!("{path}.check"), port, r);
-    let monitor = r.string(f.take("client_monitor"), &format!("{path}.monitor")).map(PathBuf::from);
+    let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
+    let port = r.port(f.take("port"), (path, "port")).unwrap_or(80);
+    let protocol =
+        r.choice(f.take("protocol"), (path, "protocol"), values::PROTOCOLS).unwrap_or_default();
+    let check_at = r.sink.loc_unread_path(path, "check");
+    let check = check(&mut f, check_at, port, r);
+    let monitor = r.string(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
     let start_a = f.take("start_cmd");
     let stop_a = f.take("stop_cmd");
-    let start_cmd =
-        r.string(start_a, &format!("{path}.start_cmd")).filter(|s| !s.trim().is_empty());
-    let stop_cmd = r.string(stop_a, &format!("{path}.stop_cmd")).filter(|s| !s.trim().is_empty());
+    let start_cmd = r.string(start_a, (path, "start_cmd")).filter(|s| !s.trim().is_empty());
+    let stop_cmd = r.string(stop_a, (path, "stop_cmd")).filter(|s| !s.trim().is_empty());
     for (a, key) in [(start_a, "start_cmd"), (stop_a, "stop_cmd")] {
         match a {
             None => r.sink.error(b.pos, format!("`failover {}` has no `{key}`", b.name.text)),
@@ -877,12 +935,12 @@ fn failover_service(b: &Block, path: &str, r: &mut Reader) -> Option<FailoverSer
     ] {
         r.unused_because(f.take(key), "has no effect in a failover service");
     }
-    f.unknown(r.sink, &format!("`failover {}`", b.name.text));
+    f.unknown(r.sink, || format!("`failover {}`", b.name.text));
     for s in &b.servers {
         r.sink.warn(s.pos, "`server` blocks have no effect in a failover service");
     }
     Some(FailoverService {
-        name: b.name.text.clone(),
+        name: b.name.text.to_owned(),
         active,
         vip: vip.unwrap_or_else(placeholder_vip),
         port,

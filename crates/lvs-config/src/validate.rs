@@ -11,11 +11,91 @@ use crate::diag::Sink;
 use crate::model::*;
 use crate::values;
 
+/// Values seen so far, to find repeats: a list while there are few (a
+/// service has a few dozen real servers, where looking through a list is
+/// cheaper than hashing), a hash set beyond.
+struct Seen<T> {
+    list: Vec<T>,
+    set: HashSet<T>,
+}
+
+impl<T: Copy + Eq + std::hash::Hash> Seen<T> {
+    const SMALL: usize = 32;
+
+    fn new() -> Seen<T> {
+        Seen { list: Vec::new(), set: HashSet::new() }
+    }
+
+    /// Adds `v`; false if it was seen before.
+    fn insert(&mut self, v: T) -> bool {
+        if self.list.len() < Self::SMALL {
+            if self.list.contains(&v) {
+                return false;
+            }
+            self.list.push(v);
+            return true;
+        }
+        if self.set.is_empty() {
+            self.set.extend(self.list.iter().copied());
+        }
+        self.set.insert(v)
+    }
+}
+
 fn fam(a: &IpAddr) -> &'static str {
     if a.is_ipv6() {
         "ipv6"
     } else {
         "ipv4"
+    }
+}
+
+/// What identifies a virtual service in the kernel.
+#[derive(PartialEq, Eq, Hash)]
+enum ServiceKey {
+    /// A firewall mark, and whether the service is IPv6.
+    Fwmark(u32, bool),
+    /// A protocol and an address with its port.
+    Addr(Protocol, std::net::SocketAddr),
+}
+
+/// A model path (`virtual_services[3].vip`), formatted only when a
+/// problem is reported at it: a large cluster has thousands of services
+/// and few problems, and formatting a path for each took a tenth of a load.
+#[derive(Clone, Copy, Debug)]
+enum Path<'a> {
+    /// A path of keys: `virtual_services`, `routers.pool`.
+    Key(&'static str),
+    /// An item of a list.
+    Item(&'a Path<'a>, usize),
+    /// A field (or dotted fields) below a path.
+    Field(&'a Path<'a>, &'static str),
+}
+
+impl<'a> Path<'a> {
+    /// The field `key` (such as `vip.address`) below this path.
+    fn field(&'a self, key: &'static str) -> Path<'a> {
+        Path::Field(self, key)
+    }
+
+    /// Item `i` of this list.
+    fn item(&'a self, i: usize) -> Path<'a> {
+        Path::Item(self, i)
+    }
+
+    /// Where this path was read.
+    fn at(&self, sink: &Sink) -> crate::diag::Pos {
+        sink.at(&self.to_string())
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Key(k) => f.write_str(k),
+            Path::Item(p, i) => write!(f, "{p}[{i}]"),
+            Path::Field(p, k) => write!(f, "{p}.{k}"),
+        }
     }
 }
 
@@ -55,7 +135,7 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
         }
     }
     if let Some(n) = &c.nat_router {
-        iface(sink, "nat_router", &n.address, &n.interface, n.netmask);
+        iface(sink, Path::Key("nat_router"), &n.address, &n.interface, n.netmask);
     }
     if let Some(s) = &c.sync_daemon {
         if let Err(e) = values::ifname(&s.interface) {
@@ -64,47 +144,55 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     }
     let mut names = HashSet::new();
     let mut keys = HashSet::new();
+    let list = Path::Key("virtual_services");
     for (i, v) in c.virtual_services.iter().enumerate() {
-        let p = format!("virtual_services[{i}]");
+        let p = list.item(i);
         if !names.insert(v.name.as_str()) {
             sink.error(
-                sink.at(&format!("{p}.name")),
+                p.field("name").at(sink),
                 format!("virtual service `{}` is defined twice", v.name),
             );
         }
+        // What identifies the service in the kernel; as text only for a
+        // message.
         let key = match v.fwmark {
-            Some(m) => format!("fwmark {m} {}", fam(&v.vip.address)),
-            None => format!(
-                "{} {}",
-                v.protocol.name(),
-                std::net::SocketAddr::new(v.vip.address, v.port)
-            ),
+            Some(m) => ServiceKey::Fwmark(m, v.vip.address.is_ipv6()),
+            None => ServiceKey::Addr(v.protocol, std::net::SocketAddr::new(v.vip.address, v.port)),
         };
-        if !v.vip.address.is_unspecified() && !keys.insert(key.clone()) {
+        if !v.vip.address.is_unspecified() && !keys.insert(key) {
+            let key = match v.fwmark {
+                Some(m) => format!("fwmark {m} {}", fam(&v.vip.address)),
+                None => format!(
+                    "{} {}",
+                    v.protocol.name(),
+                    std::net::SocketAddr::new(v.vip.address, v.port)
+                ),
+            };
             sink.error(
-                sink.at(&p),
+                p.at(sink),
                 format!("virtual service `{}` duplicates another service ({key})", v.name),
             );
         }
-        virtual_service(c, v, &p, sink);
+        virtual_service(c, v, p, sink);
     }
     let mut names = HashSet::new();
+    let list = Path::Key("failover_services");
     for (i, f) in c.failover_services.iter().enumerate() {
-        let p = format!("failover_services[{i}]");
+        let p = list.item(i);
         if !names.insert(f.name.as_str()) {
             sink.error(
-                sink.at(&format!("{p}.name")),
+                p.field("name").at(sink),
                 format!("failover service `{}` is defined twice", f.name),
             );
         }
-        iface(sink, &format!("{p}.vip"), &f.vip.address, &f.vip.interface, f.vip.netmask);
+        iface(sink, p.field("vip"), &f.vip.address, &f.vip.interface, f.vip.netmask);
         if f.vip.address.is_unspecified() && f.active {
             sink.error(
-                sink.at(&format!("{p}.vip.address")),
+                p.field("vip.address").at(sink),
                 "an active failover service needs an address",
             );
         }
-        check(&f.check, &format!("{p}.check"), sink);
+        check(&f.check, p.field("check"), sink);
     }
     match c.service {
         ServiceMode::Lvs if !c.virtual_services.iter().any(|v| v.active) => {
@@ -118,19 +206,20 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
 }
 
 fn routers(c: &Config, sink: &mut Sink) {
-    let list: Vec<(String, &Router)> = match &c.routers {
+    let pool_path = Path::Key("routers.pool");
+    let list: Vec<(Path, &Router)> = match &c.routers {
         Routers::Pair { primary, backup } => {
-            let mut l = vec![("routers.primary".to_owned(), primary)];
+            let mut l = vec![(Path::Key("routers.primary"), primary)];
             if let Some(b) = backup {
-                l.push(("routers.backup".to_owned(), b));
+                l.push((Path::Key("routers.backup"), b));
             }
             l
         }
         Routers::Pool { pool } => {
             if pool.is_empty() {
-                sink.error(sink.at("routers.pool"), "the router pool is empty");
+                sink.error(pool_path.at(sink), "the router pool is empty");
             }
-            pool.iter().enumerate().map(|(i, r)| (format!("routers.pool[{i}]"), r)).collect()
+            pool.iter().enumerate().map(|(i, r)| (pool_path.item(i), r)).collect()
         }
     };
     let mut seen = HashSet::new();
@@ -139,39 +228,36 @@ fn routers(c: &Config, sink: &mut Sink) {
     for (p, r) in &list {
         if r.address.is_unspecified() || r.address.is_multicast() {
             sink.error(
-                sink.at(&format!("{p}.address")),
+                p.field("address").at(sink),
                 format!("router address {} is not a unicast address", r.address),
             );
         }
         if !seen.insert(r.address) {
             sink.error(
-                sink.at(&format!("{p}.address")),
+                p.field("address").at(sink),
                 format!("router address {} is listed twice", r.address),
             );
         }
         if Some(r.address.is_ipv6()) != first_fam {
-            sink.error(
-                sink.at(&format!("{p}.address")),
-                "all routers must use the same address family",
-            );
+            sink.error(p.field("address").at(sink), "all routers must use the same address family");
         }
         if let Some(private) = r.private {
             if private.is_ipv6() != r.address.is_ipv6() {
                 sink.error(
-                    sink.at(&format!("{p}.private")),
+                    p.field("private").at(sink),
                     "private address family differs from the public address",
                 );
             }
             if private.is_unspecified() || private.is_multicast() {
                 sink.error(
-                    sink.at(&format!("{p}.private")),
+                    p.field("private").at(sink),
                     format!("private address {private} is not a unicast address"),
                 );
             }
         }
         if Some(r.private.is_some()) != first_private {
             sink.error(
-                sink.at(p),
+                p.at(sink),
                 "either every router has a private heartbeat address or none has",
             );
         }
@@ -179,13 +265,13 @@ fn routers(c: &Config, sink: &mut Sink) {
 }
 
 /// Checks a VIP-like address, its interface and prefix.
-fn iface(sink: &mut Sink, p: &str, addr: &IpAddr, name: &str, netmask: Option<u8>) {
-    let ip = format!("{p}.interface");
+fn iface(sink: &mut Sink, p: Path, addr: &IpAddr, name: &str, netmask: Option<u8>) {
+    let ip = p.field("interface");
     if let Err(e) = values::ifname(name) {
-        sink.error(sink.at(&ip), e);
+        sink.error(ip.at(sink), e);
     } else if addr.is_ipv6() && name.contains(':') {
         sink.error(
-            sink.at(&ip),
+            ip.at(sink),
             format!("{addr} is ipv6 but `{name}` is an ipv4 alias label: ipv6 addresses go on the interface itself"),
         );
     }
@@ -193,52 +279,46 @@ fn iface(sink: &mut Sink, p: &str, addr: &IpAddr, name: &str, netmask: Option<u8
         let max = if addr.is_ipv6() { 128 } else { 32 };
         if m > max {
             sink.error(
-                sink.at(&format!("{p}.netmask")),
+                p.field("netmask").at(sink),
                 format!("prefix length {m} is too long for {addr}"),
             );
         }
     }
     if addr.is_multicast() {
-        sink.error(sink.at(&format!("{p}.address")), format!("{addr} is a multicast address"));
+        sink.error(p.field("address").at(sink), format!("{addr} is a multicast address"));
     }
 }
 
-fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
-    iface(sink, &format!("{p}.vip"), &v.vip.address, &v.vip.interface, v.vip.netmask);
+fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
+    iface(sink, p.field("vip"), &v.vip.address, &v.vip.interface, v.vip.netmask);
     if v.vip.address.is_unspecified() && v.active {
-        sink.error(
-            sink.at(&format!("{p}.vip.address")),
-            "an active virtual service needs an address",
-        );
+        sink.error(p.field("vip.address").at(sink), "an active virtual service needs an address");
     }
     if v.fwmark == Some(0) {
         sink.error(
-            sink.at(&format!("{p}.fwmark")),
+            p.field("fwmark").at(sink),
             "fwmark must not be 0 (leave it out for an address service)",
         );
     }
     if v.port == 0 && v.fwmark.is_none() && v.persistence.is_none() {
-        sink.error(
-            sink.at(&format!("{p}.port")),
-            "port 0 is only allowed with persistence or a fwmark",
-        );
+        sink.error(p.field("port").at(sink), "port 0 is only allowed with persistence or a fwmark");
     }
     let s = &v.scheduler.0;
     if s.is_empty()
         || s.len() > 15
         || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        sink.error(sink.at(&format!("{p}.scheduler")), format!("invalid scheduler name `{s}`"));
+        sink.error(p.field("scheduler").at(sink), format!("invalid scheduler name `{s}`"));
     } else if !v.scheduler.is_known() {
         sink.warn(
-            sink.at(&format!("{p}.scheduler")),
+            p.field("scheduler").at(sink),
             format!("scheduler `{s}` is not one the kernel ships ({})", KNOWN_SCHEDULERS.join(" ")),
         );
     }
     if let Some(per) = &v.persistence {
         if per.timeout == 0 {
             sink.error(
-                sink.at(&format!("{p}.persistence.timeout")),
+                p.field("persistence.timeout").at(sink),
                 "persistence timeout must be at least 1 second",
             );
         }
@@ -246,7 +326,7 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
             let max = if v.vip.address.is_ipv6() { 128 } else { 32 };
             if m > max || (v.vip.address.is_ipv6() && m == 0) {
                 sink.error(
-                    sink.at(&format!("{p}.persistence.netmask")),
+                    p.field("persistence.netmask").at(sink),
                     format!(
                         "persistence netmask /{m} is out of range for an {} service",
                         fam(&v.vip.address)
@@ -257,52 +337,50 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
     }
     if v.one_packet && v.protocol != Protocol::Udp && v.fwmark.is_none() {
         sink.error(
-            sink.at(&format!("{p}.one_packet")),
+            p.field("one_packet").at(sink),
             "one-packet scheduling is only for udp or fwmark services",
         );
     }
     if let Some(sorry) = v.sorry_server {
         if sorry.ip().is_ipv6() != v.vip.address.is_ipv6() {
             sink.error(
-                sink.at(&format!("{p}.sorry_server")),
+                p.field("sorry_server").at(sink),
                 "sorry server address family differs from the virtual ip",
             );
         }
         if sorry.ip().is_unspecified() {
-            sink.error(
-                sink.at(&format!("{p}.sorry_server")),
-                "sorry server address is unspecified",
-            );
+            sink.error(p.field("sorry_server").at(sink), "sorry server address is unspecified");
         }
     }
-    check(&v.check, &format!("{p}.check"), sink);
-    let mut names = HashSet::new();
-    let mut dests = HashSet::new();
+    check(&v.check, p.field("check"), sink);
+    let mut names = Seen::new();
+    let mut dests = Seen::new();
+    let list = p.field("real_servers");
     for (j, r) in v.real_servers.iter().enumerate() {
-        let rp = format!("{p}.real_servers[{j}]");
+        let rp = list.item(j);
         if !names.insert(r.name.as_str()) {
             sink.error(
-                sink.at(&format!("{rp}.name")),
+                rp.field("name").at(sink),
                 format!("real server `{}` is defined twice in `{}`", r.name, v.name),
             );
         }
         let dest = std::net::SocketAddr::new(r.address, r.port);
         if !dests.insert(dest) {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                rp.field("address").at(sink),
                 format!("real server {dest} is listed twice in `{}`", v.name),
             );
         }
         if r.address.is_unspecified() || r.address.is_multicast() {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                rp.field("address").at(sink),
                 format!("real server address {} is not a unicast address", r.address),
             );
         }
         let method = r.forwarding.unwrap_or(c.network);
         if r.address.is_ipv6() != v.vip.address.is_ipv6() && method != ForwardMethod::Tunnel {
             sink.error(
-                sink.at(&format!("{rp}.address")),
+                rp.field("address").at(sink),
                 format!(
                     "real server {} is {} but the virtual ip is {}: mixed families need tunnel forwarding",
                     r.address,
@@ -313,13 +391,13 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
         }
         if r.weight > 65535 {
             sink.error(
-                sink.at(&format!("{rp}.weight")),
+                rp.field("weight").at(sink),
                 format!("weight {} is out of range (0-65535)", r.weight),
             );
         }
         if r.upper_threshold > 0 && r.lower_threshold > r.upper_threshold {
             sink.error(
-                sink.at(&format!("{rp}.lower_threshold")),
+                rp.field("lower_threshold").at(sink),
                 format!(
                     "lower threshold {} is above the upper threshold {}",
                     r.lower_threshold, r.upper_threshold
@@ -329,75 +407,72 @@ fn virtual_service(c: &Config, v: &VirtualService, p: &str, sink: &mut Sink) {
     }
 }
 
-fn check(h: &HealthCheck, p: &str, sink: &mut Sink) {
+fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
     if h.interval.0 == 0 {
-        sink.error(sink.at(&format!("{p}.interval")), "check interval must be greater than 0");
+        sink.error(p.field("interval").at(sink), "check interval must be greater than 0");
     }
     if h.timeout == Some(Millis(0)) {
-        sink.error(sink.at(&format!("{p}.timeout")), "check timeout must be greater than 0");
+        sink.error(p.field("timeout").at(sink), "check timeout must be greater than 0");
     }
     match &h.kind {
         CheckKind::Connect { expect, regex, .. } => {
             if *regex {
                 match expect {
                     None => sink.error(
-                        sink.at(&format!("{p}.regex")),
+                        p.field("regex").at(sink),
                         "`regex` is set but there is no `expect`",
                     ),
-                    Some(e) => regex_ok(e, &format!("{p}.expect"), sink),
+                    Some(e) => regex_ok(e, p.field("expect"), sink),
                 }
             }
         }
         CheckKind::Program { command, expect } => {
             if command.trim().is_empty() {
-                sink.error(sink.at(&format!("{p}.command")), "check command is empty");
+                sink.error(p.field("command").at(sink), "check command is empty");
             }
             if expect.is_none() {
                 sink.warn(
-                    sink.at(p),
+                    p.at(sink),
                     "a program check without `expect` never succeeds (as in piranha); use `type: agent` to judge by exit status",
                 );
             }
         }
         CheckKind::Agent { command, .. } => {
             if command.trim().is_empty() {
-                sink.error(sink.at(&format!("{p}.command")), "check command is empty");
+                sink.error(p.field("command").at(sink), "check command is empty");
             }
         }
         CheckKind::Http { path, status, body_regex, .. } => {
             if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 sink.error(
-                    sink.at(&format!("{p}.path")),
+                    p.field("path").at(sink),
                     format!("http path `{path}` must start with `/` and contain no spaces"),
                 );
             }
             if status.is_empty() {
-                sink.error(
-                    sink.at(&format!("{p}.status")),
-                    "http check needs at least one status code",
-                );
+                sink.error(p.field("status").at(sink), "http check needs at least one status code");
             }
             for s in status {
                 if !(100..=599).contains(s) {
                     sink.error(
-                        sink.at(&format!("{p}.status")),
+                        p.field("status").at(sink),
                         format!("http status {s} is out of range (100-599)"),
                     );
                 }
             }
             if let Some(r) = body_regex {
-                regex_ok(r, &format!("{p}.body_regex"), sink);
+                regex_ok(r, p.field("body_regex"), sink);
             }
         }
         CheckKind::None => {}
     }
 }
 
-fn regex_ok(r: &str, path: &str, sink: &mut Sink) {
+fn regex_ok(r: &str, path: Path, sink: &mut Sink) {
     if let Err(e) = regex::Regex::new(r) {
         let text = e.to_string();
         let last = text.lines().last().unwrap_or("invalid").trim();
         let first = last.strip_prefix("error:").unwrap_or(last).trim().to_lowercase();
-        sink.error(sink.at(path), format!("invalid regular expression `{r}`: {first}"));
+        sink.error(path.at(sink), format!("invalid regular expression `{r}`: {first}"));
     }
 }

@@ -7,6 +7,7 @@
 //! safe in both YAML 1.1 and 1.2 and escapes every character that is not
 //! printable, so reading its output gives back the same model.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_yaml::Value;
@@ -35,38 +36,55 @@ fn is_empty_collection(v: &Value) -> Option<&'static str> {
 
 /// Writes a mapping or sequence at `indent`, one entry per line.
 fn node(v: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
+    // Plain pushes rather than `write!`: a large cluster prints some
+    // 300,000 lines.
+    let pad = |out: &mut String| out.extend(std::iter::repeat_n(' ', indent));
     match v {
         Value::Mapping(m) => {
             for (k, val) in m {
-                let _ = write!(out, "{pad}{}:", scalar(k));
+                pad(out);
+                out.push_str(&scalar(k));
+                out.push(':');
                 entry_value(val, indent, out);
             }
         }
         Value::Sequence(items) => {
             for item in items {
                 if let Some(e) = is_empty_collection(item) {
-                    let _ = writeln!(out, "{pad}- {e}");
+                    pad(out);
+                    out.push_str("- ");
+                    out.push_str(e);
+                    out.push('\n');
                 } else if matches!(item, Value::Mapping(_) | Value::Sequence(_)) {
                     // Write the item two columns in, then put the dash in
                     // the place of its first indentation.
-                    let mut inner = String::new();
-                    node(item, indent + 2, &mut inner);
-                    let _ = write!(out, "{pad}- {}", &inner[indent + 2..]);
+                    let start = out.len();
+                    node(item, indent + 2, out);
+                    let dash = start + indent..start + indent + 2;
+                    if out.get(dash.clone()) == Some("  ") {
+                        out.replace_range(dash, "- ");
+                    }
                 } else {
-                    let _ = writeln!(out, "{pad}- {}", scalar(item));
+                    pad(out);
+                    out.push_str("- ");
+                    out.push_str(&scalar(item));
+                    out.push('\n');
                 }
             }
         }
         other => {
-            let _ = writeln!(out, "{pad}{}", scalar(other));
+            pad(out);
+            out.push_str(&scalar(other));
+            out.push('\n');
         }
     }
 }
 
 fn entry_value(val: &Value, indent: usize, out: &mut String) {
     if let Some(e) = is_empty_collection(val) {
-        let _ = writeln!(out, " {e}");
+        out.push(' ');
+        out.push_str(e);
+        out.push('\n');
         return;
     }
     match val {
@@ -79,19 +97,23 @@ fn entry_value(val: &Value, indent: usize, out: &mut String) {
             node(val, indent, out);
         }
         other => {
-            let _ = writeln!(out, " {}", scalar(other));
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
         }
     }
 }
 
-fn scalar(v: &Value) -> String {
+/// A scalar as written; borrowed when it needs no quoting (most do not).
+fn scalar(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Null => Cow::Borrowed("null"),
+        Value::Bool(true) => Cow::Borrowed("true"),
+        Value::Bool(false) => Cow::Borrowed("false"),
+        Value::Number(n) => Cow::Owned(n.to_string()),
         Value::String(s) => string(s),
-        Value::Tagged(t) => string(&format!("{:?}", t.value)),
-        Value::Mapping(_) | Value::Sequence(_) => "{}".to_owned(),
+        Value::Tagged(t) => Cow::Owned(string(&format!("{:?}", t.value)).into_owned()),
+        Value::Mapping(_) | Value::Sequence(_) => Cow::Borrowed("{}"),
     }
 }
 
@@ -103,7 +125,8 @@ fn plain_ok(s: &str) -> bool {
     if !(first.is_ascii_alphanumeric() || first == '/' || first == '_') {
         return false;
     }
-    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
+    let pairs = |a: &[u8]| a == b": " || a == b" #";
+    if s.ends_with(' ') || s.ends_with(':') || s.as_bytes().windows(2).any(pairs) {
         return false;
     }
     if !s.chars().all(|c| c.is_ascii_alphanumeric() || " _./%:@+=,()-".contains(c)) {
@@ -119,9 +142,9 @@ fn plain_ok(s: &str) -> bool {
     !(numberish || radix || s.parse::<f64>().is_ok())
 }
 
-fn string(s: &str) -> String {
+fn string(s: &str) -> Cow<'_, str> {
     if plain_ok(s) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -143,7 +166,7 @@ fn string(s: &str) -> String {
         }
     }
     out.push('"');
-    out
+    Cow::Owned(out)
 }
 
 /// YAML's printable set, minus the characters some readers take for line

@@ -10,36 +10,34 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::tree::{Kind, Node};
-use crate::diag::{Pos, Sink};
+use crate::diag::{Loc, Pos, Sink};
 use crate::model::*;
 use crate::values;
 
 /// A mapping being read: its entries, which of them were used, its path.
 struct Map<'n> {
     pos: Pos,
-    path: String,
-    entries: Vec<(&'n str, Pos, &'n Node, bool)>,
+    loc: Loc,
+    entries: Vec<(&'n str, Pos, &'n Node<'n>, bool)>,
     /// Every key asked for, present or not: the keys this mapping may hold.
     known: Vec<&'static str>,
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
+/// Mappings up to this size find duplicate keys by looking through the
+/// keys already read; larger ones use a set, so that a huge mapping in a
+/// bad file is not quadratic.
+const SMALL_MAP: usize = 32;
 
 impl<'n> Map<'n> {
-    /// Reads `node` as a mapping with scalar keys; reports duplicate keys.
-    fn new(sink: &mut Sink, node: &'n Node, path: &str, what: &str) -> Option<Map<'n>> {
-        sink.record(path, node.pos);
+    /// Reads `node`, recorded at `loc`, as a mapping with scalar keys;
+    /// reports duplicate keys.
+    fn new(sink: &mut Sink, node: &'n Node<'n>, loc: Loc, what: &str) -> Option<Map<'n>> {
         let Kind::Map(entries) = &node.kind else {
             sink.error(node.pos, format!("{what}: expected a mapping, found {}", node.describe()));
             return None;
         };
-        let mut out: Vec<(&'n str, Pos, &'n Node, bool)> = Vec::new();
+        let mut out: Vec<(&'n str, Pos, &'n Node, bool)> = Vec::with_capacity(entries.len());
+        let mut seen = std::collections::HashSet::new();
         for (k, v) in entries {
             let Kind::Scalar { text, .. } = &k.kind else {
                 sink.error(
@@ -48,26 +46,31 @@ impl<'n> Map<'n> {
                 );
                 continue;
             };
-            if out.iter().any(|(key, ..)| *key == text.as_str()) {
+            let duplicate = if entries.len() <= SMALL_MAP {
+                out.iter().any(|(key, ..)| *key == text.as_ref())
+            } else {
+                !seen.insert(text.as_ref())
+            };
+            if duplicate {
                 sink.error(k.pos, format!("duplicate key `{text}`"));
                 continue;
             }
-            out.push((text.as_str(), k.pos, v, false));
+            out.push((text.as_ref(), k.pos, v, false));
         }
-        Some(Map { pos: node.pos, path: path.to_owned(), entries: out, known: Vec::new() })
+        // One allocation for the keys asked of most mappings.
+        Some(Map { pos: node.pos, loc, entries: out, known: Vec::with_capacity(24) })
     }
 
     /// Takes the value of `key`, if present and not null.
-    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(&'n Node, String)> {
+    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(&'n Node<'n>, Loc)> {
         self.known.push(key);
         let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
         entry.3 = true;
-        let path = join(&self.path, key);
-        sink.record(&path, entry.2.pos);
+        let loc = sink.loc(self.loc, key, entry.2.pos);
         if entry.2.is_null() {
             return None;
         }
-        Some((entry.2, path))
+        Some((entry.2, loc))
     }
 
     /// Takes a required value, reporting its absence at the mapping.
@@ -76,7 +79,7 @@ impl<'n> Map<'n> {
         sink: &mut Sink,
         key: &'static str,
         what: &str,
-    ) -> Option<(&'n Node, String)> {
+    ) -> Option<(&'n Node<'n>, Loc)> {
         let present = self.entries.iter().any(|(k, ..)| *k == key);
         let got = self.get(sink, key);
         if got.is_none() {
@@ -104,7 +107,7 @@ impl<'n> Map<'n> {
 
 fn scalar<'n>(sink: &mut Sink, n: &'n Node, key: &str, expected: &str) -> Option<(&'n str, bool)> {
     match &n.kind {
-        Kind::Scalar { text, plain } => Some((text.as_str(), *plain)),
+        Kind::Scalar { text, plain } => Some((text.as_ref(), *plain)),
         _ => {
             sink.error(n.pos, format!("`{key}`: expected {expected}, found {}", n.describe()));
             None
@@ -226,7 +229,7 @@ fn choice<T: Copy>(sink: &mut Sink, n: &Node, key: &str, table: &[(&str, T)]) ->
     }
 }
 
-fn seq<'n>(sink: &mut Sink, n: &'n Node, key: &str) -> Option<&'n [Node]> {
+fn seq<'n, 'a>(sink: &mut Sink, n: &'n Node<'a>, key: &str) -> Option<&'n [Node<'a>]> {
     match &n.kind {
         Kind::Seq(items) => Some(items),
         _ => {
@@ -252,8 +255,10 @@ fn placeholder_vip() -> Vip {
 
 /// Decodes the root node. Returns a config whenever the shape allowed one
 /// to be built; the caller rejects it if the sink holds errors.
-pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
-    let mut m = Map::new(sink, root, "", "the configuration")?;
+pub(crate) fn config<'n>(root: &'n Node<'n>, sink: &mut Sink) -> Option<Config> {
+    sink.record_root(root.pos);
+    let at = sink.root();
+    let mut m = Map::new(sink, root, at, "the configuration")?;
     let service = m
         .get(sink, "service")
         .and_then(|(n, _)| {
@@ -265,7 +270,7 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
         .and_then(|(n, _)| uint(sink, n, "serial_no", u64::MAX))
         .unwrap_or(0);
     let routers =
-        m.need(sink, "routers", "the configuration").and_then(|(n, p)| routers(sink, n, &p));
+        m.need(sink, "routers", "the configuration").and_then(|(n, p)| routers(sink, n, p));
     let backup_active = m
         .get(sink, "backup_active")
         .and_then(|(n, _)| boolean(sink, n, "backup_active"))
@@ -273,16 +278,16 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     let preempt =
         m.get(sink, "preempt").and_then(|(n, _)| boolean(sink, n, "preempt")).unwrap_or(false);
     let heartbeat =
-        m.get(sink, "heartbeat").and_then(|(n, p)| heartbeat(sink, n, &p)).unwrap_or_default();
-    let arp = m.get(sink, "arp").and_then(|(n, p)| arp(sink, n, &p)).unwrap_or_default();
+        m.get(sink, "heartbeat").and_then(|(n, p)| heartbeat(sink, n, p)).unwrap_or_default();
+    let arp = m.get(sink, "arp").and_then(|(n, p)| arp(sink, n, p)).unwrap_or_default();
     let network = m
         .get(sink, "network")
         .and_then(|(n, _)| choice(sink, n, "network", values::FORWARD))
         .unwrap_or_default();
-    let nat_router = m.get(sink, "nat_router").and_then(|(n, p)| nat_router(sink, n, &p));
-    let sync_daemon = m.get(sink, "sync_daemon").and_then(|(n, p)| sync_daemon(sink, n, &p));
+    let nat_router = m.get(sink, "nat_router").and_then(|(n, p)| nat_router(sink, n, p));
+    let sync_daemon = m.get(sink, "sync_daemon").and_then(|(n, p)| sync_daemon(sink, n, p));
     let ipvs_timeouts =
-        m.get(sink, "ipvs_timeouts").and_then(|(n, p)| timeouts(sink, n, &p)).unwrap_or_default();
+        m.get(sink, "ipvs_timeouts").and_then(|(n, p)| timeouts(sink, n, p)).unwrap_or_default();
     let active_cmd = m.get(sink, "active_cmd").and_then(|(n, _)| nonempty(sink, n, "active_cmd"));
     let inactive_cmd =
         m.get(sink, "inactive_cmd").and_then(|(n, _)| nonempty(sink, n, "inactive_cmd"));
@@ -312,11 +317,12 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
                 ],
             )
         });
-    let paths = m.get(sink, "paths").and_then(|(n, p)| paths(sink, n, &p)).unwrap_or_default();
+    let paths = m.get(sink, "paths").and_then(|(n, p)| paths(sink, n, p)).unwrap_or_default();
     let mut virtual_services = Vec::new();
     if let Some((n, p)) = m.get(sink, "virtual_services") {
         for (i, item) in seq(sink, n, "virtual_services").unwrap_or_default().iter().enumerate() {
-            if let Some(v) = virtual_service(sink, item, &format!("{p}[{i}]")) {
+            let at = sink.loc(p, i, item.pos);
+            if let Some(v) = virtual_service(sink, item, at) {
                 virtual_services.push(v);
             }
         }
@@ -324,7 +330,8 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     let mut failover_services = Vec::new();
     if let Some((n, p)) = m.get(sink, "failover_services") {
         for (i, item) in seq(sink, n, "failover_services").unwrap_or_default().iter().enumerate() {
-            if let Some(f) = failover_service(sink, item, &format!("{p}[{i}]")) {
+            let at = sink.loc(p, i, item.pos);
+            if let Some(f) = failover_service(sink, item, at) {
                 failover_services.push(f);
             }
         }
@@ -355,7 +362,7 @@ pub(crate) fn config(root: &Node, sink: &mut Sink) -> Option<Config> {
     })
 }
 
-fn routers(sink: &mut Sink, n: &Node, path: &str) -> Option<Routers> {
+fn routers(sink: &mut Sink, n: &Node, path: Loc) -> Option<Routers> {
     let mut m = Map::new(sink, n, path, "`routers`")?;
     let has_pool = m.entries.iter().any(|(k, ..)| *k == "pool");
     let out = if has_pool {
@@ -365,23 +372,23 @@ fn routers(sink: &mut Sink, n: &Node, path: &str) -> Option<Routers> {
         let (list, lp) = m.need(sink, "pool", "`routers`")?;
         let mut pool = Vec::new();
         for (i, item) in seq(sink, list, "pool").unwrap_or_default().iter().enumerate() {
-            if let Some(r) = router(sink, item, &format!("{lp}[{i}]"), "a pool router") {
+            let at = sink.loc(lp, i, item.pos);
+            if let Some(r) = router(sink, item, at, "a pool router") {
                 pool.push(r);
             }
         }
         Some(Routers::Pool { pool })
     } else {
-        let primary = m
-            .need(sink, "primary", "`routers`")
-            .and_then(|(n, p)| router(sink, n, &p, "`primary`"));
-        let backup = m.get(sink, "backup").and_then(|(n, p)| router(sink, n, &p, "`backup`"));
+        let primary =
+            m.need(sink, "primary", "`routers`").and_then(|(n, p)| router(sink, n, p, "`primary`"));
+        let backup = m.get(sink, "backup").and_then(|(n, p)| router(sink, n, p, "`backup`"));
         primary.map(|primary| Routers::Pair { primary, backup })
     };
     m.finish(sink, "`routers`");
     out
 }
 
-fn router(sink: &mut Sink, n: &Node, path: &str, what: &str) -> Option<Router> {
+fn router(sink: &mut Sink, n: &Node, path: Loc, what: &str) -> Option<Router> {
     let mut m = Map::new(sink, n, path, what)?;
     let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
     let private = m.get(sink, "private").and_then(|(n, _)| ip(sink, n, "private"));
@@ -393,7 +400,7 @@ fn router(sink: &mut Sink, n: &Node, path: &str, what: &str) -> Option<Router> {
     Some(Router { address: address.unwrap_or(UNSPECIFIED), private, shared_disk })
 }
 
-fn heartbeat(sink: &mut Sink, n: &Node, path: &str) -> Option<Heartbeat> {
+fn heartbeat(sink: &mut Sink, n: &Node, path: Loc) -> Option<Heartbeat> {
     let mut m = Map::new(sink, n, path, "`heartbeat`")?;
     let d = Heartbeat::default();
     let hb = Heartbeat {
@@ -429,7 +436,7 @@ fn heartbeat(sink: &mut Sink, n: &Node, path: &str) -> Option<Heartbeat> {
     Some(hb)
 }
 
-fn arp(sink: &mut Sink, n: &Node, path: &str) -> Option<Arp> {
+fn arp(sink: &mut Sink, n: &Node, path: Loc) -> Option<Arp> {
     let mut m = Map::new(sink, n, path, "`arp`")?;
     let d = Arp::default();
     let a = Arp {
@@ -447,7 +454,7 @@ fn arp(sink: &mut Sink, n: &Node, path: &str) -> Option<Arp> {
     Some(a)
 }
 
-fn nat_router(sink: &mut Sink, n: &Node, path: &str) -> Option<NatRouter> {
+fn nat_router(sink: &mut Sink, n: &Node, path: Loc) -> Option<NatRouter> {
     let mut m = Map::new(sink, n, path, "`nat_router`")?;
     let address = m.need(sink, "address", "`nat_router`").and_then(|(n, _)| ip(sink, n, "address"));
     let interface =
@@ -462,7 +469,7 @@ fn nat_router(sink: &mut Sink, n: &Node, path: &str) -> Option<NatRouter> {
     })
 }
 
-fn sync_daemon(sink: &mut Sink, n: &Node, path: &str) -> Option<SyncDaemon> {
+fn sync_daemon(sink: &mut Sink, n: &Node, path: Loc) -> Option<SyncDaemon> {
     let mut m = Map::new(sink, n, path, "`sync_daemon`")?;
     let s = SyncDaemon {
         interface: m
@@ -478,7 +485,7 @@ fn sync_daemon(sink: &mut Sink, n: &Node, path: &str) -> Option<SyncDaemon> {
     Some(s)
 }
 
-fn timeouts(sink: &mut Sink, n: &Node, path: &str) -> Option<IpvsTimeouts> {
+fn timeouts(sink: &mut Sink, n: &Node, path: Loc) -> Option<IpvsTimeouts> {
     let mut m = Map::new(sink, n, path, "`ipvs_timeouts`")?;
     let max = i32::MAX as u32;
     let t = IpvsTimeouts {
@@ -490,7 +497,7 @@ fn timeouts(sink: &mut Sink, n: &Node, path: &str) -> Option<IpvsTimeouts> {
     Some(t)
 }
 
-fn paths(sink: &mut Sink, n: &Node, path: &str) -> Option<Paths> {
+fn paths(sink: &mut Sink, n: &Node, path: Loc) -> Option<Paths> {
     let mut m = Map::new(sink, n, path, "`paths`")?;
     let d = Paths::default();
     let mut one = |m: &mut Map, key: &'static str, default: PathBuf| {
@@ -507,7 +514,7 @@ fn paths(sink: &mut Sink, n: &Node, path: &str) -> Option<Paths> {
     Some(p)
 }
 
-fn vip(sink: &mut Sink, n: &Node, path: &str) -> Option<Vip> {
+fn vip(sink: &mut Sink, n: &Node, path: Loc) -> Option<Vip> {
     let mut m = Map::new(sink, n, path, "`vip`")?;
     let address = m.need(sink, "address", "`vip`").and_then(|(n, _)| ip(sink, n, "address"));
     let interface =
@@ -526,13 +533,13 @@ fn name(sink: &mut Sink, m: &mut Map, what: &str) -> Option<String> {
     m.need(sink, "name", what).and_then(|(n, _)| nonempty(sink, n, "name"))
 }
 
-fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualService> {
+fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualService> {
     let what = "a virtual service";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);
     let active =
         m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
-    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, &p));
+    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, p));
     let vport = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(80);
     let fwmark = m.get(sink, "fwmark").and_then(|(n, _)| u32_(sink, n, "fwmark", u32::MAX));
     let protocol = m
@@ -559,7 +566,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     }
     let v6 = vip.as_ref().map(|v| v.address.is_ipv6());
     let persistence = m.get(sink, "persistence").and_then(|(n, p)| {
-        let mut pm = Map::new(sink, n, &p, "`persistence`")?;
+        let mut pm = Map::new(sink, n, p, "`persistence`")?;
         let timeout = pm
             .need(sink, "timeout", "`persistence`")
             .and_then(|(n, _)| u32_(sink, n, "timeout", u32::MAX));
@@ -579,11 +586,12 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     });
     let monitor =
         m.get(sink, "monitor").and_then(|(n, _)| nonempty(sink, n, "monitor")).map(PathBuf::from);
-    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, &p)).unwrap_or_default();
+    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
     let mut real_servers = Vec::new();
     if let Some((list, lp)) = m.get(sink, "real_servers") {
         for (i, item) in seq(sink, list, "real_servers").unwrap_or_default().iter().enumerate() {
-            if let Some(r) = real_server(sink, item, &format!("{lp}[{i}]"), vport) {
+            let at = sink.loc(lp, i, item.pos);
+            if let Some(r) = real_server(sink, item, at, vport) {
                 real_servers.push(r);
             }
         }
@@ -607,7 +615,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: &str) -> Option<VirtualServi
     })
 }
 
-fn real_server(sink: &mut Sink, n: &Node, path: &str, vport: u16) -> Option<RealServer> {
+fn real_server(sink: &mut Sink, n: &Node, path: Loc, vport: u16) -> Option<RealServer> {
     let what = "a real server";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);
@@ -641,7 +649,7 @@ fn real_server(sink: &mut Sink, n: &Node, path: &str, vport: u16) -> Option<Real
     })
 }
 
-fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
+fn check(sink: &mut Sink, n: &Node, path: Loc) -> Option<HealthCheck> {
     let what = "`check`";
     let mut m = Map::new(sink, n, path, what)?;
     let kind_name = m.get(sink, "type").and_then(|(n, _)| {
@@ -722,24 +730,30 @@ fn check(sink: &mut Sink, n: &Node, path: &str) -> Option<HealthCheck> {
         }
         _ => CheckKind::None,
     };
-    let kind_what = format!("a `{}` check", kind.type_name());
-    m.finish(sink, &kind_what);
+    let kind_what = match kind {
+        CheckKind::Connect { .. } => "a `connect` check",
+        CheckKind::Program { .. } => "a `program` check",
+        CheckKind::Agent { .. } => "a `agent` check",
+        CheckKind::Http { .. } => "a `http` check",
+        CheckKind::None => "a `none` check",
+    };
+    m.finish(sink, kind_what);
     Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor })
 }
 
-fn failover_service(sink: &mut Sink, n: &Node, path: &str) -> Option<FailoverService> {
+fn failover_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<FailoverService> {
     let what = "a failover service";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);
     let active =
         m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
-    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, &p));
+    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, p));
     let port = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(80);
     let protocol = m
         .get(sink, "protocol")
         .and_then(|(n, _)| choice(sink, n, "protocol", values::PROTOCOLS))
         .unwrap_or_default();
-    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, &p)).unwrap_or_default();
+    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
     let monitor =
         m.get(sink, "monitor").and_then(|(n, _)| nonempty(sink, n, "monitor")).map(PathBuf::from);
     let start_cmd =

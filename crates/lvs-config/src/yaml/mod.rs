@@ -2,6 +2,7 @@
 //! (`decode`), reporting every problem with its position.
 
 mod decode;
+mod fast;
 mod tree;
 
 use crate::diag::Sink;

@@ -5,6 +5,7 @@
 //! The builder is iterative with a depth limit, expands aliases within a
 //! budget, and never panics on any input.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -20,30 +21,32 @@ const MAX_ALIAS_NODES: usize = 100_000;
 const MAX_NODES: usize = 20_000_000;
 
 /// A YAML node and where it starts.
-#[derive(Clone, Debug)]
-pub(crate) struct Node {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Node<'a> {
     pub(crate) pos: Pos,
-    pub(crate) kind: Kind,
+    pub(crate) kind: Kind<'a>,
     /// Nodes in this subtree, itself included.
-    size: usize,
+    pub(super) size: usize,
 }
 
 /// What a node holds.
-#[derive(Clone, Debug)]
-pub(crate) enum Kind {
-    /// A scalar; `plain` is false for quoted and block scalars.
-    Scalar { text: String, plain: bool },
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind<'a> {
+    /// A scalar; `plain` is false for quoted and block scalars. The text
+    /// borrows from the input when the parser could (most plain scalars),
+    /// which saves an allocation per scalar of a large file.
+    Scalar { text: Cow<'a, str>, plain: bool },
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A mapping, in document order (keys may repeat; the decoder says so).
-    Map(Vec<(Node, Node)>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
-impl Node {
+impl Node<'_> {
     /// Whether the node is YAML's null (`~`, `null`, or nothing).
     pub(crate) fn is_null(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { text, plain: true }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// A short description for messages: `a mapping`, `a sequence`, `` `x` ``.
@@ -64,9 +67,20 @@ impl Node {
     }
 }
 
-enum Frame {
-    Seq { pos: Pos, anchor: usize, items: Vec<Node>, size: usize },
-    Map { pos: Pos, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, size: usize },
+enum Frame<'a> {
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node<'a>>,
+        size: usize,
+    },
+    Map {
+        pos: Pos,
+        anchor: usize,
+        entries: Vec<(Node<'a>, Node<'a>)>,
+        key: Option<Node<'a>>,
+        size: usize,
+    },
 }
 
 fn pos_of(m: &saphyr_parser::Marker) -> Pos {
@@ -75,11 +89,22 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 
 /// Parses `text` into one document's root node. Problems go to `sink`;
 /// `None` means there is no usable document.
-pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Node> {
+///
+/// Files in the common subset of YAML that `fast` reads are read there,
+/// several times faster; the others by `saphyr-parser`, to the same tree.
+pub(crate) fn parse<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
+    if let Some(root) = super::fast::parse(text) {
+        return Some(root);
+    }
+    parse_full(text, sink)
+}
+
+/// [`parse`] with `saphyr-parser`, whatever the text.
+pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
     let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut root: Option<Node> = None;
+    let mut stack: Vec<Frame<'a>> = Vec::new();
+    let mut anchors: HashMap<usize, Node<'a>> = HashMap::new();
+    let mut root: Option<Node<'a>> = None;
     let mut documents = 0usize;
     let mut total = 0usize;
     let mut aliased = 0usize;
@@ -94,7 +119,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Node> {
             }
         };
         let pos = pos_of(&span.start);
-        let done: Option<(Node, usize)> = match event {
+        let done: Option<(Node<'a>, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -119,7 +144,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Node> {
                     Some((
                         Node {
                             pos,
-                            kind: Kind::Scalar { text: String::new(), plain: true },
+                            kind: Kind::Scalar { text: Cow::Borrowed(""), plain: true },
                             size: 1,
                         },
                         0,
@@ -136,10 +161,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Node> {
                     }
                 }
                 total += 1;
-                Some((
-                    Node { pos, kind: Kind::Scalar { text: value.into_owned(), plain }, size: 1 },
-                    anchor,
-                ))
+                Some((Node { pos, kind: Kind::Scalar { text: value, plain }, size: 1 }, anchor))
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 let is_seq = matches!(event, Event::SequenceStart(..));

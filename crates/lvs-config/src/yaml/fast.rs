@@ -1,0 +1,639 @@
+//! A fast reader for the plain block YAML that configuration files are
+//! written in, building the same positioned tree as `saphyr-parser`.
+//!
+//! A large cluster (37,000 real servers, 2.4 MB) took `saphyr-parser` about
+//! 100 ms on the host, several times that in a slow VM, far too much for a
+//! sub-second reload. Most files use a small part of YAML: block mappings
+//! and sequences, one entry per line, plain or simply double-quoted
+//! scalars, one-line flow mappings and sequences, comment lines. This
+//! reader handles exactly that part, in one pass over the lines, and gives
+//! up (returns `None`) at the first thing outside it, leaving the file to
+//! the full parser. It never reports anything itself: a file it accepts is
+//! one the full parser reads without a problem into the same tree (same
+//! nodes, texts and positions, as the tests check), so diagnostics and the
+//! model cannot differ.
+//!
+//! Outside the subset (the full parser takes over): tabs, carriage
+//! returns and non-ASCII characters; comments after content; anchors,
+//! aliases, tags, directives and document markers; single-quoted, escaped
+//! and block scalars; multi-line scalars; nested flow collections; keys
+//! that are not words; a `-` alone on its line; anything unusual.
+
+use std::borrow::Cow;
+
+use super::tree::{Kind, Node};
+use crate::diag::Pos;
+
+/// Deepest nesting handled here, well under the full parser's limit.
+const MAX_DEPTH: usize = 32;
+/// Most nodes handled here, well under the full parser's limit.
+const MAX_NODES: usize = 10_000_000;
+
+/// Bytes that have no place in the subset anywhere: outside printable
+/// ASCII (but for the line feed), and the indicators of anchors, aliases,
+/// tags, block and single-quoted scalars, escapes and reserved characters.
+/// A table, as this is the one test made on every byte of the file.
+const OUTSIDE: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = false;
+        b += 1;
+    }
+    t[b'\n' as usize] = false;
+    let indicators = b"&*!|>'\\`?";
+    let mut i = 0;
+    while i < indicators.len() {
+        t[indicators[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// One line with content: its number, indentation and the text after it.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    no: usize,
+    indent: usize,
+    rest: &'a str,
+}
+
+/// Reads `text` into a tree, or `None` if it is not in the subset.
+pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
+    if text.bytes().any(|b| OUTSIDE[usize::from(b)]) {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        let content = line.trim_start_matches(' ');
+        if content.is_empty() || content.trim_end_matches(' ').is_empty() {
+            continue;
+        }
+        if content.starts_with('#') {
+            continue; // a comment line
+        }
+        if content.contains('#') {
+            return None; // a comment after content, or `#` in a value
+        }
+        let indent = line.len() - content.len();
+        lines.push(Line { no: i + 1, indent, rest: content.trim_end_matches(' ') });
+    }
+    let first = *lines.first()?;
+    if first.indent != 0 {
+        return None;
+    }
+    let mut r = Reader { lines, at: 0, depth: 0 };
+    let root = r.block(0)?;
+    if r.at != r.lines.len() || root.size > MAX_NODES {
+        return None;
+    }
+    Some(root)
+}
+
+struct Reader<'a> {
+    lines: Vec<Line<'a>>,
+    /// The next line to read.
+    at: usize,
+    depth: usize,
+}
+
+fn pos(line: &Line, col: usize) -> Pos {
+    Pos::new(line.no, col + 1)
+}
+
+fn scalar(text: &str, plain: bool, pos: Pos) -> Node<'_> {
+    Node { pos, kind: Kind::Scalar { text: Cow::Borrowed(text), plain }, size: 1 }
+}
+
+fn container<'a>(pos: Pos, kind: Kind<'a>, children: usize) -> Node<'a> {
+    Node { pos, kind, size: 1 + children }
+}
+
+/// Longest key handled here: YAML limits an implicit key to 1,024
+/// characters, and the full parser says so.
+const MAX_KEY: usize = 128;
+
+/// A key: a word of letters, digits and `_`, then `:` and a blank or the
+/// end of the line. Returns the key and what follows the `:`.
+fn key(rest: &str) -> Option<(&str, &str)> {
+    let end = rest.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
+    let (k, after) = rest.split_at(end);
+    let after = after.strip_prefix(':')?;
+    if k.is_empty() || k.len() > MAX_KEY || !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    Some((k, after))
+}
+
+/// Whether `b` may be in a plain scalar here (`flow`: inside `{}`/`[]`).
+fn plain_char(b: u8, flow: bool) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'_' | b'.' | b'/' | b'%' | b'@' | b'+' | b'=' | b'(' | b')' | b'~' | b'-')
+        || (!flow && b == b',')
+}
+
+/// Whether `b` may start a plain scalar, or a word after a blank in one.
+fn word_start(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/')
+}
+
+/// The length of the plain scalar at the start of `s`, which must be all
+/// of it outside flow collections; `None` if it is not one of the subset.
+/// A plain scalar starts with a letter, digit, `_`, `/` or `~`; a `:` must
+/// be followed by a scalar character or another `:`; an inner blank is a
+/// single space before another word (a trailing blank is never part of it).
+fn plain_len(s: &str, flow: bool) -> Option<usize> {
+    let b = s.as_bytes();
+    if !word_start(*b.first()?) && b[0] != b'~' {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        let c = b[i];
+        if plain_char(c, flow) {
+            i += 1;
+        } else if c == b' ' {
+            // Only single blanks between a scalar character and a word or
+            // an option (`cmd -x %h` is fine, but not `a -` nor `a  b`).
+            let next_word = match b.get(i + 1) {
+                Some(b'-' | b'%') => b.get(i + 2).is_some_and(u8::is_ascii_alphanumeric),
+                Some(&n) => word_start(n),
+                None => false,
+            };
+            if !(next_word && plain_char(b[i - 1], flow)) {
+                break;
+            }
+            i += 1;
+        } else if c == b':' {
+            // Only inside a word (`eth0:1`, `2001:db8::1`), never before a
+            // blank or at the end, where it would make a key.
+            match b.get(i + 1) {
+                Some(&n) if plain_char(n, flow) || n == b':' => i += 1,
+                _ => return None,
+            }
+        } else {
+            break;
+        }
+    }
+    Some(i)
+}
+
+/// The length of the double-quoted scalar at the start of `s` (quotes
+/// included); escapes are outside the subset (`\` was refused already).
+fn quoted_len(s: &str) -> Option<usize> {
+    let body = s.strip_prefix('"')?;
+    body.find('"').map(|n| n + 2)
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<Line<'a>> {
+        self.lines.get(self.at).copied()
+    }
+
+    fn deeper(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth < MAX_DEPTH).then_some(())
+    }
+
+    /// The block node whose first line is the next one, at `indent`.
+    fn block(&mut self, indent: usize) -> Option<Node<'a>> {
+        let line = self.peek()?;
+        if line.indent != indent {
+            return None;
+        }
+        if line.rest.starts_with("- ") {
+            self.seq(indent, false)
+        } else {
+            self.map(indent)
+        }
+    }
+
+    /// A block mapping whose keys are at `indent`, from the next line.
+    fn map(&mut self, indent: usize) -> Option<Node<'a>> {
+        self.deeper()?;
+        let mut entries = Vec::new();
+        let mut size = 0;
+        let start = self.peek()?;
+        while let Some(line) = self.peek() {
+            if line.indent < indent {
+                break;
+            }
+            if line.indent > indent {
+                return None; // a continuation line or a bad indentation
+            }
+            let (k, after) = key(line.rest)?;
+            let k_node = scalar(k, true, pos(&line, indent));
+            let colon = indent + k.len();
+            let value = after.trim_start_matches(' ');
+            self.at += 1;
+            let v_node = if value.is_empty() {
+                match self.peek() {
+                    Some(next) if next.indent > indent => self.block(next.indent)?,
+                    Some(next) if next.indent == indent && next.rest.starts_with("- ") => {
+                        self.seq(indent, true)?
+                    }
+                    _ => scalar("", true, pos(&line, colon)),
+                }
+            } else {
+                let col = line.indent + line.rest.len() - value.len();
+                self.inline(&line, col, value)?
+            };
+            size += k_node.size + v_node.size;
+            entries.push((k_node, v_node));
+        }
+        self.depth -= 1;
+        Some(container(pos(&start, indent), Kind::Map(entries), size))
+    }
+
+    /// A block sequence whose dashes are at `indent`, from the next line.
+    /// `indentless`: the value of a mapping key at the same indentation,
+    /// which the full parser places at its first item's content.
+    fn seq(&mut self, indent: usize, indentless: bool) -> Option<Node<'a>> {
+        self.deeper()?;
+        let mut items = Vec::new();
+        let mut size = 0;
+        let mut start = None;
+        while let Some(line) = self.peek() {
+            if line.indent < indent || (line.indent == indent && !line.rest.starts_with("- ")) {
+                break;
+            }
+            if line.indent > indent {
+                return None;
+            }
+            let content = line.rest[1..].trim_start_matches(' ');
+            let col = indent + line.rest.len() - content.len();
+            start.get_or_insert(pos(&line, if indentless { col } else { indent }));
+            let item = if content.starts_with("- ") {
+                return None; // a sequence in a sequence on one line
+            } else if key(content).is_some() {
+                // A mapping that starts on the dash's line: read it as if
+                // its first key began the line.
+                self.lines[self.at] = Line { no: line.no, indent: col, rest: content };
+                self.map(col)?
+            } else {
+                self.at += 1;
+                self.inline(&line, col, content)?
+            };
+            size += item.size;
+            items.push(item);
+        }
+        self.depth -= 1;
+        Some(container(start?, Kind::Seq(items), size))
+    }
+
+    /// A value that is the rest of `line` from column `col`: a scalar or a
+    /// one-line flow collection.
+    fn inline(&mut self, line: &Line<'a>, col: usize, value: &'a str) -> Option<Node<'a>> {
+        let (node, used) = self.flow_node(line, col, value, false)?;
+        (used == value.len()).then_some(node)
+    }
+
+    /// A node at the start of `s` (at column `col` of `line`) and the
+    /// length it takes. `flow`: inside a flow collection.
+    fn flow_node(
+        &mut self,
+        line: &Line<'a>,
+        col: usize,
+        s: &'a str,
+        flow: bool,
+    ) -> Option<(Node<'a>, usize)> {
+        let at = pos(line, col);
+        match s.as_bytes().first()? {
+            b'{' | b'[' if flow => None, // nested flow collections
+            b'{' => self.flow_map(line, col, s),
+            b'[' => self.flow_seq(line, col, s),
+            b'"' => {
+                let n = quoted_len(s)?;
+                Some((scalar(&s[1..n - 1], false, at), n))
+            }
+            _ => {
+                let n = plain_len(s, flow)?;
+                Some((scalar(&s[..n], true, at), n))
+            }
+        }
+    }
+
+    /// `{ key: value, ... }` on one line.
+    fn flow_map(&mut self, line: &Line<'a>, col: usize, s: &'a str) -> Option<(Node<'a>, usize)> {
+        let mut entries = Vec::new();
+        let mut size = 0;
+        let mut i = 1;
+        let skip = |i: &mut usize| {
+            while s.as_bytes().get(*i) == Some(&b' ') {
+                *i += 1;
+            }
+        };
+        skip(&mut i);
+        if s.as_bytes().get(i) != Some(&b'}') {
+            loop {
+                let (k, after) = key(&s[i..])?;
+                let k_node = scalar(k, true, pos(line, col + i));
+                i = s.len() - after.len();
+                skip(&mut i);
+                let (v_node, n) = self.flow_node(line, col + i, &s[i..], true)?;
+                i += n;
+                skip(&mut i);
+                size += k_node.size + v_node.size;
+                entries.push((k_node, v_node));
+                match s.as_bytes().get(i)? {
+                    b',' => {
+                        i += 1;
+                        skip(&mut i);
+                    }
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        Some((container(pos(line, col), Kind::Map(entries), size), i + 1))
+    }
+
+    /// `[ value, ... ]` on one line.
+    fn flow_seq(&mut self, line: &Line<'a>, col: usize, s: &'a str) -> Option<(Node<'a>, usize)> {
+        let mut items = Vec::new();
+        let mut size = 0;
+        let mut i = 1;
+        let skip = |i: &mut usize| {
+            while s.as_bytes().get(*i) == Some(&b' ') {
+                *i += 1;
+            }
+        };
+        skip(&mut i);
+        if s.as_bytes().get(i) != Some(&b']') {
+            loop {
+                let (node, n) = self.flow_node(line, col + i, &s[i..], true)?;
+                i += n;
+                skip(&mut i);
+                size += node.size;
+                items.push(node);
+                match s.as_bytes().get(i)? {
+                    b',' => {
+                        i += 1;
+                        skip(&mut i);
+                    }
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        Some((container(pos(line, col), Kind::Seq(items), size), i + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::diag::Sink;
+
+    /// The property that makes this reader safe: whatever it accepts, the
+    /// full parser reads without a problem into the same tree.
+    fn same_as_full(text: &str) -> bool {
+        let Some(fast) = parse(text) else { return false };
+        let mut sink = Sink::new("t");
+        let full = super::super::tree::parse_full(text, &mut sink);
+        assert_eq!(sink.diags, vec![], "the full parser complains about:\n{text}");
+        assert_eq!(full.as_ref(), Some(&fast), "different trees for:\n{text}");
+        true
+    }
+
+    #[test]
+    fn the_usual_shapes_are_read_here() {
+        let text = "\
+# a comment
+service: lvs
+routers:
+  primary:
+    address: 192.0.2.1
+heartbeat: { protocol: piranha }
+empty:
+  # an indented comment
+
+list:
+- a
+- b: 1
+  c:
+- { x: 1 }
+virtual_services:
+  - name: vs0
+    vip: { address: 10.100.0.0, interface: eth0:1 }
+    check: {}
+    scheduler_flags: [sh-port, flag-1]
+    sorry_server: 2001:db8::1
+    monitor: /usr/bin/x -v %h
+    name2: \"80\"
+    real_servers:
+      - { name: r0, address: 10.200.0.1, weight: 1 }
+      -   name: x
+          y: z
+      - \"quoted\"
+  - name: t
+    list:
+    - 1
+last: [ ]
+";
+        assert!(same_as_full(text));
+    }
+
+    #[test]
+    fn the_writers_output_is_read_here() {
+        // A converted lvs.cf (`lvsd --check-config`), as large clusters
+        // are likely to be written.
+        let mut cf = String::from("primary = 192.0.2.1\nservice = lvs\nnetwork = nat\n");
+        for i in 0..3 {
+            cf.push_str(&format!(
+                "virtual vs{i} {{\n active = 1\n address = 10.100.0.{i} eth0:1\n port = 8080\n scheduler = rr\n client_monitor = /usr/sbin/nanny\n timeout = 5\n"
+            ));
+            for k in 0..3 {
+                cf.push_str(&format!(
+                    " server r{k} {{\n  address = 10.200.0.{k}\n  active = 1\n  weight = 1\n }}\n"
+                ));
+            }
+            cf.push_str("}\n");
+        }
+        let (config, diags) = crate::parse_str(&cf, "t.cf", crate::Format::LvsCf);
+        let config = config.unwrap_or_else(|| panic!("{diags:?}"));
+        let yaml = crate::to_yaml(&config);
+        assert!(same_as_full(&yaml), "not read here:\n{yaml}");
+    }
+
+    #[test]
+    fn the_rest_is_left_to_the_full_parser() {
+        for text in [
+            "a: b # comment\n",
+            "a: 'b'\n",
+            "a: \"b\\n\"\n",
+            "a: &x b\nc: *x\n",
+            "a: !!str b\n",
+            "a: |\n  b\n",
+            "a: b\n  c\n",
+            "---\na: b\n",
+            "a:\n\tb: c\n",
+            "a: b\r\n",
+            "a: é\n",
+            "a:\n-\n",
+            "a: -1\n",
+            "a: { b: { c: d } }\n",
+            "a: b:\n",
+            "a: b: c\n",
+            "a b: c\n",
+            "  a: b\n",
+            "? a\n: b\n",
+        ] {
+            assert!(parse(text).is_none(), "{text}");
+        }
+        let long = "k".repeat(1100);
+        for text in
+            [format!("{long}: b\n"), format!("a: {{ {long}: b }}\n"), format!("- {long}: b\n")]
+        {
+            assert!(parse(&text).is_none(), "a key of 1,100 characters");
+        }
+    }
+
+    /// Words to build documents from, some outside the subset.
+    const WORDS: &[&str] = &[
+        "",
+        "a",
+        "b1",
+        "eth0:1",
+        "2001:db8::1",
+        "::1",
+        "a b",
+        "a  b",
+        "x,y",
+        "~",
+        "null",
+        "\"q\"",
+        "\"a b\"",
+        "\"\"",
+        "-1",
+        "1.5",
+        "/usr/bin/x %h",
+        "a:",
+        "a: b",
+        "{}",
+        "[]",
+        "{ k: v }",
+        "[a, b]",
+        "[ a ]",
+        "{k: v,}",
+        "http://x",
+        "a:b",
+        "_",
+        "@x",
+        "%x",
+        "a #b",
+        "a=(b)",
+        "a -",
+        "a -b",
+        "a:-",
+        "-",
+        "a: -b",
+        "x/-",
+        "c -x %h",
+        "c - x",
+        "c %",
+        "c -",
+    ];
+
+    fn word() -> impl Strategy<Value = String> {
+        proptest::sample::select(WORDS).prop_map(str::to_owned)
+    }
+
+    /// A random document: nested block mappings and sequences (indented
+    /// or not), values from `WORDS`, comment and blank lines.
+    fn doc() -> impl Strategy<Value = String> {
+        let leaf = word().prop_map(|w| (w, false));
+        let tree = leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(
+                    (
+                        proptest::sample::select(&["a", "b", "key", "k_2", "80"][..]),
+                        inner.clone(),
+                        any::<bool>()
+                    ),
+                    1..4
+                )
+                .prop_map(|entries| {
+                    let mut s = String::new();
+                    for (k, (v, block), indentless) in entries {
+                        if block {
+                            // A sequence may sit at its key's indentation.
+                            let pad = if indentless && v.starts_with('-') { "" } else { "  " };
+                            s.push_str(&format!("{k}:\n"));
+                            for l in v.lines() {
+                                s.push_str(&format!("{pad}{l}\n"));
+                            }
+                        } else {
+                            s.push_str(&format!("{k}: {v}\n"));
+                        }
+                    }
+                    (s, true)
+                }),
+                (proptest::collection::vec(inner, 1..4), any::<bool>()).prop_map(
+                    |(items, wide)| {
+                        let mut s = String::new();
+                        for (v, block) in items {
+                            let dash = if wide { "-   " } else { "- " };
+                            let pad = " ".repeat(dash.len());
+                            let mut lines = v.lines();
+                            if let Some(first) = lines.next() {
+                                s.push_str(&format!("{dash}{first}\n"));
+                            }
+                            for l in lines {
+                                if block {
+                                    s.push_str(&format!("{pad}{l}\n"));
+                                }
+                            }
+                        }
+                        (s, true)
+                    }
+                ),
+            ]
+        });
+        (tree, any::<bool>()).prop_map(|((s, block), comments)| {
+            let s = if block { s } else { format!("k: {s}\n") };
+            if comments {
+                s.replace("\n", "\n  # c\n\n")
+            } else {
+                s
+            }
+        })
+    }
+
+    /// Small edits: a character inserted, deleted or replaced.
+    fn edited() -> impl Strategy<Value = String> {
+        (doc(), proptest::collection::vec((any::<usize>(), 0..3u8, 0..12usize), 0..4)).prop_map(
+            |(mut s, edits)| {
+                for (at, op, c) in edits {
+                    let at = at % (s.len() + 1);
+                    let c = [' ', '-', ':', '\n', '#', '{', '}', '[', ']', ',', '"', 'a'][c];
+                    match op {
+                        0 => s.insert(at, c),
+                        1 if at < s.len() => {
+                            s.remove(at);
+                        }
+                        _ if at < s.len() => s.replace_range(at..at + 1, &c.to_string()),
+                        _ => {}
+                    }
+                }
+                s
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn accepted_documents_read_as_the_full_parser_reads_them(text in doc()) {
+            same_as_full(&text);
+        }
+
+        #[test]
+        fn accepted_edits_read_as_the_full_parser_reads_them(text in edited()) {
+            same_as_full(&text);
+        }
+    }
+}
