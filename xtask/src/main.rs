@@ -12,7 +12,7 @@
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
-//! - `bench [--only failover|detection|table|reload]... [--runs N]`: the router
+//! - `bench [--only failover|detection|table|reload|cost]... [--runs N]`: the router
 //!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
 //!   summary table of `docs/benchmarks.md`. Not part of `test`.
 //! - `vm-selftest`: proves that `vm-test` reports an injected failing test,
@@ -85,6 +85,7 @@ commands:
 environment:
   LVS_VM_KVM=1              boot with KVM instead of TCG software emulation
   LVS_VM_TIMEOUT=SECS       hard timeout of one boot (default 600)
+  LVS_VM_MEMORY_MIB=MIB     the guest's memory (default 1024; bench sets 2048)
 ";
 
 fn main() -> ExitCode {

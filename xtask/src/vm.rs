@@ -214,8 +214,22 @@ pub(crate) fn build_suites(
     Ok(suites)
 }
 
+/// The guest's memory unless `LVS_VM_MEMORY_MIB` says (`cargo xtask bench`
+/// sets it: 1,000 nanny processes need more than the tests do).
+const DEFAULT_MEMORY_MIB: u32 = 1024;
+
+fn memory_mib_from_env() -> anyhow::Result<u32> {
+    match std::env::var("LVS_VM_MEMORY_MIB") {
+        Ok(mib) => match mib.parse() {
+            Ok(n) if n >= 256 => Ok(n),
+            _ => bail!("bad LVS_VM_MEMORY_MIB {mib:?} (MiB, at least 256)"),
+        },
+        Err(_) => Ok(DEFAULT_MEMORY_MIB),
+    }
+}
+
 /// The QEMU command line for one boot.
-fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
+fn qemu_command(assets: &Assets, initrd: &std::path::Path, memory_mib: u32) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     if std::env::var("LVS_VM_KVM").is_ok_and(|v| v == "1") {
         cmd.args(["-accel", "kvm", "-cpu", "host"]);
@@ -223,7 +237,8 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path) -> Command {
         // KVM hangs on these hosts (see vm-notes): software emulation.
         cmd.args(["-accel", "tcg", "-cpu", "max"]);
     }
-    cmd.args(["-smp", "2", "-m", "1024", "-nodefaults", "-display", "none", "-no-reboot"])
+    cmd.args(["-smp", "2", "-m", &memory_mib.to_string()])
+        .args(["-nodefaults", "-display", "none", "-no-reboot"])
         .args(["-serial", "stdio", "-nic", "none"])
         .arg("-kernel")
         .arg(&assets.vmlinuz)
@@ -278,7 +293,7 @@ pub(crate) fn boot(
     );
 
     let started = Instant::now();
-    let mut cmd = qemu_command(spec.assets, &initrd);
+    let mut cmd = qemu_command(spec.assets, &initrd, memory_mib_from_env()?);
     let mut child =
         cmd.spawn().context("cannot start qemu-system-x86_64 (run `cargo xtask vm-assets`)")?;
     let stdout = child.stdout.take().context("qemu has no stdout")?;
