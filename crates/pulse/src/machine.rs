@@ -204,7 +204,8 @@ pub enum SyncRole {
 pub enum Action {
     /// Send this payload to every peer address.
     SendHeartbeat(Vec<u8>),
-    /// Run `active_cmd` (not waited for).
+    /// Run `active_cmd` (not waited for). On activation it comes after the
+    /// VIPs are up and announced.
     RunActiveCmd,
     /// Run `inactive_cmd` (not waited for).
     RunInactiveCmd,
@@ -212,7 +213,8 @@ pub enum Action {
     VipsUp(Vec<Vip>),
     /// Take these VIPs down (absent ones are not an error).
     VipsDown(Vec<Vip>),
-    /// One gratuitous ARP / unsolicited NA per VIP.
+    /// One gratuitous ARP / unsolicited NA per VIP, sent by pulse itself.
+    /// On activation it follows [`Action::VipsUp`] directly.
     GratuitousArp(Vec<Vip>),
     /// Start lvsd and supervise it.
     StartLvsd,
@@ -663,7 +665,14 @@ impl Machine {
                 self.peers[i].reported_alive = false;
                 self.peers[i].in_conflict = false;
                 let name = &self.cfg.routers[i].name;
-                log::warn!("{name} dead (no heartbeat for {:?})", self.cfg.deadtime);
+                let silent = self.peers[i]
+                    .last_heard
+                    .map_or(Duration::ZERO, |h| now.mono.saturating_duration_since(h));
+                log::warn!(
+                    "{name} dead (last heartbeat {:.1} ms ago, deadtime {} ms)",
+                    silent.as_secs_f64() * 1000.0,
+                    self.cfg.deadtime.as_millis()
+                );
             }
         }
         if self.arp_left > 0 && self.arp_next.is_some_and(|t| now.mono >= t) {
@@ -782,27 +791,31 @@ impl Machine {
         self.arp_next = Some(now.mono + self.cfg.arp.interval);
     }
 
+    /// Becomes active. What clients wait for comes first: the VIPs go up
+    /// and are announced, then the peers hear that we are active; only then
+    /// does anything that starts a process or may block run (`active_cmd`,
+    /// lvsd, the sync daemon's `ipvsadm` calls, which are waited for).
+    /// piranha started `active_cmd` and lvsd first and brought the VIPs up
+    /// in a background worker, so it gave no order between them either way.
     fn activate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Active;
         for p in &mut self.peers {
             p.in_conflict = false;
-        }
-        if !self.cfg.test_start {
-            out.push(Action::RunActiveCmd);
         }
         if !self.cfg.vips.is_empty() {
             out.push(Action::VipsUp(self.cfg.vips.clone()));
         }
         self.announce(now, out);
         self.refresh_next = self.cfg.arp.refresh.map(|r| now.mono + r);
+        self.send(now, out);
         if !self.cfg.test_start {
+            out.push(Action::RunActiveCmd);
             out.push(Action::StartLvsd);
             self.lvsd_running = true;
         }
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Master));
         }
-        self.send(now, out);
     }
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {
