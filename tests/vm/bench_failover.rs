@@ -4,12 +4,18 @@
 //! Two routers and a client are network namespaces joined by a bridge. The
 //! VIP is on the active router, where a UDP echo answers; the client sends a
 //! numbered datagram to the VIP every 10 ms and keeps the arrival time of
-//! every reply. A run starts both daemons (router 0 first, so it becomes
-//! active), waits until the client is answered, then kills router 0 the
-//! way a power cut would: its bridge port goes down and every process of
-//! its daemon gets SIGKILL, in that order. The outage is the gap between
-//! the last reply before the kill and the first one after it (the new
-//! active router adds the VIP and announces it with gratuitous ARP).
+//! every reply. A capture on router 1's interface timestamps every
+//! heartbeat (pulse) or advertisement (VRRP) router 0 sends. A run starts
+//! both daemons (router 0 first, so it becomes active), waits until the
+//! client is answered, waits for one of router 0's heartbeats and then a
+//! set fraction of the interval (the same fractions for both daemons), then
+//! kills router 0 the way a power cut would: its bridge port goes down and
+//! every process of its daemon gets SIGKILL, in that order. The outage is
+//! the gap between the last reply before the kill and the first one after
+//! it (the new active router adds the VIP and announces it with gratuitous
+//! ARP). The part of it that does not depend on the phase of the kill is
+//! also reported: from the last heartbeat router 1 heard, plus the dead
+//! interval, to the first reply.
 //!
 //! Run by `cargo xtask bench` (in the test guest), or alone with
 //! `cargo xtask vm-test --suite bench_failover bench`. It also runs on a
@@ -47,14 +53,30 @@ enum Daemon {
     Keepalived,
 }
 
-/// Timers: the interval between heartbeats/adverts, and the silence after
-/// which the backup takes over (pulse's deadtime; keepalived's master-down
-/// interval is 3 adverts plus a skew, which priorities 254/253 keep at
-/// 3/256 of an advert).
+/// Timers: the interval between heartbeats/adverts.
 #[derive(Clone, Copy, Debug)]
 struct Timers {
     interval_ms: u64,
-    dead_ms: u64,
+}
+
+/// keepalived's backup (priority 253) declares the master down after
+/// 3 adverts plus a skew of (256 - 253) / 256 of an advert (RFC 5798
+/// Master_Down_Interval); its timers count microseconds.
+const BACKUP_PRIORITY: u64 = 253;
+
+impl Timers {
+    /// The silence after which the backup takes over, in microseconds:
+    /// keepalived's master-down interval.
+    fn dead_us(self) -> u64 {
+        let advert_us = self.interval_ms * 1000;
+        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
+    }
+
+    /// pulse's deadtime: the same interval to the nearest millisecond (its
+    /// setting's unit), so both wait equally long (within 0.5 ms).
+    fn pulse_deadtime_ms(self) -> u64 {
+        (self.dead_us() + 500) / 1000
+    }
 }
 
 struct Lab {
@@ -66,6 +88,8 @@ struct Lab {
     keepalived: PathBuf,
     /// Arrival time of each reply and the router (0, 1) that sent it.
     replies: Arc<Mutex<Vec<(Instant, u8)>>>,
+    /// Arrival time at router 1 of each heartbeat/advert from router 0.
+    heartbeats: Arc<Mutex<Vec<Instant>>>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -133,9 +157,62 @@ impl Lab {
             bin_dir: bin_dir(),
             keepalived: find_keepalived(),
             replies,
+            heartbeats: Arc::new(Mutex::new(Vec::new())),
         };
         lab.start_client();
+        lab.start_heartbeat_capture();
         lab
+    }
+
+    /// Timestamps every heartbeat (UDP to pulse's port 539) and VRRP
+    /// advertisement (IP protocol 112) from router 0 that router 1's
+    /// interface receives.
+    fn start_heartbeat_capture(&self) {
+        let cap = self.routers[1]
+            .enter(|| {
+                let link = lvs_net::Rtnl::open().unwrap().link("eth0").unwrap();
+                lvs_net::packet::PacketCapture::open(link.index, "eth0").unwrap()
+            })
+            .unwrap();
+        let from: std::net::Ipv4Addr = router_addr(0).parse().unwrap();
+        let heartbeats = Arc::clone(&self.heartbeats);
+        std::thread::spawn(move || loop {
+            let Ok(Some(f)) = cap.recv(Duration::from_secs(1)) else { continue };
+            let at = Instant::now();
+            // Ethernet, IPv4 from router 0.
+            if f.len() < 34 || f[12..14] != [8, 0] || f[26..30] != from.octets() {
+                continue;
+            }
+            let ip = &f[14..];
+            let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
+            let heartbeat = match ip[9] {
+                112 => true,
+                17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
+                _ => false,
+            };
+            if heartbeat {
+                heartbeats.lock().unwrap().push(at);
+            }
+        });
+    }
+
+    /// The first heartbeat from router 0 that arrives after `t`.
+    fn heartbeat_after(&self, t: Instant, limit: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(h) = self.heartbeats.lock().unwrap().iter().find(|h| **h > t) {
+                return Some(*h);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The last heartbeat from router 0 that arrived before `t`.
+    fn heartbeat_before(&self, t: Instant) -> Option<Instant> {
+        self.heartbeats.lock().unwrap().iter().rev().find(|h| **h <= t).copied()
     }
 
     /// The client: one datagram to the VIP every [`POLL`], replies timed.
@@ -194,7 +271,7 @@ impl Lab {
                     router_addr(0),
                     router_addr(1),
                     t.interval_ms,
-                    t.dead_ms,
+                    t.pulse_deadtime_ms(),
                     self.dir.join("key").display(),
                     self.bin_dir.display(),
                     self.dir.join("lvsd").display(),
@@ -283,7 +360,9 @@ impl Lab {
         assert!(up, "router 0 never took the VIP:\n{}", self.log(daemon, 0));
         let r1 = self.start(daemon, 1);
         // Let router 1 hear router 0 and settle as backup, and the client be answered.
-        std::thread::sleep(Duration::from_millis((t.dead_ms + 2 * t.interval_ms).max(1500)));
+        std::thread::sleep(Duration::from_millis(
+            (t.pulse_deadtime_ms() + 2 * t.interval_ms).max(1500),
+        ));
         let answered = self.wait_for(Duration::from_secs(10), || {
             self.last_reply().is_some_and(|r| r.elapsed() < Duration::from_millis(200))
         });
@@ -301,9 +380,14 @@ impl Lab {
 
         // The kill falls at a different phase of the heartbeat/advert timer
         // in each run (the outage depends on it: the backup counts from the
-        // last heartbeat it heard), the same phases for both daemons.
-        std::thread::sleep(Duration::from_millis(t.interval_ms * ((n * 37) % 100) as u64 / 100));
-        let (outage, vip_up) = std::thread::scope(|s| {
+        // last heartbeat it heard), the same phases for both daemons: a set
+        // fraction of the interval after one of router 0's heartbeats.
+        let phase = Duration::from_micros(t.interval_ms * 10 * ((n * 37) % 100) as u64);
+        let Some(hb) = self.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
+            panic!("no heartbeat from router 0 seen on router 1's link");
+        };
+        std::thread::sleep((hb + phase).saturating_duration_since(Instant::now()));
+        let (outage, vip_up, after_dead) = std::thread::scope(|s| {
             // When router 1 has the VIP: binding to it succeeds from then on
             // (a system call every millisecond, no process started).
             let watcher = s.spawn(|| {
@@ -336,11 +420,26 @@ impl Lab {
                 .then(|| self.takeover_after(kill_at).unwrap());
             let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
             let vip_up = watcher.join().unwrap();
-            (outage, first.zip(vip_up).map(|(f, v)| f.saturating_duration_since(v)))
+            // From the moment the dead interval ran out after the last
+            // heartbeat router 1 heard to its first reply: detection delay
+            // beyond the timer, taking the VIP and announcing it.
+            let dead = Duration::from_micros(t.dead_us());
+            let after_dead = first
+                .zip(self.heartbeat_before(kill_at))
+                .map(|(f, h)| f.saturating_duration_since(h + dead));
+            (outage, first.zip(vip_up).map(|(f, v)| f.saturating_duration_since(v)), after_dead)
         });
         drop(r1);
+        if daemon == Daemon::Pulse {
+            // pulse's own account: how late the peer was declared dead, and
+            // how long taking the VIP and announcing it took.
+            let log = self.log(daemon, 1);
+            for line in log.lines().filter(|l| l.contains(" dead (") || l.contains("VIPs up in ")) {
+                println!("bench_failover: router 1 {line}");
+            }
+        }
         self.reset();
-        Ok(outage.map(|total| Outage { total, announce: vip_up }))
+        Ok(outage.map(|total| Outage { total, announce: vip_up, after_dead }))
     }
 
     /// After a run: VIP off both routers, port up, client's ARP entry gone.
@@ -355,12 +454,15 @@ impl Lab {
     }
 }
 
-/// One run's outage, and the part of it after router 1 had the VIP (the
-/// announcement: gratuitous ARP reaching the client).
+/// One run's outage, the part of it after router 1 had the VIP (the
+/// announcement: gratuitous ARP reaching the client), and the part after
+/// the dead interval ran out (last heartbeat heard + dead interval to the
+/// first reply).
 #[derive(Clone, Copy, Debug)]
 struct Outage {
     total: Duration,
     announce: Option<Duration>,
+    after_dead: Option<Duration>,
 }
 
 /// A daemon in its own process group: dropping it SIGKILLs the whole
@@ -427,12 +529,13 @@ fn main() {
     };
     let lab = Lab::new();
     let settings = [
-        ("1 s / 3 s", Timers { interval_ms: 1000, dead_ms: 3000 }),
-        ("100 ms / 300 ms", Timers { interval_ms: 100, dead_ms: 300 }),
+        ("1 s / 3 s", Timers { interval_ms: 1000 }),
+        ("100 ms / 300 ms", Timers { interval_ms: 100 }),
     ];
     for (label, t) in settings {
         let mut results = Vec::new();
         let mut announces = Vec::new();
+        let mut after_dead = Vec::new();
         let mut spurious: Vec<usize> = Vec::new();
         for daemon in [Daemon::Pulse, Daemon::Keepalived] {
             spurious.push(0);
@@ -456,12 +559,18 @@ fn main() {
                 outages.iter().map(|o| o.map(|o| o.total)).collect();
             let announce: Vec<Option<Duration>> =
                 outages.iter().map(|o| o.and_then(|o| o.announce)).collect();
+            let late: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.after_dead)).collect();
             results.push(summary(&totals));
             announces.push(summary(&announce).0);
+            after_dead.push(summary(&late).0);
         }
         let [(pm, pw, pf), (km, kw, kf)] = [results[0], results[1]];
-        let gap = |a: Option<Duration>, spurious: usize| {
-            let a = a.map_or(String::new(), |a| format!("; VIP up to answered: median {}", ms(a)));
+        let gap = |a: Option<Duration>, d: Option<Duration>, spurious: usize| {
+            let a = a.map_or(String::new(), |a| format!("; VIP up to answered: median {}", ms(a)))
+                + &d.map_or(String::new(), |d| {
+                    format!("; dead interval over to answered: median {}", ms(d))
+                });
             if spurious > 0 {
                 format!("{a}; {spurious} spurious takeover(s) before the kill (runs repeated)")
             } else {
@@ -498,8 +607,8 @@ fn main() {
         };
         println!(
             "bench-row: Failover outage, timers {label}, {runs} runs|pulse: {}|keepalived VRRPv3: {}|{ratio}|{target}: {met}|`cargo xtask bench --only failover`",
-            show(pm, pw, pf) + &gap(announces[0], spurious[0]),
-            show(km, kw, kf) + &gap(announces[1], spurious[1])
+            show(pm, pw, pf) + &gap(announces[0], after_dead[0], spurious[0]),
+            show(km, kw, kf) + &gap(announces[1], after_dead[1], spurious[1])
         );
     }
     drop(lab);
