@@ -26,7 +26,9 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::IoSliceMut;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -34,6 +36,11 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::sys::socket::{
+    self, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockProtocol, SockType,
+    SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
 use testbed::Netns;
 
 const VIP: &str = "10.77.0.100";
@@ -90,6 +97,8 @@ struct Lab {
     replies: Arc<Mutex<Vec<(Instant, u8)>>>,
     /// Arrival time at router 1 of each heartbeat/advert from router 0.
     heartbeats: Arc<Mutex<Vec<Instant>>>,
+    /// When router 1 sent each gratuitous ARP for the VIP.
+    arps: Arc<Mutex<Vec<Instant>>>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -158,42 +167,70 @@ impl Lab {
             keepalived: find_keepalived(),
             replies,
             heartbeats: Arc::new(Mutex::new(Vec::new())),
+            arps: Arc::new(Mutex::new(Vec::new())),
         };
         lab.start_client();
-        lab.start_heartbeat_capture();
+        lab.start_capture();
         lab
     }
 
-    /// Timestamps every heartbeat (UDP to pulse's port 539) and VRRP
-    /// advertisement (IP protocol 112) from router 0 that router 1's
-    /// interface receives.
-    fn start_heartbeat_capture(&self) {
-        let cap = self.routers[1]
+    /// On router 1's link, with the kernel's arrival times: every heartbeat
+    /// (UDP to pulse's port 539) or VRRP advertisement (IP protocol 112)
+    /// from router 0 that arrives, and every gratuitous ARP for the VIP that
+    /// router 1 sends.
+    fn start_capture(&self) {
+        let fd = self.routers[1]
             .enter(|| {
-                let link = lvs_net::Rtnl::open().unwrap().link("eth0").unwrap();
-                lvs_net::packet::PacketCapture::open(link.index, "eth0").unwrap()
+                socket::socket(
+                    AddressFamily::Packet,
+                    SockType::Raw,
+                    SockFlag::SOCK_CLOEXEC,
+                    SockProtocol::EthAll,
+                )
             })
+            .unwrap()
             .unwrap();
-        let from: std::net::Ipv4Addr = router_addr(0).parse().unwrap();
-        let heartbeats = Arc::clone(&self.heartbeats);
-        std::thread::spawn(move || loop {
-            let Ok(Some(f)) = cap.recv(Duration::from_secs(1)) else { continue };
-            let at = Instant::now();
-            // Ethernet, IPv4 from router 0.
-            if f.len() < 34 || f[12..14] != [8, 0] || f[26..30] != from.octets() {
-                continue;
-            }
-            let ip = &f[14..];
-            let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
-            let heartbeat = match ip[9] {
-                112 => true,
-                17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
-                _ => false,
-            };
-            if heartbeat {
-                heartbeats.lock().unwrap().push(at);
+        socket::setsockopt(&fd, sockopt::ReceiveTimestampns, &true).unwrap();
+        let from: Ipv4Addr = router_addr(0).parse().unwrap();
+        let vip: Ipv4Addr = VIP.parse().unwrap();
+        let (heartbeats, arps) = (Arc::clone(&self.heartbeats), Arc::clone(&self.arps));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            loop {
+                let Some((n, at, pkttype)) = recv_stamped(&fd, &mut buf) else { continue };
+                let f = &buf[..n];
+                if f.len() < 42 {
+                    continue;
+                }
+                let outgoing = pkttype == Some(PACKET_OUTGOING);
+                // A gratuitous ARP router 1 sends: sender and target the VIP.
+                if outgoing && f[12..14] == [8, 6] && f[28..32] == vip.octets() {
+                    if f[38..42] == vip.octets() {
+                        arps.lock().unwrap().push(at);
+                    }
+                    continue;
+                }
+                // IPv4 from router 0.
+                if outgoing || f[12..14] != [8, 0] || f[26..30] != from.octets() {
+                    continue;
+                }
+                let ip = &f[14..];
+                let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
+                let heartbeat = match ip[9] {
+                    112 => true,
+                    17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
+                    _ => false,
+                };
+                if heartbeat {
+                    heartbeats.lock().unwrap().push(at);
+                }
             }
         });
+    }
+
+    /// The first gratuitous ARP router 1 sent after `t`.
+    fn arp_after(&self, t: Instant) -> Option<Instant> {
+        self.arps.lock().unwrap().iter().find(|a| **a > t).copied()
     }
 
     /// The first heartbeat from router 0 that arrives after `t`.
@@ -218,7 +255,9 @@ impl Lab {
     /// The client: one datagram to the VIP every [`POLL`], replies timed.
     fn start_client(&self) {
         let sock = self.client.enter(|| UdpSocket::bind("10.77.0.50:0")).unwrap().unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
+        // Replies are timed by the kernel on arrival: a client thread that
+        // runs late in a busy guest does not move them.
+        socket::setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
         let to: SocketAddr = format!("{VIP}:{ECHO_PORT}").parse().unwrap();
         let replies = Arc::clone(&self.replies);
         std::thread::spawn(move || {
@@ -235,9 +274,12 @@ impl Lab {
                         next = Instant::now() + POLL;
                     }
                 }
-                if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                // Wait for replies until the next send is due.
+                let wait = next.saturating_duration_since(Instant::now());
+                sock.set_read_timeout(Some(wait.max(Duration::from_micros(100)))).unwrap();
+                if let Some((n, at, _)) = recv_stamped(&sock, &mut buf) {
                     if n == 9 {
-                        replies.lock().unwrap().push((Instant::now(), buf[8]));
+                        replies.lock().unwrap().push((at, buf[8]));
                     }
                 }
             }
@@ -386,49 +428,39 @@ impl Lab {
         let Some(hb) = self.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
             panic!("no heartbeat from router 0 seen on router 1's link");
         };
-        std::thread::sleep((hb + phase).saturating_duration_since(Instant::now()));
-        let (outage, vip_up, after_dead) = std::thread::scope(|s| {
-            // When router 1 has the VIP: binding to it succeeds from then on
-            // (a system call every millisecond, no process started).
-            let watcher = s.spawn(|| {
-                self.routers[1]
-                    .enter(|| {
-                        let deadline = Instant::now() + GIVE_UP;
-                        while Instant::now() < deadline {
-                            if UdpSocket::bind((VIP, 0)).is_ok() {
-                                return Some(Instant::now());
-                            }
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        None
-                    })
-                    .unwrap()
-            });
-            let kill_at = Instant::now();
-            self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
-            drop(r0);
-            let last_before =
-                self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= kill_at).copied();
-            assert!(
-                last_before.is_some_and(|r| r.1 == 0),
-                "the last reply before the kill was not router 0's: {last_before:?}"
-            );
-            // The outage: from the last reply before the kill to the first
-            // one router 1 sends (router 0's replies in flight are ignored).
-            let first = self
-                .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
-                .then(|| self.takeover_after(kill_at).unwrap());
-            let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
-            let vip_up = watcher.join().unwrap();
-            // From the moment the dead interval ran out after the last
-            // heartbeat router 1 heard to its first reply: detection delay
-            // beyond the timer, taking the VIP and announcing it.
-            let dead = Duration::from_micros(t.dead_us());
-            let after_dead = first
-                .zip(self.heartbeat_before(kill_at))
-                .map(|(f, h)| f.saturating_duration_since(h + dead));
-            (outage, first.zip(vip_up).map(|(f, v)| f.saturating_duration_since(v)), after_dead)
-        });
+        // If this thread learnt of the heartbeat late (a busy guest), aim at
+        // the same phase of the next one.
+        let mut kill_at = hb + phase;
+        while kill_at < Instant::now() + Duration::from_millis(2) {
+            kill_at += Duration::from_millis(t.interval_ms);
+        }
+        std::thread::sleep(kill_at.saturating_duration_since(Instant::now()));
+        let kill_at = Instant::now();
+        self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
+        // Nothing from router 0 reaches anyone after this.
+        let cut_at = Instant::now();
+        drop(r0);
+        // The outage: from the last reply before the kill to the first one
+        // router 1 sends (router 0's replies in flight are ignored). The
+        // times are the kernel's, so they are read once the takeover is over.
+        let first = self
+            .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
+            .then(|| self.takeover_after(kill_at).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        let last_before =
+            self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= cut_at && r.1 == 0).copied();
+        assert!(last_before.is_some(), "router 0 never answered before the kill");
+        let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
+        // Split at router 1's first gratuitous ARP: from the end of the dead
+        // interval after the last heartbeat it heard to the ARP (detection
+        // beyond the timer, taking the VIP, announcing it), and from the
+        // ARP to the first answer (the client switching over).
+        let dead = Duration::from_micros(t.dead_us());
+        let dead_over = self.heartbeat_before(cut_at).map(|h| h + dead);
+        let arp = self.arp_after(kill_at);
+        let after_dead = first.zip(dead_over).map(|(f, d)| f.saturating_duration_since(d));
+        let reaction = arp.zip(dead_over).map(|(a, d)| a.saturating_duration_since(d));
+        let announce = first.zip(arp).map(|(f, a)| f.saturating_duration_since(a));
         drop(r1);
         if daemon == Daemon::Pulse {
             // pulse's own account: how late the peer was declared dead, and
@@ -439,7 +471,7 @@ impl Lab {
             }
         }
         self.reset();
-        Ok(outage.map(|total| Outage { total, announce: vip_up, after_dead }))
+        Ok(outage.map(|total| Outage { total, reaction, announce, after_dead }))
     }
 
     /// After a run: VIP off both routers, port up, client's ARP entry gone.
@@ -454,13 +486,14 @@ impl Lab {
     }
 }
 
-/// One run's outage, the part of it after router 1 had the VIP (the
-/// announcement: gratuitous ARP reaching the client), and the part after
-/// the dead interval ran out (last heartbeat heard + dead interval to the
-/// first reply).
+/// One run's outage, and its parts after the dead interval ran out (last
+/// heartbeat heard + dead interval): to router 1's first gratuitous ARP
+/// (`reaction`), from that ARP to the first reply (`announce`), and the
+/// two together (`after_dead`).
 #[derive(Clone, Copy, Debug)]
 struct Outage {
     total: Duration,
+    reaction: Option<Duration>,
     announce: Option<Duration>,
     after_dead: Option<Duration>,
 }
@@ -499,6 +532,38 @@ fn echo_server(ns: &Netns, id: u8) {
     });
 }
 
+/// `sll_pkttype` of a frame this host sent, seen on a packet socket.
+const PACKET_OUTGOING: u8 = 4;
+
+/// Receives one datagram or frame with its arrival time as the kernel
+/// stamped it (`SO_TIMESTAMPNS`), and the packet type for packet sockets.
+/// `None` on a timeout or error.
+fn recv_stamped(fd: &impl AsRawFd, buf: &mut [u8]) -> Option<(usize, Instant, Option<u8>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(TimeSpec);
+    let msg = socket::recvmsg::<SockaddrStorage>(
+        fd.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .ok()?;
+    let stamp = msg.cmsgs().ok()?.find_map(|c| match c {
+        ControlMessageOwned::ScmTimestampns(t) => Some(t),
+        _ => None,
+    });
+    let pkttype = msg.address.and_then(|a| a.as_link_addr().map(|l| l.pkttype()));
+    Some((msg.bytes, stamp.map_or_else(Instant::now, arrival), pkttype))
+}
+
+/// The monotonic time of a kernel stamp (wall clock).
+fn arrival(t: TimeSpec) -> Instant {
+    let stamp = Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32);
+    let now = Instant::now();
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    now.checked_sub(wall.saturating_sub(stamp)).unwrap_or(now)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
@@ -534,8 +599,9 @@ fn main() {
     ];
     for (label, t) in settings {
         let mut results = Vec::new();
+        let mut reactions = Vec::new();
         let mut announces = Vec::new();
-        let mut after_dead = Vec::new();
+        let mut afters = Vec::new();
         let mut spurious: Vec<usize> = Vec::new();
         for daemon in [Daemon::Pulse, Daemon::Keepalived] {
             spurious.push(0);
@@ -559,18 +625,23 @@ fn main() {
                 outages.iter().map(|o| o.map(|o| o.total)).collect();
             let announce: Vec<Option<Duration>> =
                 outages.iter().map(|o| o.and_then(|o| o.announce)).collect();
-            let late: Vec<Option<Duration>> =
-                outages.iter().map(|o| o.and_then(|o| o.after_dead)).collect();
+            let reaction: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.reaction)).collect();
             results.push(summary(&totals));
             announces.push(summary(&announce).0);
-            after_dead.push(summary(&late).0);
+            reactions.push(summary(&reaction).0);
+            let after: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.after_dead)).collect();
+            afters.push(summary(&after).0);
         }
         let [(pm, pw, pf), (km, kw, kf)] = [results[0], results[1]];
-        let gap = |a: Option<Duration>, d: Option<Duration>, spurious: usize| {
-            let a = a.map_or(String::new(), |a| format!("; VIP up to answered: median {}", ms(a)))
-                + &d.map_or(String::new(), |d| {
-                    format!("; dead interval over to answered: median {}", ms(d))
-                });
+        let gap = |i: usize, spurious: usize| {
+            let part = |what: &str, d: Option<Duration>| {
+                d.map_or(String::new(), |d| format!("; {what}: median {}", ms(d)))
+            };
+            let a = part("end of dead interval to gratuitous ARP", reactions[i])
+                + &part("ARP to answered", announces[i])
+                + &part("end of dead interval to answered", afters[i]);
             if spurious > 0 {
                 format!("{a}; {spurious} spurious takeover(s) before the kill (runs repeated)")
             } else {
@@ -607,8 +678,8 @@ fn main() {
         };
         println!(
             "bench-row: Failover outage, timers {label}, {runs} runs|pulse: {}|keepalived VRRPv3: {}|{ratio}|{target}: {met}|`cargo xtask bench --only failover`",
-            show(pm, pw, pf) + &gap(announces[0], after_dead[0], spurious[0]),
-            show(km, kw, kf) + &gap(announces[1], after_dead[1], spurious[1])
+            show(pm, pw, pf) + &gap(0, spurious[0]),
+            show(km, kw, kf) + &gap(1, spurious[1])
         );
     }
     drop(lab);

@@ -380,6 +380,8 @@ impl<H: Host> Daemon<H> {
     /// Only if the poller itself fails.
     pub fn run(mut self) -> Result<(), RunError> {
         let mut events = Events::with_capacity(64);
+        let vips = self.machine.config().vips.clone();
+        self.host.prepare_announcements(&vips);
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
@@ -511,6 +513,7 @@ impl<H: Host> Daemon<H> {
                 }
                 self.links = links;
                 self.host.reconfigure(l.host);
+                self.host.prepare_announcements(&l.machine.vips);
                 self.handle(Event::Reconfigured(Box::new(l.machine)))
             }
             Err(e) => {

@@ -85,6 +85,9 @@ pub trait Host {
     /// failure on one interface does not keep the others from being
     /// announced.
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError>;
+    /// Gets ready to announce `vips` (best effort, nothing is sent), so
+    /// that a later takeover's first announcement needs no set-up.
+    fn prepare_announcements(&mut self, vips: &[Vip]);
     /// Starts lvsd.
     fn start_lvsd(&mut self) -> Result<(), HostError>;
     /// Stops lvsd (SIGTERM, then SIGKILL after a grace period) and reaps it.
@@ -218,12 +221,13 @@ impl RealHost {
     }
 
     /// The announcer for interface `dev`, checked against the link as it is
-    /// now. The link is read every round (its MAC or index may have changed:
-    /// a re-created interface); the packet socket is kept between rounds,
-    /// because closing one waits for an RCU grace period in the kernel
-    /// (`synchronize_net`), tens of milliseconds on a busy host, which would
-    /// stall the loop after every announcement.
-    fn announcer(&mut self, dev: &str) -> Result<&lvs_net::Announcer, lvs_net::Error> {
+    /// now, and whether it was (re)opened by this call. The link is read
+    /// every round (its MAC or index may have changed: a re-created
+    /// interface); the packet socket is kept between rounds, because closing
+    /// one waits for an RCU grace period in the kernel (`synchronize_net`),
+    /// tens of milliseconds on a busy host, which would stall the loop after
+    /// every announcement.
+    fn announcer(&mut self, dev: &str) -> Result<(&lvs_net::Announcer, bool), lvs_net::Error> {
         let link = match self.rtnl().and_then(|r| r.link(dev)) {
             Ok(l) => l,
             Err(e) => {
@@ -238,24 +242,24 @@ impl RealHost {
             let (_, index, a) = &self.announcers[i];
             *index == link.index && Some(a.mac()) == link.mac
         });
-        let i = match fresh {
-            Some(i) if link.is_up() => i,
+        let (i, opened) = match fresh {
+            Some(i) if link.is_up() => (i, false),
             // Down or changed: `open` says which, or opens a new socket.
             _ => {
                 let entry = (dev.to_owned(), link.index, lvs_net::Announcer::open(&link)?);
                 match at {
                     Some(i) => {
                         self.announcers[i] = entry;
-                        i
+                        (i, true)
                     }
                     None => {
                         self.announcers.push(entry);
-                        self.announcers.len() - 1
+                        (self.announcers.len() - 1, true)
                     }
                 }
             }
         };
-        Ok(&self.announcers[i].2)
+        Ok((&self.announcers[i].2, opened))
     }
 
     /// Adds or removes VIPs over rtnetlink.
@@ -308,9 +312,19 @@ impl Host for RealHost {
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         let mut first_err = None;
         for (dev, addrs) in by_base_dev(vips) {
-            let failed = match self.announcer(&dev) {
-                Ok(a) => announce_all(a, &addrs),
-                Err(e) => Some((addrs, e)),
+            // A socket opened before (at start, or a previous round) sends
+            // at once, with no netlink exchange between the VIP going up
+            // and the frame; the link is checked right after, and if it
+            // changed under the socket the round is sent again on a new one.
+            let early = self
+                .announcers
+                .iter()
+                .find(|(d, _, _)| *d == dev)
+                .map(|(_, _, a)| announce_all(a, &addrs));
+            let failed = match (self.announcer(&dev), early) {
+                (Ok((_, false)), Some(sent)) => sent,
+                (Ok((a, _)), _) => announce_all(a, &addrs),
+                (Err(e), _) => Some((addrs, e)),
             };
             if let Some((addrs, source)) = failed {
                 let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
@@ -324,6 +338,16 @@ impl Host for RealHost {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+
+    fn prepare_announcements(&mut self, vips: &[Vip]) {
+        for (dev, _) in by_base_dev(vips) {
+            // An interface that is absent or down now is set up at the
+            // first announcement instead.
+            if let Err(e) = self.announcer(&dev) {
+                log::debug!("not ready to announce on {dev} yet: {e}");
+            }
+        }
     }
 
     fn start_lvsd(&mut self) -> Result<(), HostError> {
