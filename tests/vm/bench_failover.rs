@@ -88,6 +88,10 @@ impl Timers {
 
 struct Lab {
     hub: Netns,
+    /// An rtnetlink socket in the hub and router 0's port there: the cut is
+    /// one netlink request from this process, not an `ip` process whose
+    /// start-up (tens to hundreds of ms in a busy guest) would move it.
+    hub_rtnl: Mutex<(lvs_net::Rtnl, u32)>,
     routers: Vec<Netns>,
     client: Netns,
     dir: PathBuf,
@@ -158,7 +162,15 @@ impl Lab {
             echo_server(ns, i as u8);
         }
         let replies = Arc::new(Mutex::new(Vec::new()));
+        let hub_rtnl = hub
+            .enter(|| {
+                let mut r = lvs_net::Rtnl::open().unwrap();
+                let p0 = r.link("p0").unwrap().index;
+                (r, p0)
+            })
+            .unwrap();
         let lab = Lab {
+            hub_rtnl: Mutex::new(hub_rtnl),
             hub,
             routers,
             client,
@@ -436,13 +448,16 @@ impl Lab {
         }
         std::thread::sleep(kill_at.saturating_duration_since(Instant::now()));
         let kill_at = Instant::now();
-        self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
+        {
+            let (rtnl, p0) = &mut *self.hub_rtnl.lock().unwrap();
+            rtnl.set_link_up(*p0, false).unwrap();
+        }
         // Nothing from router 0 reaches anyone after this.
         let cut_at = Instant::now();
         drop(r0);
-        // The outage: from the last reply before the kill to the first one
-        // router 1 sends (router 0's replies in flight are ignored). The
-        // times are the kernel's, so they are read once the takeover is over.
+        // The first reply router 1 sends (router 0's replies in flight are
+        // ignored). The times are the kernel's, so they are read once the
+        // takeover is over.
         let first = self
             .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
             .then(|| self.takeover_after(kill_at).unwrap());
@@ -450,7 +465,11 @@ impl Lab {
         let last_before =
             self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= cut_at && r.1 == 0).copied();
         assert!(last_before.is_some(), "router 0 never answered before the kill");
-        let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
+        // From the cut (the request that took the port down began): a
+        // client thread that stalled before it (a busy
+        // guest) would otherwise add its own gap; it is at most one poll
+        // after the last reply when the client keeps its pace.
+        let outage = first.map(|f| f.saturating_duration_since(kill_at));
         // Split at router 1's first gratuitous ARP: from the end of the dead
         // interval after the last heartbeat it heard to the ARP (detection
         // beyond the timer, taking the VIP, announcing it), and from the

@@ -266,12 +266,23 @@ impl RealHost {
     fn change_vips(&mut self, vips: &[Vip], up: bool) -> Result<(), HostError> {
         let mut first_err = None;
         for vip in vips {
+            // The index the announcement socket was opened for (at start)
+            // saves the name lookup on a takeover; an interface re-created
+            // since has a new index, and the name is looked up again.
+            let index = self
+                .announcers
+                .iter()
+                .find(|(d, _, _)| d == base_dev(&vip.dev))
+                .map(|(_, i, _)| *i);
             let r = self.rtnl().and_then(|r| {
                 let a = vip_address(vip);
-                if up {
-                    r.add_address(&a)
-                } else {
-                    r.del_address(&a)
+                match (up, index) {
+                    (true, Some(i)) => match r.add_address_at(i, &a) {
+                        Err(lvs_net::Error::NoSuchIndex(_)) => r.add_address(&a),
+                        other => other,
+                    },
+                    (true, None) => r.add_address(&a),
+                    (false, _) => r.del_address(&a),
                 }
             });
             match r {
