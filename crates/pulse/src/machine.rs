@@ -297,6 +297,8 @@ pub struct Machine {
     arp_left: u32,
     arp_next: Option<Instant>,
     refresh_next: Option<Instant>,
+    /// The time of the last step: deadlines up to it have been acted on.
+    last_step: Option<Instant>,
     links_down: BTreeSet<String>,
     lvsd_running: bool,
     reannounce: bool,
@@ -325,6 +327,7 @@ impl Machine {
             arp_left: 0,
             arp_next: None,
             refresh_next: None,
+            last_step: None,
             links_down: BTreeSet::new(),
             lvsd_running: false,
             reannounce: false,
@@ -370,15 +373,20 @@ impl Machine {
     }
 
     /// When the shell must call `step(Event::Tick)` at the latest, seen at
-    /// `now`. Deadlines that have passed and were already acted on (the end
-    /// of the start-up listening period, a peer's death) are left out, so
-    /// the loop never spins on them.
+    /// `now`. Deadlines that had passed at the last step were acted on there
+    /// (the end of the start-up listening period, a peer's death) and are
+    /// left out, so the loop never spins on them; one that passed after the
+    /// last step (while the shell was busy) is returned even though it lies
+    /// in the past, so the shell steps again at once instead of sleeping
+    /// until the next heartbeat is due.
     pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
         let mut t: Vec<Instant> = Vec::new();
         t.extend(self.next_send);
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
-        let future = |x: Instant| (x > now).then_some(x);
+        // Not acted on yet: later than the last step.
+        let acted = self.last_step.unwrap_or(now);
+        let future = |x: Instant| (x > acted).then_some(x);
         if let Some(s) = self.started {
             t.extend(future(s + self.cfg.deadtime));
         }
@@ -426,6 +434,7 @@ impl Machine {
     /// Handles one event and returns what to do, in order.
     pub fn step(&mut self, event: Event, now: Now) -> Vec<Action> {
         let mut out = Vec::new();
+        self.last_step = Some(now.mono);
         if self.terminating {
             return out;
         }

@@ -340,6 +340,31 @@ fn the_backup_takes_over_exactly_deadtime_after_the_last_heartbeat() {
 }
 
 #[test]
+fn a_dead_time_that_passes_while_the_shell_is_busy_wakes_it_at_once() {
+    // The shell steps just before the peer's dead time (its own heartbeat
+    // was due then), and asks for the next wake-up just after it: the dead
+    // time must come back (in the past), not the next heartbeat a
+    // keepalive later. This cost one takeover a whole keepalive in the VM.
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(1_000);
+    s.kill(0);
+    let last = s.nodes[1].m.status(s.now().mono).peers[0].last_heard.unwrap();
+    let heard_at = s.ms - u64::try_from(last.as_millis()).unwrap();
+    s.ms = heard_at + DEADTIME - 1;
+    s.step(1, Event::Tick);
+    assert_eq!(s.active(), Vec::<usize>::new(), "not dead yet");
+    let after = s.t0 + Duration::from_millis(heard_at + DEADTIME + 2);
+    let w = s.nodes[1].m.next_wakeup(after).unwrap();
+    assert_eq!(w, s.t0 + Duration::from_millis(heard_at + DEADTIME), "the dead time, not later");
+    s.ms = heard_at + DEADTIME + 2;
+    s.step(1, Event::Tick);
+    assert_eq!(s.active(), vec![1]);
+    let now = s.now().mono;
+    assert!(s.nodes[1].m.next_wakeup(now).unwrap() > now, "and once acted on, never again");
+}
+
+#[test]
 fn pair_failover_within_deadtime_and_no_automatic_failback() {
     let mut s = Sim::new(2, |_| {});
     s.start_all();
