@@ -4,12 +4,18 @@
 //! Two routers and a client are network namespaces joined by a bridge. The
 //! VIP is on the active router, where a UDP echo answers; the client sends a
 //! numbered datagram to the VIP every 10 ms and keeps the arrival time of
-//! every reply. A run starts both daemons (router 0 first, so it becomes
-//! active), waits until the client is answered, then kills router 0 the
-//! way a power cut would: its bridge port goes down and every process of
-//! its daemon gets SIGKILL, in that order. The outage is the gap between
-//! the last reply before the kill and the first one after it (the new
-//! active router adds the VIP and announces it with gratuitous ARP).
+//! every reply. A capture on router 1's interface timestamps every
+//! heartbeat (pulse) or advertisement (VRRP) router 0 sends. A run starts
+//! both daemons (router 0 first, so it becomes active), waits until the
+//! client is answered, waits for one of router 0's heartbeats and then a
+//! set fraction of the interval (the same fractions for both daemons), then
+//! kills router 0 the way a power cut would: its bridge port goes down and
+//! every process of its daemon gets SIGKILL, in that order. The outage is
+//! the gap between the last reply before the kill and the first one after
+//! it (the new active router adds the VIP and announces it with gratuitous
+//! ARP). The part of it that does not depend on the phase of the kill is
+//! also reported: from the last heartbeat router 1 heard, plus the dead
+//! interval, to the first reply.
 //!
 //! Run by `cargo xtask bench` (in the test guest), or alone with
 //! `cargo xtask vm-test --suite bench_failover bench`. It also runs on a
@@ -20,7 +26,9 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::IoSliceMut;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -28,6 +36,11 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nix::sys::socket::{
+    self, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockProtocol, SockType,
+    SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
 use testbed::Netns;
 
 const VIP: &str = "10.77.0.100";
@@ -47,18 +60,38 @@ enum Daemon {
     Keepalived,
 }
 
-/// Timers: the interval between heartbeats/adverts, and the silence after
-/// which the backup takes over (pulse's deadtime; keepalived's master-down
-/// interval is 3 adverts plus a skew, which priorities 254/253 keep at
-/// 3/256 of an advert).
+/// Timers: the interval between heartbeats/adverts.
 #[derive(Clone, Copy, Debug)]
 struct Timers {
     interval_ms: u64,
-    dead_ms: u64,
+}
+
+/// keepalived's backup (priority 253) declares the master down after
+/// 3 adverts plus a skew of (256 - 253) / 256 of an advert (RFC 5798
+/// Master_Down_Interval); its timers count microseconds.
+const BACKUP_PRIORITY: u64 = 253;
+
+impl Timers {
+    /// The silence after which the backup takes over, in microseconds:
+    /// keepalived's master-down interval.
+    fn dead_us(self) -> u64 {
+        let advert_us = self.interval_ms * 1000;
+        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
+    }
+
+    /// pulse's deadtime: the same interval to the nearest millisecond (its
+    /// setting's unit), so both wait equally long (within 0.5 ms).
+    fn pulse_deadtime_ms(self) -> u64 {
+        (self.dead_us() + 500) / 1000
+    }
 }
 
 struct Lab {
     hub: Netns,
+    /// An rtnetlink socket in the hub and router 0's port there: the cut is
+    /// one netlink request from this process, not an `ip` process whose
+    /// start-up (tens to hundreds of ms in a busy guest) would move it.
+    hub_rtnl: Mutex<(lvs_net::Rtnl, u32)>,
     routers: Vec<Netns>,
     client: Netns,
     dir: PathBuf,
@@ -66,6 +99,10 @@ struct Lab {
     keepalived: PathBuf,
     /// Arrival time of each reply and the router (0, 1) that sent it.
     replies: Arc<Mutex<Vec<(Instant, u8)>>>,
+    /// Arrival time at router 1 of each heartbeat/advert from router 0.
+    heartbeats: Arc<Mutex<Vec<Instant>>>,
+    /// When router 1 sent each gratuitous ARP for the VIP.
+    arps: Arc<Mutex<Vec<Instant>>>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -125,7 +162,15 @@ impl Lab {
             echo_server(ns, i as u8);
         }
         let replies = Arc::new(Mutex::new(Vec::new()));
+        let hub_rtnl = hub
+            .enter(|| {
+                let mut r = lvs_net::Rtnl::open().unwrap();
+                let p0 = r.link("p0").unwrap().index;
+                (r, p0)
+            })
+            .unwrap();
         let lab = Lab {
+            hub_rtnl: Mutex::new(hub_rtnl),
             hub,
             routers,
             client,
@@ -133,15 +178,98 @@ impl Lab {
             bin_dir: bin_dir(),
             keepalived: find_keepalived(),
             replies,
+            heartbeats: Arc::new(Mutex::new(Vec::new())),
+            arps: Arc::new(Mutex::new(Vec::new())),
         };
         lab.start_client();
+        lab.start_capture();
         lab
+    }
+
+    /// On router 1's link, with the kernel's arrival times: every heartbeat
+    /// (UDP to pulse's port 539) or VRRP advertisement (IP protocol 112)
+    /// from router 0 that arrives, and every gratuitous ARP for the VIP that
+    /// router 1 sends.
+    fn start_capture(&self) {
+        let fd = self.routers[1]
+            .enter(|| {
+                socket::socket(
+                    AddressFamily::Packet,
+                    SockType::Raw,
+                    SockFlag::SOCK_CLOEXEC,
+                    SockProtocol::EthAll,
+                )
+            })
+            .unwrap()
+            .unwrap();
+        socket::setsockopt(&fd, sockopt::ReceiveTimestampns, &true).unwrap();
+        let from: Ipv4Addr = router_addr(0).parse().unwrap();
+        let vip: Ipv4Addr = VIP.parse().unwrap();
+        let (heartbeats, arps) = (Arc::clone(&self.heartbeats), Arc::clone(&self.arps));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            loop {
+                let Some((n, at, pkttype)) = recv_stamped(&fd, &mut buf) else { continue };
+                let f = &buf[..n];
+                if f.len() < 42 {
+                    continue;
+                }
+                let outgoing = pkttype == Some(PACKET_OUTGOING);
+                // A gratuitous ARP router 1 sends: sender and target the VIP.
+                if outgoing && f[12..14] == [8, 6] && f[28..32] == vip.octets() {
+                    if f[38..42] == vip.octets() {
+                        arps.lock().unwrap().push(at);
+                    }
+                    continue;
+                }
+                // IPv4 from router 0.
+                if outgoing || f[12..14] != [8, 0] || f[26..30] != from.octets() {
+                    continue;
+                }
+                let ip = &f[14..];
+                let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
+                let heartbeat = match ip[9] {
+                    112 => true,
+                    17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
+                    _ => false,
+                };
+                if heartbeat {
+                    heartbeats.lock().unwrap().push(at);
+                }
+            }
+        });
+    }
+
+    /// The first gratuitous ARP router 1 sent after `t`.
+    fn arp_after(&self, t: Instant) -> Option<Instant> {
+        self.arps.lock().unwrap().iter().find(|a| **a > t).copied()
+    }
+
+    /// The first heartbeat from router 0 that arrives after `t`.
+    fn heartbeat_after(&self, t: Instant, limit: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(h) = self.heartbeats.lock().unwrap().iter().find(|h| **h > t) {
+                return Some(*h);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The last heartbeat from router 0 that arrived before `t`.
+    fn heartbeat_before(&self, t: Instant) -> Option<Instant> {
+        self.heartbeats.lock().unwrap().iter().rev().find(|h| **h <= t).copied()
     }
 
     /// The client: one datagram to the VIP every [`POLL`], replies timed.
     fn start_client(&self) {
         let sock = self.client.enter(|| UdpSocket::bind("10.77.0.50:0")).unwrap().unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
+        // Replies are timed by the kernel on arrival: a client thread that
+        // runs late in a busy guest does not move them.
+        socket::setsockopt(&sock, sockopt::ReceiveTimestampns, &true).unwrap();
         let to: SocketAddr = format!("{VIP}:{ECHO_PORT}").parse().unwrap();
         let replies = Arc::clone(&self.replies);
         std::thread::spawn(move || {
@@ -158,9 +286,12 @@ impl Lab {
                         next = Instant::now() + POLL;
                     }
                 }
-                if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                // Wait for replies until the next send is due.
+                let wait = next.saturating_duration_since(Instant::now());
+                sock.set_read_timeout(Some(wait.max(Duration::from_micros(100)))).unwrap();
+                if let Some((n, at, _)) = recv_stamped(&sock, &mut buf) {
                     if n == 9 {
-                        replies.lock().unwrap().push((Instant::now(), buf[8]));
+                        replies.lock().unwrap().push((at, buf[8]));
                     }
                 }
             }
@@ -194,7 +325,7 @@ impl Lab {
                     router_addr(0),
                     router_addr(1),
                     t.interval_ms,
-                    t.dead_ms,
+                    t.pulse_deadtime_ms(),
                     self.dir.join("key").display(),
                     self.bin_dir.display(),
                     self.dir.join("lvsd").display(),
@@ -283,7 +414,9 @@ impl Lab {
         assert!(up, "router 0 never took the VIP:\n{}", self.log(daemon, 0));
         let r1 = self.start(daemon, 1);
         // Let router 1 hear router 0 and settle as backup, and the client be answered.
-        std::thread::sleep(Duration::from_millis((t.dead_ms + 2 * t.interval_ms).max(1500)));
+        std::thread::sleep(Duration::from_millis(
+            (t.pulse_deadtime_ms() + 2 * t.interval_ms).max(1500),
+        ));
         let answered = self.wait_for(Duration::from_secs(10), || {
             self.last_reply().is_some_and(|r| r.elapsed() < Duration::from_millis(200))
         });
@@ -301,46 +434,65 @@ impl Lab {
 
         // The kill falls at a different phase of the heartbeat/advert timer
         // in each run (the outage depends on it: the backup counts from the
-        // last heartbeat it heard), the same phases for both daemons.
-        std::thread::sleep(Duration::from_millis(t.interval_ms * ((n * 37) % 100) as u64 / 100));
-        let (outage, vip_up) = std::thread::scope(|s| {
-            // When router 1 has the VIP: binding to it succeeds from then on
-            // (a system call every millisecond, no process started).
-            let watcher = s.spawn(|| {
-                self.routers[1]
-                    .enter(|| {
-                        let deadline = Instant::now() + GIVE_UP;
-                        while Instant::now() < deadline {
-                            if UdpSocket::bind((VIP, 0)).is_ok() {
-                                return Some(Instant::now());
-                            }
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        None
-                    })
-                    .unwrap()
-            });
-            let kill_at = Instant::now();
-            self.hub.ip(&["link", "set", "p0", "down"]).unwrap();
-            drop(r0);
-            let last_before =
-                self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= kill_at).copied();
-            assert!(
-                last_before.is_some_and(|r| r.1 == 0),
-                "the last reply before the kill was not router 0's: {last_before:?}"
-            );
-            // The outage: from the last reply before the kill to the first
-            // one router 1 sends (router 0's replies in flight are ignored).
-            let first = self
-                .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
-                .then(|| self.takeover_after(kill_at).unwrap());
-            let outage = first.map(|f| f - last_before.map_or(kill_at, |r| r.0));
-            let vip_up = watcher.join().unwrap();
-            (outage, first.zip(vip_up).map(|(f, v)| f.saturating_duration_since(v)))
-        });
+        // last heartbeat it heard), the same phases for both daemons: a set
+        // fraction of the interval after one of router 0's heartbeats,
+        // between 0.1 and 0.9: at the edges a few ms of timer jitter decide
+        // whether one more heartbeat gets through, a whole interval.
+        let phase = Duration::from_micros(t.interval_ms * (100 + 8 * ((n * 37) % 100) as u64));
+        let Some(hb) = self.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
+            panic!("no heartbeat from router 0 seen on router 1's link");
+        };
+        // If this thread learnt of the heartbeat late (a busy guest), aim at
+        // the same phase of the next one.
+        let mut kill_at = hb + phase;
+        while kill_at < Instant::now() + Duration::from_millis(2) {
+            kill_at += Duration::from_millis(t.interval_ms);
+        }
+        std::thread::sleep(kill_at.saturating_duration_since(Instant::now()));
+        let kill_at = Instant::now();
+        {
+            let (rtnl, p0) = &mut *self.hub_rtnl.lock().unwrap();
+            rtnl.set_link_up(*p0, false).unwrap();
+        }
+        // Nothing from router 0 reaches anyone after this.
+        let cut_at = Instant::now();
+        drop(r0);
+        // The first reply router 1 sends (router 0's replies in flight are
+        // ignored). The times are the kernel's, so they are read once the
+        // takeover is over.
+        let first = self
+            .wait_for(GIVE_UP, || self.takeover_after(kill_at).is_some())
+            .then(|| self.takeover_after(kill_at).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+        let last_before =
+            self.replies.lock().unwrap().iter().rev().find(|r| r.0 <= cut_at && r.1 == 0).copied();
+        assert!(last_before.is_some(), "router 0 never answered before the kill");
+        // From the cut (the request that took the port down began): a
+        // client thread that stalled before it (a busy
+        // guest) would otherwise add its own gap; it is at most one poll
+        // after the last reply when the client keeps its pace.
+        let outage = first.map(|f| f.saturating_duration_since(kill_at));
+        // Split at router 1's first gratuitous ARP: from the end of the dead
+        // interval after the last heartbeat it heard to the ARP (detection
+        // beyond the timer, taking the VIP, announcing it), and from the
+        // ARP to the first answer (the client switching over).
+        let dead = Duration::from_micros(t.dead_us());
+        let dead_over = self.heartbeat_before(cut_at).map(|h| h + dead);
+        let arp = self.arp_after(kill_at);
+        let after_dead = first.zip(dead_over).map(|(f, d)| f.saturating_duration_since(d));
+        let reaction = arp.zip(dead_over).map(|(a, d)| a.saturating_duration_since(d));
+        let announce = first.zip(arp).map(|(f, a)| f.saturating_duration_since(a));
         drop(r1);
+        if daemon == Daemon::Pulse {
+            // pulse's own account: how late the peer was declared dead, and
+            // how long taking the VIP and announcing it took.
+            let log = self.log(daemon, 1);
+            for line in log.lines().filter(|l| l.contains(" dead (") || l.contains("VIPs up in ")) {
+                println!("bench_failover: router 1 {line}");
+            }
+        }
         self.reset();
-        Ok(outage.map(|total| Outage { total, announce: vip_up }))
+        Ok(outage.map(|total| Outage { total, reaction, announce, after_dead }))
     }
 
     /// After a run: VIP off both routers, port up, client's ARP entry gone.
@@ -355,12 +507,16 @@ impl Lab {
     }
 }
 
-/// One run's outage, and the part of it after router 1 had the VIP (the
-/// announcement: gratuitous ARP reaching the client).
+/// One run's outage, and its parts after the dead interval ran out (last
+/// heartbeat heard + dead interval): to router 1's first gratuitous ARP
+/// (`reaction`), from that ARP to the first reply (`announce`), and the
+/// two together (`after_dead`).
 #[derive(Clone, Copy, Debug)]
 struct Outage {
     total: Duration,
+    reaction: Option<Duration>,
     announce: Option<Duration>,
+    after_dead: Option<Duration>,
 }
 
 /// A daemon in its own process group: dropping it SIGKILLs the whole
@@ -397,6 +553,38 @@ fn echo_server(ns: &Netns, id: u8) {
     });
 }
 
+/// `sll_pkttype` of a frame this host sent, seen on a packet socket.
+const PACKET_OUTGOING: u8 = 4;
+
+/// Receives one datagram or frame with its arrival time as the kernel
+/// stamped it (`SO_TIMESTAMPNS`), and the packet type for packet sockets.
+/// `None` on a timeout or error.
+fn recv_stamped(fd: &impl AsRawFd, buf: &mut [u8]) -> Option<(usize, Instant, Option<u8>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!(TimeSpec);
+    let msg = socket::recvmsg::<SockaddrStorage>(
+        fd.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .ok()?;
+    let stamp = msg.cmsgs().ok()?.find_map(|c| match c {
+        ControlMessageOwned::ScmTimestampns(t) => Some(t),
+        _ => None,
+    });
+    let pkttype = msg.address.and_then(|a| a.as_link_addr().map(|l| l.pkttype()));
+    Some((msg.bytes, stamp.map_or_else(Instant::now, arrival), pkttype))
+}
+
+/// The monotonic time of a kernel stamp (wall clock).
+fn arrival(t: TimeSpec) -> Instant {
+    let stamp = Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32);
+    let now = Instant::now();
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    now.checked_sub(wall.saturating_sub(stamp)).unwrap_or(now)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
@@ -427,12 +615,14 @@ fn main() {
     };
     let lab = Lab::new();
     let settings = [
-        ("1 s / 3 s", Timers { interval_ms: 1000, dead_ms: 3000 }),
-        ("100 ms / 300 ms", Timers { interval_ms: 100, dead_ms: 300 }),
+        ("1 s / 3 s", Timers { interval_ms: 1000 }),
+        ("100 ms / 300 ms", Timers { interval_ms: 100 }),
     ];
     for (label, t) in settings {
         let mut results = Vec::new();
+        let mut reactions = Vec::new();
         let mut announces = Vec::new();
+        let mut afters = Vec::new();
         let mut spurious: Vec<usize> = Vec::new();
         for daemon in [Daemon::Pulse, Daemon::Keepalived] {
             spurious.push(0);
@@ -456,12 +646,23 @@ fn main() {
                 outages.iter().map(|o| o.map(|o| o.total)).collect();
             let announce: Vec<Option<Duration>> =
                 outages.iter().map(|o| o.and_then(|o| o.announce)).collect();
+            let reaction: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.reaction)).collect();
             results.push(summary(&totals));
             announces.push(summary(&announce).0);
+            reactions.push(summary(&reaction).0);
+            let after: Vec<Option<Duration>> =
+                outages.iter().map(|o| o.and_then(|o| o.after_dead)).collect();
+            afters.push(summary(&after).0);
         }
         let [(pm, pw, pf), (km, kw, kf)] = [results[0], results[1]];
-        let gap = |a: Option<Duration>, spurious: usize| {
-            let a = a.map_or(String::new(), |a| format!("; VIP up to answered: median {}", ms(a)));
+        let gap = |i: usize, spurious: usize| {
+            let part = |what: &str, d: Option<Duration>| {
+                d.map_or(String::new(), |d| format!("; {what}: median {}", ms(d)))
+            };
+            let a = part("end of dead interval to gratuitous ARP", reactions[i])
+                + &part("ARP to answered", announces[i])
+                + &part("end of dead interval to answered", afters[i]);
             if spurious > 0 {
                 format!("{a}; {spurious} spurious takeover(s) before the kill (runs repeated)")
             } else {
@@ -498,8 +699,8 @@ fn main() {
         };
         println!(
             "bench-row: Failover outage, timers {label}, {runs} runs|pulse: {}|keepalived VRRPv3: {}|{ratio}|{target}: {met}|`cargo xtask bench --only failover`",
-            show(pm, pw, pf) + &gap(announces[0], spurious[0]),
-            show(km, kw, kf) + &gap(announces[1], spurious[1])
+            show(pm, pw, pf) + &gap(0, spurious[0]),
+            show(km, kw, kf) + &gap(1, spurious[1])
         );
     }
     drop(lab);

@@ -595,11 +595,24 @@ impl Rtnl {
     pub fn add_address(&mut self, vip: &VipAddress) -> Result<Outcome> {
         vip.validate()?;
         let link = self.link(&vip.device)?;
-        let msg = vip.to_ifaddrmsg(link.index, true)?;
+        self.add_address_at(link.index, vip)
+    }
+
+    /// Adds a VIP on the interface with index `ifindex`, known from an
+    /// earlier [`Rtnl::link`] of `vip.device`: one exchange with the kernel
+    /// instead of two (pulse's takeover). Otherwise as [`Rtnl::add_address`].
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (nothing sent), [`Error::NoSuchIndex`] when no
+    /// interface has that index any more, or the kernel's errno.
+    pub fn add_address_at(&mut self, ifindex: u32, vip: &VipAddress) -> Result<Outcome> {
+        vip.validate()?;
+        let msg = vip.to_ifaddrmsg(ifindex, true)?;
         // NLM_F_EXCL: the kernel answers EEXIST instead of replacing.
         match self.request(Rtm::Newaddr, NlmF::CREATE | NlmF::EXCL, msg) {
             Ok(_) => Ok(Outcome::Changed),
             Err(ReqError::Errno(libc::EEXIST)) => Ok(Outcome::Unchanged),
+            Err(ReqError::Errno(libc::ENODEV)) => Err(Error::NoSuchIndex(ifindex)),
             Err(e) => Err(e.into_error(Op::AddAddress, &vip.device)),
         }
     }

@@ -213,6 +213,25 @@ fn vips_are_added_and_removed_idempotently() {
 }
 
 #[test]
+fn a_vip_is_added_by_interface_index_in_one_exchange() {
+    let ns = Netns::new("vipidx");
+    ns.veth("va", "vb");
+    let v4 = VipAddress::piranha("va", "10.9.0.6".parse().unwrap(), 24);
+    let (outcomes, gone, shown_idx) = ns.run(|| {
+        let mut rtnl = Rtnl::open().unwrap();
+        let idx = rtnl.link("va").unwrap().index;
+        let outcomes = [rtnl.add_address_at(idx, &v4).unwrap(), rtnl.add_address(&v4).unwrap()];
+        // An index no interface has (the interface was deleted).
+        let gone = rtnl.add_address_at(idx + 1000, &v4);
+        (outcomes, gone, idx)
+    });
+    assert_eq!(outcomes, [Outcome::Changed, Outcome::Unchanged]);
+    assert!(matches!(gone, Err(Error::NoSuchIndex(i)) if i == shown_idx + 1000), "{gone:?}");
+    let shown = ns.ip(&["-o", "addr", "show", "dev", "va"]);
+    assert!(shown.contains("inet 10.9.0.6/24 brd 10.9.0.255"), "{shown}");
+}
+
+#[test]
 fn vip_errors_name_the_interface() {
     let ns = Netns::new("viperr");
     let r = ns.run(|| {

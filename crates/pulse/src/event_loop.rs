@@ -199,7 +199,6 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
         inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),
         lvsd: opts.lvsd.clone().unwrap_or_else(|| s.lvsd.clone()),
         lvsd_args,
-        send_arp: s.send_arp.clone(),
         ipvsadm: s.ipvsadm.clone(),
         sync: s.syncdaemon.clone(),
     };
@@ -381,6 +380,8 @@ impl<H: Host> Daemon<H> {
     /// Only if the poller itself fails.
     pub fn run(mut self) -> Result<(), RunError> {
         let mut events = Events::with_capacity(64);
+        let vips = self.machine.config().vips.clone();
+        self.host.prepare_announcements(&vips);
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
@@ -429,7 +430,12 @@ impl<H: Host> Daemon<H> {
     /// Carries out actions; true when the process must exit.
     fn execute(&mut self, actions: Vec<Action>) -> bool {
         let mut exit = false;
+        // How long the VIPs take to go up and be announced, for the log.
+        let t0 = Instant::now();
+        let mut vips_up_after = None;
         for a in actions {
+            let (vips_up, announced) =
+                (matches!(a, Action::VipsUp(_)), matches!(a, Action::GratuitousArp(_)));
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
@@ -461,6 +467,15 @@ impl<H: Host> Daemon<H> {
             };
             if let Err(e) = r {
                 log::error!("{e}");
+            }
+            if vips_up {
+                vips_up_after = Some(t0.elapsed());
+            } else if let (true, Some(up)) = (announced, vips_up_after.take()) {
+                log::info!(
+                    "VIPs up in {:.2} ms, announced {:.2} ms after the decision",
+                    up.as_secs_f64() * 1000.0,
+                    t0.elapsed().as_secs_f64() * 1000.0
+                );
             }
         }
         exit
@@ -498,6 +513,7 @@ impl<H: Host> Daemon<H> {
                 }
                 self.links = links;
                 self.host.reconfigure(l.host);
+                self.host.prepare_announcements(&l.machine.vips);
                 self.handle(Event::Reconfigured(Box::new(l.machine)))
             }
             Err(e) => {

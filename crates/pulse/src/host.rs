@@ -1,13 +1,16 @@
 //! The host operations pulse performs, behind the [`Host`] trait: running
-//! `active_cmd`/`inactive_cmd`, VIPs up and down, gratuitous ARP through
-//! `send_arp`, the sync daemon through `ipvsadm`, and starting, stopping and
-//! reaping lvsd. [`RealHost`] is the only place pulse spawns processes, and
-//! it never goes through a shell.
+//! `active_cmd`/`inactive_cmd`, VIPs up and down, gratuitous ARP, the sync
+//! daemon through `ipvsadm`, and starting, stopping and reaping lvsd.
+//! [`RealHost`] is the only place pulse spawns processes, and it never goes
+//! through a shell.
 //!
 //! VIPs go up and down over rtnetlink through `lvs-net` (idempotent: an
-//! address already present or absent is not an error); announcements are
-//! `send_arp -i DEV ADDR...` runs, one round each, paced by the state
-//! machine.
+//! address already present or absent is not an error). Announcements
+//! (gratuitous ARP for IPv4, unsolicited Neighbour Advertisements for IPv6)
+//! are sent by pulse itself on packet sockets through `lvs-net`, one round
+//! per [`Host::gratuitous_arp`], paced by the state machine: no process is
+//! started between a VIP going up and its announcement. The `send_arp`
+//! binary stays for operators and piranha's scripts; pulse does not run it.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,17 @@ pub enum HostError {
         /// The lvs-net error (kernel errno kept).
         source: lvs_net::Error,
     },
+    /// An announcement could not be sent (the interface is gone or down,
+    /// no `CAP_NET_RAW`, the kernel refused the frame).
+    #[error("announcing {addrs} on {dev}: {source}")]
+    Announce {
+        /// The interface.
+        dev: String,
+        /// The addresses not announced on it, comma-separated.
+        addrs: String,
+        /// The lvs-net error (kernel errno kept).
+        source: lvs_net::Error,
+    },
 }
 
 /// Which configured command.
@@ -67,8 +81,13 @@ pub trait Host {
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError>;
     /// Removes the VIPs; an address already absent is not an error.
     fn vips_down(&mut self, vips: &[Vip]) -> Result<(), HostError>;
-    /// Sends one gratuitous ARP / unsolicited NA per VIP.
+    /// Sends one gratuitous ARP / unsolicited NA per VIP, in-process. A
+    /// failure on one interface does not keep the others from being
+    /// announced.
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError>;
+    /// Gets ready to announce `vips` (best effort, nothing is sent), so
+    /// that a later takeover's first announcement needs no set-up.
+    fn prepare_announcements(&mut self, vips: &[Vip]);
     /// Starts lvsd.
     fn start_lvsd(&mut self) -> Result<(), HostError>;
     /// Stops lvsd (SIGTERM, then SIGKILL after a grace period) and reaps it.
@@ -96,8 +115,6 @@ pub struct HostConfig {
     pub lvsd: PathBuf,
     /// Arguments for lvsd (`--nofork|--nodaemon -c CFG [-v]`).
     pub lvsd_args: Vec<String>,
-    /// send_arp binary.
-    pub send_arp: PathBuf,
     /// ipvsadm binary.
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
@@ -115,14 +132,6 @@ pub fn base_dev(dev: &str) -> &str {
     dev.split(':').next().unwrap_or(dev)
 }
 
-/// `send_arp` arguments for one round of announcements of `addrs` on
-/// `dev` (send_arp's modern form; IPv6 addresses get an unsolicited NA).
-pub fn send_arp_args(dev: &str, addrs: &[IpAddr]) -> Vec<String> {
-    let mut v = vec!["-i".to_owned(), dev.to_owned()];
-    v.extend(addrs.iter().map(ToString::to_string));
-    v
-}
-
 /// Groups VIPs by the interface they are announced on, in first-seen order.
 pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
     let mut out: Vec<(String, Vec<IpAddr>)> = Vec::new();
@@ -137,6 +146,21 @@ pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
     out
 }
 
+/// Announces each of `addrs` once (gratuitous ARP as an RFC 5227
+/// announcement, the form `send_arp` sends by default); returns the
+/// addresses that could not be announced and the first error.
+fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Option<(Vec<IpAddr>, lvs_net::Error)> {
+    let mut failed = Vec::new();
+    let mut first = None;
+    for addr in addrs {
+        if let Err(e) = a.announce(*addr, lvs_net::ArpForm::Request) {
+            failed.push(*addr);
+            first.get_or_insert(e);
+        }
+    }
+    first.map(|e| (failed, e))
+}
+
 fn vip_address(v: &Vip) -> lvs_net::VipAddress {
     lvs_net::VipAddress::piranha(&v.dev, v.addr, v.prefix)
 }
@@ -146,6 +170,8 @@ fn vip_address(v: &Vip) -> lvs_net::VipAddress {
 pub struct RealHost {
     cfg: HostConfig,
     rtnl: Option<lvs_net::Rtnl>,
+    /// Packet sockets for announcements, by interface: name, index, sender.
+    announcers: Vec<(String, u32, lvs_net::Announcer)>,
     lvsd: Option<Proc>,
     helpers: Vec<(String, Proc)>,
 }
@@ -153,7 +179,7 @@ pub struct RealHost {
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, rtnl: None, lvsd: None, helpers: Vec::new() }
+        RealHost { cfg, rtnl: None, announcers: Vec::new(), lvsd: None, helpers: Vec::new() }
     }
 
     fn spawn_detached(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
@@ -184,21 +210,79 @@ impl RealHost {
         })
     }
 
-    /// Adds or removes VIPs over rtnetlink, reopening the socket after an
-    /// error so that a broken socket does not stick.
+    /// The rtnetlink socket, opened on first use (and again after an error
+    /// dropped it, so that a broken socket does not stick).
+    fn rtnl(&mut self) -> Result<&mut lvs_net::Rtnl, lvs_net::Error> {
+        let r = match self.rtnl.take() {
+            Some(r) => r,
+            None => lvs_net::Rtnl::open()?,
+        };
+        Ok(self.rtnl.insert(r))
+    }
+
+    /// The announcer for interface `dev`, checked against the link as it is
+    /// now, and whether it was (re)opened by this call. The link is read
+    /// every round (its MAC or index may have changed: a re-created
+    /// interface); the packet socket is kept between rounds, because closing
+    /// one waits for an RCU grace period in the kernel (`synchronize_net`),
+    /// tens of milliseconds on a busy host, which would stall the loop after
+    /// every announcement.
+    fn announcer(&mut self, dev: &str) -> Result<(&lvs_net::Announcer, bool), lvs_net::Error> {
+        let link = match self.rtnl().and_then(|r| r.link(dev)) {
+            Ok(l) => l,
+            Err(e) => {
+                if !matches!(e, lvs_net::Error::NoSuchInterface(_)) {
+                    self.rtnl = None;
+                }
+                return Err(e);
+            }
+        };
+        let at = self.announcers.iter().position(|(d, _, _)| d == dev);
+        let fresh = at.filter(|&i| {
+            let (_, index, a) = &self.announcers[i];
+            *index == link.index && Some(a.mac()) == link.mac
+        });
+        let (i, opened) = match fresh {
+            Some(i) if link.is_up() => (i, false),
+            // Down or changed: `open` says which, or opens a new socket.
+            _ => {
+                let entry = (dev.to_owned(), link.index, lvs_net::Announcer::open(&link)?);
+                match at {
+                    Some(i) => {
+                        self.announcers[i] = entry;
+                        (i, true)
+                    }
+                    None => {
+                        self.announcers.push(entry);
+                        (self.announcers.len() - 1, true)
+                    }
+                }
+            }
+        };
+        Ok((&self.announcers[i].2, opened))
+    }
+
+    /// Adds or removes VIPs over rtnetlink.
     fn change_vips(&mut self, vips: &[Vip], up: bool) -> Result<(), HostError> {
         let mut first_err = None;
         for vip in vips {
-            let r = match &mut self.rtnl {
-                Some(r) => Ok(r),
-                None => lvs_net::Rtnl::open().map(|r| self.rtnl.insert(r)),
-            }
-            .and_then(|r| {
+            // The index the announcement socket was opened for (at start)
+            // saves the name lookup on a takeover; an interface re-created
+            // since has a new index, and the name is looked up again.
+            let index = self
+                .announcers
+                .iter()
+                .find(|(d, _, _)| d == base_dev(&vip.dev))
+                .map(|(_, i, _)| *i);
+            let r = self.rtnl().and_then(|r| {
                 let a = vip_address(vip);
-                if up {
-                    r.add_address(&a)
-                } else {
-                    r.del_address(&a)
+                match (up, index) {
+                    (true, Some(i)) => match r.add_address_at(i, &a) {
+                        Err(lvs_net::Error::NoSuchIndex(_)) => r.add_address(&a),
+                        other => other,
+                    },
+                    (true, None) => r.add_address(&a),
+                    (false, _) => r.del_address(&a),
                 }
             });
             match r {
@@ -238,14 +322,43 @@ impl Host for RealHost {
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         let mut first_err = None;
-        let program = self.cfg.send_arp.clone();
         for (dev, addrs) in by_base_dev(vips) {
-            if let Err(e) = self.spawn_detached(&program, &send_arp_args(&dev, &addrs)) {
-                log::error!("gratuitous ARP on {dev}: {e}");
-                first_err.get_or_insert(e);
+            // A socket opened before (at start, or a previous round) sends
+            // at once, with no netlink exchange between the VIP going up
+            // and the frame; the link is checked right after, and if it
+            // changed under the socket the round is sent again on a new one.
+            let early = self
+                .announcers
+                .iter()
+                .find(|(d, _, _)| *d == dev)
+                .map(|(_, _, a)| announce_all(a, &addrs));
+            let failed = match (self.announcer(&dev), early) {
+                (Ok((_, false)), Some(sent)) => sent,
+                (Ok((a, _)), _) => announce_all(a, &addrs),
+                (Err(e), _) => Some((addrs, e)),
+            };
+            if let Some((addrs, source)) = failed {
+                let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                let e = HostError::Announce { dev, addrs, source };
+                // The first error is logged by the caller; later ones here.
+                if first_err.is_some() {
+                    log::error!("{e}");
+                } else {
+                    first_err = Some(e);
+                }
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+
+    fn prepare_announcements(&mut self, vips: &[Vip]) {
+        for (dev, _) in by_base_dev(vips) {
+            // An interface that is absent or down now is set up at the
+            // first announcement instead.
+            if let Err(e) = self.announcer(&dev) {
+                log::debug!("not ready to announce on {dev} yet: {e}");
+            }
+        }
     }
 
     fn start_lvsd(&mut self) -> Result<(), HostError> {
@@ -373,12 +486,15 @@ mod tests {
             vip("192.168.1.100", 24, "eth0:2"),
         ];
         let groups = by_base_dev(&vips);
-        assert_eq!(groups.len(), 2);
+        let ip = |a: &str| a.parse::<IpAddr>().unwrap();
         assert_eq!(
-            send_arp_args(&groups[0].0, &groups[0].1).join(" "),
-            "-i eth0 192.168.1.100 192.168.1.101"
+            groups,
+            vec![
+                ("eth0".to_owned(), vec![ip("192.168.1.100"), ip("192.168.1.101")]),
+                ("eth1".to_owned(), vec![ip("fd00::1")]),
+            ],
+            "one round per base interface, each address once"
         );
-        assert_eq!(send_arp_args(&groups[1].0, &groups[1].1).join(" "), "-i eth1 fd00::1");
         let a = vip_address(&vips[0]);
         assert_eq!((a.device.as_str(), a.label.as_deref()), ("eth0", Some("eth0:1")));
         assert_eq!(a.broadcast, Some("192.168.1.255".parse().unwrap()));

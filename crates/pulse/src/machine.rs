@@ -204,7 +204,8 @@ pub enum SyncRole {
 pub enum Action {
     /// Send this payload to every peer address.
     SendHeartbeat(Vec<u8>),
-    /// Run `active_cmd` (not waited for).
+    /// Run `active_cmd` (not waited for). On activation it comes after the
+    /// VIPs are up and announced.
     RunActiveCmd,
     /// Run `inactive_cmd` (not waited for).
     RunInactiveCmd,
@@ -212,7 +213,8 @@ pub enum Action {
     VipsUp(Vec<Vip>),
     /// Take these VIPs down (absent ones are not an error).
     VipsDown(Vec<Vip>),
-    /// One gratuitous ARP / unsolicited NA per VIP.
+    /// One gratuitous ARP / unsolicited NA per VIP, sent by pulse itself.
+    /// On activation it follows [`Action::VipsUp`] directly.
     GratuitousArp(Vec<Vip>),
     /// Start lvsd and supervise it.
     StartLvsd,
@@ -295,6 +297,8 @@ pub struct Machine {
     arp_left: u32,
     arp_next: Option<Instant>,
     refresh_next: Option<Instant>,
+    /// The time of the last step: deadlines up to it have been acted on.
+    last_step: Option<Instant>,
     links_down: BTreeSet<String>,
     lvsd_running: bool,
     reannounce: bool,
@@ -323,6 +327,7 @@ impl Machine {
             arp_left: 0,
             arp_next: None,
             refresh_next: None,
+            last_step: None,
             links_down: BTreeSet::new(),
             lvsd_running: false,
             reannounce: false,
@@ -368,15 +373,20 @@ impl Machine {
     }
 
     /// When the shell must call `step(Event::Tick)` at the latest, seen at
-    /// `now`. Deadlines that have passed and were already acted on (the end
-    /// of the start-up listening period, a peer's death) are left out, so
-    /// the loop never spins on them.
+    /// `now`. Deadlines that had passed at the last step were acted on there
+    /// (the end of the start-up listening period, a peer's death) and are
+    /// left out, so the loop never spins on them; one that passed after the
+    /// last step (while the shell was busy) is returned even though it lies
+    /// in the past, so the shell steps again at once instead of sleeping
+    /// until the next heartbeat is due.
     pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
         let mut t: Vec<Instant> = Vec::new();
         t.extend(self.next_send);
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
-        let future = |x: Instant| (x > now).then_some(x);
+        // Not acted on yet: later than the last step.
+        let acted = self.last_step.unwrap_or(now);
+        let future = |x: Instant| (x > acted).then_some(x);
         if let Some(s) = self.started {
             t.extend(future(s + self.cfg.deadtime));
         }
@@ -424,6 +434,7 @@ impl Machine {
     /// Handles one event and returns what to do, in order.
     pub fn step(&mut self, event: Event, now: Now) -> Vec<Action> {
         let mut out = Vec::new();
+        self.last_step = Some(now.mono);
         if self.terminating {
             return out;
         }
@@ -663,7 +674,14 @@ impl Machine {
                 self.peers[i].reported_alive = false;
                 self.peers[i].in_conflict = false;
                 let name = &self.cfg.routers[i].name;
-                log::warn!("{name} dead (no heartbeat for {:?})", self.cfg.deadtime);
+                let silent = self.peers[i]
+                    .last_heard
+                    .map_or(Duration::ZERO, |h| now.mono.saturating_duration_since(h));
+                log::warn!(
+                    "{name} dead (last heartbeat {:.1} ms ago, deadtime {} ms)",
+                    silent.as_secs_f64() * 1000.0,
+                    self.cfg.deadtime.as_millis()
+                );
             }
         }
         if self.arp_left > 0 && self.arp_next.is_some_and(|t| now.mono >= t) {
@@ -782,27 +800,31 @@ impl Machine {
         self.arp_next = Some(now.mono + self.cfg.arp.interval);
     }
 
+    /// Becomes active. What clients wait for comes first: the VIPs go up
+    /// and are announced, then the peers hear that we are active; only then
+    /// does anything that starts a process or may block run (`active_cmd`,
+    /// lvsd, the sync daemon's `ipvsadm` calls, which are waited for).
+    /// piranha started `active_cmd` and lvsd first and brought the VIPs up
+    /// in a background worker, so it gave no order between them either way.
     fn activate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Active;
         for p in &mut self.peers {
             p.in_conflict = false;
-        }
-        if !self.cfg.test_start {
-            out.push(Action::RunActiveCmd);
         }
         if !self.cfg.vips.is_empty() {
             out.push(Action::VipsUp(self.cfg.vips.clone()));
         }
         self.announce(now, out);
         self.refresh_next = self.cfg.arp.refresh.map(|r| now.mono + r);
+        self.send(now, out);
         if !self.cfg.test_start {
+            out.push(Action::RunActiveCmd);
             out.push(Action::StartLvsd);
             self.lvsd_running = true;
         }
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Master));
         }
-        self.send(now, out);
     }
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {

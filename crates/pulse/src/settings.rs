@@ -104,8 +104,6 @@ pub struct Settings {
     pub arp: ArpPolicy,
     /// lvsd binary.
     pub lvsd: PathBuf,
-    /// send_arp binary.
-    pub send_arp: PathBuf,
     /// ipvsadm binary (sync daemon only).
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
@@ -203,7 +201,6 @@ impl Settings {
                 refresh: c.arp.refresh.filter(|r| r.0 > 0).map(|r| Duration::from_millis(r.0)),
             },
             lvsd: c.paths.lvsd.clone(),
-            send_arp: c.paths.send_arp.clone(),
             ipvsadm: c.paths.ipvsadm.clone(),
             syncdaemon: c.sync_daemon.as_ref().map(|y| (y.interface.clone(), y.sync_id)),
             monitor_links: c.monitor_links,

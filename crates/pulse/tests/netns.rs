@@ -63,27 +63,6 @@ fn can_run() -> bool {
     }
 }
 
-/// The workspace's `send_arp`, built next to `pulse` if it is not there yet.
-fn send_arp_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let bin = Path::new(env!("CARGO_BIN_EXE_pulse")).with_file_name("send_arp");
-            if !bin.exists() {
-                let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-                let st = Command::new(env!("CARGO"))
-                    .args(["build", "-p", "send-arp", "--manifest-path"])
-                    .arg(manifest)
-                    .status()
-                    .unwrap();
-                assert!(st.success(), "building send_arp failed");
-            }
-            assert!(bin.exists(), "{} missing after the build", bin.display());
-            bin
-        })
-        .clone()
-}
-
 fn addr(i: usize) -> String {
     format!("10.77.0.{}", i + 1)
 }
@@ -175,16 +154,6 @@ impl Lab {
                 dir.display()
             ),
         );
-        // Record each run, then announce for real with the workspace's send_arp.
-        script(
-            "send_arp",
-            format!(
-                "#!/bin/sh\necho \"$({} netns identify) $*\" >> {}/arp.log\nexec {} \"$@\"\n",
-                ip_bin(),
-                dir.display(),
-                send_arp_bin().display()
-            ),
-        );
         let router = |i: usize| if i < routers { addr(i) } else { addr(OBSERVER) };
         let routers_yaml = if piranha {
             format!(
@@ -213,10 +182,9 @@ impl Lab {
         let yaml = format!(
             "{routers_yaml}heartbeat: {{ keepalive: {KEEPALIVE_MS}ms, deadtime: {DEADTIME_MS}ms, {auth} }}\n\
              arp: {{ count: 2, interval: 100ms }}\n\
-             paths: {{ send_arp: {dir}/send_arp, lvsd: /nonexistent/lvsd }}\n\
+             paths: {{ send_arp: /nonexistent/send_arp, lvsd: /nonexistent/lvsd }}\n\
              virtual_services:\n  - {{ name: web, vip: {{ address: 10.77.0.100, interface: eth0, netmask: 24 }}, port: 80 }}\n\
              {yaml_extra}",
-            dir = dir.display(),
         );
         std::fs::write(dir.join("pulse.yaml"), yaml).unwrap();
         lab
@@ -335,10 +303,6 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).contains("10.77.0.100/24")
     }
 
-    fn arp_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("arp.log")).unwrap_or_default()
-    }
-
     /// Runs `f` on a thread inside namespace `i` (sockets it makes stay there).
     fn in_ns<T: Send + 'static>(&self, i: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
         let path = format!("/run/netns/{}", self.ns(i));
@@ -426,39 +390,102 @@ fn json_u64(s: &str, key: &str) -> u64 {
     s[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
 }
 
+/// What the observer saw from `mac` in the order it arrived: `Arp` for a
+/// gratuitous ARP for the VIP, `Active` for a native heartbeat saying
+/// "active", with the time each arrived. Stops once both were seen, `arps`
+/// gratuitous ARPs were seen, or `limit` ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Arp,
+    Active,
+}
+
+fn announcements(
+    cap: &lvs_net::packet::PacketCapture,
+    mac: lvs_net::MacAddr,
+    arps: usize,
+    limit: Duration,
+) -> Vec<(Seen, Instant)> {
+    let vip: std::net::Ipv4Addr = "10.77.0.100".parse().unwrap();
+    let key = Key::new(KEY.to_vec()).unwrap();
+    let t0 = Instant::now();
+    let mut seen: Vec<(Seen, Instant)> = Vec::new();
+    let count = |seen: &[(Seen, Instant)], k| seen.iter().filter(|(s, _)| *s == k).count();
+    while t0.elapsed() < limit
+        && (count(&seen, Seen::Arp) < arps || count(&seen, Seen::Active) == 0)
+    {
+        let Some(frame) = cap.recv(Duration::from_millis(50)).unwrap() else { continue };
+        if frame.len() < 14 || frame[6..12] != mac.0 {
+            continue;
+        }
+        if let Ok(f) = lvs_net::frame::ArpFrame::decode(&frame) {
+            if f.arp.sender_ip == vip && f.arp.target_ip == vip && f.arp.sender_hw == mac {
+                seen.push((Seen::Arp, Instant::now()));
+            }
+            continue;
+        }
+        // IPv4 / UDP to the heartbeat port: a native heartbeat?
+        let ip = &frame[14..];
+        if frame[12..14] != [8, 0] || ip.len() < 20 || ip[9] != 17 {
+            continue;
+        }
+        let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
+        if udp.len() < 8 || u16::from_be_bytes([udp[2], udp[3]]) != PORT {
+            continue;
+        }
+        if wire::decode_native(&udp[8..], &key).is_ok_and(|hb| hb.role == Role::Active) {
+            seen.push((Seen::Active, Instant::now()));
+        }
+    }
+    seen
+}
+
 #[test]
 fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
     if !can_run() {
         return;
     }
+    // `paths.send_arp` names a file that does not exist: every announcement
+    // below comes from pulse itself.
     let mut lab = Lab::new("kill", 2, "", 2, false);
+    let cap = lab.capture();
     lab.start(0);
     lab.start(1);
     lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
     lab.wait(Duration::from_secs(2), "VIP on r0", |l| l.has_vip(0));
     assert!(!lab.has_vip(1));
-    let want = format!("{} -i eth0 10.77.0.100", lab.ns(0));
-    lab.wait(Duration::from_secs(2), "send_arp on r0", |l| l.arp_log().contains(&want));
+    let seen = arps_seen(&cap, lab.mac(0), 2, Duration::from_secs(3));
+    assert_eq!(seen, 2, "r0's burst of gratuitous ARPs on the wire, without send_arp");
+    drop(cap);
     let mut figures = Vec::new();
     let mut active = 0;
     for _round in 0..3 {
         // Let heartbeats settle, then kill -9 the active one.
         std::thread::sleep(Duration::from_millis(300));
         let backup = 1 - active;
+        let mac = lab.mac(backup);
         let cap = lab.capture();
+        let killed = Instant::now();
         lab.kill9(active);
         let took = lab.wait(Duration::from_secs(5), "backup active", |l| l.is_active(backup));
         let vip_at = lab.wait(Duration::from_secs(2), "VIP on backup", |l| l.has_vip(backup));
-        figures.push((took.as_millis(), (took + vip_at).as_millis()));
         assert!(
             took <= Duration::from_millis(DEADTIME_MS + 1000),
             "failover took {took:?} (deadtime {DEADTIME_MS} ms)"
         );
-        let want = format!("{} -i eth0 10.77.0.100", lab.ns(backup));
-        lab.wait(Duration::from_secs(2), "send_arp on the backup", |l| l.arp_log().contains(&want));
-        // Both announcements of the burst are on the wire, from the backup's MAC.
-        let seen = arps_seen(&cap, lab.mac(backup), 2, Duration::from_secs(3));
-        assert_eq!(seen, 2, "gratuitous ARPs from the new active router on the wire");
+        // Both announcements of the burst are on the wire, from the
+        // backup's MAC, and the first one before the heartbeat that tells
+        // the peers it is active.
+        let seen = announcements(&cap, mac, 2, Duration::from_secs(3));
+        let arps: Vec<Instant> =
+            seen.iter().filter(|(s, _)| *s == Seen::Arp).map(|(_, t)| *t).collect();
+        assert_eq!(arps.len(), 2, "gratuitous ARPs from the new active router: {seen:?}");
+        assert_eq!(seen[0].0, Seen::Arp, "announced before saying it is active: {seen:?}");
+        figures.push((
+            took.as_millis(),
+            (took + vip_at).as_millis(),
+            (arps[0] - killed).as_millis(),
+        ));
         // The killed router comes back: no automatic failback.
         lab.start(active);
         std::thread::sleep(Duration::from_millis(DEADTIME_MS * 2));
@@ -467,8 +494,14 @@ fn two_routers_kill9_of_the_active_fails_over_within_deadtime() {
     }
     eprintln!(
         "failover after kill -9 (deadtime {DEADTIME_MS} ms, keepalive {KEEPALIVE_MS} ms): \
-         active after / VIP up after, ms: {figures:?}"
+         active after / VIP up after / first ARP on the wire after, ms: {figures:?}"
     );
+    let log = lab.log(active);
+    assert!(log.contains("VIPs up in "), "the takeover's timing is logged:\n{log}");
+    for line in log.lines().filter(|l| l.contains("VIPs up in ") || l.contains(" dead (")) {
+        eprintln!("r{active}: {line}");
+    }
+    assert!(!log.contains("send_arp"), "pulse did not try to run send_arp:\n{log}");
 }
 
 #[test]

@@ -51,6 +51,9 @@ struct Node {
     arps: usize,
     log: Vec<Action>,
     sent: Vec<Vec<u8>>,
+    /// Each step that brought the VIPs up, from its `VipsUp` on (payloads
+    /// blanked).
+    activations: Vec<Vec<Action>>,
 }
 
 struct Sim {
@@ -80,6 +83,9 @@ impl Sim {
     fn step(&mut self, i: usize, ev: Event) -> Vec<Action> {
         let now = self.now();
         let actions = self.nodes[i].m.step(ev, now);
+        if let Some(at) = actions.iter().position(|a| matches!(a, Action::VipsUp(_))) {
+            self.nodes[i].activations.push(shape(&actions[at..]));
+        }
         for a in &actions {
             self.nodes[i].apply(a);
             if let Action::SendHeartbeat(p) = a {
@@ -185,6 +191,7 @@ impl Node {
             arps: 0,
             log: Vec::new(),
             sent: Vec::new(),
+            activations: Vec::new(),
         }
     }
 
@@ -234,9 +241,9 @@ fn pair_starts_with_the_primary_active_and_exact_activation_order() {
             Action::VipsDown(vec![vip()]),
             Action::RunInactiveCmd,
             Action::SyncDaemon(SyncRole::Backup),
-            Action::RunActiveCmd,
             Action::VipsUp(vec![vip()]),
             Action::GratuitousArp(vec![vip()]),
+            Action::RunActiveCmd,
             Action::StartLvsd,
             Action::SyncDaemon(SyncRole::Master),
         ]
@@ -253,6 +260,108 @@ fn pair_starts_with_the_primary_active_and_exact_activation_order() {
         ],
         "the backup does nothing while the primary is up"
     );
+}
+
+/// What every activation must look like: the VIPs up and announced first,
+/// then the heartbeat that tells the peers, and only then what starts a
+/// process or waits for one.
+fn activation(test_start: bool) -> Vec<Action> {
+    let mut v = vec![Action::VipsUp(vec![vip()]), Action::GratuitousArp(vec![vip()]), hb()];
+    if !test_start {
+        v.extend([Action::RunActiveCmd, Action::StartLvsd]);
+    }
+    v.push(Action::SyncDaemon(SyncRole::Master));
+    v
+}
+
+#[test]
+fn every_activation_announces_the_vips_before_anything_that_forks_or_blocks() {
+    // The backup when the primary dies (dead timer, at the tick it expires).
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(1_000);
+    assert_eq!(s.nodes[0].activations, vec![activation(false)], "primary at start");
+    s.kill(0);
+    s.run_to(2_000);
+    assert_eq!(s.nodes[1].activations, vec![activation(false)], "backup on the dead timer");
+    // The primary after the backup stood down (lvsd died there): at once.
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(1_000);
+    s.step(0, Event::ChildExited(Child::Lvsd, Some(1)));
+    s.flush();
+    assert_eq!(s.nodes[1].activations, vec![activation(false)], "peer's childfail");
+    // --forceactive at start, after the start-up actions.
+    let mut s = Sim::new(1, |c| c.force_active = true);
+    s.start(0);
+    assert_eq!(s.nodes[0].activations, vec![activation(false)], "forceactive");
+    // Operator take-over and preemption.
+    let mut s = Sim::new(2, |c| c.preempt = true);
+    s.start_all();
+    s.run_to(1_000);
+    s.step(1, Event::Control(Command::TakeOver));
+    s.run_to(2_000);
+    // (The same step then sees the other active router and re-announces.)
+    let took = &s.nodes[1].activations;
+    assert!(took.len() == 1 && took[0].starts_with(&activation(false)), "take-over: {took:?}");
+    let mut s = Sim::new(2, |c| c.preempt = true);
+    s.start(1);
+    s.run_to(1_000);
+    assert_eq!(s.active(), vec![1]);
+    s.start(0);
+    s.run_to(2_000);
+    assert_eq!(s.active(), vec![0]);
+    assert_eq!(s.nodes[0].activations, vec![activation(false)], "preemption");
+    // --test-start: no commands, same order for the rest.
+    let mut s = Sim::new(1, |c| c.test_start = true);
+    s.start(0);
+    assert_eq!(s.nodes[0].activations, vec![activation(true)], "test-start");
+}
+
+#[test]
+fn the_backup_takes_over_exactly_deadtime_after_the_last_heartbeat() {
+    // Ticks every millisecond: the takeover is decided at the first tick at
+    // or after the last heartbeat plus deadtime, never a keepalive later.
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(1_000);
+    s.kill(0);
+    let last = s.nodes[1].m.status(s.now().mono).peers[0].last_heard.unwrap();
+    let heard_at = s.ms - u64::try_from(last.as_millis()).unwrap();
+    let deadline = s.nodes[1].m.next_wakeup(s.now().mono).unwrap();
+    let dead_at = s.t0 + Duration::from_millis(heard_at + DEADTIME);
+    assert!(deadline <= dead_at, "the loop is woken at the dead time at the latest");
+    while s.active() != vec![1] {
+        s.ms += 1;
+        s.step(1, Event::Tick);
+        assert!(s.ms <= heard_at + DEADTIME, "not active at the dead time");
+    }
+    assert_eq!(s.ms, heard_at + DEADTIME, "active exactly deadtime after the last heartbeat");
+}
+
+#[test]
+fn a_dead_time_that_passes_while_the_shell_is_busy_wakes_it_at_once() {
+    // The shell steps just before the peer's dead time (its own heartbeat
+    // was due then), and asks for the next wake-up just after it: the dead
+    // time must come back (in the past), not the next heartbeat a
+    // keepalive later. This cost one takeover a whole keepalive in the VM.
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(1_000);
+    s.kill(0);
+    let last = s.nodes[1].m.status(s.now().mono).peers[0].last_heard.unwrap();
+    let heard_at = s.ms - u64::try_from(last.as_millis()).unwrap();
+    s.ms = heard_at + DEADTIME - 1;
+    s.step(1, Event::Tick);
+    assert_eq!(s.active(), Vec::<usize>::new(), "not dead yet");
+    let after = s.t0 + Duration::from_millis(heard_at + DEADTIME + 2);
+    let w = s.nodes[1].m.next_wakeup(after).unwrap();
+    assert_eq!(w, s.t0 + Duration::from_millis(heard_at + DEADTIME), "the dead time, not later");
+    s.ms = heard_at + DEADTIME + 2;
+    s.step(1, Event::Tick);
+    assert_eq!(s.active(), vec![1]);
+    let now = s.now().mono;
+    assert!(s.nodes[1].m.next_wakeup(now).unwrap() > now, "and once acted on, never again");
 }
 
 #[test]
