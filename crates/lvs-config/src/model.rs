@@ -455,7 +455,8 @@ pub struct Paths {
     /// fos, started by pulse in FOS mode (default `/usr/sbin/fos`).
     #[serde(default = "default_fos")]
     pub fos: PathBuf,
-    /// send_arp, started by pulse (default `/usr/sbin/send_arp`).
+    /// send_arp (default `/usr/sbin/send_arp`): accepted for piranha
+    /// compatibility; pulse announces VIPs itself and does not run it.
     #[serde(default = "default_send_arp")]
     pub send_arp: PathBuf,
 }
