@@ -239,6 +239,9 @@ pub fn run_daemon(o: &Options) -> Result<i32, Error> {
     sys::keep_freed_memory();
     let config = load_config(o)?;
     let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
+    // The spec is all lvsd keeps: the model's memory goes back to the
+    // allocator, for the next reload's parse.
+    drop(config);
     for w in &spec.warnings {
         log::warn!("{w}");
     }
