@@ -64,38 +64,79 @@ pub(crate) fn parse(text: &str) -> Option<Tree<'_>> {
     // Scalars are kept as 32-bit ranges of the text (the loader refuses
     // files of more than 16 MiB anyway).
     u32::try_from(text.len()).ok()?;
-    let mut lines = Vec::with_capacity(text.len() / 24 + 16);
-    for (i, line) in text.split('\n').enumerate() {
-        let content = line.trim_start_matches(' ');
-        if content.is_empty() || content.trim_end_matches(' ').is_empty() {
-            continue;
-        }
-        if content.starts_with('#') {
-            continue; // a comment line
-        }
-        if content.contains('#') {
-            return None; // a comment after content, or `#` in a value
-        }
-        let indent = line.len() - content.len();
-        lines.push(Line { no: i + 1, indent, rest: content.trim_end_matches(' ') });
-    }
-    let first = *lines.first()?;
-    if first.indent != 0 {
+    let mut lines = Lines { rest: Some(text), no: 0, current: None, outside: false };
+    if lines.peek()?.indent != 0 {
         return None;
     }
-    let tree = Tree::new_for(text);
-    let mut r = Reader { lines, at: 0, depth: 0, tree };
+    let mut r = Reader { lines, depth: 0, tree: Tree::new_for(text) };
     r.block(0)?;
-    if r.at != r.lines.len() || r.tree.len() > MAX_NODES {
+    if r.lines.peek().is_some() || r.lines.outside || r.tree.len() > MAX_NODES {
         return None;
     }
     Some(r.tree)
 }
 
+/// The lines with content of a text, read as the reader asks for them
+/// (a vector of them was a tenth of a large file's memory).
+struct Lines<'a> {
+    /// The text after the lines read so far; `None` after the last one.
+    rest: Option<&'a str>,
+    /// The number of the last line read.
+    no: usize,
+    /// The next line with content, once looked at.
+    current: Option<Line<'a>>,
+    /// Set at a line outside the subset, which ends the lines.
+    outside: bool,
+}
+
+impl<'a> Lines<'a> {
+    /// The next line with content, without taking it.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        if self.current.is_none() {
+            self.current = self.read();
+        }
+        self.current
+    }
+
+    /// Takes the line [`Lines::peek`] gave.
+    fn advance(&mut self) {
+        self.current = None;
+    }
+
+    fn read(&mut self) -> Option<Line<'a>> {
+        while !self.outside {
+            let text = self.rest?;
+            let line = match text.find('\n') {
+                Some(end) => {
+                    self.rest = Some(&text[end + 1..]);
+                    &text[..end]
+                }
+                None => {
+                    self.rest = None;
+                    text
+                }
+            };
+            self.no += 1;
+            let content = line.trim_start_matches(' ');
+            if content.is_empty() || content.trim_end_matches(' ').is_empty() {
+                continue;
+            }
+            if content.starts_with('#') {
+                continue; // a comment line
+            }
+            if content.contains('#') {
+                self.outside = true; // a comment after content, or `#` in a value
+                return None;
+            }
+            let indent = line.len() - content.len();
+            return Some(Line { no: self.no, indent, rest: content.trim_end_matches(' ') });
+        }
+        None
+    }
+}
+
 struct Reader<'a> {
-    lines: Vec<Line<'a>>,
-    /// The next line to read.
-    at: usize,
+    lines: Lines<'a>,
     depth: usize,
     tree: Tree<'a>,
 }
@@ -181,8 +222,8 @@ fn quoted_len(s: &str) -> Option<usize> {
 }
 
 impl<'a> Reader<'a> {
-    fn peek(&self) -> Option<Line<'a>> {
-        self.lines.get(self.at).copied()
+    fn peek(&mut self) -> Option<Line<'a>> {
+        self.lines.peek()
     }
 
     fn deeper(&mut self) -> Option<()> {
@@ -220,7 +261,7 @@ impl<'a> Reader<'a> {
             self.tree.scalar(pos(&line, indent), k, true);
             let colon = indent + k.len();
             let value = after.trim_start_matches(' ');
-            self.at += 1;
+            self.lines.advance();
             if value.is_empty() {
                 match self.peek() {
                     Some(next) if next.indent > indent => self.block(next.indent)?,
@@ -265,10 +306,10 @@ impl<'a> Reader<'a> {
             } else if key(content).is_some() {
                 // A mapping that starts on the dash's line: read it as if
                 // its first key began the line.
-                self.lines[self.at] = Line { no: line.no, indent: col, rest: content };
+                self.lines.current = Some(Line { no: line.no, indent: col, rest: content });
                 self.map(col)?;
             } else {
-                self.at += 1;
+                self.lines.advance();
                 self.inline(&line, col, content)?;
             }
             children += 1;

@@ -211,6 +211,11 @@ impl<'t> Node<'t> {
         self.tree.items[self.at]
     }
 
+    /// Nodes in this subtree, itself included.
+    pub(crate) fn size(&self) -> usize {
+        self.item().size as usize
+    }
+
     /// Where the node starts.
     pub(crate) fn pos(&self) -> Pos {
         self.item().pos
