@@ -79,15 +79,12 @@ impl<'n> Map<'n> {
 
     /// Takes a required value, reporting its absence at the mapping.
     fn need(&mut self, sink: &mut Sink, key: &'static str, what: &str) -> Option<(Node<'n>, Loc)> {
-        let present = self.entries.iter().any(|(k, ..)| *k == key);
         let got = self.get(sink, key);
         if got.is_none() {
-            if present {
-                let pos =
-                    self.entries.iter().find(|(k, ..)| *k == key).map_or(self.pos, |e| e.2.pos());
-                sink.error(pos, format!("{what}: `{key}` needs a value"));
-            } else {
-                sink.error(self.pos, format!("{what}: missing key `{key}`"));
+            // Looked for again only when there is something to report.
+            match self.entries.iter().find(|(k, ..)| *k == key) {
+                Some(e) => sink.error(e.2.pos(), format!("{what}: `{key}` needs a value")),
+                None => sink.error(self.pos, format!("{what}: missing key `{key}`")),
             }
         }
         got
