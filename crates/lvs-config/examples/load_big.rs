@@ -6,8 +6,10 @@
 //!
 //! Run: `cargo run --release -p lvs-config --example load_big -- [yaml|cf|both] [ROUNDS]`
 //! (default: both formats, 15 rounds). It prints the minimum and median of
-//! each phase and of the whole load, per format; figures go to `docs/benchmarks.md`. Pass
-//! `--write DIR` to also leave the two files in DIR.
+//! each phase and of the whole load, per format, the first (cold) round's
+//! times, and the minor page faults of each round, each parsed while the
+//! previous round's model is still alive, as in a reload; figures go to
+//! `docs/benchmarks.md`. Pass `--write DIR` to also leave the two files in DIR.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's report is its output
 
