@@ -6,8 +6,10 @@
 //!
 //! Run: `cargo run --release -p lvs-config --example load_big -- [yaml|cf|both] [ROUNDS]`
 //! (default: both formats, 15 rounds). It prints the minimum and median of
-//! each phase and of the whole load, per format; figures go to `docs/benchmarks.md`. Pass
-//! `--write DIR` to also leave the two files in DIR.
+//! each phase and of the whole load, per format, the first (cold) round's
+//! times, and the minor page faults of each round, each parsed while the
+//! previous round's model is still alive, as in a reload; figures go to
+//! `docs/benchmarks.md`. Pass `--write DIR` to also leave the two files in DIR.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's report is its output
 
@@ -97,16 +99,35 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_nanos(ns))
 }
 
+/// Minor page faults of this process so far (`/proc/self/stat`, field
+/// 10): each is a page the kernel had to give the process, which is what
+/// makes a first (cold) parse slower than the next ones, and very slow
+/// under software emulation.
+fn minor_faults() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold blanks: count from after it.
+    let after = &text[text.rfind(')')? + 1..];
+    after.split_whitespace().nth(7)?.parse().ok()
+}
+
 fn run(name: &str, text: &str, format: Format, rounds: usize) {
     let (mut parse, mut validate, mut total, mut cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut faults = Vec::new();
+    // The previous round's model stays alive during the next parse, as
+    // the running configuration does during a daemon's reload.
+    let mut previous = None;
     for _ in 0..rounds {
         let cpu_start = cpu_time();
+        let faults_start = minor_faults();
         let start = Instant::now();
         let (config, diags, phases) = parse_str_timed(text, name, format);
         total.push(start.elapsed());
         if let (Some(a), Some(b)) = (cpu_start, cpu_time()) {
             cpu.push(b.saturating_sub(a));
+        }
+        if let (Some(a), Some(b)) = (faults_start, minor_faults()) {
+            faults.push(b.saturating_sub(a));
         }
         parse.push(phases.parse);
         validate.push(phases.validate);
@@ -119,14 +140,24 @@ fn run(name: &str, text: &str, format: Format, rounds: usize) {
         };
         let reals: usize = config.virtual_services.iter().map(|v| v.real_servers.len()).sum();
         assert_eq!((config.virtual_services.len(), reals), (SERVICES, REALS));
+        previous = Some(config);
     }
+    drop(previous);
     let cpu = if cpu.is_empty() { "n/a".to_owned() } else { stats(cpu) };
+    let first = |v: &[Duration]| ms(v[0]);
     println!(
         "{name:<8} {:>5} KiB | parse {} | validate {} | total {} | cpu {cpu}",
         text.len() / 1024,
-        stats(parse),
-        stats(validate),
-        stats(total),
+        stats(parse.clone()),
+        stats(validate.clone()),
+        stats(total.clone()),
+    );
+    println!(
+        "{:<8} first round (cold): parse {:.1}, validate {:.1}, total {:.1}; minor page faults per round: {faults:?}",
+        "",
+        first(&parse),
+        first(&validate),
+        first(&total),
     );
 }
 

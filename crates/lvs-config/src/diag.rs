@@ -300,6 +300,12 @@ impl Sink {
         self.push_loc(at, Seg::Key(rest), pos)
     }
 
+    /// Makes room for `n` more recorded paths (a front end's estimate), so
+    /// that a large file's records are not copied as they grow.
+    pub(crate) fn reserve_locs(&mut self, n: usize) {
+        self.locs.reserve(n);
+    }
+
     fn push_loc(&mut self, parent: Loc, seg: Seg<'static>, pos: Option<Pos>) -> Loc {
         self.index.take();
         let id = u32::try_from(self.locs.len()).unwrap_or(u32::MAX);

@@ -9,7 +9,7 @@
 //! - [`engine`]: reconciliation and per-report changes through the seam.
 //! - [`supervise`]: the event loop (signals, nanny pipes, restarts).
 //! - [`spawn`]: the only place processes are started; `sys`: the only
-//!   `unsafe` (the nannies' parent-death signal).
+//!   `unsafe` (the nannies' parent-death signal, the allocator's tuning).
 //! - Daemon runs log to syslog through the `lvs-syslog` crate.
 #![deny(missing_docs)]
 
@@ -235,8 +235,13 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
 /// The configuration is invalid, IPVS cannot be reached, or the event
 /// loop fails; the table is left as it was found in the first two cases.
 pub fn run_daemon(o: &Options) -> Result<i32, Error> {
+    // Before the first parse, so that a reload reuses its memory.
+    sys::keep_freed_memory();
     let config = load_config(o)?;
     let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
+    // The spec is all lvsd keeps: the model's memory goes back to the
+    // allocator, for the next reload's parse.
+    drop(config);
     for w in &spec.warnings {
         log::warn!("{w}");
     }

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::tree::{Kind, Node};
+use super::tree::{Children, Kind, Node};
 use crate::diag::{Loc, Pos, Sink};
 use crate::model::*;
 use crate::values;
@@ -18,7 +18,7 @@ use crate::values;
 struct Map<'n> {
     pos: Pos,
     loc: Loc,
-    entries: Vec<(&'n str, Pos, &'n Node<'n>, bool)>,
+    entries: Vec<(&'n str, Pos, Node<'n>, bool)>,
     /// Every key asked for, present or not: the keys this mapping may hold.
     known: Vec<&'static str>,
 }
@@ -31,42 +31,46 @@ const SMALL_MAP: usize = 32;
 impl<'n> Map<'n> {
     /// Reads `node`, recorded at `loc`, as a mapping with scalar keys;
     /// reports duplicate keys.
-    fn new(sink: &mut Sink, node: &'n Node<'n>, loc: Loc, what: &str) -> Option<Map<'n>> {
-        let Kind::Map(entries) = &node.kind else {
-            sink.error(node.pos, format!("{what}: expected a mapping, found {}", node.describe()));
+    fn new(sink: &mut Sink, node: Node<'n>, loc: Loc, what: &str) -> Option<Map<'n>> {
+        let Kind::Map(entries) = node.kind() else {
+            sink.error(
+                node.pos(),
+                format!("{what}: expected a mapping, found {}", node.describe()),
+            );
             return None;
         };
-        let mut out: Vec<(&'n str, Pos, &'n Node, bool)> = Vec::with_capacity(entries.len());
+        let len = entries.len();
+        let mut out: Vec<(&'n str, Pos, Node<'n>, bool)> = Vec::with_capacity(len);
         let mut seen = std::collections::HashSet::new();
         for (k, v) in entries {
-            let Kind::Scalar { text, .. } = &k.kind else {
+            let Kind::Scalar { text, .. } = k.kind() else {
                 sink.error(
-                    k.pos,
+                    k.pos(),
                     format!("{what}: keys must be plain words, found {}", k.describe()),
                 );
                 continue;
             };
-            let duplicate = if entries.len() <= SMALL_MAP {
-                out.iter().any(|(key, ..)| *key == text.as_ref())
+            let duplicate = if len <= SMALL_MAP {
+                out.iter().any(|(key, ..)| *key == text)
             } else {
-                !seen.insert(text.as_ref())
+                !seen.insert(text)
             };
             if duplicate {
-                sink.error(k.pos, format!("duplicate key `{text}`"));
+                sink.error(k.pos(), format!("duplicate key `{text}`"));
                 continue;
             }
-            out.push((text.as_ref(), k.pos, v, false));
+            out.push((text, k.pos(), v, false));
         }
         // One allocation for the keys asked of most mappings.
-        Some(Map { pos: node.pos, loc, entries: out, known: Vec::with_capacity(24) })
+        Some(Map { pos: node.pos(), loc, entries: out, known: Vec::with_capacity(24) })
     }
 
     /// Takes the value of `key`, if present and not null.
-    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(&'n Node<'n>, Loc)> {
+    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(Node<'n>, Loc)> {
         self.known.push(key);
         let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
         entry.3 = true;
-        let loc = sink.loc(self.loc, key, entry.2.pos);
+        let loc = sink.loc(self.loc, key, entry.2.pos());
         if entry.2.is_null() {
             return None;
         }
@@ -74,21 +78,13 @@ impl<'n> Map<'n> {
     }
 
     /// Takes a required value, reporting its absence at the mapping.
-    fn need(
-        &mut self,
-        sink: &mut Sink,
-        key: &'static str,
-        what: &str,
-    ) -> Option<(&'n Node<'n>, Loc)> {
-        let present = self.entries.iter().any(|(k, ..)| *k == key);
+    fn need(&mut self, sink: &mut Sink, key: &'static str, what: &str) -> Option<(Node<'n>, Loc)> {
         let got = self.get(sink, key);
         if got.is_none() {
-            if present {
-                let pos =
-                    self.entries.iter().find(|(k, ..)| *k == key).map_or(self.pos, |e| e.2.pos);
-                sink.error(pos, format!("{what}: `{key}` needs a value"));
-            } else {
-                sink.error(self.pos, format!("{what}: missing key `{key}`"));
+            // Looked for again only when there is something to report.
+            match self.entries.iter().find(|(k, ..)| *k == key) {
+                Some(e) => sink.error(e.2.pos(), format!("{what}: `{key}` needs a value")),
+                None => sink.error(self.pos, format!("{what}: missing key `{key}`")),
             }
         }
         got
@@ -105,52 +101,52 @@ impl<'n> Map<'n> {
     }
 }
 
-fn scalar<'n>(sink: &mut Sink, n: &'n Node, key: &str, expected: &str) -> Option<(&'n str, bool)> {
-    match &n.kind {
-        Kind::Scalar { text, plain } => Some((text.as_ref(), *plain)),
+fn scalar<'n>(sink: &mut Sink, n: Node<'n>, key: &str, expected: &str) -> Option<(&'n str, bool)> {
+    match n.kind() {
+        Kind::Scalar { text, plain } => Some((text, plain)),
         _ => {
-            sink.error(n.pos, format!("`{key}`: expected {expected}, found {}", n.describe()));
+            sink.error(n.pos(), format!("`{key}`: expected {expected}, found {}", n.describe()));
             None
         }
     }
 }
 
-fn string(sink: &mut Sink, n: &Node, key: &str) -> Option<String> {
+fn string(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
     scalar(sink, n, key, "a string").map(|(t, _)| t.to_owned())
 }
 
-fn nonempty(sink: &mut Sink, n: &Node, key: &str) -> Option<String> {
+fn nonempty(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
     let s = string(sink, n, key)?;
     if s.trim().is_empty() {
-        sink.error(n.pos, format!("`{key}` is empty"));
+        sink.error(n.pos(), format!("`{key}` is empty"));
         return None;
     }
     Some(s)
 }
 
-fn boolean(sink: &mut Sink, n: &Node, key: &str) -> Option<bool> {
+fn boolean(sink: &mut Sink, n: Node, key: &str) -> Option<bool> {
     let (t, plain) = scalar(sink, n, key, "true or false")?;
     match (t, plain) {
         ("true" | "True" | "TRUE", true) => Some(true),
         ("false" | "False" | "FALSE", true) => Some(false),
         _ => {
-            sink.error(n.pos, format!("`{key}`: expected true or false, found {}", n.describe()));
+            sink.error(n.pos(), format!("`{key}`: expected true or false, found {}", n.describe()));
             None
         }
     }
 }
 
-fn uint(sink: &mut Sink, n: &Node, key: &str, max: u64) -> Option<u64> {
+fn uint(sink: &mut Sink, n: Node, key: &str, max: u64) -> Option<u64> {
     let (t, plain) = scalar(sink, n, key, "an integer")?;
     match values::int(t) {
         Some(v) if plain && v <= max => Some(v),
         Some(_) if plain => {
-            sink.error(n.pos, format!("`{key}`: {t} is out of range (0-{max})"));
+            sink.error(n.pos(), format!("`{key}`: {t} is out of range (0-{max})"));
             None
         }
         _ => {
             sink.error(
-                n.pos,
+                n.pos(),
                 format!("`{key}`: expected an integer 0-{max}, found {}", n.describe()),
             );
             None
@@ -158,37 +154,37 @@ fn uint(sink: &mut Sink, n: &Node, key: &str, max: u64) -> Option<u64> {
     }
 }
 
-fn u32_(sink: &mut Sink, n: &Node, key: &str, max: u32) -> Option<u32> {
+fn u32_(sink: &mut Sink, n: Node, key: &str, max: u32) -> Option<u32> {
     uint(sink, n, key, u64::from(max)).and_then(|v| u32::try_from(v).ok())
 }
 
-fn millis(sink: &mut Sink, n: &Node, key: &str) -> Option<Millis> {
+fn millis(sink: &mut Sink, n: Node, key: &str) -> Option<Millis> {
     let (t, _) = scalar(sink, n, key, "a duration")?;
     match Millis::parse(t) {
         Ok(m) => Some(m),
         Err(e) => {
-            sink.error(n.pos, format!("`{key}`: {e}"));
+            sink.error(n.pos(), format!("`{key}`: {e}"));
             None
         }
     }
 }
 
-fn ip(sink: &mut Sink, n: &Node, key: &str) -> Option<IpAddr> {
+fn ip(sink: &mut Sink, n: Node, key: &str) -> Option<IpAddr> {
     let (t, _) = scalar(sink, n, key, "an ip address")?;
     match values::ip(t) {
         Ok(a) => Some(a),
         Err(e) => {
-            sink.error(n.pos, format!("`{key}`: {e}"));
+            sink.error(n.pos(), format!("`{key}`: {e}"));
             None
         }
     }
 }
 
-fn port(sink: &mut Sink, n: &Node, key: &str) -> Option<u16> {
+fn port(sink: &mut Sink, n: Node, key: &str) -> Option<u16> {
     let (t, plain) = scalar(sink, n, key, "a port")?;
     if !plain && values::int(t).is_some() {
         sink.error(
-            n.pos,
+            n.pos(),
             format!("`{key}`: expected a port number, found the string {}", n.describe()),
         );
         return None;
@@ -196,24 +192,24 @@ fn port(sink: &mut Sink, n: &Node, key: &str) -> Option<u16> {
     match values::port(t) {
         Ok(p) => Some(p),
         Err(e) => {
-            sink.error(n.pos, format!("`{key}`: {e}"));
+            sink.error(n.pos(), format!("`{key}`: {e}"));
             None
         }
     }
 }
 
-fn netmask(sink: &mut Sink, n: &Node, key: &str, v6: Option<bool>) -> Option<u8> {
+fn netmask(sink: &mut Sink, n: Node, key: &str, v6: Option<bool>) -> Option<u8> {
     let (t, _) = scalar(sink, n, key, "a netmask")?;
     match values::netmask(t, v6) {
         Ok(p) => Some(p),
         Err(e) => {
-            sink.error(n.pos, format!("`{key}`: {e}"));
+            sink.error(n.pos(), format!("`{key}`: {e}"));
             None
         }
     }
 }
 
-fn choice<T: Copy>(sink: &mut Sink, n: &Node, key: &str, table: &[(&str, T)]) -> Option<T> {
+fn choice<T: Copy>(sink: &mut Sink, n: Node, key: &str, table: &[(&str, T)]) -> Option<T> {
     let names: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
     let expected = names.join(", ");
     let (t, _) = scalar(sink, n, key, &format!("one of {expected}"))?;
@@ -221,7 +217,7 @@ fn choice<T: Copy>(sink: &mut Sink, n: &Node, key: &str, table: &[(&str, T)]) ->
         Some((_, v)) => Some(*v),
         None => {
             sink.error(
-                n.pos,
+                n.pos(),
                 format!("`{key}`: expected one of {expected}, found {}", n.describe()),
             );
             None
@@ -229,12 +225,13 @@ fn choice<T: Copy>(sink: &mut Sink, n: &Node, key: &str, table: &[(&str, T)]) ->
     }
 }
 
-fn seq<'n, 'a>(sink: &mut Sink, n: &'n Node<'a>, key: &str) -> Option<&'n [Node<'a>]> {
-    match &n.kind {
-        Kind::Seq(items) => Some(items),
+/// The items of a list; none (after reporting) if `n` is not one.
+fn seq<'n>(sink: &mut Sink, n: Node<'n>, key: &str) -> Children<'n> {
+    match n.kind() {
+        Kind::Seq(items) => items,
         _ => {
-            sink.error(n.pos, format!("`{key}`: expected a list, found {}", n.describe()));
-            None
+            sink.error(n.pos(), format!("`{key}`: expected a list, found {}", n.describe()));
+            n.no_children()
         }
     }
 }
@@ -255,8 +252,11 @@ fn placeholder_vip() -> Vip {
 
 /// Decodes the root node. Returns a config whenever the shape allowed one
 /// to be built; the caller rejects it if the sink holds errors.
-pub(crate) fn config<'n>(root: &'n Node<'n>, sink: &mut Sink) -> Option<Config> {
-    sink.record_root(root.pos);
+pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
+    // About one recorded path per scalar value: 5 of the 9 nodes of a
+    // real server written as a flow mapping, fewer elsewhere.
+    sink.reserve_locs(root.size() / 8 * 5 + 16);
+    sink.record_root(root.pos());
     let at = sink.root();
     let mut m = Map::new(sink, root, at, "the configuration")?;
     let service = m
@@ -320,8 +320,10 @@ pub(crate) fn config<'n>(root: &'n Node<'n>, sink: &mut Sink) -> Option<Config> 
     let paths = m.get(sink, "paths").and_then(|(n, p)| paths(sink, n, p)).unwrap_or_default();
     let mut virtual_services = Vec::new();
     if let Some((n, p)) = m.get(sink, "virtual_services") {
-        for (i, item) in seq(sink, n, "virtual_services").unwrap_or_default().iter().enumerate() {
-            let at = sink.loc(p, i, item.pos);
+        let items = seq(sink, n, "virtual_services");
+        virtual_services.reserve_exact(items.len());
+        for (i, item) in items.enumerate() {
+            let at = sink.loc(p, i, item.pos());
             if let Some(v) = virtual_service(sink, item, at) {
                 virtual_services.push(v);
             }
@@ -329,8 +331,8 @@ pub(crate) fn config<'n>(root: &'n Node<'n>, sink: &mut Sink) -> Option<Config> 
     }
     let mut failover_services = Vec::new();
     if let Some((n, p)) = m.get(sink, "failover_services") {
-        for (i, item) in seq(sink, n, "failover_services").unwrap_or_default().iter().enumerate() {
-            let at = sink.loc(p, i, item.pos);
+        for (i, item) in seq(sink, n, "failover_services").enumerate() {
+            let at = sink.loc(p, i, item.pos());
             if let Some(f) = failover_service(sink, item, at) {
                 failover_services.push(f);
             }
@@ -362,7 +364,7 @@ pub(crate) fn config<'n>(root: &'n Node<'n>, sink: &mut Sink) -> Option<Config> 
     })
 }
 
-fn routers(sink: &mut Sink, n: &Node, path: Loc) -> Option<Routers> {
+fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
     let mut m = Map::new(sink, n, path, "`routers`")?;
     let has_pool = m.entries.iter().any(|(k, ..)| *k == "pool");
     let out = if has_pool {
@@ -371,8 +373,8 @@ fn routers(sink: &mut Sink, n: &Node, path: Loc) -> Option<Routers> {
         }
         let (list, lp) = m.need(sink, "pool", "`routers`")?;
         let mut pool = Vec::new();
-        for (i, item) in seq(sink, list, "pool").unwrap_or_default().iter().enumerate() {
-            let at = sink.loc(lp, i, item.pos);
+        for (i, item) in seq(sink, list, "pool").enumerate() {
+            let at = sink.loc(lp, i, item.pos());
             if let Some(r) = router(sink, item, at, "a pool router") {
                 pool.push(r);
             }
@@ -388,7 +390,7 @@ fn routers(sink: &mut Sink, n: &Node, path: Loc) -> Option<Routers> {
     out
 }
 
-fn router(sink: &mut Sink, n: &Node, path: Loc, what: &str) -> Option<Router> {
+fn router(sink: &mut Sink, n: Node, path: Loc, what: &str) -> Option<Router> {
     let mut m = Map::new(sink, n, path, what)?;
     let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
     let private = m.get(sink, "private").and_then(|(n, _)| ip(sink, n, "private"));
@@ -400,7 +402,7 @@ fn router(sink: &mut Sink, n: &Node, path: Loc, what: &str) -> Option<Router> {
     Some(Router { address: address.unwrap_or(UNSPECIFIED), private, shared_disk })
 }
 
-fn heartbeat(sink: &mut Sink, n: &Node, path: Loc) -> Option<Heartbeat> {
+fn heartbeat(sink: &mut Sink, n: Node, path: Loc) -> Option<Heartbeat> {
     let mut m = Map::new(sink, n, path, "`heartbeat`")?;
     let d = Heartbeat::default();
     let hb = Heartbeat {
@@ -436,7 +438,7 @@ fn heartbeat(sink: &mut Sink, n: &Node, path: Loc) -> Option<Heartbeat> {
     Some(hb)
 }
 
-fn arp(sink: &mut Sink, n: &Node, path: Loc) -> Option<Arp> {
+fn arp(sink: &mut Sink, n: Node, path: Loc) -> Option<Arp> {
     let mut m = Map::new(sink, n, path, "`arp`")?;
     let d = Arp::default();
     let a = Arp {
@@ -454,7 +456,7 @@ fn arp(sink: &mut Sink, n: &Node, path: Loc) -> Option<Arp> {
     Some(a)
 }
 
-fn nat_router(sink: &mut Sink, n: &Node, path: Loc) -> Option<NatRouter> {
+fn nat_router(sink: &mut Sink, n: Node, path: Loc) -> Option<NatRouter> {
     let mut m = Map::new(sink, n, path, "`nat_router`")?;
     let address = m.need(sink, "address", "`nat_router`").and_then(|(n, _)| ip(sink, n, "address"));
     let interface =
@@ -469,7 +471,7 @@ fn nat_router(sink: &mut Sink, n: &Node, path: Loc) -> Option<NatRouter> {
     })
 }
 
-fn sync_daemon(sink: &mut Sink, n: &Node, path: Loc) -> Option<SyncDaemon> {
+fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDaemon> {
     let mut m = Map::new(sink, n, path, "`sync_daemon`")?;
     let s = SyncDaemon {
         interface: m
@@ -485,7 +487,7 @@ fn sync_daemon(sink: &mut Sink, n: &Node, path: Loc) -> Option<SyncDaemon> {
     Some(s)
 }
 
-fn timeouts(sink: &mut Sink, n: &Node, path: Loc) -> Option<IpvsTimeouts> {
+fn timeouts(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsTimeouts> {
     let mut m = Map::new(sink, n, path, "`ipvs_timeouts`")?;
     let max = i32::MAX as u32;
     let t = IpvsTimeouts {
@@ -497,7 +499,7 @@ fn timeouts(sink: &mut Sink, n: &Node, path: Loc) -> Option<IpvsTimeouts> {
     Some(t)
 }
 
-fn paths(sink: &mut Sink, n: &Node, path: Loc) -> Option<Paths> {
+fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
     let mut m = Map::new(sink, n, path, "`paths`")?;
     let d = Paths::default();
     let mut one = |m: &mut Map, key: &'static str, default: PathBuf| {
@@ -514,7 +516,7 @@ fn paths(sink: &mut Sink, n: &Node, path: Loc) -> Option<Paths> {
     Some(p)
 }
 
-fn vip(sink: &mut Sink, n: &Node, path: Loc) -> Option<Vip> {
+fn vip(sink: &mut Sink, n: Node, path: Loc) -> Option<Vip> {
     let mut m = Map::new(sink, n, path, "`vip`")?;
     let address = m.need(sink, "address", "`vip`").and_then(|(n, _)| ip(sink, n, "address"));
     let interface =
@@ -533,7 +535,7 @@ fn name(sink: &mut Sink, m: &mut Map, what: &str) -> Option<String> {
     m.need(sink, "name", what).and_then(|(n, _)| nonempty(sink, n, "name"))
 }
 
-fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualService> {
+fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<VirtualService> {
     let what = "a virtual service";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);
@@ -553,14 +555,14 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualServic
         .unwrap_or_default();
     let mut scheduler_flags = Vec::new();
     if let Some((list, _)) = m.get(sink, "scheduler_flags") {
-        for item in seq(sink, list, "scheduler_flags").unwrap_or_default() {
+        for item in seq(sink, list, "scheduler_flags") {
             let Some(t) = string(sink, item, "scheduler_flags") else { continue };
             match values::sched_flag(&t, &scheduler.0) {
                 Ok(f) if scheduler_flags.contains(&f) => {
-                    sink.error(item.pos, format!("scheduler flag `{t}` is given twice"))
+                    sink.error(item.pos(), format!("scheduler flag `{t}` is given twice"))
                 }
                 Ok(f) => scheduler_flags.push(f),
-                Err(e) => sink.error(item.pos, e),
+                Err(e) => sink.error(item.pos(), e),
             }
         }
     }
@@ -581,7 +583,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualServic
     let sorry_server = m.get(sink, "sorry_server").and_then(|(n, _)| {
         let (t, _) = scalar(sink, n, "sorry_server", "an address")?;
         values::socket_addr(t, vport)
-            .map_err(|e| sink.error(n.pos, format!("`sorry_server`: {e}")))
+            .map_err(|e| sink.error(n.pos(), format!("`sorry_server`: {e}")))
             .ok()
     });
     let monitor =
@@ -589,8 +591,10 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualServic
     let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
     let mut real_servers = Vec::new();
     if let Some((list, lp)) = m.get(sink, "real_servers") {
-        for (i, item) in seq(sink, list, "real_servers").unwrap_or_default().iter().enumerate() {
-            let at = sink.loc(lp, i, item.pos);
+        let items = seq(sink, list, "real_servers");
+        real_servers.reserve_exact(items.len());
+        for (i, item) in items.enumerate() {
+            let at = sink.loc(lp, i, item.pos());
             if let Some(r) = real_server(sink, item, at, vport) {
                 real_servers.push(r);
             }
@@ -615,7 +619,7 @@ fn virtual_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<VirtualServic
     })
 }
 
-fn real_server(sink: &mut Sink, n: &Node, path: Loc, vport: u16) -> Option<RealServer> {
+fn real_server(sink: &mut Sink, n: Node, path: Loc, vport: u16) -> Option<RealServer> {
     let what = "a real server";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);
@@ -649,7 +653,7 @@ fn real_server(sink: &mut Sink, n: &Node, path: Loc, vport: u16) -> Option<RealS
     })
 }
 
-fn check(sink: &mut Sink, n: &Node, path: Loc) -> Option<HealthCheck> {
+fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
     let what = "`check`";
     let mut m = Map::new(sink, n, path, what)?;
     let kind_name = m.get(sink, "type").and_then(|(n, _)| {
@@ -712,7 +716,7 @@ fn check(sink: &mut Sink, n: &Node, path: Loc) -> Option<HealthCheck> {
         "http" => {
             let mut status = Vec::new();
             if let Some((list, _)) = m.get(sink, "status") {
-                for item in seq(sink, list, "status").unwrap_or_default() {
+                for item in seq(sink, list, "status") {
                     if let Some(code) = uint(sink, item, "status", 999) {
                         status.push(code as u16);
                     }
@@ -741,7 +745,7 @@ fn check(sink: &mut Sink, n: &Node, path: Loc) -> Option<HealthCheck> {
     Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor })
 }
 
-fn failover_service(sink: &mut Sink, n: &Node, path: Loc) -> Option<FailoverService> {
+fn failover_service(sink: &mut Sink, n: Node, path: Loc) -> Option<FailoverService> {
     let what = "a failover service";
     let mut m = Map::new(sink, n, path, what)?;
     let name = name(sink, &mut m, what);

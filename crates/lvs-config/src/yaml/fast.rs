@@ -19,9 +19,7 @@
 //! and block scalars; multi-line scalars; nested flow collections; keys
 //! that are not words; a `-` alone on its line; anything unusual.
 
-use std::borrow::Cow;
-
-use super::tree::{Kind, Node};
+use super::tree::Tree;
 use crate::diag::Pos;
 
 /// Deepest nesting handled here, well under the full parser's limit.
@@ -59,54 +57,92 @@ struct Line<'a> {
 }
 
 /// Reads `text` into a tree, or `None` if it is not in the subset.
-pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
+pub(crate) fn parse(text: &str) -> Option<Tree<'_>> {
     if text.bytes().any(|b| OUTSIDE[usize::from(b)]) {
         return None;
     }
-    let mut lines = Vec::new();
-    for (i, line) in text.split('\n').enumerate() {
-        let content = line.trim_start_matches(' ');
-        if content.is_empty() || content.trim_end_matches(' ').is_empty() {
-            continue;
-        }
-        if content.starts_with('#') {
-            continue; // a comment line
-        }
-        if content.contains('#') {
-            return None; // a comment after content, or `#` in a value
-        }
-        let indent = line.len() - content.len();
-        lines.push(Line { no: i + 1, indent, rest: content.trim_end_matches(' ') });
-    }
-    let first = *lines.first()?;
-    if first.indent != 0 {
+    // Scalars are kept as 32-bit ranges of the text (the loader refuses
+    // files of more than 16 MiB anyway).
+    u32::try_from(text.len()).ok()?;
+    let mut lines = Lines { rest: Some(text), no: 0, current: None, outside: false };
+    if lines.peek()?.indent != 0 {
         return None;
     }
-    let mut r = Reader { lines, at: 0, depth: 0 };
-    let root = r.block(0)?;
-    if r.at != r.lines.len() || root.size > MAX_NODES {
+    let mut r = Reader { lines, depth: 0, tree: Tree::new_for(text) };
+    r.block(0)?;
+    if r.lines.peek().is_some() || r.lines.outside || r.tree.len() > MAX_NODES {
         return None;
     }
-    Some(root)
+    Some(r.tree)
+}
+
+/// The lines with content of a text, read as the reader asks for them
+/// (a vector of them was a tenth of a large file's memory).
+struct Lines<'a> {
+    /// The text after the lines read so far; `None` after the last one.
+    rest: Option<&'a str>,
+    /// The number of the last line read.
+    no: usize,
+    /// The next line with content, once looked at.
+    current: Option<Line<'a>>,
+    /// Set at a line outside the subset, which ends the lines.
+    outside: bool,
+}
+
+impl<'a> Lines<'a> {
+    /// The next line with content, without taking it.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        if self.current.is_none() {
+            self.current = self.read();
+        }
+        self.current
+    }
+
+    /// Takes the line [`Lines::peek`] gave.
+    fn advance(&mut self) {
+        self.current = None;
+    }
+
+    fn read(&mut self) -> Option<Line<'a>> {
+        while !self.outside {
+            let text = self.rest?;
+            let line = match text.find('\n') {
+                Some(end) => {
+                    self.rest = Some(&text[end + 1..]);
+                    &text[..end]
+                }
+                None => {
+                    self.rest = None;
+                    text
+                }
+            };
+            self.no += 1;
+            let content = line.trim_start_matches(' ');
+            if content.is_empty() || content.trim_end_matches(' ').is_empty() {
+                continue;
+            }
+            if content.starts_with('#') {
+                continue; // a comment line
+            }
+            if content.contains('#') {
+                self.outside = true; // a comment after content, or `#` in a value
+                return None;
+            }
+            let indent = line.len() - content.len();
+            return Some(Line { no: self.no, indent, rest: content.trim_end_matches(' ') });
+        }
+        None
+    }
 }
 
 struct Reader<'a> {
-    lines: Vec<Line<'a>>,
-    /// The next line to read.
-    at: usize,
+    lines: Lines<'a>,
     depth: usize,
+    tree: Tree<'a>,
 }
 
 fn pos(line: &Line, col: usize) -> Pos {
     Pos::new(line.no, col + 1)
-}
-
-fn scalar(text: &str, plain: bool, pos: Pos) -> Node<'_> {
-    Node { pos, kind: Kind::Scalar { text: Cow::Borrowed(text), plain }, size: 1 }
-}
-
-fn container<'a>(pos: Pos, kind: Kind<'a>, children: usize) -> Node<'a> {
-    Node { pos, kind, size: 1 + children }
 }
 
 /// Longest key handled here: YAML limits an implicit key to 1,024
@@ -186,8 +222,8 @@ fn quoted_len(s: &str) -> Option<usize> {
 }
 
 impl<'a> Reader<'a> {
-    fn peek(&self) -> Option<Line<'a>> {
-        self.lines.get(self.at).copied()
+    fn peek(&mut self) -> Option<Line<'a>> {
+        self.lines.peek()
     }
 
     fn deeper(&mut self) -> Option<()> {
@@ -196,7 +232,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The block node whose first line is the next one, at `indent`.
-    fn block(&mut self, indent: usize) -> Option<Node<'a>> {
+    fn block(&mut self, indent: usize) -> Option<()> {
         let line = self.peek()?;
         if line.indent != indent {
             return None;
@@ -209,11 +245,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A block mapping whose keys are at `indent`, from the next line.
-    fn map(&mut self, indent: usize) -> Option<Node<'a>> {
+    fn map(&mut self, indent: usize) -> Option<()> {
         self.deeper()?;
-        let mut entries = Vec::new();
-        let mut size = 0;
         let start = self.peek()?;
+        let me = self.tree.open(pos(&start, indent), true);
+        let mut children = 0;
         while let Some(line) = self.peek() {
             if line.indent < indent {
                 break;
@@ -222,37 +258,37 @@ impl<'a> Reader<'a> {
                 return None; // a continuation line or a bad indentation
             }
             let (k, after) = key(line.rest)?;
-            let k_node = scalar(k, true, pos(&line, indent));
+            self.tree.scalar(pos(&line, indent), k, true);
             let colon = indent + k.len();
             let value = after.trim_start_matches(' ');
-            self.at += 1;
-            let v_node = if value.is_empty() {
+            self.lines.advance();
+            if value.is_empty() {
                 match self.peek() {
                     Some(next) if next.indent > indent => self.block(next.indent)?,
                     Some(next) if next.indent == indent && next.rest.starts_with("- ") => {
                         self.seq(indent, true)?
                     }
-                    _ => scalar("", true, pos(&line, colon)),
+                    _ => self.tree.scalar(pos(&line, colon), "", true),
                 }
             } else {
                 let col = line.indent + line.rest.len() - value.len();
                 self.inline(&line, col, value)?
-            };
-            size += k_node.size + v_node.size;
-            entries.push((k_node, v_node));
+            }
+            children += 2;
         }
         self.depth -= 1;
-        Some(container(pos(&start, indent), Kind::Map(entries), size))
+        self.tree.close(me, children);
+        Some(())
     }
 
     /// A block sequence whose dashes are at `indent`, from the next line.
     /// `indentless`: the value of a mapping key at the same indentation,
     /// which the full parser places at its first item's content.
-    fn seq(&mut self, indent: usize, indentless: bool) -> Option<Node<'a>> {
+    fn seq(&mut self, indent: usize, indentless: bool) -> Option<()> {
         self.deeper()?;
-        let mut items = Vec::new();
-        let mut size = 0;
-        let mut start = None;
+        // Placed at its first item, once known.
+        let me = self.tree.open(Pos::default(), false);
+        let mut children = 0;
         while let Some(line) = self.peek() {
             if line.indent < indent || (line.indent == indent && !line.rest.starts_with("- ")) {
                 break;
@@ -262,61 +298,70 @@ impl<'a> Reader<'a> {
             }
             let content = line.rest[1..].trim_start_matches(' ');
             let col = indent + line.rest.len() - content.len();
-            start.get_or_insert(pos(&line, if indentless { col } else { indent }));
-            let item = if content.starts_with("- ") {
+            if children == 0 {
+                self.tree.set_pos(me, pos(&line, if indentless { col } else { indent }));
+            }
+            if content.starts_with("- ") {
                 return None; // a sequence in a sequence on one line
             } else if key(content).is_some() {
                 // A mapping that starts on the dash's line: read it as if
                 // its first key began the line.
-                self.lines[self.at] = Line { no: line.no, indent: col, rest: content };
-                self.map(col)?
+                self.lines.current = Some(Line { no: line.no, indent: col, rest: content });
+                self.map(col)?;
             } else {
-                self.at += 1;
-                self.inline(&line, col, content)?
-            };
-            size += item.size;
-            items.push(item);
+                self.lines.advance();
+                self.inline(&line, col, content)?;
+            }
+            children += 1;
+        }
+        if children == 0 {
+            return None;
         }
         self.depth -= 1;
-        Some(container(start?, Kind::Seq(items), size))
+        self.tree.close(me, children);
+        Some(())
     }
 
     /// A value that is the rest of `line` from column `col`: a scalar or a
     /// one-line flow collection.
-    fn inline(&mut self, line: &Line<'a>, col: usize, value: &'a str) -> Option<Node<'a>> {
-        let (node, used) = self.flow_node(line, col, value, false)?;
-        (used == value.len()).then_some(node)
+    fn inline(&mut self, line: &Line<'a>, col: usize, value: &'a str) -> Option<()> {
+        let used = self.flow_node(line, col, value, false)?;
+        (used == value.len()).then_some(())
     }
 
-    /// A node at the start of `s` (at column `col` of `line`) and the
+    /// A node at the start of `s` (at column `col` of `line`); returns the
     /// length it takes. `flow`: inside a flow collection.
-    fn flow_node(
+    fn flow_node(&mut self, line: &Line<'a>, col: usize, s: &'a str, flow: bool) -> Option<usize> {
+        let at = pos(line, col);
+        match s.as_bytes().first()? {
+            b'{' | b'[' if flow => None, // nested flow collections
+            b'{' => self.flow_collection(line, col, s, true),
+            b'[' => self.flow_collection(line, col, s, false),
+            b'"' => {
+                let n = quoted_len(s)?;
+                self.tree.scalar(at, &s[1..n - 1], false);
+                Some(n)
+            }
+            _ => {
+                let n = plain_len(s, flow)?;
+                self.tree.scalar(at, &s[..n], true);
+                Some(n)
+            }
+        }
+    }
+
+    /// `{ key: value, ... }` (`map`) or `[ value, ... ]` on one line;
+    /// returns the length it takes.
+    fn flow_collection(
         &mut self,
         line: &Line<'a>,
         col: usize,
         s: &'a str,
-        flow: bool,
-    ) -> Option<(Node<'a>, usize)> {
-        let at = pos(line, col);
-        match s.as_bytes().first()? {
-            b'{' | b'[' if flow => None, // nested flow collections
-            b'{' => self.flow_map(line, col, s),
-            b'[' => self.flow_seq(line, col, s),
-            b'"' => {
-                let n = quoted_len(s)?;
-                Some((scalar(&s[1..n - 1], false, at), n))
-            }
-            _ => {
-                let n = plain_len(s, flow)?;
-                Some((scalar(&s[..n], true, at), n))
-            }
-        }
-    }
-
-    /// `{ key: value, ... }` on one line.
-    fn flow_map(&mut self, line: &Line<'a>, col: usize, s: &'a str) -> Option<(Node<'a>, usize)> {
-        let mut entries = Vec::new();
-        let mut size = 0;
+        map: bool,
+    ) -> Option<usize> {
+        let me = self.tree.open(pos(line, col), map);
+        let close = if map { b'}' } else { b']' };
+        let mut children = 0;
         let mut i = 1;
         let skip = |i: &mut usize| {
             while s.as_bytes().get(*i) == Some(&b' ') {
@@ -324,59 +369,30 @@ impl<'a> Reader<'a> {
             }
         };
         skip(&mut i);
-        if s.as_bytes().get(i) != Some(&b'}') {
+        if s.as_bytes().get(i) != Some(&close) {
             loop {
-                let (k, after) = key(&s[i..])?;
-                let k_node = scalar(k, true, pos(line, col + i));
-                i = s.len() - after.len();
+                if map {
+                    let (k, after) = key(&s[i..])?;
+                    self.tree.scalar(pos(line, col + i), k, true);
+                    i = s.len() - after.len();
+                    skip(&mut i);
+                    children += 1;
+                }
+                i += self.flow_node(line, col + i, &s[i..], true)?;
                 skip(&mut i);
-                let (v_node, n) = self.flow_node(line, col + i, &s[i..], true)?;
-                i += n;
-                skip(&mut i);
-                size += k_node.size + v_node.size;
-                entries.push((k_node, v_node));
+                children += 1;
                 match s.as_bytes().get(i)? {
                     b',' => {
                         i += 1;
                         skip(&mut i);
                     }
-                    b'}' => break,
+                    &b if b == close => break,
                     _ => return None,
                 }
             }
         }
-        Some((container(pos(line, col), Kind::Map(entries), size), i + 1))
-    }
-
-    /// `[ value, ... ]` on one line.
-    fn flow_seq(&mut self, line: &Line<'a>, col: usize, s: &'a str) -> Option<(Node<'a>, usize)> {
-        let mut items = Vec::new();
-        let mut size = 0;
-        let mut i = 1;
-        let skip = |i: &mut usize| {
-            while s.as_bytes().get(*i) == Some(&b' ') {
-                *i += 1;
-            }
-        };
-        skip(&mut i);
-        if s.as_bytes().get(i) != Some(&b']') {
-            loop {
-                let (node, n) = self.flow_node(line, col + i, &s[i..], true)?;
-                i += n;
-                skip(&mut i);
-                size += node.size;
-                items.push(node);
-                match s.as_bytes().get(i)? {
-                    b',' => {
-                        i += 1;
-                        skip(&mut i);
-                    }
-                    b']' => break,
-                    _ => return None,
-                }
-            }
-        }
-        Some((container(pos(line, col), Kind::Seq(items), size), i + 1))
+        self.tree.close(me, children);
+        Some(i + 1)
     }
 }
 
@@ -394,7 +410,8 @@ mod tests {
         let mut sink = Sink::new("t");
         let full = super::super::tree::parse_full(text, &mut sink);
         assert_eq!(sink.diags, vec![], "the full parser complains about:\n{text}");
-        assert_eq!(full.as_ref(), Some(&fast), "different trees for:\n{text}");
+        let full = full.as_ref().and_then(|t| t.root());
+        assert_eq!(full, fast.root(), "different trees for:\n{text}");
         true
     }
 

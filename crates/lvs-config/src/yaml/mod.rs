@@ -10,6 +10,6 @@ use crate::model::Config;
 
 /// Parses YAML text into a config; problems go to `sink`.
 pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
-    let root = tree::parse(text, sink)?;
-    decode::config(&root, sink)
+    let tree = tree::parse(text, sink)?;
+    decode::config(tree.root()?, sink)
 }

@@ -2,6 +2,8 @@
 //!
 //! serde_yaml_ng reports the position of the first error only; to report
 //! every problem with its line and column we keep each node's position.
+//! The nodes live in one vector, in document order, and scalars are
+//! ranges of the input where they can be (see [`Tree`]).
 //! The builder is iterative with a depth limit, expands aliases within a
 //! budget, and never panics on any input.
 
@@ -20,38 +22,239 @@ const MAX_ALIAS_NODES: usize = 100_000;
 /// servers are about 400,000 nodes).
 const MAX_NODES: usize = 20_000_000;
 
-/// A YAML node and where it starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Node<'a> {
-    pub(crate) pos: Pos,
-    pub(crate) kind: Kind<'a>,
+/// A YAML document's nodes, kept in one vector in document order (each
+/// container before its children), with scalars as ranges of the input.
+///
+/// A large cluster has about 400,000 nodes: as separate vectors per
+/// container and a string per scalar they were most of a parse's memory
+/// and allocations (tens of megabytes, each page a fault the first time),
+/// here they are one allocation of 24 bytes a node.
+#[derive(Debug, Default)]
+pub(crate) struct Tree<'a> {
+    text: &'a str,
+    items: Vec<Item>,
+    /// Scalars the parser had to rewrite (quoted, escaped, folded).
+    owned: Vec<String>,
+}
+
+/// One node: where it starts, what it is, and for a container the number
+/// of nodes under it (its children follow it, each with its subtree).
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    pos: Pos,
     /// Nodes in this subtree, itself included.
-    pub(super) size: usize,
+    size: u32,
+    /// A scalar: its start in the text, or its index in `owned`. A
+    /// container: the number of its children (keys and values).
+    a: u32,
+    /// A scalar in the text: its length.
+    b: u32,
+    tag: Tag,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Seq,
+    Map,
+    /// A scalar in the text, plain or not.
+    Text {
+        plain: bool,
+    },
+    /// A scalar in `owned`, plain or not.
+    Owned {
+        plain: bool,
+    },
+}
+
+/// A node of a [`Tree`]: a handle that is cheap to copy.
+#[derive(Clone, Copy)]
+pub(crate) struct Node<'t> {
+    tree: &'t Tree<'t>,
+    at: usize,
 }
 
 /// What a node holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Kind<'a> {
-    /// A scalar; `plain` is false for quoted and block scalars. The text
-    /// borrows from the input when the parser could (most plain scalars),
-    /// which saves an allocation per scalar of a large file.
-    Scalar { text: Cow<'a, str>, plain: bool },
+pub(crate) enum Kind<'t> {
+    /// A scalar; `plain` is false for quoted and block scalars.
+    Scalar { text: &'t str, plain: bool },
     /// A sequence.
-    Seq(Vec<Node<'a>>),
+    Seq(Children<'t>),
     /// A mapping, in document order (keys may repeat; the decoder says so).
-    Map(Vec<(Node<'a>, Node<'a>)>),
+    Map(Entries<'t>),
 }
 
-impl Node<'_> {
+/// The children of a node, in order.
+#[derive(Clone, Copy)]
+pub(crate) struct Children<'t> {
+    tree: &'t Tree<'t>,
+    next: usize,
+    left: usize,
+}
+
+impl<'t> Iterator for Children<'t> {
+    type Item = Node<'t>;
+    fn next(&mut self) -> Option<Node<'t>> {
+        if self.left == 0 {
+            return None;
+        }
+        let node = Node { tree: self.tree, at: self.next };
+        self.left -= 1;
+        self.next += node.item().size.max(1) as usize;
+        Some(node)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Children<'_> {}
+
+/// The entries of a mapping: (key, value) pairs in order.
+#[derive(Clone, Copy)]
+pub(crate) struct Entries<'t>(Children<'t>);
+
+impl<'t> Iterator for Entries<'t> {
+    type Item = (Node<'t>, Node<'t>);
+    fn next(&mut self) -> Option<(Node<'t>, Node<'t>)> {
+        let k = self.0.next()?;
+        let v = self.0.next()?;
+        Some((k, v))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.left / 2, Some(self.0.left / 2))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+impl<'a> Tree<'a> {
+    fn new(text: &'a str, capacity: usize) -> Tree<'a> {
+        Tree { text, items: Vec::with_capacity(capacity), owned: Vec::new() }
+    }
+
+    /// An empty tree for `text`, with room for the nodes it likely has.
+    pub(super) fn new_for(text: &'a str) -> Tree<'a> {
+        Tree::new(text, capacity_for(text))
+    }
+
+    /// The first node, if any.
+    pub(crate) fn root(&self) -> Option<Node<'_>> {
+        (!self.items.is_empty()).then_some(Node { tree: self, at: 0 })
+    }
+
+    /// Nodes so far.
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Adds a scalar; `text` is a slice of the input when it can be.
+    pub(super) fn scalar(&mut self, pos: Pos, text: &str, plain: bool) {
+        // A slice of the input lies within it, and is whole characters.
+        let base = self.text.as_ptr() as usize;
+        let start = (text.as_ptr() as usize).wrapping_sub(base);
+        let inside = start <= self.text.len() && text.len() <= self.text.len() - start;
+        let start = if text.is_empty() { 0 } else { start };
+        match (inside, u32::try_from(start), u32::try_from(text.len())) {
+            (true, Ok(a), Ok(b)) | (_, Ok(a @ 0), Ok(b @ 0)) => {
+                self.items.push(Item { pos, size: 1, a, b, tag: Tag::Text { plain } })
+            }
+            _ => self.owned_scalar(pos, text.to_owned(), plain),
+        }
+    }
+
+    /// Adds a scalar that is not in the input.
+    pub(super) fn owned_scalar(&mut self, pos: Pos, text: String, plain: bool) {
+        let a = u32::try_from(self.owned.len()).unwrap_or(u32::MAX);
+        self.owned.push(text);
+        self.items.push(Item { pos, size: 1, a, b: 0, tag: Tag::Owned { plain } });
+    }
+
+    /// Opens a container (its children come next); returns it for
+    /// [`Tree::close`].
+    pub(super) fn open(&mut self, pos: Pos, map: bool) -> usize {
+        let tag = if map { Tag::Map } else { Tag::Seq };
+        self.items.push(Item { pos, size: 0, a: 0, b: 0, tag });
+        self.items.len() - 1
+    }
+
+    /// Closes the container `at`, which has `children` children.
+    pub(super) fn close(&mut self, at: usize, children: usize) {
+        let size = self.items.len() - at;
+        if let Some(item) = self.items.get_mut(at) {
+            item.size = u32::try_from(size).unwrap_or(u32::MAX);
+            item.a = u32::try_from(children).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// Sets where the container `at` starts (known after its first child).
+    pub(super) fn set_pos(&mut self, at: usize, pos: Pos) {
+        if let Some(item) = self.items.get_mut(at) {
+            item.pos = pos;
+        }
+    }
+
+    /// Adds a copy of the complete node `at` (an alias); returns its size.
+    pub(super) fn copy(&mut self, at: usize) -> usize {
+        let size = self.items.get(at).map_or(0, |i| i.size as usize);
+        self.items.extend_from_within(at..at + size);
+        size
+    }
+
+    /// The size of the complete node `at`.
+    pub(super) fn size_of(&self, at: usize) -> usize {
+        self.items.get(at).map_or(0, |i| i.size as usize)
+    }
+}
+
+impl<'t> Node<'t> {
+    fn item(&self) -> Item {
+        self.tree.items[self.at]
+    }
+
+    /// Nodes in this subtree, itself included.
+    pub(crate) fn size(&self) -> usize {
+        self.item().size as usize
+    }
+
+    /// Where the node starts.
+    pub(crate) fn pos(&self) -> Pos {
+        self.item().pos
+    }
+
+    /// What the node holds.
+    pub(crate) fn kind(&self) -> Kind<'t> {
+        let item = self.item();
+        let children = Children { tree: self.tree, next: self.at + 1, left: item.a as usize };
+        match item.tag {
+            Tag::Seq => Kind::Seq(children),
+            Tag::Map => Kind::Map(Entries(children)),
+            Tag::Text { plain } => {
+                let (a, b) = (item.a as usize, item.b as usize);
+                Kind::Scalar { text: self.tree.text.get(a..a + b).unwrap_or(""), plain }
+            }
+            Tag::Owned { plain } => Kind::Scalar {
+                text: self.tree.owned.get(item.a as usize).map_or("", String::as_str),
+                plain,
+            },
+        }
+    }
+
+    /// No children, for a node that is not the container asked for.
+    pub(crate) fn no_children(&self) -> Children<'t> {
+        Children { tree: self.tree, next: self.at, left: 0 }
+    }
+
     /// Whether the node is YAML's null (`~`, `null`, or nothing).
     pub(crate) fn is_null(&self) -> bool {
-        matches!(&self.kind, Kind::Scalar { text, plain: true }
-            if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL"))
+        matches!(
+            self.kind(),
+            Kind::Scalar { text: "" | "~" | "null" | "Null" | "NULL", plain: true }
+        )
     }
 
     /// A short description for messages: `a mapping`, `a sequence`, `` `x` ``.
     pub(crate) fn describe(&self) -> String {
-        match &self.kind {
+        match self.kind() {
             Kind::Scalar { .. } if self.is_null() => "nothing".to_owned(),
             Kind::Scalar { text, .. } => {
                 let short: String = text.chars().take(40).collect();
@@ -67,44 +270,80 @@ impl Node<'_> {
     }
 }
 
-enum Frame<'a> {
-    Seq {
-        pos: Pos,
-        anchor: usize,
-        items: Vec<Node<'a>>,
-        size: usize,
-    },
-    Map {
-        pos: Pos,
-        anchor: usize,
-        entries: Vec<(Node<'a>, Node<'a>)>,
-        key: Option<Node<'a>>,
-        size: usize,
-    },
+/// Two nodes are equal when they have the same positions and contents,
+/// wherever their texts are kept (for the fast reader's tests).
+impl PartialEq for Node<'_> {
+    fn eq(&self, other: &Node<'_>) -> bool {
+        if self.pos() != other.pos() {
+            return false;
+        }
+        match (self.kind(), other.kind()) {
+            (Kind::Scalar { text: a, plain: p }, Kind::Scalar { text: b, plain: q }) => {
+                a == b && p == q
+            }
+            (Kind::Seq(a), Kind::Seq(b)) => a.len() == b.len() && a.zip(b).all(|(x, y)| x == y),
+            (Kind::Map(a), Kind::Map(b)) => {
+                a.len() == b.len() && a.zip(b).all(|((k, v), (l, w))| k == l && v == w)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Pos { line, column } = self.pos();
+        match self.kind() {
+            Kind::Scalar { text, plain } => write!(f, "{line}:{column} {text:?} plain={plain}"),
+            Kind::Seq(items) => {
+                write!(f, "{line}:{column} ")?;
+                f.debug_list().entries(items).finish()
+            }
+            Kind::Map(entries) => {
+                write!(f, "{line}:{column} ")?;
+                f.debug_map().entries(entries).finish()
+            }
+        }
+    }
+}
+
+/// An open container of the full parser.
+struct Frame {
+    at: usize,
+    anchor: usize,
+    children: usize,
 }
 
 fn pos_of(m: &saphyr_parser::Marker) -> Pos {
     Pos::new(m.line(), m.col() + 1)
 }
 
-/// Parses `text` into one document's root node. Problems go to `sink`;
+/// A first guess of the number of nodes of a document: large files are
+/// mostly short lines of several nodes each (about 6 bytes a node for a
+/// cluster of flow-mapping real servers).
+pub(super) fn capacity_for(text: &str) -> usize {
+    text.len() / 5 + 16
+}
+
+/// Parses `text` into one document's tree. Problems go to `sink`;
 /// `None` means there is no usable document.
 ///
 /// Files in the common subset of YAML that `fast` reads are read there,
 /// several times faster; the others by `saphyr-parser`, to the same tree.
-pub(crate) fn parse<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
-    if let Some(root) = super::fast::parse(text) {
-        return Some(root);
+pub(crate) fn parse<'a>(text: &'a str, sink: &mut Sink) -> Option<Tree<'a>> {
+    if let Some(tree) = super::fast::parse(text) {
+        return Some(tree);
     }
     parse_full(text, sink)
 }
 
 /// [`parse`] with `saphyr-parser`, whatever the text.
-pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>> {
+pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Tree<'a>> {
     let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame<'a>> = Vec::new();
-    let mut anchors: HashMap<usize, Node<'a>> = HashMap::new();
-    let mut root: Option<Node<'a>> = None;
+    let mut tree = Tree::new_for(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, usize> = HashMap::new();
+    let mut has_root = false;
     let mut documents = 0usize;
     let mut total = 0usize;
     let mut aliased = 0usize;
@@ -119,7 +358,8 @@ pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>>
             }
         };
         let pos = pos_of(&span.start);
-        let done: Option<(Node<'a>, usize)> = match event {
+        // A node that is now complete: where it is and its anchor.
+        let done: Option<(usize, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -130,25 +370,22 @@ pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>>
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
-                    total += n.size;
-                    aliased += n.size;
+                Some(&at) => {
+                    let size = tree.size_of(at);
+                    total += size;
+                    aliased += size;
                     if aliased > MAX_ALIAS_NODES || total > MAX_NODES {
                         sink.error(pos, "yaml aliases expand to too many nodes");
                         return None;
                     }
-                    Some((n.clone(), 0))
+                    let copy = tree.len();
+                    tree.copy(at);
+                    Some((copy, 0))
                 }
                 None => {
                     sink.error(pos, "unknown yaml alias");
-                    Some((
-                        Node {
-                            pos,
-                            kind: Kind::Scalar { text: Cow::Borrowed(""), plain: true },
-                            size: 1,
-                        },
-                        0,
-                    ))
+                    tree.scalar(pos, "", true);
+                    Some((tree.len() - 1, 0))
                 }
             },
             Event::Scalar(value, style, anchor, tag) => {
@@ -161,10 +398,14 @@ pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>>
                     }
                 }
                 total += 1;
-                Some((Node { pos, kind: Kind::Scalar { text: value, plain }, size: 1 }, anchor))
+                match value {
+                    Cow::Borrowed(t) => tree.scalar(pos, t, plain),
+                    Cow::Owned(t) => tree.owned_scalar(pos, t, plain),
+                }
+                Some((tree.len() - 1, anchor))
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
-                let is_seq = matches!(event, Event::SequenceStart(..));
+                let is_map = matches!(event, Event::MappingStart(..));
                 if tag.is_some() {
                     sink.error(pos, "yaml tags are not supported");
                 }
@@ -177,44 +418,30 @@ pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Node<'a>>
                     sink.error(pos, "yaml document has too many nodes");
                     return None;
                 }
-                if is_seq {
-                    stack.push(Frame::Seq { pos, anchor, items: Vec::new(), size: 1 });
-                } else {
-                    stack.push(Frame::Map { pos, anchor, entries: Vec::new(), key: None, size: 1 });
-                }
+                let at = tree.open(pos, is_map);
+                stack.push(Frame { at, anchor, children: 0 });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Seq { pos, anchor, items, size }) => {
-                    Some((Node { pos, kind: Kind::Seq(items), size }, anchor))
-                }
-                Some(Frame::Map { pos, anchor, entries, size, .. }) => {
-                    Some((Node { pos, kind: Kind::Map(entries), size }, anchor))
+                Some(Frame { at, anchor, children }) => {
+                    tree.close(at, children);
+                    Some((at, anchor))
                 }
                 None => None,
             },
         };
-        let Some((node, anchor)) = done else { continue };
+        let Some((at, anchor)) = done else { continue };
         if anchor > 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, at);
         }
         match stack.last_mut() {
-            Some(Frame::Seq { items, size, .. }) => {
-                *size += node.size;
-                items.push(node);
-            }
-            Some(Frame::Map { entries, key, size, .. }) => {
-                *size += node.size;
-                match key.take() {
-                    Some(k) => entries.push((k, node)),
-                    None => *key = Some(node),
-                }
-            }
-            None => root = Some(node),
+            Some(frame) => frame.children += 1,
+            None => has_root = true,
         }
     }
-    if root.is_none() {
+    if !has_root {
         sink.error(Pos::new(1, 1), "empty configuration");
+        return None;
     }
-    root
+    Some(tree)
 }
