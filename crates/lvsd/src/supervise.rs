@@ -762,7 +762,7 @@ impl<K: Kernel> Supervisor<K> {
         drop(config); // after the commands: freeing a large model takes a while
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         log::info!(
-            "reload: {} IPVS commands (total {}); nannies: {} stopped, {n_fresh} to start, {kept} kept; \
+            "reload: {} IPVS commands (total {}); nannies: {} stopped, {n_fresh} started, {kept} kept; \
              commands sent {:.1} ms after reading began (read and parse {:.1} ms, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms); \
              a resync of the kernel table follows",
             stats.commands,
