@@ -631,10 +631,12 @@ impl<K: Kernel> Supervisor<K> {
         let due: Vec<NannyKey> =
             self.restarts.iter().filter(|(_, t)| **t <= now).map(|(k, _)| k.clone()).collect();
         for k in due {
+            self.restarts.remove(&k);
+            // Started by the next slice, with the others due: many deaths
+            // at once (an OOM kill, a stopped machine) must not block the
+            // loop while they all restart.
             if self.engine.spec.nannies.contains_key(&k) && !self.by_key.contains_key(&k) {
-                self.start(&k);
-            } else {
-                self.restarts.remove(&k);
+                self.pending.insert(k);
             }
         }
         if self.engine.needs_resync
