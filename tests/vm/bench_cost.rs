@@ -10,10 +10,9 @@
 //! configuration is 100 virtual services (a VIP each) of 10 real servers,
 //! port 9000 (not 80: there nanny's connect check turns into HTTP), TCP
 //! connect checks every [`INTERVAL_S`] seconds with a 1 s timeout on both
-//! sides (why not every second: see [`INTERVAL_S`]). keepalived gets all
-//! 1,000 checks; lvsd is brought by reloads to the 800 nannies it holds
-//! under emulation (see [`RAMP_STEP`] and [`OURS_SERVICES`]), so the row
-//! compares per check and per checked server.
+//! sides (why not every second: see [`INTERVAL_S`]). Both get all 1,000
+//! checks from one configuration: lvsd starts its 1,000 nannies itself,
+//! and the row compares per check and per checked server.
 //!
 //! Once every real server is in the kernel table and a warm-up has passed,
 //! it measures over a window: the CPU time of the daemon's whole process
@@ -60,23 +59,6 @@ const WINDOW: Duration = Duration::from_secs(6 * INTERVAL_S);
 const GIVE_UP: Duration = Duration::from_secs(1200);
 /// How long to wait for the table once every process is there.
 const TABLE_WAIT: Duration = Duration::from_secs(180);
-/// Services added per lvsd reload while bringing it to 100. lvsd starts
-/// the nannies of a configuration one after the other before it reads any
-/// of their reports, and a nanny whose lines it has not read for 3 alive
-/// periods plus 1 s counts as hung and is killed. Under the guest's
-/// emulation a nanny takes about 0.3 s to start, so starting 1,000 at once
-/// (about 5 min) made lvsd kill most of them as hung, restart them, and so
-/// on (the second run: 997 processes, then 348). Batches of 20 nannies
-/// were not enough on a loaded host either (the third run churned from
-/// about 600 nannies on); batches of 10 are the smallest a service gives.
-const RAMP_STEP: usize = 1;
-/// The services lvsd is brought to. Not all 100: even at 10 nannies per
-/// reload, lvsd's hang detector started killing nannies from about 900 on
-/// (the fourth run: 4,546 kills, stuck at 912 processes), as each reload
-/// then blocks its loop long enough under emulation. 800 nannies is what
-/// it held; the figures are compared per check and per checked server.
-const OURS_SERVICES: usize = 80;
-const RAMP_STEP_LIMIT: Duration = Duration::from_secs(300);
 /// Accept queue of the real servers' listener.
 const BACKLOG: i32 = 4096;
 /// Threads accepting on the real servers' listener.
@@ -284,66 +266,14 @@ impl Lab {
         std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
     }
 
-    /// lvsd, brought to its 100 services by reloads of [`RAMP_STEP`]
-    /// services each (see [`RAMP_STEP`] for why not all at start-up).
+    /// lvsd with all 100 services (1,000 nannies) from one
+    /// configuration.
     fn lvsd(&self) -> Result<Running, String> {
         let path = self.dir.join("lvs.yaml");
-        let mut services = RAMP_STEP.min(OURS_SERVICES);
-        std::fs::write(&path, lvsd_yaml(services)).unwrap();
+        std::fs::write(&path, lvsd_yaml(SERVICES)).unwrap();
         let mut cmd = self.director.command(bin("lvsd"));
         cmd.args(["-n", "-c"]).arg(&path);
-        let running = spawn(cmd, &self.dir.join("lvsd.log"));
-        let root = running.0.id();
-        let started = Instant::now();
-        let mut reloads = 0;
-        loop {
-            let want = services * PER_SERVICE + 1;
-            let step = Instant::now();
-            loop {
-                let n = tree(root).len();
-                if n == want {
-                    break;
-                }
-                if step.elapsed() > RAMP_STEP_LIMIT {
-                    println!(
-                        "bench_cost: lvsd: {n} processes, want {want}, after {RAMP_STEP_LIMIT:?}; log:\n{}",
-                        tail(&self.log("lvsd.log"), 40)
-                    );
-                    let hung = self.log("lvsd.log").matches("silent for").count();
-                    return Err(format!(
-                        "did not reach {} nannies: stuck at {} of {want} processes while adding services by reloads \
-                         ({hung} nannies killed as silent by lvsd, which did not read their lines while it started others)",
-                        OURS_SERVICES * PER_SERVICE,
-                        n
-                    ));
-                }
-                // Not too often: reading /proc for every process costs under TCG.
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            if services == OURS_SERVICES {
-                break;
-            }
-            services = (services + RAMP_STEP).min(OURS_SERVICES);
-            std::fs::write(&path, lvsd_yaml(services)).unwrap();
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(i32::try_from(root).unwrap()),
-                nix::sys::signal::SIGHUP,
-            )
-            .unwrap();
-            reloads += 1;
-            if reloads % 10 == 0 {
-                println!(
-                    "bench_cost: lvsd: {:.0} s: reload {reloads}, {services} services",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-        println!(
-            "bench_cost: lvsd: {OURS_SERVICES} services and {} nannies after {reloads} reloads, {:.1} s",
-            OURS_SERVICES * PER_SERVICE,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(running)
+        Ok(spawn(cmd, &self.dir.join("lvsd.log")))
     }
 
     fn keepalived(&self) -> Result<Running, String> {
@@ -625,12 +555,18 @@ fn measure(
     let served1 = servers.snapshot();
     let other1 = servers.other.load(Ordering::Relaxed);
     let pids1 = tree(root);
+    // CPU first, then the window's end, then memory: reading 1,000
+    // processes' smaps under emulation takes seconds, which must count
+    // neither in the window nor in the CPU.
+    let cpu1: Vec<(u32, u64)> = pids1
+        .iter()
+        .filter_map(|&p| Some((p, cpu_ns(p)? - cpu0.get(&p).copied().unwrap_or(0))))
+        .collect();
+    let window = t0.elapsed();
     let mut cpu = 0;
     let mut roles: BTreeMap<String, (usize, Mem, u64)> = BTreeMap::new();
     let mut total = Mem::default();
-    for &p in &pids1 {
-        let Some(now) = cpu_ns(p) else { continue };
-        let used = now - cpu0.get(&p).copied().unwrap_or(0);
+    for &(p, used) in &cpu1 {
         cpu += used;
         let m = mem(p);
         total += m;
@@ -639,7 +575,6 @@ fn measure(
         r.1 += m;
         r.2 += used;
     }
-    let window = t0.elapsed();
     let dests_at_end = lab.destinations();
     println!(
         "bench_cost: {side}: destinations in the table: {dests_at_start} at the window's start, {dests_at_end} at its end"
@@ -679,6 +614,12 @@ fn measure(
         let limits = std::fs::read_to_string(format!("/proc/{root}/limits")).unwrap_or_default();
         let nofile = limits.lines().find(|l| l.starts_with("Max open files")).unwrap_or("");
         println!("bench_cost: lvsd: {fds} open file descriptors; {nofile}");
+        let text = lab.log(log);
+        let started = text.lines().find(|l| l.contains("nannies started in")).unwrap_or("");
+        println!(
+            "bench_cost: lvsd: {} nannies killed as silent; {started}",
+            text.matches("silent for").count()
+        );
     }
     drop(running);
     drop(servers);
@@ -745,14 +686,7 @@ fn main() {
         Ok(f) => f.details("keepalived"),
         Err(e) => println!("bench_cost: keepalived: {e}"),
     }
-    let ours = measure(
-        "lvsd",
-        &format!("lvsd + {} nannies", OURS_SERVICES * PER_SERVICE),
-        OURS_SERVICES * PER_SERVICE,
-        Lab::lvsd,
-        lvsd_role,
-        "lvsd.log",
-    );
+    let ours = measure("lvsd", "lvsd + 1,000 nannies", SERVERS, Lab::lvsd, lvsd_role, "lvsd.log");
     match &ours {
         Ok(f) => f.details("lvsd"),
         Err(e) => println!("bench_cost: lvsd: {e}"),

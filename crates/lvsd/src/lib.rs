@@ -15,6 +15,7 @@
 
 pub mod engine;
 pub mod kernel;
+pub mod limits;
 pub mod spawn;
 pub mod spec;
 pub mod supervise;
@@ -244,6 +245,18 @@ pub fn run_daemon(o: &Options) -> Result<i32, Error> {
     drop(config);
     for w in &spec.warnings {
         log::warn!("{w}");
+    }
+    match limits::raise_nofile() {
+        Ok(r) if r.soft > r.before => {
+            log::info!("open-file limit raised from {} to {} (the hard limit)", r.before, r.soft);
+        }
+        Ok(r) => log::debug!("open-file limit {} (hard {})", r.soft, r.hard),
+        Err(e) => log::warn!("cannot raise the open-file limit: {e}"),
+    }
+    if let Some(limit) = limits::nofile() {
+        if let Some(m) = limits::shortfall(spec.nannies.len(), limit) {
+            log::error!("{m}");
+        }
     }
     let client = ipvs::Client::connect()?;
     let engine = Engine::new(client, spec, ownership(o));

@@ -2,11 +2,18 @@
 //! SIGTERM, SIGINT through signal-hook) and every nanny's stdout, plus a
 //! one-second tick for liveness, restarts and first verdicts.
 //!
+//! Nothing in a turn of the loop is allowed to take long: nannies are
+//! started a slice at a time between polls (a fork and exec can take a
+//! third of a second on a slow machine), a resync runs in slices, and a
+//! turn's work is proportional to the events it got, not to the number of
+//! nannies. A nanny is judged hung by the time lvsd spent listening to it
+//! (the [`Ear`]), never by time lvsd itself was busy or stalled.
+//!
 //! Nannies are started through [`crate::spawn`] only. What they say is
 //! decoded with `nanny::protocol` and handed to the [`Engine`], which alone
 //! changes the table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::Child;
@@ -42,6 +49,60 @@ const RESYNC_SLICE: Duration = Duration::from_millis(20);
 const RESYNC_STEP: usize = 8;
 /// Least time between two resyncs after refused commands.
 const RESYNC_AFTER_FAILURE: Duration = Duration::from_secs(2);
+/// The longest a turn of the loop spends starting nannies (at least one
+/// per turn) before it reads their reports again.
+const START_SLICE: Duration = Duration::from_millis(20);
+/// How often the loop looks over every nanny for silence and first
+/// verdicts (not at every event: that would make each event cost as much
+/// as there are nannies).
+const SCAN_EVERY: Duration = Duration::from_millis(250);
+/// How often the loop waits for every child even without a SIGCHLD (a
+/// safety net; deaths are normally reaped on their SIGCHLD).
+const REAP_EVERY: Duration = Duration::from_secs(5);
+/// The most of one turn of the loop that counts as listening: a turn
+/// waits at most a second in `poll`; anything longer means lvsd was busy
+/// or stalled, and nannies are not to blame for lines it did not read.
+const MAX_TURN: Duration = Duration::from_secs(2);
+/// Events read per `poll` call (mio returns at most this many).
+const EVENTS: usize = 1024;
+
+/// The time lvsd spent listening to its nannies: wall time, except that
+/// no turn of the loop counts for more than [`MAX_TURN`]. A nanny's
+/// silence is measured on this clock, so a loop blocked (by a slow
+/// kernel, a swapping machine, a debugger) never makes healthy nannies
+/// look hung.
+#[derive(Clone, Copy, Debug)]
+pub struct Ear {
+    heard: Duration,
+    last: Instant,
+}
+
+impl Ear {
+    /// A clock at zero.
+    pub fn new(now: Instant) -> Self {
+        Ear { heard: Duration::ZERO, last: now }
+    }
+
+    /// A turn of the loop came back from `poll` at `now`: counts the time
+    /// since the previous turn, up to [`MAX_TURN`]. Returns the clock.
+    pub fn turn(&mut self, now: Instant) -> Duration {
+        let gap = now.saturating_duration_since(self.last);
+        self.heard += gap.min(MAX_TURN);
+        self.last = self.last.max(now);
+        self.heard
+    }
+
+    /// The clock as of the last turn.
+    pub fn now(&self) -> Duration {
+        self.heard
+    }
+}
+
+/// How long a nanny promising an `alive` line every `alive` may stay
+/// silent (on the [`Ear`]'s clock) before it is taken as hung.
+pub fn hung_after(alive: Duration) -> Duration {
+    alive * 3 + Duration::from_secs(1)
+}
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +149,8 @@ struct Running {
     buf: Vec<u8>,
     started: Instant,
     last_line: Instant,
+    /// The [`Ear`]'s clock at its last line (or its start).
+    heard_at: Duration,
     /// Liveness period promised in the hello line.
     alive: Option<Duration>,
     /// When a server never reported is taken as down.
@@ -114,6 +177,16 @@ pub struct Supervisor<K: Kernel> {
     last_resync: Instant,
     /// The resync in progress: when it started and the time spent on it.
     resync_clock: Option<(Instant, Duration)>,
+    /// Nannies to start, a [`START_SLICE`] at a time.
+    pending: BTreeSet<NannyKey>,
+    /// When the current batch of starts began, and how many it started.
+    start_clock: Option<(Instant, usize)>,
+    /// Time spent listening, for silence.
+    ear: Ear,
+    next_scan: Instant,
+    next_reap: Instant,
+    /// A SIGCHLD came: wait for the children.
+    child_exited: bool,
 }
 
 impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
@@ -151,6 +224,12 @@ impl<K: Kernel> Supervisor<K> {
             nanny_opts,
             last_resync: Instant::now(),
             resync_clock: None,
+            pending: BTreeSet::new(),
+            start_clock: None,
+            ear: Ear::new(Instant::now()),
+            next_scan: Instant::now(),
+            next_reap: Instant::now() + REAP_EVERY,
+            child_exited: false,
         })
     }
 
@@ -167,31 +246,33 @@ impl<K: Kernel> Supervisor<K> {
             self.engine.observed.services.len(),
             self.engine.observed.dest_count()
         );
-        let keys: Vec<NannyKey> = self.engine.spec.nannies.keys().cloned().collect();
-        for k in keys {
-            self.start(&k);
-        }
-        let mut events = Events::with_capacity(256);
+        self.queue_starts(self.engine.spec.nannies.keys().cloned().collect());
+        let mut events = Events::with_capacity(EVENTS);
+        let mut readable = Vec::new();
         loop {
-            // A resync in progress gets the loop's idle time: look at what
-            // is ready, but do not wait.
-            let timeout =
-                if self.engine.resync.is_some() { Duration::ZERO } else { self.next_timeout() };
+            // Starts and a resync in progress get the loop's idle time:
+            // look at what is ready, but do not wait.
+            let timeout = if self.engine.resync.is_some() || !self.pending.is_empty() {
+                Duration::ZERO
+            } else {
+                self.next_timeout()
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(Error::Io { what: "wait for events", source: e });
             }
+            self.ear.turn(Instant::now());
             let mut sigs = Vec::new();
-            let mut readable = Vec::new();
+            readable.clear();
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => sigs.extend(self.signals.pending()),
                     t => readable.push(t),
                 }
             }
-            for t in readable {
+            for &t in &readable {
                 self.read_nanny(t);
             }
             for s in sigs {
@@ -202,14 +283,61 @@ impl<K: Kernel> Supervisor<K> {
                         self.shutdown();
                         return Ok(Exit::Signal(s));
                     }
-                    _ => {} // SIGCHLD: reaped below
+                    SIGCHLD => self.child_exited = true,
+                    _ => {}
                 }
             }
-            if let Some(exit) = self.reap() {
-                return Ok(exit);
+            let now = Instant::now();
+            if self.child_exited || now >= self.next_reap {
+                self.child_exited = false;
+                self.next_reap = now + REAP_EVERY;
+                if let Some(exit) = self.reap() {
+                    return Ok(exit);
+                }
             }
             self.tick();
+            self.start_slice();
             self.resync_slice();
+        }
+    }
+
+    /// Queues nannies to start in [`START_SLICE`]s between polls.
+    fn queue_starts(&mut self, keys: Vec<NannyKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        if self.start_clock.is_none() {
+            self.start_clock = Some((Instant::now(), 0));
+        }
+        self.pending.extend(keys);
+    }
+
+    /// Starts queued nannies for at most [`START_SLICE`] (at least one).
+    fn start_slice(&mut self) {
+        let t0 = Instant::now();
+        let mut started = 0;
+        while let Some(k) = self.pending.pop_first() {
+            if self.engine.spec.nannies.contains_key(&k)
+                && !self.by_key.contains_key(&k)
+                && !self.restarts.contains_key(&k)
+            {
+                self.start(&k);
+                started += 1;
+                if t0.elapsed() >= START_SLICE {
+                    break;
+                }
+            }
+        }
+        if let Some((since, n)) = self.start_clock.as_mut() {
+            *n += started;
+            if self.pending.is_empty() {
+                log::info!(
+                    "{n} nannies started in {:.1} s, {} running",
+                    since.elapsed().as_secs_f64(),
+                    self.running.len()
+                );
+                self.start_clock = None;
+            }
         }
     }
 
@@ -307,6 +435,7 @@ impl<K: Kernel> Supervisor<K> {
                 buf: Vec::new(),
                 started: now,
                 last_line: now,
+                heard_at: self.ear.now(),
                 alive: None,
                 verdict_by: None,
                 stopping: false,
@@ -366,13 +495,17 @@ impl<K: Kernel> Supervisor<K> {
                 let _ = self.poll.registry().deregister(&mut p);
             }
         }
-        if !lines.is_empty() {
-            r.last_line = Instant::now();
-        }
-        let (key, pid, stopping) = (r.key.clone(), r.pid, r.stopping);
-        if stopping {
+        if lines.is_empty() || r.stopping {
             return;
         }
+        r.last_line = Instant::now();
+        r.heard_at = self.ear.now();
+        // `alive` lines (most of them) need nothing else.
+        lines.retain(|l| !l.starts_with("alive "));
+        if lines.is_empty() {
+            return;
+        }
+        let (key, pid) = (r.key.clone(), r.pid);
         for line in lines {
             self.handle_line(token, &key, pid, &line);
         }
@@ -386,7 +519,7 @@ impl<K: Kernel> Supervisor<K> {
                 return;
             }
         };
-        let server = self.server_of(key);
+        let server = || self.server_of(key);
         let report = match msg {
             Message::Hello { version, alive, .. } => {
                 if version != protocol::VERSION {
@@ -405,19 +538,19 @@ impl<K: Kernel> Supervisor<K> {
                 return;
             }
             Message::Up { weight, reason } | Message::Weight { weight, reason } => {
-                log::info!("real server {server} up, weight {weight}: {reason}");
+                log::info!("real server {} up, weight {weight}: {reason}", server());
                 Report::Up(weight)
             }
             Message::Down { mode: DownMode::Remove, reason } => {
-                log::info!("real server {server} down, removed: {reason}");
+                log::info!("real server {} down, removed: {reason}", server());
                 Report::Removed
             }
             Message::Down { mode: DownMode::Quiesce, reason } => {
-                log::info!("real server {server} down, quiesced (weight 0): {reason}");
+                log::info!("real server {} down, quiesced (weight 0): {reason}", server());
                 Report::Quiesced
             }
             Message::Bye { reason } => {
-                log::debug!("nanny {pid} for {server} says bye: {reason}");
+                log::debug!("nanny {pid} for {} says bye: {reason}", server());
                 return;
             }
             Message::Alive { .. } | Message::Unknown { .. } => return,
@@ -473,33 +606,76 @@ impl<K: Kernel> Supervisor<K> {
         None
     }
 
+    /// The nannies silent for longer than their promise allows, on the
+    /// [`Ear`]'s clock.
+    fn silent_ones(&self) -> Vec<Token> {
+        let heard = self.ear.now();
+        self.running
+            .iter()
+            .filter(|(_, r)| {
+                !r.stopping
+                    && !r.hung
+                    && heard.saturating_sub(r.heard_at)
+                        > hung_after(r.alive.unwrap_or(spec::MAX_ALIVE))
+            })
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
     fn tick(&mut self) {
         let now = Instant::now();
+        if now >= self.next_scan {
+            self.next_scan = now + SCAN_EVERY;
+            self.scan(now);
+        }
+        let due: Vec<NannyKey> =
+            self.restarts.iter().filter(|(_, t)| **t <= now).map(|(k, _)| k.clone()).collect();
+        for k in due {
+            self.restarts.remove(&k);
+            // Started by the next slice, with the others due: many deaths
+            // at once (an OOM kill, a stopped machine) must not block the
+            // loop while they all restart.
+            if self.engine.spec.nannies.contains_key(&k) && !self.by_key.contains_key(&k) {
+                self.pending.insert(k);
+            }
+        }
+        if self.engine.needs_resync
+            && self.engine.resync.is_none()
+            && now.duration_since(self.last_resync) > RESYNC_AFTER_FAILURE
+        {
+            self.last_resync = now;
+            self.engine.start_resync("a refused command");
+        }
+    }
+
+    /// Looks over every nanny: kills the hung ones, gives first verdicts.
+    fn scan(&mut self, now: Instant) {
         // Silent nannies are hung (SIGSTOP, a stuck loop): kill them; the
-        // reaper restarts them.
-        for r in self.running.values_mut() {
-            if r.stopping || r.hung {
+        // reaper restarts them. Read what each has written first: lines
+        // waiting in its pipe are lvsd's delay, not the nanny's.
+        for t in self.silent_ones() {
+            self.read_nanny(t);
+            let heard = self.ear.now();
+            let server = match self.running.get(&t) {
+                Some(r) if !r.stopping && !r.hung => self.server_of(&r.key),
+                _ => continue,
+            };
+            let Some(r) = self.running.get_mut(&t) else { continue };
+            let alive = r.alive.unwrap_or(spec::MAX_ALIVE);
+            let silent = heard.saturating_sub(r.heard_at);
+            if silent <= hung_after(alive) {
                 continue;
             }
-            let alive = r.alive.unwrap_or(spec::MAX_ALIVE);
-            let limit = alive * 3 + Duration::from_secs(1);
-            let silent = now.saturating_duration_since(r.last_line);
-            if silent > limit {
-                log::warn!(
-                    "nanny {} for {} silent for {:.1} s (alive every {:.1} s): killing it",
-                    r.pid,
-                    self.engine
-                        .spec
-                        .nannies
-                        .get(&r.key)
-                        .map(|n| n.server.to_string())
-                        .unwrap_or_default(),
-                    silent.as_secs_f64(),
-                    alive.as_secs_f64()
-                );
-                let _ = kill(Pid::from_raw(r.pid as i32), Signal::SIGKILL);
-                r.hung = true;
-            }
+            log::warn!(
+                "nanny {} for {server} silent for {:.1} s while lvsd listened ({:.1} s since its last line; alive every {:.1} s): killing it",
+                r.pid,
+                silent.as_secs_f64(),
+                now.saturating_duration_since(r.last_line).as_secs_f64(),
+                alive.as_secs_f64()
+            );
+            let _ = kill(Pid::from_raw(r.pid as i32), Signal::SIGKILL);
+            r.hung = true;
+            self.child_exited = true;
         }
         // Servers whose nanny never reported them up are down.
         let mut verdicts = Vec::new();
@@ -515,22 +691,6 @@ impl<K: Kernel> Supervisor<K> {
                 log::info!("real server {server} not reported up since its nanny started: down");
                 self.engine.report(&key, Report::Removed);
             }
-        }
-        let due: Vec<NannyKey> =
-            self.restarts.iter().filter(|(_, t)| **t <= now).map(|(k, _)| k.clone()).collect();
-        for k in due {
-            if self.engine.spec.nannies.contains_key(&k) && !self.by_key.contains_key(&k) {
-                self.start(&k);
-            } else {
-                self.restarts.remove(&k);
-            }
-        }
-        if self.engine.needs_resync
-            && self.engine.resync.is_none()
-            && now.duration_since(self.last_resync) > RESYNC_AFTER_FAILURE
-        {
-            self.last_resync = now;
-            self.engine.start_resync("a refused command");
         }
     }
 
@@ -590,33 +750,38 @@ impl<K: Kernel> Supervisor<K> {
         }
         self.restarts.retain(|k, _| new.nannies.contains_key(k));
         self.failures.retain(|k, _| new.nannies.contains_key(k));
-        let fresh: Vec<NannyKey> =
-            new.nannies.keys().filter(|k| !self.by_key.contains_key(*k)).cloned().collect();
+        self.pending.retain(|k| new.nannies.contains_key(k));
+        let fresh: Vec<NannyKey> = new
+            .nannies
+            .keys()
+            .filter(|k| !self.by_key.contains_key(*k) && !self.restarts.contains_key(*k))
+            .cloned()
+            .collect();
         let kept = new.nannies.len() - fresh.len();
-        let stats = self.engine.reload(new);
-        let t2 = Instant::now();
-        for k in &fresh {
-            if !self.restarts.contains_key(k) {
-                self.start(k);
+        if let Some(limit) = crate::limits::nofile() {
+            if let Some(m) = crate::limits::shortfall(new.nannies.len(), limit) {
+                log::error!("reload: {m}");
             }
         }
-        let nannies = t2.elapsed();
+        let stats = self.engine.reload(new);
+        let t2 = Instant::now();
+        let n_fresh = fresh.len();
+        // Started between polls, so that the running nannies are heard.
+        self.queue_starts(fresh);
         drop(config); // after the commands: freeing a large model takes a while
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         log::info!(
-            "reload: {} IPVS commands (total {}); nannies: {} stopped, {} started, {kept} kept; \
-             commands sent {:.1} ms after reading began (read and parse {:.1} ms with {faults} page faults, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms), nannies started in {:.1} ms; \
+            "reload: {} IPVS commands (total {}); nannies: {} stopped, {n_fresh} started, {kept} kept; \
+             commands sent {:.1} ms after reading began (read and parse {:.1} ms with {faults} page faults, spec {:.1} ms, plan {:.1} ms, apply {:.1} ms); \
              a resync of the kernel table follows",
             stats.commands,
             self.engine.commands_sent,
             gone.len(),
-            fresh.len(),
             ms(t2 - t0),
             ms(parse),
             ms(build),
             ms(stats.plan),
             ms(stats.apply),
-            ms(nannies)
         );
         self.last_resync = Instant::now();
         self.resync_clock = None;
@@ -625,6 +790,7 @@ impl<K: Kernel> Supervisor<K> {
     /// Stops every nanny (SIGTERM, then SIGKILL after a grace period) and
     /// removes the services lvsd keeps.
     fn shutdown(&mut self) {
+        self.pending.clear();
         let tokens: Vec<Token> = self.running.keys().copied().collect();
         for t in tokens {
             self.stop(t);
@@ -655,6 +821,34 @@ fn minor_faults() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stalled_loop_does_not_count_as_listening() {
+        let t0 = Instant::now();
+        let mut ear = Ear::new(t0);
+        let s = Duration::from_secs;
+        // Turns of a second each: all of it counts.
+        for i in 1..=10 {
+            assert_eq!(ear.turn(t0 + s(i)), s(i));
+        }
+        // The loop stalls for five minutes (starting nannies, a slow
+        // kernel): only MAX_TURN of it counts.
+        assert_eq!(ear.turn(t0 + s(310)), s(10) + MAX_TURN);
+        // A nanny that wrote its last line at 9 s with alive lines every
+        // 5 s is not hung now, though 301 s of wall time passed...
+        let last = s(9);
+        assert!(ear.now() - last <= hung_after(s(5)));
+        // ...but is once lvsd has listened for 16 s more without a line.
+        for i in 311..=323 {
+            ear.turn(t0 + s(i));
+        }
+        assert_eq!(ear.now() - last, hung_after(s(5)));
+        ear.turn(t0 + s(325));
+        assert!(ear.now() - last > hung_after(s(5)));
+        // A clock that goes back is ignored.
+        let before = ear.now();
+        assert_eq!(ear.turn(t0 + s(100)), before);
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
