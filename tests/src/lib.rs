@@ -1,3 +1,5 @@
 //! System tests of the lvs-router suite live in this crate's `tests/`
 //! folder; this library holds helpers they share.
 #![forbid(unsafe_code)]
+
+pub mod guest;

@@ -31,14 +31,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use lvs_tests::guest::{bin, spawn, Running};
 use testbed::Netns;
 
 const SERVICES: usize = 100;
@@ -77,38 +76,6 @@ fn rip_index(a: Ipv4Addr) -> Option<usize> {
     let [o1, o2, o3, o4] = a.octets();
     ((o1, o2) == (10, 88) && (1..=5).contains(&o3) && (10..210).contains(&o4))
         .then(|| usize::from(o3 - 1) * 200 + usize::from(o4 - 10))
-}
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var("LVS_BIN_DIR").unwrap_or_else(|_| "/lvs/bin".into())).join(name)
-}
-
-/// Spawned in its own process group; the whole group gets SIGKILL on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(pgid) = i32::try_from(self.0.id()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::SIGKILL,
-            );
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(mut cmd: Command, log: &Path) -> Running {
-    let log = std::fs::File::create(log).unwrap();
-    Running(
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
 }
 
 /// The real servers: one listener on the wildcard address of the

@@ -19,12 +19,11 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
+use lvs_tests::guest::{bin, spawn, Running};
 use testbed::{Netns, TcpServer};
 
 const VIP: &str = "10.99.0.1";
@@ -32,37 +31,6 @@ const RS: &str = "10.88.0.2";
 /// Not 80: there nanny's connect check turns into an HTTP exchange.
 const PORT: u16 = 9000;
 const GIVE_UP: Duration = Duration::from_secs(30);
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(pgid) = i32::try_from(self.0.id()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::SIGKILL,
-            );
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(mut cmd: Command, log: &Path) -> Running {
-    let log = std::fs::File::create(log).unwrap();
-    Running(
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var("LVS_BIN_DIR").unwrap_or_else(|_| "/lvs/bin".into())).join(name)
-}
 
 fn in_table(ns: &Netns) -> bool {
     // /proc shows the destination as hex address:port.

@@ -32,10 +32,13 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// `Running`: dropping it SIGKILLs the daemon's whole process group
+// (keepalived's children, pulse's lvsd), as a power cut would.
+use lvs_tests::guest::Running;
 use nix::sys::socket::{
     self, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockProtocol, SockType,
     SockaddrStorage,
@@ -517,24 +520,6 @@ struct Outage {
     reaction: Option<Duration>,
     announce: Option<Duration>,
     after_dead: Option<Duration>,
-}
-
-/// A daemon in its own process group: dropping it SIGKILLs the whole
-/// group (keepalived's children, pulse's lvsd and send_arp), as a power
-/// cut would, and reaps the leader.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(pgid) = i32::try_from(self.0.id()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::SIGKILL,
-            );
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Answers every datagram on the echo port, from whichever address the

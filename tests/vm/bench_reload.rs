@@ -39,12 +39,12 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ipvs::{Client, ServiceKey};
+use lvs_tests::guest::{bin, ref_ipvsadm, spawn};
 use testbed::{addr, Forwarding, Netns, TopologyBuilder};
 
 const SERVICES: u32 = 2_284;
@@ -53,41 +53,6 @@ const CHANGED: u32 = 23;
 const GIVE_UP: Duration = Duration::from_secs(300);
 /// The port of the service that carries the long-lived connection.
 const HELD_PORT: u16 = 9000;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(pgid) = i32::try_from(self.0.id()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::SIGKILL,
-            );
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(mut cmd: Command, log: &Path) -> Running {
-    let log = std::fs::File::create(log).unwrap();
-    Running(
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var("LVS_BIN_DIR").unwrap_or_else(|_| "/lvs/bin".into())).join(name)
-}
-
-fn ipvsadm() -> String {
-    std::env::var("LVS_REF_IPVSADM").unwrap_or_else(|_| "ipvsadm".into())
-}
 
 /// One service of a configuration.
 struct Svc {
@@ -411,7 +376,7 @@ impl Bed {
         quiet: impl Fn(&str) -> bool,
     ) -> Result<Outcome, String> {
         let ns = self.director();
-        ns.run(&ipvsadm(), &["-C"]).unwrap();
+        ns.run(&ref_ipvsadm(), &["-C"]).unwrap();
         let log = self.dir.join(format!("{name}.log"));
         let started = Instant::now();
         let mut daemon = spawn(cmd, &log);
@@ -552,7 +517,7 @@ fn main() {
         });
         since.elapsed() > Duration::from_secs(5)
     });
-    bed.director().run(&ipvsadm(), &["-C"]).unwrap();
+    bed.director().run(&ref_ipvsadm(), &["-C"]).unwrap();
 
     // lvsd's own account: the reload line and the resync line.
     let (split, resync) = match &ours {

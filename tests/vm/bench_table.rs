@@ -19,10 +19,10 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use lvs_tests::guest::{bin, ref_ipvsadm, spawn};
 use testbed::Netns;
 
 const SERVICES: u32 = 1_000;
@@ -97,43 +97,6 @@ const FULL: (usize, usize) = (SERVICES as usize, (SERVICES * DESTS) as usize);
 fn flush(ns: &Netns) {
     ns.run(&ref_ipvsadm(), &["-C"]).unwrap();
     assert_eq!(count(ns), (0, 0));
-}
-
-fn ref_ipvsadm() -> String {
-    std::env::var("LVS_REF_IPVSADM").unwrap_or_else(|_| "ipvsadm".into())
-}
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var("LVS_BIN_DIR").unwrap_or_else(|_| "/lvs/bin".into())).join(name)
-}
-
-/// Spawned in its own process group; the whole group gets SIGKILL on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(pgid) = i32::try_from(self.0.id()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::SIGKILL,
-            );
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(mut cmd: Command, log: &std::path::Path) -> Running {
-    use std::os::unix::process::CommandExt;
-    let log = std::fs::File::create(log).unwrap();
-    Running(
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
 }
 
 /// Time from `started` until the table is complete.
