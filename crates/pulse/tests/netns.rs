@@ -594,11 +594,9 @@ fn forged_replayed_truncated_and_random_packets_on_the_wire_change_nothing() {
         epoch,
         boot_id: 7,
         seq: 1 << 40,
-        timestamp_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
+        flags: 0,
         config_digest: [0; 32],
+        echoes: Vec::new(),
     };
     // To the backup, as if from the active router: replays, truncation,
     // oversize, a "standby" bit flip that would make the backup take over.
@@ -622,7 +620,7 @@ fn forged_replayed_truncated_and_random_packets_on_the_wire_change_nothing() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let len = if n % 2 == 0 { wire::NATIVE_LEN } else { (seed % 300) as usize };
+        let len = if n % 2 == 0 { wire::NATIVE_MIN_LEN } else { (seed % 300) as usize };
         let mut p: Vec<u8> = (0..len).map(|k| (seed >> (k % 56)) as u8 ^ k as u8).collect();
         if n % 4 == 0 && len >= 5 {
             p[..4].copy_from_slice(&wire::NATIVE_MAGIC);
