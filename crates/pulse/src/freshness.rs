@@ -35,8 +35,9 @@ use crate::wire::{DropReason, Echo, Heartbeat};
 /// Most sends remembered; at one heartbeat per keepalive plus answers this
 /// covers far more than `keepalive + deadtime`.
 const SENT_CAP: usize = 4096;
-/// Boots whose answers are rate-limited per peer.
-const ANSWERED_CAP: usize = 8;
+/// Recent boots of one peer whose newest sequence (and last answer) we
+/// remember beyond the two echo slots.
+const RECENT_CAP: usize = 8;
 
 /// When each of our recent heartbeats left (monotonic).
 #[derive(Clone, Debug, Default)]
@@ -99,6 +100,13 @@ pub enum Verdict {
     },
 }
 
+#[derive(Clone, Copy, Debug)]
+struct Recent {
+    boot: u64,
+    seq: u64,
+    answered: Option<Instant>,
+}
+
 /// Per-peer freshness state.
 #[derive(Clone, Debug, Default)]
 pub struct PeerFreshness {
@@ -106,8 +114,11 @@ pub struct PeerFreshness {
     confirmed: Option<(u64, u64)>,
     /// Newest (boot, seq) of another boot, unproven.
     candidate: Option<(u64, u64)>,
-    /// When we last answered each recent boot of this peer.
-    answered: Vec<(u64, Instant)>,
+    /// Recent boots of this peer: newest sequence accepted, and when we
+    /// last answered it. Replays of a boot's older heartbeats stay replays
+    /// even after another boot took the candidate slot, so they cannot use
+    /// up the answers that boot's new heartbeats are owed.
+    recent: Vec<Recent>,
     /// First unproven heartbeat since the last proven one.
     unproven_since: Option<Instant>,
 }
@@ -126,13 +137,27 @@ impl PeerFreshness {
         t: Timers,
         now: Instant,
     ) -> Result<Verdict, DropReason> {
-        let slot = [self.confirmed, self.candidate]
+        let newest = [self.confirmed, self.candidate]
             .into_iter()
             .flatten()
-            .find(|(boot, _)| *boot == hb.boot_id);
-        if slot.is_some_and(|(_, seq)| hb.seq <= seq) {
+            .chain(self.recent.iter().map(|r| (r.boot, r.seq)))
+            .filter(|(boot, _)| *boot == hb.boot_id)
+            .map(|(_, seq)| seq)
+            .max();
+        if newest.is_some_and(|seq| hb.seq <= seq) {
             return Err(DropReason::Replay);
         }
+        let at = match self.recent.iter().position(|r| r.boot == hb.boot_id) {
+            Some(at) => at,
+            None => {
+                if self.recent.len() >= RECENT_CAP {
+                    self.recent.remove(0);
+                }
+                self.recent.push(Recent { boot: hb.boot_id, seq: hb.seq, answered: None });
+                self.recent.len() - 1
+            }
+        };
+        self.recent[at].seq = hb.seq;
         let echoed = hb
             .echoes
             .iter()
@@ -156,21 +181,12 @@ impl PeerFreshness {
             self.candidate = Some((hb.boot_id, hb.seq));
         }
         let since = *self.unproven_since.get_or_insert(now);
-        let gap = t.keepalive / 4;
-        let answer = match self.answered.iter_mut().find(|(b, _)| *b == hb.boot_id) {
-            Some((_, last)) if now.saturating_duration_since(*last) < gap => false,
-            Some((_, last)) => {
-                *last = now;
-                true
-            }
-            None => {
-                if self.answered.len() >= ANSWERED_CAP {
-                    self.answered.remove(0);
-                }
-                self.answered.push((hb.boot_id, now));
-                true
-            }
-        };
+        let recent = &mut self.recent[at];
+        let answer =
+            recent.answered.is_none_or(|a| now.saturating_duration_since(a) >= t.keepalive / 4);
+        if answer {
+            recent.answered = Some(now);
+        }
         Ok(Verdict::Unproven { answer, since: now.saturating_duration_since(since) })
     }
 
@@ -303,8 +319,14 @@ mod tests {
         assert!(matches!(v, Ok(Verdict::Unproven { answer: true, .. })));
         let v = p.check(&hb(5, 3, &[]), ME, &l, T, ms(t0, 30));
         assert!(matches!(v, Ok(Verdict::Unproven { answer: true, .. })), "after K/4");
+        // Older heartbeats of a boot that lost the candidate slot are still
+        // replays: they cannot spend that boot's answers.
+        assert_eq!(p.check(&hb(6, 2, &[]), ME, &l, T, ms(t0, 31)).map(|_| ()), Ok(()));
+        assert_eq!(p.check(&hb(5, 2, &[]), ME, &l, T, ms(t0, 60)), Err(DropReason::Replay));
+        let v = p.check(&hb(5, 4, &[]), ME, &l, T, ms(t0, 61));
+        assert!(matches!(v, Ok(Verdict::Unproven { answer: true, .. })), "{v:?}");
         // Only the newest candidate is echoed while nothing is confirmed.
-        assert_eq!(p.echoes(2).collect::<Vec<_>>(), vec![Echo { node_id: 2, boot_id: 5, seq: 3 }]);
+        assert_eq!(p.echoes(2).collect::<Vec<_>>(), vec![Echo { node_id: 2, boot_id: 5, seq: 4 }]);
     }
 
     #[test]
