@@ -456,7 +456,7 @@ impl Machine {
         }
         self.timers(now, &mut out);
         self.evaluate(now, &mut out);
-        if self.send_now {
+        if self.send_now && self.started.is_some() {
             // An answer to a peer's handshake; `send` clears the flag, so a
             // heartbeat already sent in this step answers too.
             self.send(now, &mut out);

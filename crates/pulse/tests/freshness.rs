@@ -218,3 +218,26 @@ fn piranha_mode_warns_at_start_that_heartbeats_are_unauthenticated() {
     let log = lab.log(0);
     assert!(log.contains("heartbeats are NOT authenticated (protocol: piranha)"), "{log}");
 }
+
+#[test]
+fn a_peer_that_does_not_hear_us_is_named_and_the_pair_settles_when_the_link_is_back() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new("oneway", 2, "", 2, false);
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    // r1 can no longer send to r0; it still hears r0. r0's heartbeats then
+    // echo nothing recent of r1's: r1 cannot tell them from a replay.
+    let route = ["route", "add", "blackhole", "10.77.0.1/32"];
+    sh(&[&["-n", &lab.ns(1)][..], &route[..]].concat());
+    let want = "router1: its heartbeats have arrived for";
+    lab.wait(Duration::from_secs(5), "the warning", |l| l.log(1).contains(want));
+    assert!(lab.log(1).contains("does not hear us (one-way link"), "{}", lab.log(1));
+    lab.assert_actives(&[0, 1], "a one-way link is a partition");
+    sh(&["-n", &lab.ns(1), "route", "del", "blackhole", "10.77.0.1/32"]);
+    let t = lab.wait(Duration::from_secs(5), "one active", |l| l.actives() == vec![0]);
+    println!("one-way link repaired: one active after {} ms", t.as_millis());
+    assert!(lab.has_vip(0) && !lab.has_vip(1));
+}
