@@ -11,15 +11,22 @@ use super::{Action, Machine, Now, PeerStatus, Protocol, Status};
 use crate::freshness::{self, PeerFreshness, Verdict};
 use crate::wire::{self, DropReason, Faults, Heartbeat, Role};
 
+/// What this router knows of one peer.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Peer {
+    /// When the peer was last proven alive (native: the credited time of
+    /// its newest proven heartbeat, never later than its arrival).
     pub(super) last_heard: Option<Instant>,
+    /// What its last proven heartbeat said.
     pub(super) role: Option<Role>,
     pub(super) faults: Faults,
     pub(super) eligible: bool,
     pub(super) epoch: u32,
+    /// Replay and freshness state, and what we echo of it.
     pub(super) fresh: PeerFreshness,
+    /// Whether "heard" was logged since it was last logged dead.
     pub(super) reported_alive: bool,
+    /// Both of us active, and we stayed: re-announce when it yields.
     pub(super) in_conflict: bool,
     pub(super) digest_mismatch: bool,
 }
