@@ -34,19 +34,24 @@ pub(super) struct Warnings {
 
 impl Warnings {
     /// Logs `msg()` at warning level unless this kind was logged within
-    /// [`EVERY`].
-    pub(super) fn warn(&mut self, w: Warn, now: Instant, msg: impl FnOnce() -> String) {
+    /// [`EVERY`]; says whether it did.
+    pub(super) fn warn(&mut self, w: Warn, now: Instant, msg: impl FnOnce() -> String) -> bool {
         match self.last.iter_mut().find(|(k, _, _)| *k == w) {
-            Some((_, t, n)) if now.saturating_duration_since(*t) < EVERY => *n += 1,
+            Some((_, t, n)) if now.saturating_duration_since(*t) < EVERY => {
+                *n += 1;
+                false
+            }
             Some((_, t, n)) => {
                 let m = msg();
                 log::warn!("{m} ({n} more since the last such warning)");
                 *t = now;
                 *n = 0;
+                true
             }
             None => {
                 log::warn!("{}", msg());
                 self.last.push((w, now, 0));
+                true
             }
         }
     }
@@ -60,7 +65,7 @@ impl Warnings {
         owner: Option<usize>,
         name: Option<&str>,
         now: Instant,
-    ) {
+    ) -> bool {
         let why = match reason {
             DropReason::BadMac => "its HMAC does not verify: another auth_key_file, or forged",
             DropReason::BadVersion => {
@@ -72,7 +77,7 @@ impl Warnings {
             DropReason::BadMagic if owner.is_some() => {
                 "not our heartbeat format: is one router on protocol: piranha, the other native?"
             }
-            _ => return,
+            _ => return false,
         };
         let who = match name {
             Some(n) => format!("{n} ({from})"),
@@ -80,6 +85,31 @@ impl Warnings {
         };
         self.warn(Warn::Drop(reason, owner), now, || {
             format!("dropping heartbeats from {who} ({}): {why}", reason.as_str())
-        });
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_and_peer_is_said_at_once_then_once_a_minute() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let a: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut w = Warnings::default();
+        assert!(w.dropped(DropReason::BadMac, a, Some(1), Some("backup"), at(0)));
+        assert!(!w.dropped(DropReason::BadMac, a, Some(1), Some("backup"), at(59)));
+        assert!(w.dropped(DropReason::BadVersion, a, Some(1), Some("backup"), at(59)));
+        assert!(w.dropped(DropReason::BadMac, a, Some(2), None, at(59)), "another peer");
+        assert!(w.dropped(DropReason::BadMac, a, Some(1), Some("backup"), at(60)));
+        // Noise is never a warning; a bad magic only from a listed router.
+        assert!(!w.dropped(DropReason::Truncated, a, Some(1), Some("backup"), at(0)));
+        assert!(!w.dropped(DropReason::Replay, a, Some(1), Some("backup"), at(0)));
+        assert!(!w.dropped(DropReason::BadMagic, a, None, None, at(0)));
+        assert!(w.dropped(DropReason::BadMagic, a, Some(1), Some("backup"), at(0)));
+        assert!(w.warn(Warn::Stale(1), at(0), String::new));
+        assert!(!w.warn(Warn::Stale(1), at(1), String::new));
     }
 }
