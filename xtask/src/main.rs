@@ -60,6 +60,7 @@ mod bench;
 mod cargo_json;
 mod demo;
 mod initramfs;
+mod man;
 mod proc;
 mod vm;
 
@@ -134,6 +135,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("bench") => bench::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("man") => man::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
