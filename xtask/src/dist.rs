@@ -7,8 +7,10 @@
 //! copyright, changelog, control) and `docs/man/`; dependencies come from
 //! `dpkg-shlibdeps`. `--check` then proves it, as `cargo xtask test` does:
 //!
-//! - `lintian` reports no error (its warnings are printed);
-//! - every manual page is clean under `mandoc -T lint` and `groff -ww`;
+//! - `lintian` reports no error and no warning (informational tags are
+//!   printed: Rust binaries use no `_FORTIFY_SOURCE` functions);
+//! - every manual page is clean under `mandoc -T lint`, `groff -ww` and
+//!   `man --warnings -l`;
 //! - `systemd-analyze verify` accepts the unit and `systemd-analyze
 //!   security` rates it at most [`MAX_EXPOSURE`];
 //! - the package installs into an empty root with `dpkg --root`, its
@@ -77,6 +79,7 @@ const CHECK_PACKAGES: &[(&str, &str)] = &[
     ("lintian", "checks the package against Debian policy"),
     ("mandoc", "mandoc -T lint checks the manual pages"),
     ("groff-base", "groff -ww checks the manual pages"),
+    ("man-db", "man -l renders them"),
     ("systemd", "systemd-analyze verify and security check the unit"),
 ];
 
@@ -277,22 +280,42 @@ fn check(deb: &Path) -> anyhow::Result<()> {
     let root = crate::project_root();
     // lintian: no error; warnings are shown.
     let out = Command::new("lintian")
-        .args(["--fail-on", "error", "--display-info", "--tag-display-limit", "0"])
+        .args(["--fail-on", "error,warning", "--display-info", "--tag-display-limit", "0"])
         .arg(deb)
         .output()
         .context("cannot run lintian")?;
     let said = String::from_utf8_lossy(&out.stdout);
     eprint!("{said}{}", String::from_utf8_lossy(&out.stderr));
-    ensure!(out.status.success(), "lintian found errors in {}", deb.display());
-    eprintln!("dist: lintian: no errors ({} other tags)", said.lines().count());
+    ensure!(out.status.success(), "lintian found errors or warnings in {}", deb.display());
+    eprintln!(
+        "dist: lintian: no errors, no warnings ({} informational tags)",
+        said.lines().count()
+    );
 
     // Manual pages.
     for (page, _) in MAN_PAGES {
         let path = root.join("docs/man").join(page);
         quiet(Command::new("mandoc").args(["-T", "lint"]).arg(&path))?;
         quiet(Command::new("groff").args(["-ww", "-man", "-z"]).arg(&path))?;
+        // What an operator sees: `man -l`, with groff's warnings on.
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&path)
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .output()
+            .context("cannot run man")?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.success() && err.trim().is_empty() && !out.stdout.is_empty(),
+            "man --warnings -l {page} ({}):\n{err}",
+            out.status
+        );
     }
-    eprintln!("dist: {} manual pages clean under mandoc -T lint and groff -ww", MAN_PAGES.len());
+    eprintln!(
+        "dist: {} manual pages clean under mandoc -T lint, groff -ww and man --warnings -l",
+        MAN_PAGES.len()
+    );
 
     let installed = install_into_empty_root(deb)?;
 
