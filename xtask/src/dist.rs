@@ -72,10 +72,14 @@ const SCRIPTS: &[&str] = &["postinst", "prerm", "postrm"];
 /// (0 is fully sandboxed, 10 not at all; the unit scores 2.7).
 const MAX_EXPOSURE: f64 = 3.0;
 
-/// Debian packages `--check` uses, and why.
-const CHECK_PACKAGES: &[(&str, &str)] = &[
+/// Debian packages building the package uses, and why.
+const BUILD_PACKAGES: &[(&str, &str)] = &[
     ("dpkg-dev", "dpkg-shlibdeps computes the package's dependencies"),
     ("binutils", "strips the binaries"),
+];
+
+/// Debian packages `--check` uses as well, and why.
+const CHECK_PACKAGES: &[(&str, &str)] = &[
     ("lintian", "checks the package against Debian policy"),
     ("mandoc", "mandoc -T lint checks the manual pages"),
     ("groff-base", "groff -ww checks the manual pages"),
@@ -90,11 +94,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         [flag] if flag == "--check" => true,
         _ => bail!("usage: cargo xtask dist [--check]"),
     };
-    assets::ensure_packages(
-        "dist",
-        "cargo xtask dist",
-        if check { CHECK_PACKAGES } else { &CHECK_PACKAGES[..2] },
-    )?;
+    assets::ensure_packages("dist", "cargo xtask dist", BUILD_PACKAGES)?;
+    if check {
+        assets::ensure_packages("dist", "cargo xtask dist --check", CHECK_PACKAGES)?;
+    }
     let deb = build()?;
     println!("dist: {}", deb.display());
     if check {
