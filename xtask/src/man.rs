@@ -269,7 +269,8 @@ fn value_kind(ty: &str, items: &BTreeMap<String, Item>) -> String {
 /// Escapes text for roff and turns Markdown code spans into bold.
 fn roff_text(text: &str) -> String {
     let mut out = String::new();
-    // Intra-doc links: [`X`] and [`X::y`] read as X and X::y.
+    let text = drop_code_references(&text.replace('\n', " "));
+    // Other intra-doc links ([`Millis`]) read as code.
     let text = text.replace("[`", "`").replace("`]", "`");
     let mut in_code = false;
     for c in text.chars() {
@@ -299,6 +300,24 @@ fn roff_text(text: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Drops references to Rust items (`see [`HealthCheck::effective_timeout`]`),
+/// which mean nothing to a reader of the page: ` (see [`X::y`])` and
+/// `; see [`X::y`]`.
+fn drop_code_references(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (open, close) in [(" (see [`", "`])"), ("; see [`", "`]")] {
+        while let Some(at) = out.find(open) {
+            let Some(len) = out[at..].find(close) else { break };
+            let target = &out[at + open.len()..at + len];
+            if !target.contains("::") {
+                break;
+            }
+            out.replace_range(at..at + len + close.len(), "");
+        }
+    }
+    out
 }
 
 fn bold(word: &str) -> String {
@@ -579,5 +598,12 @@ mod tests {
         assert_eq!(names, ["fast_path", "flag-1"]);
         assert_eq!(roff_text("`a-b` and .x"), "\\fBa\\-b\\fR and .x");
         assert_eq!(roff_text(".starts"), "\\&.starts");
+        assert_eq!(
+            roff_text(
+                "Limit; absent means the interval\n(see [`HealthCheck::effective_timeout`])."
+            ),
+            "Limit; absent means the interval."
+        );
+        assert_eq!(roff_text("Start; see [`CheckKind::expect_matcher`]."), "Start.");
     }
 }
