@@ -11,7 +11,6 @@
 //! - host names are not resolved (this crate does no IO): addresses only;
 //! - port names come from a built-in table, not `/etc/services`;
 //! - both quote styles are removed (piranha kept single quotes in `send`);
-//! - a key given twice is an error (piranha kept the last one);
 //! - keys piranha parses and ignores (`heartbeat`, `sync`, `debug_level`,
 //!   `master`, `dirs`) are accepted with a warning;
 //! - IPv6 addresses, prefix-length netmasks, `sctp` and sub-second
@@ -19,7 +18,7 @@
 //!
 //! Problems are reported all at once, each at its line and column.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -297,19 +296,33 @@ struct Fields<'a, 'b> {
 const SMALL_SECTION: usize = 32;
 
 impl<'a, 'b> Fields<'a, 'b> {
+    /// piranha assigns each line as it reads it, so a key set twice keeps
+    /// its last value (its own `sample.cf` sets `backup_active` twice): the
+    /// later line replaces the earlier one, with a warning naming both.
     fn new(assigns: &'b [Assign<'a>], sink: &mut Sink) -> Fields<'a, 'b> {
         let mut entries: Vec<(&'a str, &'b Assign<'a>, bool)> = Vec::with_capacity(assigns.len());
-        let mut seen = HashSet::new();
+        let mut seen: HashMap<&'a str, usize> = HashMap::new();
         for a in assigns {
             let k = a.key.text;
-            let duplicate = if assigns.len() <= SMALL_SECTION {
-                entries.iter().any(|(key, ..)| *key == k)
+            let earlier = if assigns.len() <= SMALL_SECTION {
+                entries.iter().position(|(key, ..)| *key == k)
             } else {
-                !seen.insert(k)
+                seen.get(k).copied()
             };
-            if duplicate {
-                sink.error(a.key.pos, format!("duplicate key `{k}`"));
+            if let Some(i) = earlier {
+                let first = entries[i].1.key.pos.line;
+                sink.warn(
+                    a.key.pos,
+                    format!(
+                        "`{k}` is set again (first on line {first}): the value on line {} is used, as in piranha",
+                        a.key.pos.line
+                    ),
+                );
+                entries[i].1 = a;
                 continue;
+            }
+            if assigns.len() > SMALL_SECTION {
+                seen.insert(k, entries.len());
             }
             entries.push((k, a, false));
         }
@@ -911,12 +924,12 @@ fn failover_service(b: &Block, path: Loc, r: &mut Reader) -> Option<FailoverServ
     let monitor = r.string(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
     let start_a = f.take("start_cmd");
     let stop_a = f.take("stop_cmd");
-    let start_cmd = r.string(start_a, (path, "start_cmd")).filter(|s| !s.trim().is_empty());
-    let stop_cmd = r.string(stop_a, (path, "stop_cmd")).filter(|s| !s.trim().is_empty());
+    let start_cmd = r.string(start_a, (path, "start_cmd")).filter(|s| !s.is_empty());
+    let stop_cmd = r.string(stop_a, (path, "stop_cmd")).filter(|s| !s.is_empty());
     for (a, key) in [(start_a, "start_cmd"), (stop_a, "stop_cmd")] {
         match a {
             None => r.sink.error(b.pos, format!("`failover {}` has no `{key}`", b.name.text)),
-            Some(a) if a.values.len() == 1 && a.values[0].text.trim().is_empty() => {
+            Some(a) if a.values.len() == 1 && a.values[0].text.is_empty() => {
                 r.sink.error(a.values[0].pos, format!("`{key}` is empty"))
             }
             _ => {}

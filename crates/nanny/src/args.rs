@@ -413,7 +413,16 @@ where
         if argv.is_empty() {
             return Err(bad("--send_program", &cmd, "empty command"));
         }
-        Check::Program { argv, expect: expect.as_deref().map(text) }
+        match expect.as_deref() {
+            Some(x) => Check::Program { argv, expect: Some(text(x)) },
+            None => {
+                notes.push(
+                    "send_program without an expect string (-x): piranha's nanny never counts such a check as up, nor does this one (--agent judges by the exit status)"
+                        .into(),
+                );
+                Check::ProgramNoExpect { argv }
+            }
+        }
     } else if let Some(cmd) = agent {
         Check::Program { argv: agent_argv(&cmd)?, expect: None }
     } else if always_up {
@@ -566,6 +575,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // piranha: send_program without expect never succeeds (issue 17).
+        let c = run(&["-h", "10.0.0.2", "-p", "25", "-e", "/bin/check %h"]);
+        assert!(matches!(c.check, Check::ProgramNoExpect { .. }), "{:?}", c.check);
+        assert!(c.notes.iter().any(|n| n.contains("never counts")), "{:?}", c.notes);
         let c = run(&[
             "-h",
             "10.0.0.2",

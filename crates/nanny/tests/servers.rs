@@ -431,6 +431,15 @@ fn agent_and_send_program_checks() {
     let mut w =
         Nanny::start(&["-h", "127.0.0.1", "-p", "4242", "-t", "0.2", "-e", &cmd, "-x", "FAIL"]);
     w.quiet_for(S);
+    // Issue 17: piranha's nanny never counts a send_program without an
+    // expect string as up, whatever the program prints or exits with; the
+    // validator warns about it, and nanny agrees (`--agent` is the way to
+    // judge by the exit status).
+    let mut never =
+        Nanny::start(&["-h", "127.0.0.1", "-p", "4242", "-t", "0.2", "-e", "/bin/true"]);
+    never.quiet_for(S);
+    let mut never = Nanny::start(&["-h", "127.0.0.1", "-p", "4242", "-t", "0.2", "-e", &cmd]);
+    never.quiet_for(S);
 }
 
 #[test]
