@@ -387,6 +387,28 @@ impl Reader<'_> {
         Some(t.text.to_owned())
     }
 
+    /// A string that must not be empty (a path): the YAML front end
+    /// refuses an empty one too. Blank and control characters are the
+    /// validator's, for both formats.
+    fn nonempty(&mut self, a: Option<&Assign>, path: At) -> Option<String> {
+        let s = self.string(a, path)?;
+        if s.is_empty() {
+            if let Some(a) = a {
+                let at = a.values.first().map_or(a.key.pos, |t| t.pos);
+                self.sink.error(at, format!("`{}` is empty", a.key.text));
+            }
+            return None;
+        }
+        Some(s)
+    }
+
+    /// A block's name (`virtual ""` is refused, as YAML's `name: ""`).
+    fn name(&mut self, b: &Block) {
+        if b.name.text.is_empty() {
+            self.sink.error(b.name.pos, format!("`{}` name is empty", b.kind));
+        }
+    }
+
     fn int(&mut self, a: Option<&Assign>, path: At, min: i64, max: i64) -> Option<i64> {
         let a = a?;
         let t = one(a, self.sink)?;
@@ -600,12 +622,12 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         );
     }
     let primary_private = r.host(f.take("primary_private"), (g, "routers.primary.private"));
-    let primary_shared = r.string(f.take("primary_shared"), (g, "routers.primary.shared_disk"));
+    let primary_shared = r.nonempty(f.take("primary_shared"), (g, "routers.primary.shared_disk"));
     let backup =
         r.host(f.take("backup"), (g, "routers.backup.address")).filter(|a| !a.is_unspecified());
     let backup_private_a = f.take("backup_private");
     let backup_private = r.host(backup_private_a, (g, "routers.backup.private"));
-    let backup_shared = r.string(f.take("backup_shared"), (g, "routers.backup.shared_disk"));
+    let backup_shared = r.nonempty(f.take("backup_shared"), (g, "routers.backup.shared_disk"));
     if backup.is_none() {
         if let Some(a) = backup_private_a {
             r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
@@ -654,7 +676,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         r.ignored(nat_nmask_a, "has no effect without `nat_router`");
     }
     let mut paths = Paths::default();
-    if let Some(p) = r.string(f.take("ipvsadm"), (g, "paths.ipvsadm")) {
+    if let Some(p) = r.nonempty(f.take("ipvsadm"), (g, "paths.ipvsadm")) {
         paths.ipvsadm = PathBuf::from(p);
     }
     r.unused(f.take("debug_level"));
@@ -809,6 +831,7 @@ fn vip(b: &Block, f: &mut Fields, path: Loc, r: &mut Reader) -> Option<Vip> {
 
 fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualService> {
     r.sink.loc(path, "name", b.name.pos);
+    r.name(b);
     let mut f = Fields::new(&b.assigns, r.sink);
     let vip = vip(b, &mut f, path, r);
     let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
@@ -844,7 +867,7 @@ fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualServic
         .host(f.take("sorry_server"), (path, "sorry_server"))
         .filter(|a| !a.is_unspecified())
         .map(|a| SocketAddr::new(a, vport));
-    let monitor = r.string(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
+    let monitor = r.nonempty(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
     r.unused(f.take("master"));
     r.unused(f.take("dirs"));
     r.unused_because(f.take("start_cmd"), "has no effect in a virtual service");
@@ -886,6 +909,7 @@ fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualServic
 
 fn real_server(b: &Block, path: Loc, default_port: u16, r: &mut Reader) -> Option<RealServer> {
     r.sink.loc(path, "name", b.name.pos);
+    r.name(b);
     let mut f = Fields::new(&b.assigns, r.sink);
     let addr_a = f.take("address");
     let address = r.host(addr_a, (path, "address"));
@@ -913,6 +937,7 @@ fn real_server(b: &Block, path: Loc, default_port: u16, r: &mut Reader) -> Optio
 
 fn failover_service(b: &Block, path: Loc, r: &mut Reader) -> Option<FailoverService> {
     r.sink.loc(path, "name", b.name.pos);
+    r.name(b);
     let mut f = Fields::new(&b.assigns, r.sink);
     let vip = vip(b, &mut f, path, r);
     let active = r.boolean(f.take("active"), (path, "active")).unwrap_or(false);
@@ -921,7 +946,7 @@ fn failover_service(b: &Block, path: Loc, r: &mut Reader) -> Option<FailoverServ
         r.choice(f.take("protocol"), (path, "protocol"), values::PROTOCOLS).unwrap_or_default();
     let check_at = r.sink.loc_unread_path(path, "check");
     let check = check(&mut f, check_at, port, r);
-    let monitor = r.string(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
+    let monitor = r.nonempty(f.take("client_monitor"), (path, "monitor")).map(PathBuf::from);
     let start_a = f.take("start_cmd");
     let stop_a = f.take("stop_cmd");
     let start_cmd = r.string(start_a, (path, "start_cmd")).filter(|s| !s.is_empty());

@@ -82,10 +82,7 @@ impl<'n> Map<'n> {
         entry.3 = true;
         let loc = sink.loc(self.loc, key, entry.2.pos());
         if entry.2.is_null() {
-            sink.error(
-                entry.2.pos(),
-                format!("`{key}` has no value (leave the key out for its default)"),
-            );
+            sink.error(entry.2.pos(), format!("`{key}` has no value"));
             return None;
         }
         Some((entry.2, loc))
