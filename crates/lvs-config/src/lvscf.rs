@@ -630,7 +630,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     let backup_shared = r.nonempty(f.take("backup_shared"), (g, "routers.backup.shared_disk"));
     if backup.is_none() {
         if let Some(a) = backup_private_a {
-            r.sink.error(a.key.pos, "`backup_private` is set but there is no `backup`");
+            r.sink.warn(a.key.pos, "`backup_private` has no effect without a `backup` router");
         }
     }
     let backup_active_a = f.take("backup_active");

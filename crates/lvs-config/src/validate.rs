@@ -114,12 +114,10 @@ impl std::fmt::Display for Path<'_> {
 
 /// Runs every check, reporting each problem.
 pub(crate) fn config(c: &Config, sink: &mut Sink) {
-    routers(c, sink);
-    let hb = &c.heartbeat;
-    // Heartbeat timing matters only when heartbeats are sent: with failover
+    // Heartbeat rules matter only when heartbeats are sent: with failover
     // on and another router to hear them. piranha runs a lone router
-    // (`backup_active = 0` or no backup) whatever its `keepalive` and
-    // `deadtime`, so there these rules are warnings.
+    // (`backup_active = 0` or no backup) whatever its `keepalive`,
+    // `deadtime` and second channel, so there these rules are warnings.
     let heartbeats = c.backup_active && c.routers.all().len() > 1;
     let report = |sink: &mut Sink, path: &str, message: String| {
         if heartbeats {
@@ -131,6 +129,8 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
             );
         }
     };
+    routers(c, sink, &report);
+    let hb = &c.heartbeat;
     // Kept as errors even for a lone router: pulse still opens its port and
     // paces its loop by `keepalive` (docs/lvs-cf.md).
     if hb.port == 0 {
@@ -257,7 +257,9 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     }
 }
 
-fn routers(c: &Config, sink: &mut Sink) {
+/// Router rules; `heartbeat_rule` reports those that matter only when
+/// heartbeats are sent (an error then, else a warning).
+fn routers(c: &Config, sink: &mut Sink, heartbeat_rule: &dyn Fn(&mut Sink, &str, String)) {
     let pool_path = Path::Key("routers.pool");
     let list: Vec<(Path, &Router)> = match &c.routers {
         Routers::Pair { primary, backup } => {
@@ -294,26 +296,33 @@ fn routers(c: &Config, sink: &mut Sink) {
             );
         }
         if Some(r.address.is_ipv6()) != first_fam {
-            sink.error(p.field("address").at(sink), "all routers must use the same address family");
+            heartbeat_rule(
+                sink,
+                &p.field("address").to_string(),
+                "all routers must use the same address family".to_owned(),
+            );
         }
         if let Some(private) = r.private {
             if private.is_ipv6() != r.address.is_ipv6() {
-                sink.error(
-                    p.field("private").at(sink),
-                    "private address family differs from the public address",
+                heartbeat_rule(
+                    sink,
+                    &p.field("private").to_string(),
+                    "private address family differs from the public address".to_owned(),
                 );
             }
             if private.is_unspecified() || private.is_multicast() {
-                sink.error(
-                    p.field("private").at(sink),
+                heartbeat_rule(
+                    sink,
+                    &p.field("private").to_string(),
                     format!("private address {private} is not a unicast address"),
                 );
             }
         }
         if Some(r.private.is_some()) != first_private {
-            sink.error(
-                p.at(sink),
-                "either every router has a private heartbeat address or none has",
+            heartbeat_rule(
+                sink,
+                &p.to_string(),
+                "either every router has a private heartbeat address or none has".to_owned(),
             );
         }
     }
@@ -476,11 +485,11 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
     match &h.kind {
         CheckKind::Connect { expect, regex, .. } => {
             if *regex {
+                // piranha's nanny matches a regex only against an expect
+                // string; without one, `use_regex = 1` does nothing.
                 match expect {
-                    None => sink.error(
-                        p.field("regex").at(sink),
-                        "`regex` is set but there is no `expect`",
-                    ),
+                    None => sink
+                        .warn(p.field("regex").at(sink), "`regex` has no effect without `expect`"),
                     Some(e) => regex_ok(e, p.field("expect"), sink),
                 }
             }

@@ -121,6 +121,27 @@ virtual web {
         errors(&pair, Format::LvsCf),
         ["5:12: error: deadtime (18s) must be greater than keepalive (30s)"]
     );
+    // The second heartbeat channel, too: a half-configured one is an error
+    // only when heartbeats are sent.
+    let half = idle_backup
+        .replace("primary = 10.0.0.1\n", "primary = 10.0.0.1\nprimary_private = 10.9.0.1\n");
+    let (c, d) = diags(&half, Format::LvsCf);
+    assert!(c.is_some(), "{d:#?}");
+    assert!(d.iter().any(|d| d.contains("warning: either every router has a private")), "{d:#?}");
+    let half_on = half.replace("backup_active = 0", "backup_active = 1");
+    assert!(errors(&half_on, Format::LvsCf).iter().any(|e| e.contains("either every router")));
+    // `backup_private` without a backup, `use_regex` without `expect`:
+    // piranha ignores them, so do we, with a warning.
+    let ignored = lone
+        .replace("backup = 0.0.0.0\n", "backup = 0.0.0.0\nbackup_private = 10.9.0.2\n")
+        .replace(
+            "    active = 1\n    server",
+            "    active = 1\n    port = 25\n    use_regex = 1\n    server",
+        );
+    let (c, d) = diags(&ignored, Format::LvsCf);
+    assert!(c.is_some(), "{d:#?}");
+    assert!(d.iter().any(|d| d.contains("warning: `backup_private` has no effect")), "{d:#?}");
+    assert!(d.iter().any(|d| d.contains("warning: `regex` has no effect")), "{d:#?}");
     // The same in YAML: a lone router warns, a pool that heartbeats errs.
     let yaml = "routers:\n  primary: { address: 10.0.0.1 }\nheartbeat: { keepalive: 30, deadtime: 18, protocol: piranha }\n";
     let (c, _) = diags(yaml, Format::Yaml);
