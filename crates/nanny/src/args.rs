@@ -139,12 +139,13 @@ piranha options:
   -f, --fwmark=N           fwmark service
   -u, --udp                UDP service (UDP send/expect check)
   -t, --interval=SECS      seconds between checks, also the check timeout [10]
-  -a, --reentrytime=SECS   continuous success before re-admission [0 = 180]
+  -a, --reentrytime=SECS   re-admit at the reentry/interval-th success in a row [0 = 180]
   -w, --weight=N           base weight [1]
   -S, --scale=N            load adjustment ceiling = scale * weight [10]
   -U, --loadcmd=CMD        rup, ruptime, rsh, ssh or none [none]
   -M, --method=m|g|i       forwarding method in standalone mode [m]
-  -e, --send_program=CMD   external check; %h = real IP, %p = real port
+  -e, --send_program=CMD   external check; %h = real IP, %p = real port; up only
+                           when its output equals -x (without -x: never, as piranha)
   -s, --send_string=S      bytes to send (escapes \\n \\r \\t \\\\ \\' \\\")
   -x, --expect_string=S    reply expected (* = any byte)
       --regex              expect is a regular expression
