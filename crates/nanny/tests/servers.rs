@@ -561,7 +561,8 @@ fn nanny_exits_when_lvsd_goes_away() {
 fn server_down_at_start_comes_up_after_reentry() {
     // Down from the start: nothing is said (the server was never in the
     // table); once it answers, piranha's rule applies: a failure was seen,
-    // so it enters only after `reentry` of continuous success.
+    // so it enters at the `reentry / interval`th success in a row (1 s /
+    // 0.2 s: the 5th, four intervals after the first).
     let srv = Server::start(Mode::Down, false);
     let p = port(&srv);
     let mut n = Nanny::start(&["-h", "127.0.0.1", "-p", &p, "-t", "0.2", "-a", "1"]);
@@ -570,7 +571,7 @@ fn server_down_at_start_comes_up_after_reentry() {
     srv.set(Mode::Ok);
     let (at, m) = n.next(5 * S);
     up(&m);
-    assert!(at - t >= S, "up after {:?}", at - t);
+    assert!(at - t >= Duration::from_millis(800), "up after {:?}", at - t);
     assert!(at - t < 3 * S, "up only after {:?}", at - t);
     // And a server up from the start enters at the first check.
     let srv2 = Server::start(Mode::Ok, false);
