@@ -52,8 +52,7 @@ impl<'a> std::ops::Deref for Values<'a> {
 }
 
 /// Filler for the unused places of [`Values::Inline`].
-const NO_TOK: Tok<'static> =
-    Tok { text: "", quoted: false, pos: Pos { line: 0, column: 0 } };
+const NO_TOK: Tok<'static> = Tok { text: "", quoted: false, pos: Pos { line: 0, column: 0 } };
 
 /// A `virtual`, `failover` or `server` block.
 #[derive(Debug)]
@@ -88,12 +87,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 /// One pass over the bytes: every byte that matters is ASCII, and a
 /// column (a character, not a byte) is counted at each byte that starts a
 /// character. Tokens are slices of the line.
-fn tokens<'a>(
-    line: &'a str,
-    no: usize,
-    sink: &mut Sink,
-    out: &mut Vec<Tok<'a>>,
-) -> bool {
+fn tokens<'a>(line: &'a str, no: usize, sink: &mut Sink, out: &mut Vec<Tok<'a>>) -> bool {
     out.clear();
     let b = line.as_bytes();
     let starts_char = |x: u8| usize::from(x & 0xc0 != 0x80);
