@@ -74,7 +74,13 @@ fn daemon(o: &lvsd::Options) -> Result<i32, Failure> {
     let early = |error: anyhow::Error| Failure { error, detached: false };
     let late = |error: anyhow::Error| Failure { error, detached: true };
     let level = if o.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
-    let context = || format!("lvsd with {}", lvsd::config_path(o).display());
+    // Errors that do not name the configuration file get it as context.
+    let context = |e: lvsd::Error| match e {
+        lvsd::Error::Config { .. } | lvsd::Error::Fos(_) => anyhow::Error::from(e),
+        e => {
+            anyhow::Error::from(e).context(format!("lvsd with {}", lvsd::config_path(o).display()))
+        }
+    };
     if o.nodaemon {
         env_logger::Builder::new()
             .filter_level(level)
@@ -84,7 +90,7 @@ fn daemon(o: &lvsd::Options) -> Result<i32, Failure> {
     }
     // Validate and open IPVS before detaching, so that these errors reach
     // the terminal (and init scripts and systemd see the exit status).
-    let prepared = lvsd::prepare(o).with_context(context).map_err(early)?;
+    let prepared = lvsd::prepare(o).map_err(context).map_err(early)?;
     if !o.nodaemon {
         if o.nofork {
             // Detach without forking (pulse supervises this pid).
@@ -104,7 +110,7 @@ fn daemon(o: &lvsd::Options) -> Result<i32, Failure> {
             log::warn!("cannot write pid file {}: {e}", p.display());
         }
     }
-    let r = prepared.run(o).with_context(context);
+    let r = prepared.run(o).map_err(context);
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
