@@ -62,8 +62,10 @@ fn standalone_nanny_adds_and_removes_its_real_server() {
     assert!(appeared, "the real server never appeared: {}", ns.read_proc_net("ip_vs").unwrap());
     assert!(removed, "the real server was not removed: {}", ns.read_proc_net("ip_vs").unwrap());
     assert!(back, "the real server did not come back: {}", ns.read_proc_net("ip_vs").unwrap());
+    // The first success may have been due a little before `t` (checks run
+    // on fixed times; the guest is emulated): half an interval of slack.
     assert!(
-        took >= Duration::from_millis(500),
+        took >= Duration::from_millis(250),
         "re-admitted after {took:?}, before the second success in a row"
     );
 }
