@@ -213,7 +213,10 @@ impl Settings {
             }
         }
         let hb = &self.heartbeat;
-        if hb.keepalive_ms == 0 || hb.deadtime_ms <= hb.keepalive_ms {
+        // A router without failover, or alone, sends no heartbeat: piranha
+        // runs it whatever its deadtime (lvs-config warns).
+        let heartbeats = self.backup_active && self.routers.len() > 1;
+        if hb.keepalive_ms == 0 || (heartbeats && hb.deadtime_ms <= hb.keepalive_ms) {
             return Err(invalid("deadtime must exceed keepalive, which must be above 0"));
         }
         match hb.protocol {
@@ -385,6 +388,26 @@ virtual_services:
         let names: Vec<&str> = s.routers.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["primary", "backup"]);
         assert_eq!(s.arp.repeat, 5);
+    }
+
+    /// Issue 17: a published single-router file (no backup, failover off,
+    /// keepalive 30 > deadtime 18) runs, as under piranha; with a backup
+    /// that heartbeats the same timing is refused.
+    #[test]
+    fn a_lone_router_runs_whatever_its_heartbeat_timing() {
+        let cf = "primary = 10.0.0.1\nbackup = 0.0.0.0\nbackup_active = 0\nkeepalive = 30\ndeadtime = 18\n\
+                  virtual web {\n address = 10.0.0.100 eth0:1\n active = 1\n}\n";
+        let (c, d) = lvs_config::parse_str(cf, "lvs.cf", lvs_config::Format::LvsCf);
+        let s = Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).unwrap();
+        assert_eq!((s.heartbeat.keepalive_ms, s.heartbeat.deadtime_ms), (30_000, 18_000));
+        let idle_backup = cf.replace("backup = 0.0.0.0", "backup = 10.0.0.2");
+        let (c, d) = lvs_config::parse_str(&idle_backup, "lvs.cf", lvs_config::Format::LvsCf);
+        assert!(Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).is_ok());
+        // With failover on, lvs-config refuses it first; pulse's own check
+        // agrees on the same model.
+        let mut pair = Settings::from_model(&model(POOL)).unwrap();
+        pair.heartbeat.deadtime_ms = pair.heartbeat.keepalive_ms;
+        assert!(pair.validate().is_err());
     }
 
     #[test]

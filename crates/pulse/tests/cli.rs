@@ -149,3 +149,41 @@ virtual_services:
     assert!(!String::from_utf8_lossy(&o.stderr).contains("NOT authenticated"));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Issue 17: a heartbeat port already taken is said once ("Address already
+/// in use" was printed twice on one line, and again by the logger), on
+/// stderr, with exit status 1, in the foreground and in daemon mode (where
+/// the sockets are bound before pulse detaches).
+#[test]
+fn a_taken_heartbeat_port_is_reported_once() {
+    let d = tmp("inuse");
+    let cfg = d.join("lvs.yaml");
+    let key = d.join("key");
+    std::fs::write(&key, "a key that is long enough\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    std::fs::write(
+        &cfg,
+        GOOD.replace("KEY", key.to_str().unwrap())
+            .replace("heartbeat: {", &format!("heartbeat: {{ port: {port},")),
+    )
+    .unwrap();
+    let sock = d.join("sock");
+    for mode in [&["-n"][..], &[][..]] {
+        let mut a = mode.to_vec();
+        a.extend(["-c", cfg.to_str().unwrap(), "--socket", sock.to_str().unwrap()]);
+        let o = pulse(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{mode:?}: {err}{out}");
+        let both = format!("{out}{err}");
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(both.matches("Address already in use").count(), 1, "{mode:?}: {both}");
+            assert!(err.contains(&format!("cannot create heartbeat socket on 127.0.0.1:{port}")));
+        }
+        assert_eq!(both.matches("pulse: ").count(), 1, "{mode:?}: one line: {both}");
+    }
+    drop(taken);
+    std::fs::remove_dir_all(&d).unwrap();
+}
