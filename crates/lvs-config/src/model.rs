@@ -796,8 +796,22 @@ pub enum CheckKind {
         #[serde(default)]
         tls: bool,
     },
+    /// ICMP echo (keepalived PING_CHECK, Turbolinux's server ping): `count`
+    /// echo requests sent at once, up at the first reply within the timeout.
+    Ping {
+        /// Echo requests per check (1-100, default 3).
+        #[serde(default = "default_ping_count")]
+        count: u16,
+    },
     /// No probe: the server is always up (Turbolinux `none`).
     None,
+}
+
+/// Echo requests per `ping` check by default: one lost datagram alone does
+/// not fail a check.
+pub const DEFAULT_PING_COUNT: u16 = 3;
+fn default_ping_count() -> u16 {
+    DEFAULT_PING_COUNT
 }
 
 fn default_http_path() -> String {
@@ -847,6 +861,7 @@ impl CheckKind {
             CheckKind::Program { .. } => "program",
             CheckKind::Agent { .. } => "agent",
             CheckKind::Http { .. } => "http",
+            CheckKind::Ping { .. } => "ping",
             CheckKind::None => "none",
         }
     }

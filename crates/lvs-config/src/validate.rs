@@ -464,6 +464,11 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
                 regex_ok(r, p.field("body_regex"), sink);
             }
         }
+        CheckKind::Ping { count } => {
+            if !(1..=100).contains(count) {
+                sink.error(p.field("count").at(sink), "ping count must be 1-100");
+            }
+        }
         CheckKind::None => {}
     }
 }

@@ -263,6 +263,9 @@ fn nanny_args(
             // The Host header defaults to the virtual address.
             a.extend(["-V".into(), host_of_vip(vs)]);
         }
+        CheckKind::Ping { count } => {
+            a.extend(["--ping-count".into(), count.to_string()]);
+        }
     }
     let alive = check.interval.to_duration().min(MAX_ALIVE);
     a.extend([
@@ -638,6 +641,10 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
         assert!(joined.contains("-f 5"), "{joined}");
         assert!(joined.contains("--http-path /health --http-status 200,204 --tls -V 192.0.2.10"));
         assert!(joined.contains("--alive 5.000"), "liveness at most every 5 s: {joined}");
+
+        let a = args_of(&yaml_spec("{ type: ping, count: 2, timeout: 1 }", ""));
+        let joined = a.join(" ");
+        assert!(joined.starts_with("-h 10.0.0.1 -p 53 -r 53 --ping-count 2 -t 10 --timeout 1"));
 
         let s = yaml_spec("{ type: none }", "");
         assert!(s.nannies.is_empty());

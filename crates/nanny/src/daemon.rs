@@ -352,6 +352,7 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Program { expect: Some(_), .. } => "send_program",
         Check::Program { expect: None, .. } => "agent program",
         Check::Load { .. } => "load probe",
+        Check::Ping { .. } => "ICMP echo",
         Check::None => "no check (always up)",
     }
 }

@@ -17,6 +17,7 @@ use rustls::{ClientConfig, ClientConnection};
 use crate::http;
 use crate::load::parse_load;
 use crate::matcher::{Expect, Verdict};
+use crate::ping::PingProbe;
 use crate::spawn::{Dying, Running};
 
 /// Token of a check's socket.
@@ -89,6 +90,13 @@ pub enum Check {
         /// `None`: exit status 0 means up (Turbolinux agents).
         expect: Option<Vec<u8>>,
     },
+    /// ICMP echo: `count` requests at once, up at the first reply.
+    Ping {
+        /// Requests per check.
+        count: u16,
+        /// The nanny's one ICMP socket, kept between checks.
+        socket: crate::ping::Shared,
+    },
     /// No check: always up (Turbolinux `none`).
     None,
     /// Load probe: a program whose stdout holds a load average.
@@ -110,10 +118,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn up(detail: impl Into<String>) -> Outcome {
+    pub(crate) fn up(detail: impl Into<String>) -> Outcome {
         Outcome { ok: true, detail: detail.into(), load: None }
     }
-    fn down(detail: impl Into<String>) -> Outcome {
+    pub(crate) fn down(detail: impl Into<String>) -> Outcome {
         Outcome { ok: false, detail: detail.into(), load: None }
     }
 }
@@ -127,6 +135,8 @@ pub enum Probe {
     Udp(UdpProbe),
     /// Program.
     Program(ProgramProbe),
+    /// ICMP echo.
+    Ping(PingProbe),
 }
 
 /// A TCP/TLS probe.
@@ -194,6 +204,9 @@ impl Probe {
                 ProgramProbe::start(argv, expect.clone(), false, registry)
             }
             Check::Load { argv } => ProgramProbe::start(argv, None, true, registry),
+            Check::Ping { count, socket } => {
+                PingProbe::start(socket, addr.ip(), *count, registry).map(Probe::Ping)
+            }
             Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
@@ -203,6 +216,7 @@ impl Probe {
         match self {
             Probe::Stream(p) if token == SOCKET => p.step(),
             Probe::Udp(p) if token == SOCKET => p.advance(),
+            Probe::Ping(p) if token == SOCKET => p.advance(registry),
             Probe::Program(p) if token == STDOUT || token == EXIT => p.advance(token, registry),
             _ => None,
         }
@@ -230,6 +244,7 @@ impl Probe {
                 let _ = registry.deregister(&mut p.sock);
                 Outcome::down(format!("no UDP reply from {} within {secs}s", p.addr))
             }
+            Probe::Ping(p) => p.time_out(secs, registry),
             Probe::Program(mut p) => {
                 if let Some(r) = p.running.take() {
                     dying.push(r.kill(registry, DYING));

@@ -666,6 +666,7 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
                 ("program", "program"),
                 ("agent", "agent"),
                 ("http", "http"),
+                ("ping", "ping"),
                 ("none", "none"),
             ],
         )
@@ -732,6 +733,12 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
                 tls: m.get(sink, "tls").and_then(|(n, _)| boolean(sink, n, "tls")).unwrap_or(false),
             }
         }
+        "ping" => CheckKind::Ping {
+            count: m
+                .get(sink, "count")
+                .and_then(|(n, _)| uint(sink, n, "count", 100))
+                .map_or(crate::model::DEFAULT_PING_COUNT, |c| c as u16),
+        },
         _ => CheckKind::None,
     };
     let kind_what = match kind {
@@ -739,6 +746,7 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
         CheckKind::Program { .. } => "a `program` check",
         CheckKind::Agent { .. } => "a `agent` check",
         CheckKind::Http { .. } => "a `http` check",
+        CheckKind::Ping { .. } => "a `ping` check",
         CheckKind::None => "a `none` check",
     };
     m.finish(sink, kind_what);
