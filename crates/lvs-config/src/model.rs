@@ -803,6 +803,18 @@ pub enum CheckKind {
         #[serde(default = "default_ping_count")]
         count: u16,
     },
+    /// DNS (keepalived DNS_CHECK, Seesaw's DNS): one query for `query`
+    /// over UDP to the real server's port, up when the response is NOERROR
+    /// with a `record` record in its answer (any answer record without
+    /// `record`, asking type A).
+    Dns {
+        /// The name asked.
+        query: String,
+        /// The record type the answer must hold (see
+        /// [`crate::DNS_RECORD_TYPES`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<String>,
+    },
     /// No probe: the server is always up (Turbolinux `none`).
     None,
 }
@@ -862,6 +874,7 @@ impl CheckKind {
             CheckKind::Agent { .. } => "agent",
             CheckKind::Http { .. } => "http",
             CheckKind::Ping { .. } => "ping",
+            CheckKind::Dns { .. } => "dns",
             CheckKind::None => "none",
         }
     }

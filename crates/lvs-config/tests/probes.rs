@@ -52,3 +52,37 @@ fn ping_check() {
         ["6:26: unknown key `send` in a `ping` check"]
     );
 }
+
+#[test]
+fn dns_check() {
+    let (c, d) = parse_str(
+        &yaml("{ type: dns, query: www.example.com, record: AAAA, timeout: 1 }"),
+        "t.yaml",
+        Format::Yaml,
+    );
+    let c = c.unwrap_or_else(|| panic!("{d:?}"));
+    let kind = &c.virtual_services[0].check.kind;
+    assert_eq!(
+        kind,
+        &CheckKind::Dns { query: "www.example.com".into(), record: Some("AAAA".into()) }
+    );
+    assert_eq!(kind.type_name(), "dns");
+    let again = to_yaml(&c);
+    let (back, d) = parse_str(&again, "again.yaml", Format::Yaml);
+    assert_eq!(back.as_ref(), Some(&c), "{d:?}\n{again}");
+    let (c, _) = parse_str(&yaml("{ type: dns, query: . }"), "t.yaml", Format::Yaml);
+    assert_eq!(
+        c.unwrap().virtual_services[0].check.kind,
+        CheckKind::Dns { query: ".".into(), record: None }
+    );
+
+    assert_eq!(errors(&yaml("{ type: dns }")), ["6:12: a dns check: missing key `query`"]);
+    assert_eq!(
+        errors(&yaml("{ type: dns, query: a..b }")),
+        ["6:32: dns query `a..b`: empty label"]
+    );
+    assert_eq!(
+        errors(&yaml("{ type: dns, query: x, record: AXFR }")),
+        ["6:43: `record`: expected one of A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, found `AXFR`"]
+    );
+}

@@ -183,6 +183,8 @@ our options:
       --always-up          no check: the server is always up (Turbolinux `none`)
       --ping               ICMP echo check: up when the server answers a ping
       --ping-count=N       echo requests sent at once per check [3] (implies --ping)
+      --dns=NAME           DNS check: one UDP query for NAME to the real server's port
+      --dns-record=TYPE    the answer must hold a TYPE record (A, AAAA, MX...) [any answer]
       --load-program=PROG  load probe: PROG RIP, prints a load average
 ";
 
@@ -251,6 +253,8 @@ where
     let mut agent_down = None;
     let mut always_up = false;
     let mut ping: Option<u16> = None;
+    let mut dns_name: Option<String> = None;
+    let mut dns_record: Option<String> = None;
     let mut fos = false;
     while let Some(arg) = p.next()? {
         let name = match &arg {
@@ -352,6 +356,8 @@ where
             Long("agent-up") => agent_up = Some(p.value()?.string()?),
             Long("agent-down") => agent_down = Some(p.value()?.string()?),
             Long("always-up") => always_up = true,
+            Long("dns") => dns_name = Some(p.value()?.string()?),
+            Long("dns-record") => dns_record = Some(p.value()?.string()?),
             Long("ping") => ping = Some(ping.unwrap_or(DEFAULT_PING_COUNT)),
             Long("ping-count") => {
                 let v = p.value()?.string()?;
@@ -396,18 +402,24 @@ where
         None
     };
     let mut notes = Vec::new();
-    let exclusive = [program.is_some(), agent.is_some(), http, always_up, ping.is_some()]
+    if dns_record.is_some() && dns_name.is_none() {
+        return Err(ArgsError::Conflict("--dns-record needs --dns NAME".into()));
+    }
+    let dns = dns_name.is_some();
+    let exclusive = [program.is_some(), agent.is_some(), http, always_up, ping.is_some(), dns]
         .iter()
         .filter(|b| **b)
         .count();
     if exclusive > 1 {
         return Err(ArgsError::Conflict(
-            "--send_program, --agent, --http, --always-up and --ping exclude each other".into(),
+            "--send_program, --agent, --http, --always-up, --ping and --dns exclude each other"
+                .into(),
         ));
     }
-    if ping.is_some() && (tls || send.is_some() || expect.is_some()) {
+    if (ping.is_some() || dns) && (tls || send.is_some() || expect.is_some()) {
         return Err(ArgsError::Conflict(
-            "--ping sends ICMP echoes: no --tls, --send_string or --expect_string".into(),
+            "--ping and --dns make their own requests: no --tls, --send_string or --expect_string"
+                .into(),
         ));
     }
     // Turbolinux calling convention: CMD IP PORT 1|2.
@@ -443,6 +455,10 @@ where
         Check::Program { argv: agent_argv(&cmd)?, expect: None }
     } else if always_up {
         Check::None
+    } else if let Some(name) = dns_name {
+        let q = crate::dns_probe::DnsQuery::new(&name, dns_record.as_deref())
+            .map_err(|why| bad("--dns", &name, why))?;
+        Check::Dns(q)
     } else if let Some(count) = ping {
         Check::Ping { count, socket: crate::ping::Shared::default() }
     } else if udp {
@@ -640,6 +656,33 @@ mod tests {
         assert!(parse(["-h", "10.0.0.2", "--ping-count", "101"]).is_err());
         assert!(parse(["-h", "10.0.0.2", "--ping", "--http"]).is_err());
         assert!(parse(["-h", "10.0.0.2", "--ping", "-x", "HTTP"]).is_err());
+    }
+
+    #[test]
+    fn dns() {
+        let c = run(&[
+            "-h",
+            "10.0.0.2",
+            "-p",
+            "53",
+            "-u",
+            "--dns",
+            "www.example.com",
+            "--dns-record=aaaa",
+        ]);
+        match c.check {
+            Check::Dns(q) => {
+                assert_eq!((q.qtype, q.want), (28, Some(28)));
+                assert_eq!(q.name, "www.example.com");
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = run(&["-h", "10.0.0.2", "-p", "53", "--dns=."]);
+        assert!(matches!(c.check, Check::Dns(q) if q.want.is_none() && q.qtype == 1));
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a..b"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a", "--dns-record", "AXFR"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns-record", "A"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a", "--ping"]).is_err());
     }
 
     #[test]

@@ -353,6 +353,7 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Program { expect: None, .. } => "agent program",
         Check::Load { .. } => "load probe",
         Check::Ping { .. } => "ICMP echo",
+        Check::Dns(_) => "DNS query",
         Check::None => "no check (always up)",
     }
 }

@@ -1,8 +1,8 @@
 //! nanny: checks one real-server service and decides when it enters and
 //! leaves the IPVS table, and with which weight.
 //!
-//! Pure parts: [`matcher`], [`http`], [`icmp`], [`load`], [`state`], [`protocol`],
-//! [`args`]. IO parts: [`probe`] (sockets), [`ping`] (the ICMP socket), [`spawn`] (the only place that
+//! Pure parts: [`matcher`], [`http`], [`icmp`], [`dns`], [`load`], [`state`], [`protocol`],
+//! [`args`]. IO parts: [`probe`] (sockets), [`ping`] (the ICMP socket), [`dns_probe`], [`spawn`] (the only place that
 //! starts processes), [`table`] (where decisions go), [`kernel`] (IPVS, standalone mode), [`daemon`] (the
 //! event loop), `sys` (raw syscalls).
 //!
@@ -29,6 +29,8 @@
 
 pub mod args;
 pub mod daemon;
+pub mod dns;
+pub mod dns_probe;
 pub mod http;
 pub mod icmp;
 pub mod kernel;

@@ -14,6 +14,7 @@ use regex::bytes::Regex;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
+use crate::dns_probe::DnsProbe;
 use crate::http;
 use crate::load::parse_load;
 use crate::matcher::{Expect, Verdict};
@@ -97,6 +98,8 @@ pub enum Check {
         /// The nanny's one ICMP socket, kept between checks.
         socket: crate::ping::Shared,
     },
+    /// DNS: one query over UDP, judged on its response.
+    Dns(crate::dns_probe::DnsQuery),
     /// No check: always up (Turbolinux `none`).
     None,
     /// Load probe: a program whose stdout holds a load average.
@@ -137,6 +140,8 @@ pub enum Probe {
     Program(ProgramProbe),
     /// ICMP echo.
     Ping(PingProbe),
+    /// DNS query.
+    Dns(DnsProbe),
 }
 
 /// A TCP/TLS probe.
@@ -207,6 +212,7 @@ impl Probe {
             Check::Ping { count, socket } => {
                 PingProbe::start(socket, addr.ip(), *count, registry).map(Probe::Ping)
             }
+            Check::Dns(q) => DnsProbe::start(q, addr, registry).map(Probe::Dns),
             Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
@@ -217,6 +223,7 @@ impl Probe {
             Probe::Stream(p) if token == SOCKET => p.step(),
             Probe::Udp(p) if token == SOCKET => p.advance(),
             Probe::Ping(p) if token == SOCKET => p.advance(registry),
+            Probe::Dns(p) if token == SOCKET => p.advance(),
             Probe::Program(p) if token == STDOUT || token == EXIT => p.advance(token, registry),
             _ => None,
         }
@@ -245,6 +252,7 @@ impl Probe {
                 Outcome::down(format!("no UDP reply from {} within {secs}s", p.addr))
             }
             Probe::Ping(p) => p.time_out(secs, registry),
+            Probe::Dns(p) => p.time_out(secs, registry),
             Probe::Program(mut p) => {
                 if let Some(r) = p.running.take() {
                     dying.push(r.kill(registry, DYING));
