@@ -14,6 +14,8 @@ pub enum Op {
     GetLink,
     /// `RTM_NEWLINK` changing flags (`ip link set up|down`).
     SetLink,
+    /// `RTM_NEWLINK` creating a link (`ip link add NAME type KIND`).
+    CreateLink,
     /// `RTM_GETADDR` dump (`ip addr show`).
     ListAddresses,
     /// `RTM_NEWADDR` (`ip addr add`).
@@ -36,6 +38,7 @@ impl fmt::Display for Op {
             Op::Connect => "opening rtnetlink socket",
             Op::GetLink => "reading link",
             Op::SetLink => "setting link state",
+            Op::CreateLink => "creating link",
             Op::ListAddresses => "listing addresses",
             Op::AddAddress => "adding address",
             Op::DelAddress => "removing address",
