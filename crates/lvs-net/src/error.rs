@@ -16,6 +16,12 @@ pub enum Op {
     SetLink,
     /// `RTM_NEWLINK` creating a link (`ip link add NAME type KIND`).
     CreateLink,
+    /// `RTM_GETROUTE` dump (`ip route show`).
+    ListRoutes,
+    /// `RTM_NEWROUTE` (`ip route replace default`).
+    SetRoute,
+    /// `RTM_DELROUTE` (`ip route del default`).
+    DelRoute,
     /// `RTM_GETADDR` dump (`ip addr show`).
     ListAddresses,
     /// `RTM_NEWADDR` (`ip addr add`).
@@ -39,6 +45,9 @@ impl fmt::Display for Op {
             Op::GetLink => "reading link",
             Op::SetLink => "setting link state",
             Op::CreateLink => "creating link",
+            Op::ListRoutes => "listing routes",
+            Op::SetRoute => "setting route",
+            Op::DelRoute => "removing route",
             Op::ListAddresses => "listing addresses",
             Op::AddAddress => "adding address",
             Op::DelAddress => "removing address",

@@ -359,7 +359,7 @@ fn ip_from(payload: &[u8]) -> Option<IpAddr> {
 }
 
 /// Why a netlink request failed, before the caller names the operation.
-enum ReqError {
+pub(crate) enum ReqError {
     /// The kernel answered with this (positive) errno.
     Errno(i32),
     /// Anything else (encoding, decoding, socket without errno).
@@ -367,7 +367,7 @@ enum ReqError {
 }
 
 impl ReqError {
-    fn into_error(self, op: Op, iface: &str) -> Error {
+    pub(crate) fn into_error(self, op: Op, iface: &str) -> Error {
         match self {
             ReqError::Errno(errno) => Error::Os { op, iface: iface.to_string(), errno },
             ReqError::Other(detail) => Error::Netlink { op, iface: iface.to_string(), detail },
@@ -375,7 +375,7 @@ impl ReqError {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> ReqError {
+pub(crate) fn other(e: impl std::fmt::Display) -> ReqError {
     ReqError::Other(e.to_string())
 }
 
@@ -418,7 +418,12 @@ impl Rtnl {
 
     /// Sends one request and collects the payloads of its answer: until the
     /// ACK for a plain request, until `NLMSG_DONE` for a dump.
-    fn request<P>(&mut self, kind: Rtm, flags: NlmF, payload: P) -> Result<Vec<Buffer>, ReqError>
+    pub(crate) fn request<P>(
+        &mut self,
+        kind: Rtm,
+        flags: NlmF,
+        payload: P,
+    ) -> Result<Vec<Buffer>, ReqError>
     where
         P: Size + ToBytes + std::fmt::Debug,
     {
@@ -704,7 +709,7 @@ impl Rtnl {
     }
 }
 
-fn decode<P: FromBytesWithInput<Input = usize>>(b: &Buffer) -> Result<P, ReqError> {
+pub(crate) fn decode<P: FromBytesWithInput<Input = usize>>(b: &Buffer) -> Result<P, ReqError> {
     P::from_bytes_with_input(&mut Cursor::new(b.as_ref()), b.len()).map_err(other)
 }
 

@@ -43,7 +43,8 @@ usage: lvs-node [-c FILE] [-t | --check-config] [-v]
 
 Sets this host up as the real server(s) the configuration names by one of
 its addresses: direct routing (VIP on lo, arp_ignore=1, arp_announce=2),
-tunnelling (tunl0 with the VIP, rp_filter=0). Runs in the foreground;
+tunnelling (tunl0 with the VIP, rp_filter=0), NAT (default route via the
+nat_router address). Runs in the foreground;
 SIGHUP re-reads the file and reconciles; SIGTERM/SIGINT undo every change
 lvs-node made and exit.
 

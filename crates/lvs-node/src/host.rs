@@ -58,6 +58,9 @@ pub fn observe(rtnl: &mut Rtnl, keys: &BTreeSet<String>) -> Result<Observed, Hos
             o.sysctls.insert(k.clone(), v);
         }
     }
+    for v6 in [false, true] {
+        o.gateways.insert(v6, rtnl.default_routes(v6)?);
+    }
     Ok(o)
 }
 
@@ -78,6 +81,12 @@ pub fn apply(rtnl: &mut Rtnl, a: &Action) -> Result<Action, HostError> {
         }
         Action::DelAddress(x) => {
             rtnl.del_address(&vip(x))?;
+        }
+        Action::Gateway { to: Some(g), .. } => rtnl.replace_default_route(*g)?,
+        Action::Gateway { to: None, was, .. } => {
+            if let Some(r) = was {
+                rtnl.del_default_route(r.gateway)?;
+            }
         }
         Action::Sysctl { key, value, was } => {
             let was = read_sysctl(key).unwrap_or_else(|| was.clone());

@@ -10,6 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use lvs_config::{Config, ForwardMethod};
+use lvs_net::route::{DefaultRoute, PROTO_STATIC};
 
 /// An address on an interface.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,6 +48,8 @@ pub struct Desired {
     pub sysctls: BTreeMap<String, String>,
     /// Addresses that must be present.
     pub addresses: BTreeSet<Addr>,
+    /// The default gateway per family (`false` IPv4, `true` IPv6): NAT.
+    pub gateways: BTreeMap<bool, IpAddr>,
     /// What lvs-node cannot do for this configuration, for the log.
     pub warnings: Vec<String>,
 }
@@ -61,6 +64,8 @@ pub struct Observed {
     /// Current values of the sysctls the plan asks about (missing: the
     /// key does not exist).
     pub sysctls: BTreeMap<String, String>,
+    /// Default routes per family (`true`: IPv6), in the kernel's order.
+    pub gateways: BTreeMap<bool, Vec<DefaultRoute>>,
 }
 
 impl Observed {
@@ -80,12 +85,18 @@ pub struct Journal {
     pub sysctls: BTreeMap<String, String>,
     /// Links it brought up.
     pub links_up: BTreeSet<String>,
+    /// Default routes it replaced, per family, with the one found
+    /// (`None`: there was none).
+    pub gateways: BTreeMap<bool, Option<DefaultRoute>>,
 }
 
 impl Journal {
     /// Nothing to undo.
     pub fn is_empty(&self) -> bool {
-        self.addresses.is_empty() && self.sysctls.is_empty() && self.links_up.is_empty()
+        self.addresses.is_empty()
+            && self.sysctls.is_empty()
+            && self.links_up.is_empty()
+            && self.gateways.is_empty()
     }
 
     /// Records that `a` was carried out.
@@ -104,6 +115,15 @@ impl Journal {
             Action::DelAddress(x) => {
                 self.addresses.remove(x);
             }
+            Action::Gateway { v6, to, was } => match self.gateways.get(v6) {
+                Some(original) if original == to => {
+                    self.gateways.remove(v6);
+                }
+                Some(_) => {}
+                None => {
+                    self.gateways.insert(*v6, *was);
+                }
+            },
             Action::Sysctl { key, value, was } => match self.sysctls.get(key) {
                 Some(original) if original == value => {
                     self.sysctls.remove(key);
@@ -139,6 +159,16 @@ pub enum Action {
     AddAddress(Addr),
     /// Remove an address.
     DelAddress(Addr),
+    /// Set the default gateway of a family (`None`: remove the default
+    /// route via `was`).
+    Gateway {
+        /// IPv6 or IPv4.
+        v6: bool,
+        /// The route wanted.
+        to: Option<DefaultRoute>,
+        /// The route found (the first default route).
+        was: Option<DefaultRoute>,
+    },
     /// Write a sysctl.
     Sysctl {
         /// Dotted key.
@@ -159,6 +189,16 @@ impl fmt::Display for Action {
             }
             Action::AddAddress(a) => write!(f, "ip addr add {a}"),
             Action::DelAddress(a) => write!(f, "ip addr del {a}"),
+            Action::Gateway { v6, to, was } => {
+                let ip = if *v6 { "ip -6" } else { "ip" };
+                let was = was.map_or("none".to_owned(), |w| w.gateway.to_string());
+                match to {
+                    Some(g) => {
+                        write!(f, "{ip} route replace default via {} (was {was})", g.gateway)
+                    }
+                    None => write!(f, "{ip} route del default via {was}"),
+                }
+            }
             Action::Sysctl { key, value, was } => write!(f, "sysctl -w {key}={value} (was {was})"),
         }
     }
@@ -200,7 +240,8 @@ fn no_arp_for_vips(d: &mut Desired, rip_dev: Option<&str>) {
 /// - Tunnelling (IPv4): `tunl0` created and up with the VIP, the same ARP
 ///   settings, and `rp_filter=0` on `all` and `tunl0` (decapsulated
 ///   packets come in on `tunl0` but their replies leave elsewhere).
-/// - NAT: nothing is done yet; a warning says so.
+/// - NAT: the default route via the `nat_router` address (replacing the
+///   one found, which comes back at stop).
 pub fn desired(config: &Config, observed: &Observed) -> Desired {
     let own = observed.own_addresses();
     let mut d = Desired::default();
@@ -234,15 +275,19 @@ pub fn desired(config: &Config, observed: &Observed) -> Desired {
                     "{}/{}: IPv6 tunnelling is not set up by lvs-node; configure ip6tnl0 by hand",
                     vs.name, rs.name
                 )),
-                ForwardMethod::Nat => {
-                    let gw = config.nat_router.as_ref().map(|n| n.address);
-                    d.warnings.push(format!(
-                        "{}/{}: NAT: lvs-node does not set the default route yet; route via {} by hand",
-                        vs.name,
-                        rs.name,
-                        gw.map_or("the nat_router address".into(), |g| g.to_string())
-                    ));
-                }
+                ForwardMethod::Nat => match config.nat_router.as_ref().map(|n| n.address) {
+                    Some(gw) if gw.is_ipv6() == rs.address.is_ipv6() => {
+                        d.gateways.insert(gw.is_ipv6(), gw);
+                    }
+                    Some(gw) => d.warnings.push(format!(
+                        "{}/{}: NAT: the nat_router {gw} is not of the real server's family",
+                        vs.name, rs.name
+                    )),
+                    None => d.warnings.push(format!(
+                        "{}/{}: NAT needs `nat_router` (the real servers' default gateway)",
+                        vs.name, rs.name
+                    )),
+                },
             }
         }
     }
@@ -272,6 +317,14 @@ pub fn plan(desired: &Desired, observed: &Observed, journal: &Journal) -> Vec<Ac
             });
         }
     }
+    for (v6, original) in
+        journal.gateways.iter().filter(|(f, _)| !desired.gateways.contains_key(*f))
+    {
+        let now = observed.gateways.get(v6).and_then(|g| g.first().copied());
+        if now != *original {
+            out.push(Action::Gateway { v6: *v6, to: *original, was: now });
+        }
+    }
     for dev in journal.links_up.iter().filter(|d| !desired.links_up.contains(*d)) {
         if observed.links.get(dev) == Some(&true) {
             out.push(Action::LinkUp { dev: dev.clone(), up: false });
@@ -297,6 +350,13 @@ pub fn plan(desired: &Desired, observed: &Observed, journal: &Journal) -> Vec<Ac
     for a in &desired.addresses {
         if !observed.addresses.contains(a) {
             out.push(Action::AddAddress(a.clone()));
+        }
+    }
+    for (v6, gw) in &desired.gateways {
+        let now = observed.gateways.get(v6).and_then(|g| g.first().copied());
+        if now.map(|r| r.gateway) != Some(*gw) {
+            let to = DefaultRoute { gateway: *gw, protocol: PROTO_STATIC };
+            out.push(Action::Gateway { v6: *v6, to: Some(to), was: now });
         }
     }
     out
@@ -326,6 +386,9 @@ pub fn simulate(observed: &mut Observed, actions: &[Action]) {
             }
             Action::Sysctl { key, value, .. } => {
                 observed.sysctls.insert(key.clone(), value.clone());
+            }
+            Action::Gateway { v6, to, .. } => {
+                observed.gateways.insert(*v6, to.iter().copied().collect());
             }
         }
     }
@@ -477,11 +540,33 @@ mod tests {
         let d = desired(&c, &o);
         assert!(d.roles.is_empty());
         assert_eq!(plan(&d, &o, &Journal::default()), []);
+    }
+
+    #[test]
+    fn nat_replaces_the_default_route_and_puts_the_old_one_back() {
         let c = config("nat", "10.0.0.10", "10.0.1.1");
-        let o = host("10.0.1.1");
+        let mut o = host("10.0.1.1");
+        let boot = DefaultRoute { gateway: "10.0.1.1".parse().unwrap(), protocol: 3 };
+        o.gateways.insert(false, vec![boot]);
+        let before = o.clone();
         let d = desired(&c, &o);
         assert_eq!(d.roles, ["web/r1 (nat)"]);
-        assert!(d.warnings[0].contains("10.0.1.254"), "{:?}", d.warnings);
-        assert_eq!(plan(&d, &o, &Journal::default()), []);
+        let mut j = Journal::default();
+        let actions = converge(&d, &mut o, &mut j);
+        assert_eq!(
+            actions.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            ["ip route replace default via 10.0.1.254 (was 10.0.1.1)"]
+        );
+        converge(&Desired::default(), &mut o, &mut j);
+        assert_eq!(o, before);
+        assert!(j.is_empty());
+        // No default route before: none after.
+        let mut o = host("10.0.1.1");
+        let before = o.clone();
+        converge(&d, &mut o, &mut j);
+        let undo = converge(&Desired::default(), &mut o, &mut j);
+        assert_eq!(undo[0].to_string(), "ip route del default via 10.0.1.254");
+        o.gateways.retain(|_, g| !g.is_empty());
+        assert_eq!(o, before);
     }
 }

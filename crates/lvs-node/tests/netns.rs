@@ -214,3 +214,35 @@ fn what_was_set_by_hand_stays_after_stop() {
     assert_eq!(snapshot(&node), before, "the hand-made VIP and arp_ignore stay");
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn nat_default_route_replaced_and_put_back() {
+    if !can_run() {
+        return;
+    }
+    let (node, _peer) = node_ns();
+    node.ip(&["route", "add", "default", "via", "10.97.1.100"]).unwrap();
+    let routes = || node.ip(&["route", "show", "default"]).unwrap();
+    let before = (snapshot(&node), routes());
+    let file = std::env::temp_dir().join(format!("lvs-node-nat-{}.yaml", std::process::id()));
+    write(
+        &file,
+        "routers:\n  primary: { address: 10.97.0.1 }\nnetwork: nat\n\
+         nat_router: { address: 10.97.1.254, interface: eth1 }\n\
+         virtual_services:\n  - name: web\n    vip: { address: 192.0.2.10, interface: eth0 }\n    \
+         check: { type: none }\n    real_servers:\n      - { name: me, address: 10.97.1.1 }\n",
+    );
+    let out = node.command(bin()).args(["-t", "-c"]).arg(&file).output().unwrap();
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.lines().any(|l| l == "ip route replace default via 10.97.1.254 (was 10.97.1.100)"),
+        "{plan}"
+    );
+    let mut n = start(&node, &file);
+    wait_for("the default route via the nat_router", || routes().contains("via 10.97.1.254"));
+    assert!(!routes().contains("10.97.1.100"), "{}", routes());
+    n.signal(Signal::SIGTERM);
+    assert!(n.wait_exit().success());
+    assert_eq!((snapshot(&node), routes()), before);
+    let _ = std::fs::remove_file(&file);
+}
