@@ -397,6 +397,8 @@ impl Cluster {
                 .command(bin("lvs-node"))
                 .arg("-c")
                 .arg(&self.config)
+                // One journal per real server (they share the guest's /run).
+                .arg(format!("--state={}", self.dir.0.join(format!("node{j}.journal")).display()))
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)

@@ -24,7 +24,13 @@ pub struct Options {
     pub mode: Mode,
     /// Debug logging.
     pub verbose: bool,
+    /// Where the record of what lvs-node changed is kept (`--state`).
+    pub state: PathBuf,
 }
+
+/// The default `--state` file: on tmpfs, so a reboot (which resets what
+/// lvs-node changed) forgets it too.
+pub const DEFAULT_STATE: &str = "/run/lvs-node.journal";
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -51,6 +57,8 @@ lvs-node made and exit.
   -c, --config=FILE   configuration file [/etc/lvs-router/lvs.yaml, else /etc/sysconfig/ha/lvs.cf]
   -t, --dry-run       print what would be done and exit, changing nothing
       --check-config  validate the configuration file and exit (0 good, 1 bad)
+      --state=FILE    record of what lvs-node changed, kept across restarts
+                      [/run/lvs-node.journal]
   -n, --nodaemon      accepted: lvs-node always runs in the foreground
   -v, --verbose       debug logging
       --version
@@ -67,12 +75,14 @@ where
 {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_args(args);
-    let mut o = Options { config: None, mode: Mode::Run, verbose: false };
+    let mut o =
+        Options { config: None, mode: Mode::Run, verbose: false, state: DEFAULT_STATE.into() };
     while let Some(arg) = p.next()? {
         match arg {
             Short('c') | Long("config") => o.config = Some(p.value()?.into()),
             Short('t') | Long("dry-run") => o.mode = Mode::DryRun,
             Long("check-config") => o.mode = Mode::CheckConfig,
+            Long("state") => o.state = p.value()?.into(),
             Short('n') | Long("nodaemon") => {}
             Short('v') | Long("verbose") => o.verbose = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -96,7 +106,11 @@ mod tests {
 
     #[test]
     fn options() {
-        assert_eq!(opts(&[]), Options { config: None, mode: Mode::Run, verbose: false });
+        assert_eq!(
+            opts(&[]),
+            Options { config: None, mode: Mode::Run, verbose: false, state: DEFAULT_STATE.into() }
+        );
+        assert_eq!(opts(&["--state=/tmp/j"]).state, PathBuf::from("/tmp/j"));
         let o = opts(&["-c", "/x.yaml", "-t", "-v"]);
         assert_eq!(
             (o.config.as_deref(), o.mode, o.verbose),

@@ -7,10 +7,12 @@
 //!
 //! [`plan`] is pure (`desired(config, observed)`, `plan(desired, observed,
 //! journal) -> actions`); [`host`] is the IO edge (rtnetlink through
-//! `lvs-net`, `/proc/sys`); [`run`] ties them to the command line and
-//! signals.
+//! `lvs-net`, `/proc/sys`); [`journal`] keeps the record of what was
+//! changed on disk across restarts; [`run`] ties them to the command line
+//! and signals.
 
 pub mod args;
 pub mod host;
+pub mod journal;
 pub mod plan;
 pub mod run;

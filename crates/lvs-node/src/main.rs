@@ -37,12 +37,12 @@ fn main() -> ExitCode {
         }
     };
     let result = match opts.mode {
-        Mode::DryRun => lvs_node::run::dry_run(&config).map(|lines| {
+        Mode::DryRun => lvs_node::run::dry_run(&config, &opts.state).map(|lines| {
             for l in lines {
                 println!("{l}");
             }
         }),
-        _ => lvs_node::run::serve(&path, config),
+        _ => lvs_node::run::serve(&path, &opts.state, config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

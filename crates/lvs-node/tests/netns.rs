@@ -119,11 +119,18 @@ impl Node {
     }
 }
 
+/// The `--state` file of a test's lvs-node, next to its configuration.
+fn state_of(file: &Path) -> PathBuf {
+    file.with_extension("journal")
+}
+
 fn start(node: &Netns, file: &Path) -> Node {
     let child = node
         .command(bin())
         .arg("-c")
         .arg(file)
+        .arg("--state")
+        .arg(state_of(file))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -147,7 +154,14 @@ fn direct_routing_set_up_reloaded_and_undone_exactly() {
     // --check-config and the dry run change nothing.
     let out = Command::new(bin()).args(["--check-config", "-c"]).arg(&file).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = node.command(bin()).args(["-t", "-c"]).arg(&file).output().unwrap();
+    let out = node
+        .command(bin())
+        .args(["-t", "-c"])
+        .arg(&file)
+        .arg("--state")
+        .arg(state_of(&file))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plan = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{plan}");
@@ -232,7 +246,14 @@ fn nat_default_route_replaced_and_put_back() {
          virtual_services:\n  - name: web\n    vip: { address: 192.0.2.10, interface: eth0 }\n    \
          check: { type: none }\n    real_servers:\n      - { name: me, address: 10.97.1.1 }\n",
     );
-    let out = node.command(bin()).args(["-t", "-c"]).arg(&file).output().unwrap();
+    let out = node
+        .command(bin())
+        .args(["-t", "-c"])
+        .arg(&file)
+        .arg("--state")
+        .arg(state_of(&file))
+        .output()
+        .unwrap();
     let plan = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         plan.lines().any(|l| l == "ip route replace default via 10.97.1.254 (was 10.97.1.100)"),
@@ -244,5 +265,33 @@ fn nat_default_route_replaced_and_put_back() {
     n.signal(Signal::SIGTERM);
     assert!(n.wait_exit().success());
     assert_eq!((snapshot(&node), routes()), before);
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn a_restarted_lvs_node_adopts_and_undoes_what_the_crashed_one_did() {
+    if !can_run() {
+        return;
+    }
+    let (node, _peer) = node_ns();
+    let before = snapshot(&node);
+    let file = std::env::temp_dir().join(format!("lvs-node-crash-{}.yaml", std::process::id()));
+    write(&file, &config("10.97.0.10"));
+    let has = |a: &str| node.ip(&["-o", "addr", "show", "dev", "lo"]).unwrap().contains(a);
+    let mut n = start(&node, &file);
+    wait_for("the VIPs", || has("10.97.0.10/32") && has("2001:db8:97:ff::10/128"));
+    // Give it a moment to write the journal after the last change.
+    std::thread::sleep(Duration::from_millis(200));
+    n.signal(Signal::SIGKILL);
+    let _ = n.wait_exit();
+    let journal = std::fs::read_to_string(state_of(&file)).unwrap();
+    assert!(journal.contains("addr lo 10.97.0.10/32"), "{journal}");
+    // A new instance: nothing to do, then its stop undoes the first one's work.
+    let mut n = start(&node, &file);
+    std::thread::sleep(Duration::from_millis(500));
+    n.signal(Signal::SIGTERM);
+    assert!(n.wait_exit().success());
+    assert_eq!(snapshot(&node), before);
+    assert!(!state_of(&file).exists(), "nothing left to undo: the journal is gone");
     let _ = std::fs::remove_file(&file);
 }
