@@ -305,7 +305,8 @@ fn runnable_config(method: Method, key: &Path) -> String {
 
 /// Everything `lvs-node` may touch on a real server, as text.
 fn snapshot(ns: &Netns) -> String {
-    let mut s = ns.ip(&["-o", "addr", "show"]).unwrap();
+    // Link-local addresses leave DAD on their own (`tentative`): not ours.
+    let mut s = ns.ip(&["-o", "addr", "show"]).unwrap().replace(" tentative", "");
     // Link flags (tunl0 up or down), without counters or qdisc details.
     for line in ns.ip(&["-o", "link", "show"]).unwrap().lines() {
         s.push_str(line.split(" mtu ").next().unwrap_or(line));

@@ -48,7 +48,8 @@ fn config(vip4: &str) -> String {
 
 /// Everything lvs-node may touch, as text.
 fn snapshot(ns: &Netns) -> String {
-    let mut s = ns.ip(&["-o", "addr", "show"]).unwrap();
+    // Link-local addresses leave DAD on their own (`tentative`): not ours.
+    let mut s = ns.ip(&["-o", "addr", "show"]).unwrap().replace(" tentative", "");
     for dev in ["all", "veth0", "lo"] {
         for k in ["arp_ignore", "arp_announce", "rp_filter"] {
             let v = ns
@@ -72,7 +73,41 @@ fn node_ns() -> (Netns, Netns) {
         peer.name()
     ))
     .unwrap();
+    // The LAN neighbour: routes the VIPs on-link, as a router would.
+    peer.batch(
+        "addr add 10.97.1.2/24 dev veth1\n\
+         addr add 2001:db8:97::2/64 dev veth1 nodad\n\
+         link set veth1 up\n\
+         route add 10.97.0.0/24 dev veth1\n\
+         route add 2001:db8:97:ff::/64 dev veth1\n",
+    )
+    .unwrap();
     (node, peer)
+}
+
+/// Whether `peer` resolves `ip` on its LAN (ARP or neighbour discovery)
+/// after sending it a datagram.
+fn resolves(peer: &Netns, ip: &str) -> bool {
+    let to: std::net::SocketAddr = (ip.parse::<std::net::IpAddr>().unwrap(), 9).into();
+    peer.enter(|| {
+        let any: std::net::SocketAddr =
+            if to.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
+        let s = std::net::UdpSocket::bind(any).unwrap();
+        let _ = s.send_to(b"x", to);
+    })
+    .unwrap();
+    let end = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < end {
+        let n = peer.ip(&["neigh", "show", ip]).unwrap();
+        if n.contains("lladdr") {
+            return true;
+        }
+        if n.contains("FAILED") {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 fn bin() -> &'static str {
@@ -144,7 +179,7 @@ fn direct_routing_set_up_reloaded_and_undone_exactly() {
     if !can_run() {
         return;
     }
-    let (node, _peer) = node_ns();
+    let (node, peer) = node_ns();
     let dir = std::env::temp_dir().join(format!("lvs-node-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file: PathBuf = dir.join("lvs.yaml");
@@ -189,6 +224,11 @@ fn direct_routing_set_up_reloaded_and_undone_exactly() {
         assert!(s.contains(kv), "{kv} in\n{s}");
     }
     assert!(s.contains("lo.arp_ignore=0"), "lo is left alone:\n{s}");
+    // The LAN cannot resolve the VIPs to this host (no ARP reply, no
+    // neighbour advertisement), but does resolve its own addresses.
+    assert!(resolves(&peer, "10.97.1.1") && resolves(&peer, "2001:db8:97::1"));
+    assert!(!resolves(&peer, "10.97.0.10"), "the real server answered ARP for the VIP");
+    assert!(!resolves(&peer, "2001:db8:97:ff::10"), "the real server advertised the IPv6 VIP");
 
     // Reload with another IPv4 VIP: it moves.
     write(&file, &config("10.97.0.11"));
