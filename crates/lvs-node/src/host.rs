@@ -26,8 +26,11 @@ pub enum HostError {
     },
 }
 
+/// As sysctl(8): a key with `/` is a path already; otherwise dots
+/// separate its parts.
 fn sysctl_path(key: &str) -> PathBuf {
-    PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+    let rel = if key.contains('/') { key.to_owned() } else { key.replace('.', "/") };
+    PathBuf::from("/proc/sys").join(rel.trim_start_matches('/'))
 }
 
 /// Reads a sysctl; `None` when the key does not exist.

@@ -56,6 +56,8 @@ pub fn decode(text: &str) -> Result<Journal, String> {
                     prefix: prefix.parse().map_err(|_| bad())?,
                 });
             }
+            // A key is a path under /proc/sys: never out of it.
+            (Some("sysctl"), Some(k), _) if k.contains("..") => return Err(bad()),
             (Some("sysctl"), Some(k), v) => {
                 j.sysctls.insert(k.to_owned(), v.unwrap_or("").to_owned());
             }

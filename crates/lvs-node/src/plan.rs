@@ -217,6 +217,17 @@ fn dev_of(observed: &Observed, addr: IpAddr) -> Option<&str> {
     observed.addresses.iter().find(|a| a.addr == addr).map(|a| a.dev.as_str())
 }
 
+/// The sysctl key of `net.ipv4.conf.DEV.NAME`, written as sysctl(8)
+/// does: with `/` separators when the device name has a dot (a VLAN such
+/// as `eth0.100`), so that the key still names one file.
+pub fn conf_key(dev: &str, name: &str) -> String {
+    if dev.contains('.') {
+        format!("net/ipv4/conf/{dev}/{name}")
+    } else {
+        format!("net.ipv4.conf.{dev}.{name}")
+    }
+}
+
 fn no_arp_for_vips(d: &mut Desired, rip_dev: Option<&str>) {
     // The kernel uses the larger of `all` and the device's value: setting
     // both makes the device's own setting irrelevant. arp_ignore=1: answer
@@ -225,8 +236,8 @@ fn no_arp_for_vips(d: &mut Desired, rip_dev: Option<&str>) {
     let mut devs = vec!["all"];
     devs.extend(rip_dev.filter(|d| *d != "lo"));
     for dev in devs {
-        d.sysctls.insert(format!("net.ipv4.conf.{dev}.arp_ignore"), "1".into());
-        d.sysctls.insert(format!("net.ipv4.conf.{dev}.arp_announce"), "2".into());
+        d.sysctls.insert(conf_key(dev, "arp_ignore"), "1".into());
+        d.sysctls.insert(conf_key(dev, "arp_announce"), "2".into());
     }
 }
 
@@ -268,7 +279,7 @@ pub fn desired(config: &Config, observed: &Observed) -> Desired {
                     d.addresses.insert(Addr { dev: TUNNEL_DEV.into(), addr: vip, prefix: 32 });
                     no_arp_for_vips(&mut d, rip_dev);
                     for dev in ["all", TUNNEL_DEV] {
-                        d.sysctls.insert(format!("net.ipv4.conf.{dev}.rp_filter"), "0".into());
+                        d.sysctls.insert(conf_key(dev, "rp_filter"), "0".into());
                     }
                 }
                 ForwardMethod::Tunnel => d.warnings.push(format!(
@@ -531,6 +542,12 @@ mod tests {
         assert_eq!(o.links.get("tunl0"), Some(&false));
         o.links.remove("tunl0");
         assert_eq!(o, before);
+    }
+
+    #[test]
+    fn sysctl_keys_of_devices_with_dots() {
+        assert_eq!(conf_key("eth0", "arp_ignore"), "net.ipv4.conf.eth0.arp_ignore");
+        assert_eq!(conf_key("eth0.100", "arp_ignore"), "net/ipv4/conf/eth0.100/arp_ignore");
     }
 
     #[test]
