@@ -21,6 +21,7 @@ use crate::control::{self, Request};
 use crate::host::{split_command, CommandKind, Host, HostConfig, RealHost};
 use crate::keyfile::{self, KeyError};
 use crate::machine::{self, Action, Event, Machine, Now};
+use crate::notify::Notifier;
 use crate::settings::{self, RunOptions, Settings, SettingsError};
 
 const SIGNALS: Token = Token(0);
@@ -385,9 +386,16 @@ impl<H: Host> Daemon<H> {
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
+        // systemd: READY=1, WATCHDOG=1 and STATUS= from this loop's turns.
+        let mut notifier = Notifier::from_env();
+        notifier.turn(&self.machine);
         loop {
             let t = Instant::now();
             let timeout = self.machine.next_wakeup(t).map(|w| w.saturating_duration_since(t));
+            let timeout = match (timeout, notifier.max_sleep()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -419,6 +427,7 @@ impl<H: Host> Daemon<H> {
             if self.handle(Event::Tick) {
                 return Ok(());
             }
+            notifier.turn(&self.machine);
         }
     }
 

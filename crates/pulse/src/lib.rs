@@ -8,8 +8,9 @@
 //! - [`settings`]: pulse's settings file, parsed and validated purely.
 //! - [`control`]: the control protocol (requests, status text and JSON).
 //! - IO: [`event_loop`] (the mio loop and control socket), [`host`] (the
-//!   [`host::Host`] trait and the real host), [`keyfile`]; logging to
-//!   syslog is the `lvs-syslog` crate.
+//!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
+//!   (systemd's READY=1, WATCHDOG=1 and STATUS=); logging to syslog is the
+//!   `lvs-syslog` crate.
 #![forbid(unsafe_code)]
 
 pub mod control;
@@ -17,5 +18,6 @@ pub mod event_loop;
 pub mod host;
 pub mod keyfile;
 pub mod machine;
+pub mod notify;
 pub mod settings;
 pub mod wire;

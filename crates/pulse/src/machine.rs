@@ -368,6 +368,17 @@ impl Machine {
                 .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.deadtime)
     }
 
+    /// Whether the start-up listening period is over: every peer has been
+    /// heard, or `deadtime` has passed since the start. Before that a
+    /// standby router does not activate (systemd's READY=1 waits for it).
+    pub fn settled(&self, now: Instant) -> bool {
+        let me = self.cfg.me;
+        self.started.is_some_and(|started| {
+            now >= started + self.cfg.deadtime
+                || (0..self.peers.len()).all(|i| i == me || self.peers[i].last_heard.is_some())
+        })
+    }
+
     fn native(&self) -> bool {
         matches!(self.cfg.protocol, Protocol::Native { .. })
     }
@@ -701,7 +712,9 @@ impl Machine {
     }
 
     fn evaluate(&mut self, now: Now, out: &mut Vec<Action>) {
-        let Some(started) = self.started else { return };
+        if self.started.is_none() {
+            return;
+        }
         let me = self.cfg.me;
         let mine = (self.epoch, me);
         let native = self.native();
@@ -749,9 +762,7 @@ impl Machine {
                     }
                     return;
                 }
-                let settled = now.mono >= started + self.cfg.deadtime
-                    || (0..self.peers.len()).all(|i| i == me || self.peers[i].last_heard.is_some());
-                if !settled {
+                if !self.settled(now.mono) {
                     return;
                 }
                 if let Some(&b) = alive.iter().find(|&&i| i < me && self.peers[i].eligible) {
