@@ -810,8 +810,8 @@ pub enum CheckKind {
     Dns {
         /// The name asked.
         query: String,
-        /// The record type the answer must hold (see
-        /// [`crate::DNS_RECORD_TYPES`]).
+        /// The record type the answer must hold: A, NS, CNAME, SOA, PTR,
+        /// MX, TXT, AAAA or SRV.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<String>,
     },
