@@ -457,6 +457,21 @@ impl Cluster {
         self.log.say("lvs-node stopped on the three real servers: each is exactly as it was found");
     }
 
+    /// Router `i`'s IPVS services and connections (reference ipvsadm), for
+    /// a failure message: which real server a refused request went to.
+    fn ipvs_state(&self, i: usize) -> String {
+        let ipvsadm = std::env::var("LVS_REF_IPVSADM").unwrap_or_else(|_| "ipvsadm".into());
+        let ns = &self.topo.directors[i].ns;
+        let mut out = format!("---- router {i} IPVS ----\n");
+        for args in [&["-L", "-n"][..], &["-L", "-n", "-c"][..]] {
+            match ns.command(&ipvsadm).args(args).output() {
+                Ok(o) => out.push_str(&String::from_utf8_lossy(&o.stdout)),
+                Err(e) => out.push_str(&format!("{ipvsadm}: {e}\n")),
+            }
+        }
+        out
+    }
+
     fn node_logs(&self) -> String {
         (0..NAMES.len())
             .map(|j| {
@@ -822,7 +837,12 @@ fn balance_remove_failover(method: Method, tag: &'static str) -> Duration {
         if slow.is_empty() { "" } else { ": " },
         slow.join(", ")
     ));
-    assert!(outside.is_empty(), "requests failed outside the windows: {outside:#?}\n{}", c.logs());
+    assert!(
+        outside.is_empty(),
+        "requests failed outside the windows: {outside:#?}\n{}\n{}",
+        c.ipvs_state(1),
+        c.logs()
+    );
     assert!(outage < LONG, "outage {outage:?}");
 
     // lvs-node stops on every real server: each is back as it was found.
