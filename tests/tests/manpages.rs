@@ -49,6 +49,8 @@ fn every_check_kind() -> Vec<CheckKind> {
             body_regex: Some("b".into()),
             tls: true,
         },
+        CheckKind::Ping { count: 3 },
+        CheckKind::Dns { query: "q".into(), record: Some("A".into()) },
         CheckKind::None,
     ];
     for k in &all {
@@ -57,6 +59,8 @@ fn every_check_kind() -> Vec<CheckKind> {
             | CheckKind::Program { .. }
             | CheckKind::Agent { .. }
             | CheckKind::Http { .. }
+            | CheckKind::Ping { .. }
+            | CheckKind::Dns { .. }
             | CheckKind::None => {}
         }
     }

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use model::*;
-pub use values::SERVICE_NAMES;
+pub use values::{DNS_RECORD_TYPES, SERVICE_NAMES};
 
 /// The default configuration file of the suite.
 pub const DEFAULT_PATH: &str = "/etc/lvs-router/lvs.yaml";

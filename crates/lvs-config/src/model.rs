@@ -797,8 +797,34 @@ pub enum CheckKind {
         #[serde(default)]
         tls: bool,
     },
+    /// ICMP echo (keepalived PING_CHECK, Turbolinux's server ping): `count`
+    /// echo requests sent at once, up at the first reply within the timeout.
+    Ping {
+        /// Echo requests per check (1-100, default 3).
+        #[serde(default = "default_ping_count")]
+        count: u16,
+    },
+    /// DNS (keepalived DNS_CHECK, Seesaw's DNS): one query for `query`
+    /// over UDP to the real server's port, up when the response is NOERROR
+    /// with a `record` record in its answer (any answer record without
+    /// `record`, asking type A).
+    Dns {
+        /// The name asked.
+        query: String,
+        /// The record type the answer must hold: A, NS, CNAME, SOA, PTR,
+        /// MX, TXT, AAAA or SRV.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<String>,
+    },
     /// No probe: the server is always up (Turbolinux `none`).
     None,
+}
+
+/// Echo requests per `ping` check by default: one lost datagram alone does
+/// not fail a check.
+pub const DEFAULT_PING_COUNT: u16 = 3;
+fn default_ping_count() -> u16 {
+    DEFAULT_PING_COUNT
 }
 
 fn default_http_path() -> String {
@@ -848,6 +874,8 @@ impl CheckKind {
             CheckKind::Program { .. } => "program",
             CheckKind::Agent { .. } => "agent",
             CheckKind::Http { .. } => "http",
+            CheckKind::Ping { .. } => "ping",
+            CheckKind::Dns { .. } => "dns",
             CheckKind::None => "none",
         }
     }

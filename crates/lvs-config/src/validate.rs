@@ -543,8 +543,41 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
                 regex_ok(r, p.field("body_regex"), sink);
             }
         }
+        CheckKind::Ping { count } => {
+            if !(1..=100).contains(count) {
+                sink.error(p.field("count").at(sink), "ping count must be 1-100");
+            }
+        }
+        CheckKind::Dns { query, .. } => {
+            if let Err(why) = dns_name_ok(query) {
+                sink.error(p.field("query").at(sink), format!("dns query `{query}`: {why}"));
+            }
+        }
         CheckKind::None => {}
     }
+}
+
+/// Whether `name` can be put in a DNS question (RFC 1035 §2.3.4): labels
+/// of 1-63 bytes, at most 255 bytes on the wire; `.` is the root.
+fn dns_name_ok(name: &str) -> Result<(), &'static str> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return if name.is_empty() { Err("empty name") } else { Ok(()) };
+    }
+    let mut wire = 1;
+    for label in trimmed.split('.') {
+        if label.is_empty() {
+            return Err("empty label");
+        }
+        if label.len() > 63 {
+            return Err("label longer than 63 bytes");
+        }
+        wire += 1 + label.len();
+    }
+    if wire > 255 {
+        return Err("name longer than 255 bytes");
+    }
+    Ok(())
 }
 
 fn regex_ok(r: &str, path: Path, sink: &mut Sink) {

@@ -106,6 +106,21 @@ pub(crate) fn netmask(text: &str, v6: Option<bool>) -> Result<u8, String> {
     }
 }
 
+/// Record types a `dns` check may require (`record:`), as YAML spells
+/// them; nanny's `dns::RECORD_TYPES` knows the same names (a test in lvsd
+/// keeps the two equal).
+pub const DNS_RECORD_TYPES: &[(&str, &str)] = &[
+    ("A", "A"),
+    ("NS", "NS"),
+    ("CNAME", "CNAME"),
+    ("SOA", "SOA"),
+    ("PTR", "PTR"),
+    ("MX", "MX"),
+    ("TXT", "TXT"),
+    ("AAAA", "AAAA"),
+    ("SRV", "SRV"),
+];
+
 /// Well-known service names accepted where piranha reads `/etc/services`.
 /// The file itself is not read, so results do not depend on the host.
 pub const SERVICE_NAMES: &[(&str, u16)] = &[

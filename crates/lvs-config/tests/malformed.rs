@@ -142,8 +142,8 @@ fn yaml_cases() {
     );
     check(
         Yaml,
-        &vs("    check: { type: ping }\n"),
-        &["6:20: `type`: expected one of connect, program, agent, http, none, found `ping`"],
+        &vs("    check: { type: smtp }\n"),
+        &["6:20: `type`: expected one of connect, program, agent, http, ping, dns, none, found `smtp`"],
     );
     check(
         Yaml,

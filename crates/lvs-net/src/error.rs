@@ -14,6 +14,14 @@ pub enum Op {
     GetLink,
     /// `RTM_NEWLINK` changing flags (`ip link set up|down`).
     SetLink,
+    /// `RTM_NEWLINK` creating a link (`ip link add NAME type KIND`).
+    CreateLink,
+    /// `RTM_GETROUTE` dump (`ip route show`).
+    ListRoutes,
+    /// `RTM_NEWROUTE` (`ip route replace default`).
+    SetRoute,
+    /// `RTM_DELROUTE` (`ip route del default`).
+    DelRoute,
     /// `RTM_GETADDR` dump (`ip addr show`).
     ListAddresses,
     /// `RTM_NEWADDR` (`ip addr add`).
@@ -36,6 +44,10 @@ impl fmt::Display for Op {
             Op::Connect => "opening rtnetlink socket",
             Op::GetLink => "reading link",
             Op::SetLink => "setting link state",
+            Op::CreateLink => "creating link",
+            Op::ListRoutes => "listing routes",
+            Op::SetRoute => "setting route",
+            Op::DelRoute => "removing route",
             Op::ListAddresses => "listing addresses",
             Op::AddAddress => "adding address",
             Op::DelAddress => "removing address",

@@ -2,6 +2,7 @@
 //!
 //! - [`rtnl`]: read links, add and remove VIP addresses idempotently over
 //!   rtnetlink (`ip link` / `ip addr`, never `ifconfig`).
+//! - [`route`]: default routes (lvs-node's NAT real servers).
 //! - [`monitor`]: link up/down events for `monitor_links`, as a pollable fd.
 //! - [`frame`]: gratuitous ARP and unsolicited Neighbour Advertisement
 //!   frames, built and decoded as pure bytes.
@@ -20,6 +21,7 @@ pub mod frame;
 pub mod mac;
 pub mod monitor;
 pub mod packet;
+pub mod route;
 pub mod rtnl;
 mod sys;
 

@@ -359,7 +359,7 @@ fn ip_from(payload: &[u8]) -> Option<IpAddr> {
 }
 
 /// Why a netlink request failed, before the caller names the operation.
-enum ReqError {
+pub(crate) enum ReqError {
     /// The kernel answered with this (positive) errno.
     Errno(i32),
     /// Anything else (encoding, decoding, socket without errno).
@@ -367,7 +367,7 @@ enum ReqError {
 }
 
 impl ReqError {
-    fn into_error(self, op: Op, iface: &str) -> Error {
+    pub(crate) fn into_error(self, op: Op, iface: &str) -> Error {
         match self {
             ReqError::Errno(errno) => Error::Os { op, iface: iface.to_string(), errno },
             ReqError::Other(detail) => Error::Netlink { op, iface: iface.to_string(), detail },
@@ -375,7 +375,7 @@ impl ReqError {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> ReqError {
+pub(crate) fn other(e: impl std::fmt::Display) -> ReqError {
     ReqError::Other(e.to_string())
 }
 
@@ -418,7 +418,12 @@ impl Rtnl {
 
     /// Sends one request and collects the payloads of its answer: until the
     /// ACK for a plain request, until `NLMSG_DONE` for a dump.
-    fn request<P>(&mut self, kind: Rtm, flags: NlmF, payload: P) -> Result<Vec<Buffer>, ReqError>
+    pub(crate) fn request<P>(
+        &mut self,
+        kind: Rtm,
+        flags: NlmF,
+        payload: P,
+    ) -> Result<Vec<Buffer>, ReqError>
     where
         P: Size + ToBytes + std::fmt::Debug,
     {
@@ -557,6 +562,69 @@ impl Rtnl {
         }
     }
 
+    /// Creates link `name` of type `kind` with no options (`ip link add
+    /// NAME type KIND`), e.g. the `ipip` fallback device `tunl0`: asking
+    /// for a link of a kind makes the kernel load its module, and loading
+    /// `ipip` creates `tunl0` itself. A link that already exists with that
+    /// name succeeds with [`Outcome::Unchanged`].
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad name or kind (nothing sent), or the
+    /// kernel's errno (`EOPNOTSUPP` when the kind is unknown).
+    pub fn create_link(&mut self, name: &str, kind: &str) -> Result<Outcome> {
+        let invalid =
+            |detail: &str| Error::Invalid { iface: name.to_string(), detail: detail.into() };
+        if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains([':', '/', ' ']) {
+            return Err(invalid("bad interface name"));
+        }
+        if kind.is_empty() || kind.len() > 32 || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("bad link kind"));
+        }
+        if self.link(name).is_ok() {
+            return Ok(Outcome::Unchanged);
+        }
+        let err = |e: &dyn std::fmt::Display| Error::Netlink {
+            op: Op::CreateLink,
+            iface: name.to_string(),
+            detail: e.to_string(),
+        };
+        // IFLA_LINKINFO nests IFLA_INFO_KIND (1): one attribute, built by
+        // hand (length, type, NUL-terminated kind, padding to 4 bytes).
+        let mut kind_z = kind.as_bytes().to_vec();
+        kind_z.push(0);
+        let len = u16::try_from(4 + kind_z.len()).map_err(|e| err(&e))?;
+        let mut nested = Vec::with_capacity(usize::from(len) + 3);
+        nested.extend_from_slice(&len.to_ne_bytes());
+        nested.extend_from_slice(&1u16.to_ne_bytes());
+        nested.extend_from_slice(&kind_z);
+        while nested.len() % 4 != 0 {
+            nested.push(0);
+        }
+        let mut n = name.as_bytes().to_vec();
+        n.push(0);
+        let mut attrs = RtBuffer::new();
+        for (kind, bytes) in [(Ifla::Ifname, n), (Ifla::Linkinfo, nested)] {
+            attrs.push(
+                RtattrBuilder::default()
+                    .rta_type(kind)
+                    .rta_payload(Buffer::from(bytes))
+                    .build()
+                    .map_err(|e| err(&e))?,
+            );
+        }
+        let msg = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .rtattrs(attrs)
+            .build()
+            .map_err(|e| err(&e))?;
+        match self.request(Rtm::Newlink, NlmF::CREATE | NlmF::EXCL, msg) {
+            Ok(_) => Ok(Outcome::Changed),
+            // Loading the module made the fallback device (tunl0) already.
+            Err(ReqError::Errno(libc::EEXIST)) => Ok(Outcome::Changed),
+            Err(e) => Err(e.into_error(Op::CreateLink, name)),
+        }
+    }
+
     /// Lists addresses (`ip addr show`), of one interface or of all.
     ///
     /// # Errors
@@ -641,7 +709,7 @@ impl Rtnl {
     }
 }
 
-fn decode<P: FromBytesWithInput<Input = usize>>(b: &Buffer) -> Result<P, ReqError> {
+pub(crate) fn decode<P: FromBytesWithInput<Input = usize>>(b: &Buffer) -> Result<P, ReqError> {
     P::from_bytes_with_input(&mut Cursor::new(b.as_ref()), b.len()).map_err(other)
 }
 

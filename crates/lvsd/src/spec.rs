@@ -263,6 +263,15 @@ fn nanny_args(
             // The Host header defaults to the virtual address.
             a.extend(["-V".into(), host_of_vip(vs)]);
         }
+        CheckKind::Ping { count } => {
+            a.extend(["--ping-count".into(), count.to_string()]);
+        }
+        CheckKind::Dns { query, record } => {
+            a.extend(["--dns".into(), query.clone()]);
+            if let Some(r) = record {
+                a.extend(["--dns-record".into(), r.clone()]);
+            }
+        }
     }
     let alive = check.interval.to_duration().min(MAX_ALIVE);
     a.extend([
@@ -639,12 +648,27 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
         assert!(joined.contains("--http-path /health --http-status 200,204 --tls -V 192.0.2.10"));
         assert!(joined.contains("--alive 5.000"), "liveness at most every 5 s: {joined}");
 
+        let a = args_of(&yaml_spec("{ type: ping, count: 2, timeout: 1 }", ""));
+        let joined = a.join(" ");
+        assert!(joined.starts_with("-h 10.0.0.1 -p 53 -r 53 --ping-count 2 -t 10 --timeout 1"));
+
+        let a = args_of(&yaml_spec("{ type: dns, query: www.example.com, record: AAAA }", ""));
+        assert!(a.join(" ").contains("--dns www.example.com --dns-record AAAA -t 10"), "{a:?}");
+
         let s = yaml_spec("{ type: none }", "");
         assert!(s.nannies.is_empty());
         let v = s.services.values().next().unwrap();
         assert_eq!(v.reals[0].watch, Watch::Always);
         let e = desired_service(v, &BTreeMap::new(), None);
         assert_eq!(e.dests.values().next().unwrap().weight, 7, "always up, at its weight");
+    }
+
+    /// The record types the configuration accepts are those nanny knows.
+    #[test]
+    fn dns_record_types_agree_with_nanny() {
+        let ours: Vec<&str> = lvs_config::DNS_RECORD_TYPES.iter().map(|(n, _)| *n).collect();
+        let nannys: Vec<&str> = nanny::dns::RECORD_TYPES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(ours, nannys);
     }
 
     #[test]

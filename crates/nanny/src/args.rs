@@ -127,6 +127,12 @@ pub enum ArgsError {
     Conflict(String),
 }
 
+/// Echo requests per `--ping` check unless `--ping-count` says otherwise:
+/// one lost datagram alone does not fail a check.
+pub const DEFAULT_PING_COUNT: u16 = 3;
+/// Most echo requests per check.
+pub const MAX_PING_COUNT: u16 = 100;
+
 /// Usage text for `--help`.
 pub const USAGE: &str = "\
 usage: nanny -h RIP [options]
@@ -176,6 +182,10 @@ our options:
       --agent-up=CMD       run as CMD RIP PORT 1|2 when the server comes up
       --agent-down=CMD     run as CMD RIP PORT 1|2 when the server goes down
       --always-up          no check: the server is always up (Turbolinux `none`)
+      --ping               ICMP echo check: up when the server answers a ping
+      --ping-count=N       echo requests sent at once per check [3] (implies --ping)
+      --dns=NAME           DNS check: one UDP query for NAME to the real server's port
+      --dns-record=TYPE    the answer must hold a TYPE record (A, AAAA, MX...) [any answer]
       --load-program=PROG  load probe: PROG RIP, prints a load average
 ";
 
@@ -243,6 +253,9 @@ where
     let mut agent_up = None;
     let mut agent_down = None;
     let mut always_up = false;
+    let mut ping: Option<u16> = None;
+    let mut dns_name: Option<String> = None;
+    let mut dns_record: Option<String> = None;
     let mut fos = false;
     while let Some(arg) = p.next()? {
         let name = match &arg {
@@ -344,6 +357,17 @@ where
             Long("agent-up") => agent_up = Some(p.value()?.string()?),
             Long("agent-down") => agent_down = Some(p.value()?.string()?),
             Long("always-up") => always_up = true,
+            Long("dns") => dns_name = Some(p.value()?.string()?),
+            Long("dns-record") => dns_record = Some(p.value()?.string()?),
+            Long("ping") => ping = Some(ping.unwrap_or(DEFAULT_PING_COUNT)),
+            Long("ping-count") => {
+                let v = p.value()?.string()?;
+                let n: u16 = num(&name, &v)?;
+                if !(1..=MAX_PING_COUNT).contains(&n) {
+                    return Err(bad(&name, &v, format!("must be 1 to {MAX_PING_COUNT}")));
+                }
+                ping = Some(n);
+            }
             Long("help") => return Ok(Parsed::Help),
             Long("version") => return Ok(Parsed::Version),
             _ => return Err(arg.unexpected().into()),
@@ -379,11 +403,24 @@ where
         None
     };
     let mut notes = Vec::new();
-    let exclusive =
-        [program.is_some(), agent.is_some(), http, always_up].iter().filter(|b| **b).count();
+    if dns_record.is_some() && dns_name.is_none() {
+        return Err(ArgsError::Conflict("--dns-record needs --dns NAME".into()));
+    }
+    let dns = dns_name.is_some();
+    let exclusive = [program.is_some(), agent.is_some(), http, always_up, ping.is_some(), dns]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if exclusive > 1 {
         return Err(ArgsError::Conflict(
-            "--send_program, --agent, --http and --always-up exclude each other".into(),
+            "--send_program, --agent, --http, --always-up, --ping and --dns exclude each other"
+                .into(),
+        ));
+    }
+    if (ping.is_some() || dns) && (tls || send.is_some() || expect.is_some()) {
+        return Err(ArgsError::Conflict(
+            "--ping and --dns make their own requests: no --tls, --send_string or --expect_string"
+                .into(),
         ));
     }
     // Turbolinux calling convention: CMD IP PORT 1|2.
@@ -428,6 +465,12 @@ where
         Check::Program { argv: agent_argv(&cmd)?, expect: None }
     } else if always_up {
         Check::None
+    } else if let Some(name) = dns_name {
+        let q = crate::dns_probe::DnsQuery::new(&name, dns_record.as_deref())
+            .map_err(|why| bad("--dns", &name, why))?;
+        Check::Dns(q)
+    } else if let Some(count) = ping {
+        Check::Ping { count, socket: crate::ping::Shared::default() }
     } else if udp {
         if http {
             return Err(ArgsError::Conflict("--http with --udp".into()));
@@ -614,6 +657,46 @@ mod tests {
         assert!(parse(["-h", "10.0.0.1", "-U", "finger"]).is_err());
         assert!(parse(["-h", "10.0.0.1", "--http", "-e", "x"]).is_err());
         assert!(matches!(parse(["--version"]).unwrap(), Parsed::Version));
+    }
+
+    #[test]
+    fn ping() {
+        let c = run(&["-h", "fd00::2", "-p", "80", "--ping", "--timeout", "0.5"]);
+        assert!(matches!(c.check, Check::Ping { count: DEFAULT_PING_COUNT, .. }), "{:?}", c.check);
+        assert!(c.notes.is_empty());
+        let c = run(&["-h", "10.0.0.2", "-u", "--ping-count=1"]);
+        assert!(matches!(c.check, Check::Ping { count: 1, .. }));
+        assert!(parse(["-h", "10.0.0.2", "--ping-count", "0"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--ping-count", "101"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--ping", "--http"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--ping", "-x", "HTTP"]).is_err());
+    }
+
+    #[test]
+    fn dns() {
+        let c = run(&[
+            "-h",
+            "10.0.0.2",
+            "-p",
+            "53",
+            "-u",
+            "--dns",
+            "www.example.com",
+            "--dns-record=aaaa",
+        ]);
+        match c.check {
+            Check::Dns(q) => {
+                assert_eq!((q.qtype, q.want), (28, Some(28)));
+                assert_eq!(q.name, "www.example.com");
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = run(&["-h", "10.0.0.2", "-p", "53", "--dns=."]);
+        assert!(matches!(c.check, Check::Dns(q) if q.want.is_none() && q.qtype == 1));
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a..b"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a", "--dns-record", "AXFR"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns-record", "A"]).is_err());
+        assert!(parse(["-h", "10.0.0.2", "--dns", "a", "--ping"]).is_err());
     }
 
     #[test]

@@ -357,6 +357,8 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Program { expect: None, .. } => "agent program",
         Check::ProgramNoExpect { .. } => "send_program without expect (never up)",
         Check::Load { .. } => "load probe",
+        Check::Ping { .. } => "ICMP echo",
+        Check::Dns(_) => "DNS query",
         Check::None => "no check (always up)",
     }
 }

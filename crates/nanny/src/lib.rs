@@ -1,8 +1,8 @@
 //! nanny: checks one real-server service and decides when it enters and
 //! leaves the IPVS table, and with which weight.
 //!
-//! Pure parts: [`matcher`], [`http`], [`load`], [`state`], [`protocol`],
-//! [`args`]. IO parts: [`probe`] (sockets), [`spawn`] (the only place that
+//! Pure parts: [`matcher`], [`http`], [`icmp`], [`dns`], [`load`], [`state`], [`protocol`],
+//! [`args`]. IO parts: [`probe`] (sockets), [`ping`] (the ICMP socket), [`dns_probe`], [`spawn`] (the only place that
 //! starts processes), [`table`] (where decisions go), [`kernel`] (IPVS, standalone mode), [`daemon`] (the
 //! event loop), `sys` (raw syscalls).
 //!
@@ -16,7 +16,10 @@
 //! - Regex and literal expects read until they can decide (or the timeout),
 //!   instead of one fixed-size read: slow and partial replies are fine.
 //! - No ICMP echo before TCP checks (piranha sent one and ignored the
-//!   answer), so nanny needs no raw socket and no root for checking.
+//!   answer), so nanny needs no raw socket and no root for checking. The
+//!   ICMP echo is a check of its own (`--ping`, keepalived's PING_CHECK),
+//!   whose reply decides; it uses an unprivileged ping socket where
+//!   `net.ipv4.ping_group_range` allows, else a raw one.
 //! - `-n`/`-c` are accepted but nanny never forks; `-I` is accepted and
 //!   unused; `--fos` is refused; `--lvs` is the default.
 //! - Initial slow start and the ~20 s adjustment cadence follow piranha;
@@ -24,10 +27,14 @@
 
 pub mod args;
 pub mod daemon;
+pub mod dns;
+pub mod dns_probe;
 pub mod http;
+pub mod icmp;
 pub mod kernel;
 pub mod load;
 pub mod matcher;
+pub mod ping;
 pub mod probe;
 pub mod protocol;
 pub mod spawn;

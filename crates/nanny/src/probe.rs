@@ -14,9 +14,11 @@ use regex::bytes::Regex;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
+use crate::dns_probe::DnsProbe;
 use crate::http;
 use crate::load::parse_load;
 use crate::matcher::{Expect, Verdict};
+use crate::ping::PingProbe;
 use crate::spawn::{Dying, Running};
 
 /// Token of a check's socket.
@@ -99,6 +101,15 @@ pub enum Check {
         /// argv, already substituted.
         argv: Vec<OsString>,
     },
+    /// ICMP echo: `count` requests at once, up at the first reply.
+    Ping {
+        /// Requests per check.
+        count: u16,
+        /// The nanny's one ICMP socket, kept between checks.
+        socket: crate::ping::Shared,
+    },
+    /// DNS: one query over UDP, judged on its response.
+    Dns(crate::dns_probe::DnsQuery),
     /// No check: always up (Turbolinux `none`).
     None,
     /// Load probe: a program whose stdout holds a load average.
@@ -120,10 +131,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn up(detail: impl Into<String>) -> Outcome {
+    pub(crate) fn up(detail: impl Into<String>) -> Outcome {
         Outcome { ok: true, detail: detail.into(), load: None }
     }
-    fn down(detail: impl Into<String>) -> Outcome {
+    pub(crate) fn down(detail: impl Into<String>) -> Outcome {
         Outcome { ok: false, detail: detail.into(), load: None }
     }
 }
@@ -137,6 +148,10 @@ pub enum Probe {
     Udp(UdpProbe),
     /// Program.
     Program(ProgramProbe),
+    /// ICMP echo.
+    Ping(PingProbe),
+    /// DNS query.
+    Dns(DnsProbe),
 }
 
 /// A TCP/TLS probe.
@@ -214,6 +229,10 @@ impl Probe {
                     other => other,
                 }),
             Check::Load { argv } => ProgramProbe::start(argv, None, true, registry),
+            Check::Ping { count, socket } => {
+                PingProbe::start(socket, addr.ip(), *count, registry).map(Probe::Ping)
+            }
+            Check::Dns(q) => DnsProbe::start(q, addr, registry).map(Probe::Dns),
             Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
@@ -223,6 +242,8 @@ impl Probe {
         match self {
             Probe::Stream(p) if token == SOCKET => p.step(),
             Probe::Udp(p) if token == SOCKET => p.advance(),
+            Probe::Ping(p) if token == SOCKET => p.advance(registry),
+            Probe::Dns(p) if token == SOCKET => p.advance(),
             Probe::Program(p) if token == STDOUT || token == EXIT => p.advance(token, registry),
             _ => None,
         }
@@ -250,6 +271,8 @@ impl Probe {
                 let _ = registry.deregister(&mut p.sock);
                 Outcome::down(format!("no UDP reply from {} within {secs}s", p.addr))
             }
+            Probe::Ping(p) => p.time_out(secs, registry),
+            Probe::Dns(p) => p.time_out(secs, registry),
             Probe::Program(mut p) => {
                 if let Some(r) = p.running.take() {
                     dying.push(r.kill(registry, DYING));

@@ -86,12 +86,13 @@ pub struct TopologyBuilder {
     directors: usize,
     real_servers: usize,
     active: Option<usize>,
+    bare: bool,
 }
 
 impl TopologyBuilder {
     /// One director, two real servers, director 0 active.
     pub fn new(forwarding: Forwarding) -> TopologyBuilder {
-        TopologyBuilder { forwarding, directors: 1, real_servers: 2, active: Some(0) }
+        TopologyBuilder { forwarding, directors: 1, real_servers: 2, active: Some(0), bare: false }
     }
 
     /// How many directors (1 to 8).
@@ -110,6 +111,14 @@ impl TopologyBuilder {
     /// leaves them unassigned, for tests where pulse brings them up.
     pub fn active(mut self, director: Option<usize>) -> Self {
         self.active = director;
+        self
+    }
+
+    /// Real servers get only their link and own address: no VIP on `lo`,
+    /// no ARP sysctls, no default route (for tests where `lvs-node` sets
+    /// them up).
+    pub fn bare_real_servers(mut self) -> Self {
+        self.bare = true;
         self
     }
 
@@ -174,10 +183,14 @@ impl TopologyBuilder {
             let own = addr::real_server(self.forwarding, j);
             if nat {
                 plug(&mut sw, "private", &format!("qr{j}"), (ns, &mut script), "eth0", own);
-                script.add(&format!("route add default via {}", addr::NAT_GATEWAY));
+                if !self.bare {
+                    script.add(&format!("route add default via {}", addr::NAT_GATEWAY));
+                }
             } else {
                 plug(&mut sw, "public", &format!("pr{j}"), (ns, &mut script), "eth0", own);
-                script.add(&format!("addr add {}/32 dev lo", addr::VIP));
+                if !self.bare {
+                    script.add(&format!("addr add {}/32 dev lo", addr::VIP));
+                }
             }
             rs_scripts.push(script);
         }
@@ -191,7 +204,7 @@ impl TopologyBuilder {
             }
         }
         for (ns, script) in real_servers.iter().zip(&rs_scripts) {
-            if !nat {
+            if !nat && !self.bare {
                 // The VIP is local (so the server accepts packets sent to
                 // it) but never announced or answered for on the LAN.
                 for iface in ["all", "eth0"] {

@@ -676,6 +676,8 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
                 ("program", "program"),
                 ("agent", "agent"),
                 ("http", "http"),
+                ("ping", "ping"),
+                ("dns", "dns"),
                 ("none", "none"),
             ],
         )
@@ -742,6 +744,22 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
                 tls: m.get(sink, "tls").and_then(|(n, _)| boolean(sink, n, "tls")).unwrap_or(false),
             }
         }
+        "ping" => CheckKind::Ping {
+            count: m
+                .get(sink, "count")
+                .and_then(|(n, _)| uint(sink, n, "count", 100))
+                .map_or(crate::model::DEFAULT_PING_COUNT, |c| c as u16),
+        },
+        "dns" => CheckKind::Dns {
+            query: m
+                .need(sink, "query", "a dns check")
+                .and_then(|(n, _)| nonempty(sink, n, "query"))
+                .unwrap_or_default(),
+            record: m
+                .get(sink, "record")
+                .and_then(|(n, _)| choice(sink, n, "record", values::DNS_RECORD_TYPES))
+                .map(str::to_owned),
+        },
         _ => CheckKind::None,
     };
     let kind_what = match kind {
@@ -749,6 +767,8 @@ fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
         CheckKind::Program { .. } => "a `program` check",
         CheckKind::Agent { .. } => "a `agent` check",
         CheckKind::Http { .. } => "a `http` check",
+        CheckKind::Ping { .. } => "a `ping` check",
+        CheckKind::Dns { .. } => "a `dns` check",
         CheckKind::None => "a `none` check",
     };
     m.finish(sink, kind_what);
