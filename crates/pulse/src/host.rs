@@ -88,9 +88,12 @@ pub trait Host {
     /// Gets ready to announce `vips` (best effort, nothing is sent), so
     /// that a later takeover's first announcement needs no set-up.
     fn prepare_announcements(&mut self, vips: &[Vip]);
-    /// Starts lvsd.
+    /// Starts lvsd (once the previous one, if it is still stopping, has
+    /// exited).
     fn start_lvsd(&mut self) -> Result<(), HostError>;
-    /// Stops lvsd (SIGTERM, then SIGKILL after a grace period) and reaps it.
+    /// Stops lvsd without waiting: SIGTERM now, SIGKILL from
+    /// [`Host::on_deadline`] after the grace period, reaped by
+    /// [`Host::reap`].
     fn stop_lvsd(&mut self);
     /// Forwards SIGHUP to lvsd.
     fn reload_lvsd(&mut self);
@@ -102,7 +105,20 @@ pub trait Host {
     fn lvsd_pid(&self) -> Option<u32>;
     /// Takes new paths and commands after a reload.
     fn reconfigure(&mut self, cfg: HostConfig);
+    /// When [`Host::on_deadline`] next has something to do.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Does what is due by `now` (SIGKILL to a process past its grace
+    /// period); never blocks.
+    fn on_deadline(&mut self, _now: Instant) {}
+    /// At exit, after the loop: waits for the processes being stopped
+    /// (SIGKILL at their deadlines). The only place the host may block.
+    fn finish(&mut self) {}
 }
+
+/// How long lvsd has to exit after SIGTERM before it gets SIGKILL.
+pub const LVSD_GRACE: Duration = Duration::from_secs(5);
 
 /// Paths and arguments the real host needs.
 #[derive(Clone, Debug)]
@@ -173,15 +189,104 @@ pub struct RealHost {
     /// Packet sockets for announcements, by interface: name, index, sender.
     announcers: Vec<(String, u32, lvs_net::Announcer)>,
     lvsd: Option<Proc>,
+    /// lvsd processes sent SIGTERM, with the time they get SIGKILL (none
+    /// once sent).
+    stopping: Vec<(Proc, Option<Instant>)>,
+    /// `start_lvsd` came while a previous lvsd was still stopping.
+    start_pending: bool,
     helpers: Vec<(String, Proc)>,
+    /// Runs `ipvsadm` for the sync daemon, in order, off the loop.
+    sync_jobs: Option<std::sync::mpsc::Sender<Vec<Vec<String>>>>,
 }
 
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, rtnl: None, announcers: Vec::new(), lvsd: None, helpers: Vec::new() }
+        RealHost {
+            cfg,
+            rtnl: None,
+            announcers: Vec::new(),
+            lvsd: None,
+            stopping: Vec::new(),
+            start_pending: false,
+            helpers: Vec::new(),
+            sync_jobs: None,
+        }
     }
 
+    fn spawn_lvsd(&mut self) -> Result<(), HostError> {
+        let child = Command::new(&self.cfg.lvsd)
+            .args(&self.cfg.lvsd_args)
+            .stdin(Stdio::null())
+            .current_dir("/")
+            .spawn()
+            .map_err(|source| HostError::Spawn { program: self.cfg.lvsd.clone(), source })?;
+        log::info!("started lvsd (pid {})", child.id());
+        self.lvsd = Some(child);
+        Ok(())
+    }
+
+    /// Queues `ipvsadm` runs (each an argument list) for the sync worker,
+    /// a thread that runs them one after the other and logs failures, so
+    /// that a slow `ipvsadm` never holds the loop; the worker is started
+    /// at first use.
+    fn queue_ipvsadm(&mut self, runs: Vec<Vec<String>>) -> Result<(), HostError> {
+        let runs = match &self.sync_jobs {
+            Some(tx) => match tx.send(runs) {
+                Ok(()) => return Ok(()),
+                // The worker is gone (it cannot panic, but a new one costs
+                // nothing): start another.
+                Err(e) => e.0,
+            },
+            None => runs,
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<Vec<String>>>();
+        let ipvsadm = self.cfg.ipvsadm.clone();
+        std::thread::Builder::new()
+            .name("pulse-ipvsadm".into())
+            .spawn(move || {
+                for job in rx {
+                    for (i, args) in job.iter().enumerate() {
+                        let r = run_waited(&ipvsadm, args);
+                        // The stops before a start fail when nothing runs.
+                        if i + 1 == job.len() {
+                            if let Err(e) = r {
+                                log::error!("{e}");
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|source| HostError::Spawn { program: self.cfg.ipvsadm.clone(), source })?;
+        let _ = tx.send(runs);
+        self.sync_jobs = Some(tx);
+        Ok(())
+    }
+}
+
+/// Runs a program to its end (on the sync worker thread only).
+fn run_waited(program: &Path, args: &[String]) -> Result<(), HostError> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .current_dir("/")
+        .output()
+        .map_err(|source| HostError::Spawn { program: program.into(), source })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(HostError::Failed {
+        what: format!("{} {}", program.display(), args.join(" ")),
+        status: out.status.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    })
+}
+
+fn pid_of(child: &Proc) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
+}
+
+impl RealHost {
     fn spawn_detached(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
         let child = Command::new(program)
             .args(args)
@@ -191,23 +296,6 @@ impl RealHost {
             .map_err(|source| HostError::Spawn { program: program.into(), source })?;
         self.helpers.push((program.display().to_string(), child));
         Ok(())
-    }
-
-    fn run_waited(&self, program: &Path, args: &[String]) -> Result<(), HostError> {
-        let out = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .output()
-            .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-        if out.status.success() {
-            return Ok(());
-        }
-        Err(HostError::Failed {
-            what: format!("{} {}", program.display(), args.join(" ")),
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
     }
 
     /// The rtnetlink socket, opened on first use (and again after an error
@@ -365,50 +453,29 @@ impl Host for RealHost {
         if self.lvsd.is_some() {
             return Ok(());
         }
-        let child = Command::new(&self.cfg.lvsd)
-            .args(&self.cfg.lvsd_args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .spawn()
-            .map_err(|source| HostError::Spawn { program: self.cfg.lvsd.clone(), source })?;
-        log::info!("started lvsd (pid {})", child.id());
-        self.lvsd = Some(child);
-        Ok(())
+        if !self.stopping.is_empty() {
+            // Two lvsd must never edit the table at once: this one starts
+            // when `reap` has seen the previous one exit.
+            log::info!("lvsd starts when the previous one has exited");
+            self.start_pending = true;
+            return Ok(());
+        }
+        self.spawn_lvsd()
     }
 
     fn stop_lvsd(&mut self) {
-        let Some(mut child) = self.lvsd.take() else { return };
-        let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+        self.start_pending = false;
+        let Some(child) = self.lvsd.take() else { return };
+        let pid = pid_of(&child);
         if let Err(e) = kill(pid, Signal::SIGTERM) {
             log::warn!("SIGTERM to lvsd ({pid}): {e}");
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    log::info!("lvsd stopped ({status})");
-                    return;
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Ok(None) => {
-                    log::warn!("lvsd ({pid}) ignored SIGTERM for 5 s: killing it");
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-                Err(e) => {
-                    log::warn!("waiting for lvsd ({pid}): {e}");
-                    return;
-                }
-            }
-        }
+        self.stopping.push((child, Some(Instant::now() + LVSD_GRACE)));
     }
 
     fn reload_lvsd(&mut self) {
         if let Some(child) = &self.lvsd {
-            let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            let pid = pid_of(child);
             if let Err(e) = kill(pid, Signal::SIGHUP) {
                 log::warn!("SIGHUP to lvsd ({pid}): {e}");
             }
@@ -417,26 +484,23 @@ impl Host for RealHost {
 
     fn sync_daemon(&mut self, role: SyncRole) -> Result<(), HostError> {
         let Some((iface, id)) = self.cfg.sync.clone() else { return Ok(()) };
-        let ipvsadm = self.cfg.ipvsadm.clone();
-        for stop in ["backup", "master"] {
-            // Stopping a daemon that is not running fails; that is fine.
-            let _ = self.run_waited(&ipvsadm, &["--stop-daemon".to_owned(), stop.to_owned()]);
-        }
         let role = match role {
             SyncRole::Master => "master",
             SyncRole::Backup => "backup",
         };
-        self.run_waited(
-            &ipvsadm,
-            &[
-                "--start-daemon".to_owned(),
-                role.to_owned(),
-                "--mcast-interface".to_owned(),
-                iface,
-                "--syncid".to_owned(),
-                id.to_string(),
-            ],
-        )
+        let mut runs: Vec<Vec<String>> = ["backup", "master"]
+            .iter()
+            .map(|stop| vec!["--stop-daemon".to_owned(), (*stop).to_owned()])
+            .collect();
+        runs.push(vec![
+            "--start-daemon".to_owned(),
+            role.to_owned(),
+            "--mcast-interface".to_owned(),
+            iface,
+            "--syncid".to_owned(),
+            id.to_string(),
+        ]);
+        self.queue_ipvsadm(runs)
     }
 
     fn reap(&mut self) -> Vec<(Child, Option<i32>)> {
@@ -445,6 +509,25 @@ impl Host for RealHost {
             if let Ok(Some(status)) = child.try_wait() {
                 out.push((Child::Lvsd, status.code()));
                 self.lvsd = None;
+            }
+        }
+        self.stopping.retain_mut(|(child, _)| match child.try_wait() {
+            Ok(Some(status)) => {
+                log::info!("lvsd ({}) stopped ({status})", child.id());
+                false
+            }
+            Ok(None) => true,
+            Err(e) => {
+                log::warn!("waiting for lvsd ({}): {e}", child.id());
+                false
+            }
+        });
+        if self.start_pending && self.stopping.is_empty() {
+            self.start_pending = false;
+            if let Err(e) = self.spawn_lvsd() {
+                log::error!("{e}");
+                // Reported to the machine as an lvsd that died at once.
+                out.push((Child::Lvsd, None));
             }
         }
         self.helpers.retain_mut(|(name, child)| match child.try_wait() {
@@ -466,6 +549,53 @@ impl Host for RealHost {
 
     fn reconfigure(&mut self, cfg: HostConfig) {
         self.cfg = cfg;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.stopping.iter().filter_map(|(_, at)| *at).min()
+    }
+
+    fn on_deadline(&mut self, now: Instant) {
+        for (child, at) in &mut self.stopping {
+            if at.is_some_and(|t| t <= now) {
+                let pid = pid_of(child);
+                log::warn!(
+                    "lvsd ({pid}) ignored SIGTERM for {} s: killing it",
+                    LVSD_GRACE.as_secs()
+                );
+                if let Err(e) = kill(pid, Signal::SIGKILL) {
+                    log::warn!("SIGKILL to lvsd ({pid}): {e}");
+                }
+                *at = None;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        for (mut child, at) in std::mem::take(&mut self.stopping) {
+            let pid = pid_of(&child);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        log::info!("lvsd ({pid}) stopped ({status})");
+                        break;
+                    }
+                    Ok(None) if at.is_some_and(|t| Instant::now() < t) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Ok(None) => {
+                        log::warn!("lvsd ({pid}) did not stop: killing it");
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Err(e) => {
+                        log::warn!("waiting for lvsd ({pid}): {e}");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
