@@ -319,7 +319,8 @@ fn stopping_an_lvsd_that_ignores_sigterm_does_not_stall_heartbeats() {
     // Stand r0 down: lvsd gets SIGTERM, ignores it, and is killed after
     // the 5 s grace period; meanwhile r0 heartbeats (as standby) and
     // answers at once.
-    assert_eq!(p.request(0, "stand-down").unwrap(), "ok\n");
+    let answer = p.request(0, "stand-down");
+    assert_eq!(answer.as_deref(), Some("ok\n"), "r0 did not answer stand-down within 2 s");
     p.wait(Duration::from_secs(3), "r1 active", |p| p.is_active(1));
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(4) {
