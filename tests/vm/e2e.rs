@@ -514,9 +514,26 @@ impl Cluster {
         self.servers[j] = None;
     }
 
+    /// No running pulse had a loop turn over 50 ms (issue 15's stall
+    /// detector); prints the worst turn.
+    fn assert_no_stalls(&self) {
+        for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
+            match lvs_tests::pulse::stalls(&self.socket(i)) {
+                Ok(us) => self.log.say(&format!(
+                    "router {i}: no loop turn over 50 ms (worst {:.1} ms)",
+                    us as f64 / 1000.0
+                )),
+                Err(s) => {
+                    panic!("router {i}: pulse's loop stalled over 50 ms: {s}\n{}", self.logs())
+                }
+            }
+        }
+    }
+
     /// Router `i` dies: its links go down, then every process in its
     /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
     fn kill_router(&mut self, i: usize) {
+        self.assert_no_stalls();
         let ns = &self.topo.directors[i].ns;
         let links = if self.topo.forwarding == Forwarding::Nat {
             "link set eth0 down\nlink set eth1 down\n"
@@ -718,6 +735,7 @@ fn balance_remove_failover(forwarding: Forwarding, tag: &'static str) -> Duratio
     ));
     assert!(outside.is_empty(), "requests failed outside the windows: {outside:#?}\n{}", c.logs());
     assert!(outage < LONG, "outage {outage:?}");
+    c.assert_no_stalls();
     outage
 }
 
@@ -807,6 +825,7 @@ fn connection_survives_failover(forwarding: Forwarding, tag: &'static str) {
     assert_eq!(reply, format!("{server} after failover"), "same real server, same connection");
     drop(tx);
     session.join().unwrap();
+    c.assert_no_stalls();
 }
 
 #[test]

@@ -61,6 +61,7 @@ mod cargo_json;
 mod demo;
 mod initramfs;
 mod proc;
+mod reliability;
 mod vm;
 
 use std::path::{Path, PathBuf};

@@ -28,7 +28,9 @@ pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunE
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
 const LINKS: Token = Token(2);
-const RELOADED: Token = Token(3);
+/// The one waker (mio allows one per poll): the reload thread and the
+/// host's spawner both wake the loop through it.
+const WOKEN: Token = Token(3);
 const UDP_BASE: usize = 16;
 /// Control connections get tokens from here on.
 const CONN_BASE: usize = 1024;
@@ -68,6 +70,8 @@ pub struct Daemon<H: Host> {
     control_path: PathBuf,
     reloader: Reloader,
     stats: LoopStats,
+    /// The slowest action of the current turn, named in a stall's warning.
+    slowest: Option<(&'static str, Duration)>,
     signal_rx: UnixStream,
     flags: [(i32, Arc<AtomicBool>); 4],
     links: Vec<(String, bool)>,
@@ -82,6 +86,24 @@ impl<H: Host> std::fmt::Debug for Daemon<H> {
 
 fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Os { what, source }
+}
+
+/// An action's name for the stall warning.
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::SendHeartbeat(_) => "heartbeat",
+        Action::RunActiveCmd => "active_cmd",
+        Action::RunInactiveCmd => "inactive_cmd",
+        Action::VipsUp(_) => "VIPs up",
+        Action::VipsDown(_) => "VIPs down",
+        Action::GratuitousArp(_) => "announcement",
+        Action::StartLvsd => "starting lvsd",
+        Action::StopLvsd => "stopping lvsd",
+        Action::ReloadLvsd => "reloading lvsd",
+        Action::SyncDaemon(_) => "sync daemon",
+        Action::ReloadConfig => "reload",
+        Action::Exit => "exit",
+    }
 }
 
 fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
@@ -130,7 +152,9 @@ impl<H: Host> Daemon<H> {
         let control = ControlServer::bind(&control_path, poll.registry(), CONTROL, CONN_BASE)
             .map_err(|source| RunError::Control { path: control_path.clone(), source })?;
         let waker =
-            mio::Waker::new(poll.registry(), RELOADED).map_err(os("creating the reload waker"))?;
+            Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
+        let mut host = host;
+        host.attach(Arc::clone(&waker));
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
         signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -176,6 +200,7 @@ impl<H: Host> Daemon<H> {
             control_path,
             reloader: Reloader::new(waker),
             stats: LoopStats::default(),
+            slowest: None,
             signal_rx,
             flags,
             links,
@@ -247,7 +272,7 @@ impl<H: Host> Daemon<H> {
             let exit = match ev.token() {
                 SIGNALS => self.on_signals(),
                 LINKS => self.on_link_events(),
-                RELOADED => self.on_reloaded(),
+                WOKEN => self.on_reloaded() || self.on_host_wake(),
                 t if self.control.owns(t) => self.on_control(t, now),
                 Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                 Token(n) => {
@@ -267,9 +292,13 @@ impl<H: Host> Daemon<H> {
     /// The end of a turn that slept until `deadline` and woke at `woke`:
     /// the stall detector measures it here.
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant) {
+        let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
+            let step = slowest.map_or(String::new(), |(what, d)| {
+                format!(", slowest step {what} {:.1} ms", d.as_secs_f64() * 1000.0)
+            });
             log::warn!(
-                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work);                  heartbeats were neither sent nor read meanwhile",
+                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{step}); heartbeats were neither sent nor read meanwhile",
                 t.total().as_secs_f64() * 1000.0,
                 t.late.as_secs_f64() * 1000.0,
                 t.work.as_secs_f64() * 1000.0
@@ -291,6 +320,7 @@ impl<H: Host> Daemon<H> {
         for a in actions {
             let (vips_up, announced) =
                 (matches!(a, Action::VipsUp(_)), matches!(a, Action::GratuitousArp(_)));
+            let (what, began) = (action_name(&a), Instant::now());
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
@@ -323,6 +353,10 @@ impl<H: Host> Daemon<H> {
             };
             if let Err(e) = r {
                 log::error!("{e}");
+            }
+            let took = began.elapsed();
+            if self.slowest.is_none_or(|(_, d)| took > d) {
+                self.slowest = Some((what, took));
             }
             if vips_up {
                 vips_up_after = Some(t0.elapsed());
@@ -381,6 +415,14 @@ impl<H: Host> Daemon<H> {
         self.host.reconfigure(l.host);
         self.host.prepare_announcements(&l.machine.vips);
         self.handle(Event::Reconfigured(Box::new(l.machine)))
+    }
+
+    fn on_host_wake(&mut self) -> bool {
+        let mut exit = false;
+        for (child, code) in self.host.on_wake() {
+            exit |= self.handle(Event::ChildExited(child, code));
+        }
+        exit
     }
 
     fn on_signals(&mut self) -> bool {

@@ -14,13 +14,14 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child as Proc, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
+
+mod procs;
+
+use procs::Procs;
+pub use procs::LVSD_GRACE;
 
 /// A failed host operation.
 #[derive(Debug, thiserror::Error)]
@@ -112,13 +113,20 @@ pub trait Host {
     /// Does what is due by `now` (SIGKILL to a process past its grace
     /// period); never blocks.
     fn on_deadline(&mut self, _now: Instant) {}
+    /// Hands over the waker the host wakes the loop with when something
+    /// it started off the loop (a process) is ready; then
+    /// [`Host::on_wake`] is called from the loop.
+    fn attach(&mut self, _waker: std::sync::Arc<mio::Waker>) {}
+    /// The loop was woken by the host's waker; returns supervised
+    /// children that exited (one may have exited before it was handed
+    /// over, its SIGCHLD already handled).
+    fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {
+        Vec::new()
+    }
     /// At exit, after the loop: waits for the processes being stopped
     /// (SIGKILL at their deadlines). The only place the host may block.
     fn finish(&mut self) {}
 }
-
-/// How long lvsd has to exit after SIGTERM before it gets SIGKILL.
-pub const LVSD_GRACE: Duration = Duration::from_secs(5);
 
 /// Paths and arguments the real host needs.
 #[derive(Clone, Debug)]
@@ -188,116 +196,17 @@ pub struct RealHost {
     rtnl: Option<lvs_net::Rtnl>,
     /// Packet sockets for announcements, by interface: name, index, sender.
     announcers: Vec<(String, u32, lvs_net::Announcer)>,
-    lvsd: Option<Proc>,
-    /// lvsd processes sent SIGTERM, with the time they get SIGKILL (none
-    /// once sent).
-    stopping: Vec<(Proc, Option<Instant>)>,
-    /// `start_lvsd` came while a previous lvsd was still stopping.
-    start_pending: bool,
-    helpers: Vec<(String, Proc)>,
-    /// Runs `ipvsadm` for the sync daemon, in order, off the loop.
-    sync_jobs: Option<std::sync::mpsc::Sender<Vec<Vec<String>>>>,
+    procs: Procs,
 }
 
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost {
-            cfg,
-            rtnl: None,
-            announcers: Vec::new(),
-            lvsd: None,
-            stopping: Vec::new(),
-            start_pending: false,
-            helpers: Vec::new(),
-            sync_jobs: None,
-        }
+        RealHost { cfg, rtnl: None, announcers: Vec::new(), procs: Procs::default() }
     }
-
-    fn spawn_lvsd(&mut self) -> Result<(), HostError> {
-        let child = Command::new(&self.cfg.lvsd)
-            .args(&self.cfg.lvsd_args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .spawn()
-            .map_err(|source| HostError::Spawn { program: self.cfg.lvsd.clone(), source })?;
-        log::info!("started lvsd (pid {})", child.id());
-        self.lvsd = Some(child);
-        Ok(())
-    }
-
-    /// Queues `ipvsadm` runs (each an argument list) for the sync worker,
-    /// a thread that runs them one after the other and logs failures, so
-    /// that a slow `ipvsadm` never holds the loop; the worker is started
-    /// at first use.
-    fn queue_ipvsadm(&mut self, runs: Vec<Vec<String>>) -> Result<(), HostError> {
-        let runs = match &self.sync_jobs {
-            Some(tx) => match tx.send(runs) {
-                Ok(()) => return Ok(()),
-                // The worker is gone (it cannot panic, but a new one costs
-                // nothing): start another.
-                Err(e) => e.0,
-            },
-            None => runs,
-        };
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<Vec<String>>>();
-        let ipvsadm = self.cfg.ipvsadm.clone();
-        std::thread::Builder::new()
-            .name("pulse-ipvsadm".into())
-            .spawn(move || {
-                for job in rx {
-                    for (i, args) in job.iter().enumerate() {
-                        let r = run_waited(&ipvsadm, args);
-                        // The stops before a start fail when nothing runs.
-                        if i + 1 == job.len() {
-                            if let Err(e) = r {
-                                log::error!("{e}");
-                            }
-                        }
-                    }
-                }
-            })
-            .map_err(|source| HostError::Spawn { program: self.cfg.ipvsadm.clone(), source })?;
-        let _ = tx.send(runs);
-        self.sync_jobs = Some(tx);
-        Ok(())
-    }
-}
-
-/// Runs a program to its end (on the sync worker thread only).
-fn run_waited(program: &Path, args: &[String]) -> Result<(), HostError> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .current_dir("/")
-        .output()
-        .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(HostError::Failed {
-        what: format!("{} {}", program.display(), args.join(" ")),
-        status: out.status.to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-    })
-}
-
-fn pid_of(child: &Proc) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
 }
 
 impl RealHost {
-    fn spawn_detached(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .spawn()
-            .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-        self.helpers.push((program.display().to_string(), child));
-        Ok(())
-    }
-
     /// The rtnetlink socket, opened on first use (and again after an error
     /// dropped it, so that a broken socket does not stick).
     fn rtnl(&mut self) -> Result<&mut lvs_net::Rtnl, lvs_net::Error> {
@@ -397,7 +306,7 @@ impl Host for RealHost {
             CommandKind::Inactive => self.cfg.inactive_cmd.clone(),
         };
         let Some(argv) = cmd else { return Ok(()) };
-        self.spawn_detached(Path::new(&argv[0]), &argv[1..])
+        self.procs.run_helper(Path::new(&argv[0]), &argv[1..])
     }
 
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError> {
@@ -450,36 +359,15 @@ impl Host for RealHost {
     }
 
     fn start_lvsd(&mut self) -> Result<(), HostError> {
-        if self.lvsd.is_some() {
-            return Ok(());
-        }
-        if !self.stopping.is_empty() {
-            // Two lvsd must never edit the table at once: this one starts
-            // when `reap` has seen the previous one exit.
-            log::info!("lvsd starts when the previous one has exited");
-            self.start_pending = true;
-            return Ok(());
-        }
-        self.spawn_lvsd()
+        self.procs.start_lvsd(&self.cfg.lvsd, &self.cfg.lvsd_args)
     }
 
     fn stop_lvsd(&mut self) {
-        self.start_pending = false;
-        let Some(child) = self.lvsd.take() else { return };
-        let pid = pid_of(&child);
-        if let Err(e) = kill(pid, Signal::SIGTERM) {
-            log::warn!("SIGTERM to lvsd ({pid}): {e}");
-        }
-        self.stopping.push((child, Some(Instant::now() + LVSD_GRACE)));
+        self.procs.stop_lvsd();
     }
 
     fn reload_lvsd(&mut self) {
-        if let Some(child) = &self.lvsd {
-            let pid = pid_of(child);
-            if let Err(e) = kill(pid, Signal::SIGHUP) {
-                log::warn!("SIGHUP to lvsd ({pid}): {e}");
-            }
-        }
+        self.procs.reload_lvsd();
     }
 
     fn sync_daemon(&mut self, role: SyncRole) -> Result<(), HostError> {
@@ -500,51 +388,17 @@ impl Host for RealHost {
             "--syncid".to_owned(),
             id.to_string(),
         ]);
-        self.queue_ipvsadm(runs)
+        self.procs.run_ipvsadm(&self.cfg.ipvsadm, runs)
     }
 
     fn reap(&mut self) -> Vec<(Child, Option<i32>)> {
-        let mut out = Vec::new();
-        if let Some(child) = &mut self.lvsd {
-            if let Ok(Some(status)) = child.try_wait() {
-                out.push((Child::Lvsd, status.code()));
-                self.lvsd = None;
-            }
-        }
-        self.stopping.retain_mut(|(child, _)| match child.try_wait() {
-            Ok(Some(status)) => {
-                log::info!("lvsd ({}) stopped ({status})", child.id());
-                false
-            }
-            Ok(None) => true,
-            Err(e) => {
-                log::warn!("waiting for lvsd ({}): {e}", child.id());
-                false
-            }
-        });
-        if self.start_pending && self.stopping.is_empty() {
-            self.start_pending = false;
-            if let Err(e) = self.spawn_lvsd() {
-                log::error!("{e}");
-                // Reported to the machine as an lvsd that died at once.
-                out.push((Child::Lvsd, None));
-            }
-        }
-        self.helpers.retain_mut(|(name, child)| match child.try_wait() {
-            Ok(Some(status)) => {
-                if !status.success() {
-                    log::warn!("{name} exited: {status}");
-                }
-                false
-            }
-            Ok(None) => true,
-            Err(_) => false,
-        });
+        let out = self.procs.reap();
+        self.procs.start_waiting(&self.cfg.lvsd, &self.cfg.lvsd_args);
         out
     }
 
     fn lvsd_pid(&self) -> Option<u32> {
-        self.lvsd.as_ref().map(Proc::id)
+        self.procs.lvsd_pid()
     }
 
     fn reconfigure(&mut self, cfg: HostConfig) {
@@ -552,50 +406,24 @@ impl Host for RealHost {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.stopping.iter().filter_map(|(_, at)| *at).min()
+        self.procs.next_deadline()
     }
 
     fn on_deadline(&mut self, now: Instant) {
-        for (child, at) in &mut self.stopping {
-            if at.is_some_and(|t| t <= now) {
-                let pid = pid_of(child);
-                log::warn!(
-                    "lvsd ({pid}) ignored SIGTERM for {} s: killing it",
-                    LVSD_GRACE.as_secs()
-                );
-                if let Err(e) = kill(pid, Signal::SIGKILL) {
-                    log::warn!("SIGKILL to lvsd ({pid}): {e}");
-                }
-                *at = None;
-            }
-        }
+        self.procs.on_deadline(now);
+    }
+
+    fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
+        self.procs.attach(waker);
+    }
+
+    fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {
+        self.procs.on_wake();
+        self.reap()
     }
 
     fn finish(&mut self) {
-        for (mut child, at) in std::mem::take(&mut self.stopping) {
-            let pid = pid_of(&child);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        log::info!("lvsd ({pid}) stopped ({status})");
-                        break;
-                    }
-                    Ok(None) if at.is_some_and(|t| Instant::now() < t) => {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    Ok(None) => {
-                        log::warn!("lvsd ({pid}) did not stop: killing it");
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
-                    Err(e) => {
-                        log::warn!("waiting for lvsd ({pid}): {e}");
-                        break;
-                    }
-                }
-            }
-        }
+        self.procs.finish();
     }
 }
 

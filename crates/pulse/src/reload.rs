@@ -28,9 +28,9 @@ pub struct Reloader {
 
 impl Reloader {
     /// A reloader that wakes the loop through `waker` when a read is done.
-    pub fn new(waker: mio::Waker) -> Reloader {
+    pub fn new(waker: Arc<mio::Waker>) -> Reloader {
         let (tx, rx) = mpsc::channel();
-        Reloader { tx, rx, waker: Arc::new(waker), running: false, again: false }
+        Reloader { tx, rx, waker, running: false, again: false }
     }
 
     /// Starts reading the settings, or queues one more read if a read is
