@@ -260,6 +260,10 @@ impl<H: Host> Daemon<H> {
 
     /// One turn's work after a wake-up; true when the process must exit.
     fn turn(&mut self, events: &Events, now: Instant) -> bool {
+        // What the host left for a later turn (the link check after a
+        // takeover's announcement, SIGKILL at a grace deadline) runs
+        // first, so it never shares a turn with the work that queued it.
+        self.host.on_deadline(Instant::now());
         // Heartbeats that queued up while this process was not scheduled
         // are read before anything else can judge a peer dead: a stall
         // of ours must not look like a silent peer.
@@ -285,7 +289,6 @@ impl<H: Host> Daemon<H> {
             }
         }
         self.control.expire(self.poll.registry(), Instant::now());
-        self.host.on_deadline(Instant::now());
         self.handle(Event::Tick)
     }
 

@@ -197,12 +197,21 @@ pub struct RealHost {
     /// Packet sockets for announcements, by interface: name, index, sender.
     announcers: Vec<(String, u32, lvs_net::Announcer)>,
     procs: Procs,
+    /// Interfaces announced on with a kept socket whose link is still to
+    /// be checked, with the addresses announced.
+    unchecked: Vec<(String, Vec<IpAddr>)>,
 }
 
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, rtnl: None, announcers: Vec::new(), procs: Procs::default() }
+        RealHost {
+            cfg,
+            rtnl: None,
+            announcers: Vec::new(),
+            procs: Procs::default(),
+            unchecked: Vec::new(),
+        }
     }
 }
 
@@ -257,6 +266,23 @@ impl RealHost {
             }
         };
         Ok((&self.announcers[i].2, opened))
+    }
+
+    /// Checks the links announced on at once by [`Host::gratuitous_arp`]:
+    /// if one changed under its socket (a re-created interface), the round
+    /// is sent again on a new socket.
+    fn check_announced(&mut self) {
+        for (dev, addrs) in std::mem::take(&mut self.unchecked) {
+            let failed = match self.announcer(&dev) {
+                Ok((_, false)) => None,
+                Ok((a, true)) => announce_all(a, &addrs),
+                Err(e) => Some((addrs, e)),
+            };
+            if let Some((addrs, source)) = failed {
+                let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                log::error!("{}", HostError::Announce { dev, addrs, source });
+            }
+        }
     }
 
     /// Adds or removes VIPs over rtnetlink.
@@ -329,6 +355,13 @@ impl Host for RealHost {
                 .iter()
                 .find(|(d, _, _)| *d == dev)
                 .map(|(_, _, a)| announce_all(a, &addrs));
+            if matches!(early, Some(None)) {
+                // Sent: the link check (a netlink exchange, slow on a
+                // loaded host) waits for the loop's next turn, which
+                // reads the heartbeats first.
+                self.unchecked.push((dev, addrs));
+                continue;
+            }
             let failed = match (self.announcer(&dev), early) {
                 (Ok((_, false)), Some(sent)) => sent,
                 (Ok((a, _)), _) => announce_all(a, &addrs),
@@ -406,11 +439,13 @@ impl Host for RealHost {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.procs.next_deadline()
+        let now = (!self.unchecked.is_empty()).then(Instant::now);
+        [self.procs.next_deadline(), now].into_iter().flatten().min()
     }
 
     fn on_deadline(&mut self, now: Instant) {
         self.procs.on_deadline(now);
+        self.check_announced();
     }
 
     fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
