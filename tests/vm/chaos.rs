@@ -615,5 +615,15 @@ fn main() {
     );
     if bench {
         println!("chaos-summary: {seed}|{}|{}", results.len(), worst_turn_us);
+        println!(
+            "bench-row: Chaos, random faults against a pair and a pool, {} runs|\
+             0 rounds ending with two or zero active routers; heal to one active at worst {} ms; \
+             client outage median {} ms, max {} ms|-|-|exactly one active within dead time + 1 s \
+             (+1.5 s for the VM): met|`cargo xtask bench --only chaos`",
+            results.len(),
+            worst.as_millis(),
+            pct(50),
+            pct(100)
+        );
     }
 }
