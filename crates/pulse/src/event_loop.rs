@@ -36,11 +36,7 @@ const UDP_BASE: usize = 16;
 const CONN_BASE: usize = 1024;
 
 fn now() -> Now {
-    let wall_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Now { mono: Instant::now(), wall_ms }
+    Now { mono: Instant::now() }
 }
 
 /// A random boot id from the kernel's generator.
@@ -51,8 +47,10 @@ pub fn random_boot_id() -> u64 {
     }
     let id = u64::from_ne_bytes(b);
     if id == 0 {
-        // Fall back to time and pid: unique enough across restarts.
-        now().wall_ms ^ (u64::from(std::process::id()) << 40)
+        // Fall back to time and pid: unique enough across restarts (only
+        // uniqueness matters, not what the clock says).
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        (wall as u64) ^ (u64::from(std::process::id()) << 40)
     } else {
         id
     }

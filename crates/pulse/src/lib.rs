@@ -4,6 +4,8 @@
 //!
 //! - [`wire`]: heartbeat wire formats (native, authenticated; piranha's
 //!   magics), pure.
+//! - [`freshness`]: clock-free proof that a heartbeat is recent (echoes of
+//!   our own sequence numbers), pure.
 //! - [`machine`]: the failover state machine, a pure `step`.
 //! - [`settings`]: pulse's settings file, parsed and validated purely.
 //! - [`control`]: the control protocol (requests, status text and JSON).
@@ -19,6 +21,7 @@
 pub mod control;
 pub mod control_server;
 pub mod event_loop;
+pub mod freshness;
 pub mod host;
 pub mod keyfile;
 pub mod machine;

@@ -140,6 +140,10 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     if let Some(sock) = &opts.control_socket {
         s.control_socket = sock.clone();
     }
+    // Said at every start and reload (and by --test-config), not only once.
+    for w in s.unsafe_warnings() {
+        log::warn!("{w}");
+    }
     let locals = local_addresses();
     let me = match &opts.node {
         Some(name) => s.router_named(name).ok_or_else(|| {
@@ -203,7 +207,11 @@ pub fn test_config(opts: &Options) -> (String, String, i32) {
     match load(opts, 0) {
         Ok(l) => {
             let me = &l.machine.routers[l.machine.me].name;
-            let stderr = format!("{}pulse: this host is router {me}\n", report.stderr);
+            let mut stderr = report.stderr;
+            for w in l.settings.unsafe_warnings() {
+                stderr.push_str(&format!("pulse: warning: {w}\n"));
+            }
+            stderr.push_str(&format!("pulse: this host is router {me}\n"));
             (report.stdout, stderr, 0)
         }
         Err(RunError::BackupInactive) => {

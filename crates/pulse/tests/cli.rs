@@ -176,3 +176,29 @@ fn test_config_of_a_device_fails_fast_with_bounded_memory() {
     assert!(peak_kib < 64 * 1024, "{peak_kib} KiB resident");
     assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
 }
+
+#[test]
+fn test_config_warns_that_piranha_heartbeats_are_unauthenticated() {
+    let d = tmp("piranha");
+    let cfg = d.join("lvs.yaml");
+    let pair = "routers: { primary: { address: 127.0.0.1 }, backup: { address: 127.0.0.2 } }
+heartbeat: { keepalive: 100ms, deadtime: 1s, protocol: piranha }
+virtual_services:
+  - { name: web, vip: { address: 10.99.0.1, interface: lo }, port: 80 }
+";
+    std::fs::write(&cfg, pair).unwrap();
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap(), "--node=primary"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "a warning, not a refusal: {err}");
+    assert!(
+        err.contains("pulse: warning: heartbeats are NOT authenticated (protocol: piranha)"),
+        "{err}"
+    );
+    // Native heartbeats: no such warning (here the missing key file is the
+    // only complaint).
+    std::fs::write(&cfg, pair.replace("protocol: piranha", "auth_key_file: /nonexistent/key"))
+        .unwrap();
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap(), "--node=primary"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("NOT authenticated"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
