@@ -164,12 +164,23 @@ impl ControlServer {
 
     fn accept(&mut self, registry: &Registry, now: Instant) -> Vec<Pending> {
         let mut complete = Vec::new();
+        // One warning per burst, not one per connection.
+        let mut busy = 0u64;
+        let warn_busy = |n: u64| {
+            if n > 0 {
+                log::warn!("control connections refused, {MAX_OPEN} already open: {n}");
+            }
+        };
         loop {
             let stream = match self.listener.accept() {
                 Ok((s, _)) => s,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return complete,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    warn_busy(busy);
+                    return complete;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
+                    warn_busy(busy);
                     log::warn!("control socket: {e}");
                     return complete;
                 }
@@ -192,7 +203,7 @@ impl ControlServer {
                 // Best effort: the socket buffer takes a short line without
                 // blocking, and the stream is closed right after.
                 self.refused_busy += 1;
-                log::warn!("control connection refused: {MAX_OPEN} already open");
+                busy += 1;
                 let _ = (&stream).write(b"error: busy: too many control connections\n");
                 continue;
             };
