@@ -150,7 +150,7 @@ pub fn update_doc(doc: &str, section: &str) -> String {
             format!("{}{BEGIN}\n{section}{END}{}", &doc[..b], &doc[e + END.len()..])
         }
         _ => format!(
-            "{}\n## Reliability: chaos rounds\n\n`cargo xtask bench --only chaos` (`tests/vm/chaos.rs`): random faults against pulse, lvsd and the nannies in the test guest, a client requesting the VIP through IPVS every 20 ms.\n\n{BEGIN}\n{section}{END}\n",
+            "{}\n\n## Reliability: chaos rounds\n\n`cargo xtask bench --only chaos` (`tests/vm/chaos.rs`): random faults against pulse, lvsd and the nannies in the test guest, a client requesting the VIP through IPVS every 20 ms.\n\n{BEGIN}\n{section}{END}\n",
             doc.trim_end()
         ),
     }
