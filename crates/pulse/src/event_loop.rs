@@ -86,6 +86,11 @@ fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Os { what, source }
 }
 
+/// CPU time this thread has used, for the stall warning.
+fn thread_cpu() -> Option<Duration> {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
+}
+
 /// An action's name for the stall warning.
 fn action_name(a: &Action) -> &'static str {
     match a {
@@ -248,11 +253,11 @@ impl<H: Host> Daemon<H> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
-            let woke = Instant::now();
+            let (woke, cpu) = (Instant::now(), thread_cpu());
             if self.turn(&events, woke) {
                 return Ok(());
             }
-            self.end_turn(deadline, woke);
+            self.end_turn(deadline, woke, cpu);
         }
     }
 
@@ -290,16 +295,28 @@ impl<H: Host> Daemon<H> {
         self.handle(Event::Tick)
     }
 
-    /// The end of a turn that slept until `deadline` and woke at `woke`:
-    /// the stall detector measures it here.
-    fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant) {
+    /// The end of a turn that slept until `deadline` and woke at `woke`,
+    /// when the thread had used `cpu`: the stall detector measures it here.
+    /// The warning tells the turn's CPU time from its wall time, so that a
+    /// turn that was long because the process did not run (a loaded host,
+    /// an emulated guest) is told from one that worked long.
+    fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
         let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
             let step = slowest.map_or(String::new(), |(what, d)| {
                 format!(", slowest step {what} {:.1} ms", d.as_secs_f64() * 1000.0)
             });
+            let on_cpu = match (cpu, thread_cpu()) {
+                (Some(a), Some(b)) => {
+                    format!(
+                        ", {:.1} ms of it on the CPU",
+                        b.saturating_sub(a).as_secs_f64() * 1000.0
+                    )
+                }
+                _ => String::new(),
+            };
             log::warn!(
-                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{step}); heartbeats were neither sent nor read meanwhile",
+                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}); heartbeats were neither sent nor read meanwhile",
                 t.total().as_secs_f64() * 1000.0,
                 t.late.as_secs_f64() * 1000.0,
                 t.work.as_secs_f64() * 1000.0
