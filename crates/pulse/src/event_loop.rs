@@ -20,6 +20,7 @@ use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::host::{CommandKind, Host, RealHost};
 use crate::machine::{self, Action, Event, Machine, Now};
+use crate::notify::Notifier;
 use crate::reload::Reloader;
 use crate::stall::LoopStats;
 
@@ -237,12 +238,17 @@ impl<H: Host> Daemon<H> {
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
+        // systemd: READY=1, WATCHDOG=1 and STATUS= from this loop's turns.
+        let mut notifier = Notifier::from_env();
+        notifier.turn(&self.machine);
         loop {
             let t = Instant::now();
             let deadline = [
                 self.machine.next_wakeup(t),
                 self.control.next_deadline(),
                 self.host.next_deadline(),
+                // systemd's watchdog: the loop never sleeps past its ping.
+                notifier.max_sleep().map(|d| t + d),
             ]
             .into_iter()
             .flatten()
@@ -258,6 +264,8 @@ impl<H: Host> Daemon<H> {
                 return Ok(());
             }
             self.end_turn(deadline, woke, cpu);
+            // The turn has ended: systemd hears of it.
+            notifier.turn(&self.machine);
         }
     }
 

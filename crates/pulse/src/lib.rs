@@ -14,8 +14,9 @@
 //! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
 //!   socket's non-blocking connections), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
-//!   [`host::Host`] trait and the real host), [`keyfile`]; logging to
-//!   syslog is the `lvs-syslog` crate.
+//!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
+//!   (systemd's READY=1, WATCHDOG=1 and STATUS=); logging to syslog is the
+//!   `lvs-syslog` crate.
 #![forbid(unsafe_code)]
 
 pub mod control;
@@ -25,6 +26,7 @@ pub mod freshness;
 pub mod host;
 pub mod keyfile;
 pub mod machine;
+pub mod notify;
 pub mod reload;
 pub mod settings;
 pub mod setup;

@@ -567,7 +567,9 @@ impl Machine {
     }
 
     fn evaluate(&mut self, now: Now, out: &mut Vec<Action>) {
-        let Some(started) = self.started else { return };
+        if self.started.is_none() {
+            return;
+        }
         let me = self.cfg.me;
         let mine = (self.epoch, me);
         let native = self.native();
@@ -615,9 +617,7 @@ impl Machine {
                     }
                     return;
                 }
-                let settled = now.mono >= started + self.cfg.deadtime
-                    || (0..self.peers.len()).all(|i| i == me || self.peers[i].last_heard.is_some());
-                if !settled {
+                if !self.settled(now.mono) {
                     return;
                 }
                 if let Some(&b) = alive.iter().find(|&&i| i < me && self.peers[i].eligible) {

@@ -44,6 +44,18 @@ impl Machine {
         matches!(self.cfg.protocol, Protocol::Native { .. })
     }
 
+    /// Whether the start-up listening period is over: every peer has proven
+    /// itself alive (native: echoed one of our heartbeats), or `deadtime`
+    /// has passed since the start. Before that a standby router does not
+    /// activate (systemd's READY=1 waits for it).
+    pub fn settled(&self, now: Instant) -> bool {
+        let me = self.cfg.me;
+        self.started.is_some_and(|started| {
+            now >= started + self.cfg.deadtime
+                || (0..self.peers.len()).all(|i| i == me || self.peers[i].last_heard.is_some())
+        })
+    }
+
     /// A snapshot for the control socket.
     pub fn status(&self, now: Instant) -> Status {
         let peers = self
