@@ -514,9 +514,35 @@ impl Cluster {
         self.servers[j] = None;
     }
 
+    /// Prints each running pulse's stall detector (issue 15): its worst
+    /// loop turn, and every turn over 50 ms with pulse's log line naming
+    /// its slowest step and CPU time. Not asserted: under TCG with the
+    /// tests' unoptimised build, a start or takeover turn (VIPs over
+    /// netlink, announcements) takes 50 to 100 ms, 15 to 65 ms of it on the
+    /// CPU (see `docs/benchmarks.md`, reliability).
+    fn report_stalls(&self) {
+        for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
+            let Some(s) = lvs_tests::pulse::status_json(&self.socket(i), Duration::from_secs(5))
+            else {
+                continue;
+            };
+            let worst = lvs_tests::pulse::json_u64(&s, "loop_worst_turn_us").unwrap_or(0);
+            let n = lvs_tests::pulse::json_u64(&s, "loop_stalls").unwrap_or(0);
+            self.log.say(&format!(
+                "router {i}: {n} loop turns over 50 ms, worst turn {:.1} ms",
+                worst as f64 / 1000.0
+            ));
+            let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("loop stall")) {
+                self.log.say(&format!("router {i}: {line}"));
+            }
+        }
+    }
+
     /// Router `i` dies: its links go down, then every process in its
     /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
     fn kill_router(&mut self, i: usize) {
+        self.report_stalls();
         let ns = &self.topo.directors[i].ns;
         let links = if self.topo.forwarding == Forwarding::Nat {
             "link set eth0 down\nlink set eth1 down\n"
@@ -718,6 +744,7 @@ fn balance_remove_failover(forwarding: Forwarding, tag: &'static str) -> Duratio
     ));
     assert!(outside.is_empty(), "requests failed outside the windows: {outside:#?}\n{}", c.logs());
     assert!(outage < LONG, "outage {outage:?}");
+    c.report_stalls();
     outage
 }
 
@@ -807,6 +834,7 @@ fn connection_survives_failover(forwarding: Forwarding, tag: &'static str) {
     assert_eq!(reply, format!("{server} after failover"), "same real server, same connection");
     drop(tx);
     session.join().unwrap();
+    c.report_stalls();
 }
 
 #[test]

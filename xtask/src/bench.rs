@@ -20,6 +20,7 @@ const SUITES: &[(&str, &str)] = &[
     ("table", "bench_table"),
     ("reload", "bench_reload"),
     ("cost", "bench_cost"),
+    ("chaos", "chaos"),
 ];
 
 /// The guest's memory for the benchmarks, in MiB.
@@ -100,14 +101,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut child = cmd.spawn().context("cannot start `cargo xtask vm-test`")?;
     let stdout = child.stdout.take().context("vm-test has no stdout")?;
     let mut rows = Vec::new();
+    let mut chaos = crate::reliability::Run::default();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read vm-test's output")?;
         println!("{line}");
         if let Some(row) = parse_row(&line) {
             rows.push(row);
         }
+        chaos.take_line(&line);
     }
     let status = child.wait().context("cannot wait for vm-test")?;
+    if chaos.finished {
+        write_reliability(&chaos)?;
+    }
     if rows.is_empty() {
         bail!("no benchmark printed a row (vm-test: {status})");
     }
@@ -120,6 +126,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("vm-test reported failures ({status}); rows printed so far were written");
     }
+    Ok(())
+}
+
+/// The chaos suite's section and plot (only from a run that finished every
+/// round: a failed round fails the suite and changes no document).
+fn write_reliability(run: &crate::reliability::Run) -> anyhow::Result<()> {
+    let docs = crate::project_root().join("docs");
+    let path = docs.join("benchmarks.md");
+    let doc = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let doc = crate::reliability::update_doc(&doc, &crate::reliability::section(run, &today()));
+    std::fs::write(&path, doc).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::reliability::plot(run, &docs.join(crate::reliability::PLOT))?;
+    eprintln!("xtask: chaos reliability section ({} rounds) written", run.rounds.len());
     Ok(())
 }
 

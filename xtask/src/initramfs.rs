@@ -311,6 +311,9 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Host environment variables handed on to the suites in the guest.
+const FORWARDED_ENV: &[&str] = &["LVS_CHAOS_SEED", "LVS_CHAOS_ROUNDS"];
+
 /// The guest's `/init`: mounts, loads modules, runs every suite between
 /// markers, powers off. Anything that goes wrong before the suites is
 /// reported with an `error` marker, which the host counts as a failure.
@@ -318,6 +321,12 @@ fn init_script(suites: &[&str], filter: Option<&str>) -> String {
     let mut s = String::new();
     let m = MARK;
     let filter = filter.map(shell_quote).unwrap_or_default();
+    // The chaos suite's seed and round count, when set on the host, so a
+    // printed seed replays (`LVS_CHAOS_SEED=... cargo xtask vm-test ...`).
+    let forwarded: String = FORWARDED_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("export {k}={}\n", shell_quote(&v))))
+        .collect();
     let _ = write!(
         s,
         r#"#!/bin/busybox sh
@@ -345,7 +354,7 @@ for module in {modules}; do
 done
 export LVS_TEST_VM=1 LVS_BIN_DIR={BIN_DIR} LVS_REF_IPVSADM={REF_IPVSADM}
 export HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1
-cd /tmp
+{forwarded}cd /tmp
 read uptime idle < /proc/uptime
 echo "{m} booted $(uname -r) in ${{uptime}}s (init started at ${{kernel_up}}s)"
 for suite in {suites}; do

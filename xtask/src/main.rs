@@ -68,6 +68,7 @@ mod dist;
 mod initramfs;
 mod man;
 mod proc;
+mod reliability;
 mod vm;
 
 use std::path::{Path, PathBuf};

@@ -164,27 +164,65 @@ pub fn parse_bytes(
     }
 }
 
+/// Reads a configuration file's bytes, never blocking on what is not a
+/// regular file and never reading more than [`MAX_FILE_SIZE`] bytes.
+///
+/// The file is opened with `O_NONBLOCK` (so a FIFO with no writer returns at
+/// once), checked to be a regular file on the open descriptor (so a path
+/// swapped between a check and the open changes nothing), and read through
+/// a limit of one byte more than [`MAX_FILE_SIZE`]: `st_size` is not
+/// trusted, it is 0 for FIFOs, character devices and `/proc` files. This is
+/// the only function of the suite that reads a configuration file.
+///
+/// # Errors
+/// A message for the operator, without the path: `cannot read the file:
+/// ...`, `not a regular file (a fifo)`, `the file is larger than ...`.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let cannot =
+        |e: std::io::Error| format!("cannot read the file: {}", e.to_string().to_lowercase());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(cannot)?;
+    let ft = file.metadata().map_err(cannot)?.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a fifo"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        };
+        return Err(format!("not a regular file ({what}); only regular files are read"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!("the file is larger than {MAX_FILE_SIZE} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// Reads, parses and validates a file; returns the config (only when there
-/// is no error) and every diagnostic, warnings included.
+/// is no error) and every diagnostic, warnings included. The file is read
+/// with [`read_file`].
 pub fn load_file(path: &Path) -> (Option<Config>, Vec<Diagnostic>) {
     let name = path.display().to_string();
-    let whole = |message: String| Diagnostic {
-        file: name.clone(),
-        line: 0,
-        column: 0,
-        severity: Severity::Error,
-        message,
-    };
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_SIZE => {
-            return (None, vec![whole(format!("the file is larger than {MAX_FILE_SIZE} bytes"))])
-        }
-        _ => {}
-    }
-    match std::fs::read(path) {
+    match read_file(path) {
         Ok(bytes) => parse_bytes(&bytes, &name, None),
-        Err(e) => {
-            (None, vec![whole(format!("cannot read the file: {}", e.to_string().to_lowercase()))])
+        Err(message) => {
+            let d =
+                Diagnostic { file: name, line: 0, column: 0, severity: Severity::Error, message };
+            (None, vec![d])
         }
     }
 }

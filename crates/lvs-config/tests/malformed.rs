@@ -581,3 +581,39 @@ fn alias_bombs_are_refused() {
     let deep = format!("routers: {}{}", "[".repeat(65), "]".repeat(65));
     check(Format::Yaml, &deep, &["1:73: yaml nesting is deeper than 64 levels"]);
 }
+
+/// Only regular files are read, and never more than `MAX_FILE_SIZE` bytes,
+/// whatever `st_size` says (0 for character devices and FIFOs); a FIFO with
+/// no writer does not block the reader.
+#[test]
+fn only_regular_files_are_read_and_reading_stops_at_the_limit() {
+    let t0 = std::time::Instant::now();
+    let (c, d) = lvs_config::load_file(Path::new("/dev/zero"));
+    assert!(c.is_none());
+    assert_eq!(
+        d[0].to_string(),
+        "/dev/zero: error: not a regular file (a character device); only regular files are read"
+    );
+    let dir = std::env::temp_dir().join(format!("lvs-config-read-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("lvs.yaml");
+    let _ = std::fs::remove_file(&fifo);
+    let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let err = lvs_config::read_file(&fifo).unwrap_err();
+    assert_eq!(err, "not a regular file (a fifo); only regular files are read");
+    assert_eq!(
+        lvs_config::read_file(&dir).unwrap_err(),
+        "not a regular file (a directory); only regular files are read"
+    );
+    // A sparse file one byte over the limit: refused after reading at most
+    // the limit and one byte.
+    let big = dir.join("big.yaml");
+    std::fs::File::create(&big).unwrap().set_len(lvs_config::MAX_FILE_SIZE + 1).unwrap();
+    assert_eq!(
+        lvs_config::read_file(&big).unwrap_err(),
+        format!("the file is larger than {} bytes", lvs_config::MAX_FILE_SIZE)
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5), "took {:?}", t0.elapsed());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::machine::{Command, Status};
+use crate::stall::LoopStats;
 
 /// A parsed control request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +43,8 @@ fn ms(d: Option<std::time::Duration>) -> Option<u128> {
     d.map(|d| d.as_millis())
 }
 
-/// Status as text.
-pub fn render_text(s: &Status, lvsd_pid: Option<u32>) -> String {
+/// Status as text; `loop_stats` are the stall detector's figures.
+pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "router: {}", s.name);
     let _ = writeln!(o, "role: {}", s.role.as_str());
@@ -82,6 +83,9 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>) -> String {
         let _ = writeln!(o, "dropped.{}: {n}", r.as_str());
     }
     let _ = writeln!(o, "config_mismatches: {}", s.config_mismatches);
+    let _ = writeln!(o, "loop_turns: {}", loop_stats.turns);
+    let _ = writeln!(o, "loop_stalls: {}", loop_stats.stalls);
+    let _ = writeln!(o, "loop_worst_turn_ms: {:.1}", loop_stats.worst.as_secs_f64() * 1000.0);
     o
 }
 
@@ -102,8 +106,9 @@ fn json_str(s: &str) -> String {
     o
 }
 
-/// Status as one line of JSON.
-pub fn render_json(s: &Status, lvsd_pid: Option<u32>) -> String {
+/// Status as one line of JSON; `loop_stats` are the stall detector's
+/// figures.
+pub fn render_json(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) -> String {
     let peers: Vec<String> = s
         .peers
         .iter()
@@ -134,7 +139,7 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>) -> String {
     let drops: Vec<String> =
         s.drops.iter().map(|(r, n)| format!("{}:{n}", json_str(r.as_str()))).collect();
     format!(
-        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{}}}\n",
+        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{},\"loop_turns\":{},\"loop_stalls\":{},\"loop_worst_turn_us\":{}}}\n",
         json_str(&s.name),
         json_str(s.role.as_str()),
         json_str(&s.faults.to_string()),
@@ -146,6 +151,9 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>) -> String {
         s.drops.total(),
         drops.join(","),
         s.config_mismatches,
+        loop_stats.turns,
+        loop_stats.stalls,
+        loop_stats.worst.as_micros(),
     )
 }
 
@@ -195,18 +203,25 @@ mod tests {
 
     #[test]
     fn text() {
-        let t = render_text(&status(), Some(42));
+        let t = render_text(&status(), Some(42), &LoopStats::default());
         assert!(t.starts_with("router: lvs1\nrole: active\nfaults: none\nepoch: 0\nprotocol: native\nlvsd: pid 42\nvip: 10.0.0.100/24 dev eth0:1\n"), "{t}");
         assert!(t.contains("peer: lvs\"2 alive role=standby faults=linkfail heard=1234 ms ago\n"));
         assert!(t.contains("dropped: 1\n"));
         assert!(t.contains("dropped.bad_mac: 1\n"));
+        assert!(t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\n"), "{t}");
     }
 
     #[test]
     fn json() {
-        let j = render_json(&status(), None);
+        let j = render_json(
+            &status(),
+            None,
+            &LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
+        );
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
-        assert!(j.ends_with("\"config_mismatches\":0}\n"));
+        assert!(j.ends_with(
+            "\"config_mismatches\":0,\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"
+        ));
     }
 }

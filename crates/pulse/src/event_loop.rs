@@ -3,11 +3,10 @@
 //! into [`Event`]s, calls the pure [`Machine::step`], and carries out the
 //! returned [`Action`]s through a [`Host`].
 
-use std::io::{self, BufRead, BufReader, ErrorKind, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::io::{self, ErrorKind, Write};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,224 +17,24 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::control::{self, Request};
-use crate::host::{split_command, CommandKind, Host, HostConfig, RealHost};
-use crate::keyfile::{self, KeyError};
+use crate::control_server::ControlServer;
+use crate::host::{CommandKind, Host, RealHost};
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
-use crate::settings::{self, RunOptions, Settings, SettingsError};
+use crate::reload::Reloader;
+use crate::stall::LoopStats;
+
+pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
 const LINKS: Token = Token(2);
+/// The one waker (mio allows one per poll): the reload thread and the
+/// host's spawner both wake the loop through it.
+const WOKEN: Token = Token(3);
 const UDP_BASE: usize = 16;
-
-/// Why pulse could not start (or had to stop).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The configuration file could not be read or has errors.
-    #[error("{}", diagnostics.join("\n"))]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// Every error, `file:line:column: message`.
-        diagnostics: Vec<String>,
-    },
-    /// The configuration is valid but pulse cannot run it.
-    #[error("{path}: {source}")]
-    Settings {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        source: SettingsError,
-    },
-    /// This is a backup router and failover is off (piranha
-    /// `backup_active = 0`): pulse has nothing to do.
-    #[error("we are backup node and backup is marked inactive -- exiting pulse")]
-    BackupInactive,
-    /// The key file was refused.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// No router in the settings is this host.
-    #[error("{0}")]
-    NotARouter(String),
-    /// A heartbeat socket could not be bound.
-    #[error("cannot create heartbeat socket on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// The control socket could not be set up.
-    #[error("control socket {path}: {source}")]
-    Control {
-        /// Its path.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// The link monitor could not be set up.
-    #[error("monitor_links: {0}")]
-    Net(#[from] lvs_net::Error),
-    /// Signal handlers or the poller failed.
-    #[error("{what}: {source}")]
-    Os {
-        /// What was being set up.
-        what: &'static str,
-        /// The OS error.
-        source: io::Error,
-    },
-}
-
-/// What the command line decided.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Settings file.
-    pub config: PathBuf,
-    /// Which router this is, instead of matching local addresses.
-    pub node: Option<String>,
-    /// `--forceactive`, `--test-start`.
-    pub run: RunOptions,
-    /// `-n`: foreground, logs to stdout; lvsd gets `--nodaemon`.
-    pub nodaemon: bool,
-    /// `-v`: passed on to lvsd.
-    pub verbose: bool,
-    /// lvsd binary, instead of the configured one (`--lvsd`).
-    pub lvsd: Option<PathBuf>,
-    /// Control socket path instead of the one in the settings.
-    pub control_socket: Option<PathBuf>,
-}
-
-/// Everything derived from one read of the settings.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The parsed settings.
-    pub settings: Settings,
-    /// The machine configuration.
-    pub machine: machine::Config,
-    /// The host configuration.
-    pub host: HostConfig,
-    /// Our heartbeat addresses and port.
-    pub bind: Vec<SocketAddr>,
-}
-
-/// Local interface addresses, with the interface names.
-pub fn local_addresses() -> Vec<(String, IpAddr)> {
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
-    addrs
-        .filter_map(|ifa| {
-            let a = ifa.address?;
-            let ip = if let Some(v4) = a.as_sockaddr_in() {
-                IpAddr::V4(v4.ip())
-            } else {
-                IpAddr::V6(a.as_sockaddr_in6()?.ip())
-            };
-            Some((ifa.interface_name, ip))
-        })
-        .collect()
-}
-
-/// Reads and validates the settings and builds both configurations.
-///
-/// # Errors
-/// Any [`RunError`] about the settings, the key or this host's identity.
-pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
-    let path = &opts.config;
-    let (model, diags) = lvs_config::load_file(path);
-    for d in diags.iter().filter(|d| !d.is_error()) {
-        log::warn!("{d}");
-    }
-    let Some(model) = model else {
-        return Err(RunError::Config {
-            path: path.clone(),
-            diagnostics: diags.iter().filter(|d| d.is_error()).map(ToString::to_string).collect(),
-        });
-    };
-    let mut s = Settings::from_model(&model)
-        .map_err(|source| RunError::Settings { path: path.clone(), source })?;
-    if let Some(sock) = &opts.control_socket {
-        s.control_socket = sock.clone();
-    }
-    // Said at every start and reload (and by --test-config), not only once.
-    for w in s.unsafe_warnings() {
-        log::warn!("{w}");
-    }
-    let locals = local_addresses();
-    let me = match &opts.node {
-        Some(name) => s.router_named(name).ok_or_else(|| {
-            RunError::NotARouter(format!("no router named {name} in {}", path.display()))
-        })?,
-        None => {
-            let ips: Vec<IpAddr> = locals.iter().map(|(_, a)| *a).collect();
-            s.router_owning(&ips).ok_or_else(|| {
-                RunError::NotARouter(format!(
-                    "no local interface has the address of a router listed in {}",
-                    path.display()
-                ))
-            })?
-        }
-    };
-    if !s.backup_active && me != 0 {
-        return Err(RunError::BackupInactive);
-    }
-    let key = match (&s.heartbeat.protocol, &s.heartbeat.key_file) {
-        (settings::ProtocolName::Native, Some(k)) => Some(keyfile::load(k)?),
-        _ => None,
-    };
-    let mut mc = s
-        .machine_config(me, key, settings::digest(&model), boot_id, &opts.run)
-        .map_err(|source| RunError::Settings { path: path.clone(), source })?;
-    let my_addrs = s.routers[me].addresses();
-    if s.monitor_links {
-        let mut links: Vec<String> =
-            locals.iter().filter(|(_, a)| my_addrs.contains(a)).map(|(n, _)| n.clone()).collect();
-        links.sort();
-        links.dedup();
-        mc.monitored_links = links;
-    }
-    let mut lvsd_args =
-        vec![if opts.nodaemon { "--nodaemon" } else { "--nofork" }.to_owned(), "-c".to_owned()];
-    lvsd_args.push(opts.config.display().to_string());
-    if opts.verbose {
-        lvsd_args.push("-v".to_owned());
-    }
-    let host = HostConfig {
-        active_cmd: s.active_cmd.as_deref().and_then(split_command),
-        inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),
-        lvsd: opts.lvsd.clone().unwrap_or_else(|| s.lvsd.clone()),
-        lvsd_args,
-        ipvsadm: s.ipvsadm.clone(),
-        sync: s.syncdaemon.clone(),
-    };
-    let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
-    Ok(Loaded { settings: s, machine: mc, host, bind })
-}
-
-/// `--test-config`: what to print on stdout and stderr, and the exit code.
-/// The file is checked as lvsd's `--check-config` does (the normalized YAML
-/// on success), then as pulse would run it: settings, heartbeat key, and
-/// which router this host is. Nothing is bound or changed.
-pub fn test_config(opts: &Options) -> (String, String, i32) {
-    let report = lvs_config::check(&opts.config);
-    if report.exit_code != 0 {
-        return (report.stdout, report.stderr, report.exit_code);
-    }
-    match load(opts, 0) {
-        Ok(l) => {
-            let me = &l.machine.routers[l.machine.me].name;
-            let mut stderr = report.stderr;
-            for w in l.settings.unsafe_warnings() {
-                stderr.push_str(&format!("pulse: warning: {w}\n"));
-            }
-            stderr.push_str(&format!("pulse: this host is router {me}\n"));
-            (report.stdout, stderr, 0)
-        }
-        Err(RunError::BackupInactive) => {
-            (report.stdout, format!("{}pulse: {}\n", report.stderr, RunError::BackupInactive), 0)
-        }
-        Err(e) => (String::new(), format!("{}pulse: {e}\n", report.stderr), 1),
-    }
-}
+/// Control connections get tokens from here on.
+const CONN_BASE: usize = 1024;
 
 fn now() -> Now {
     Now { mono: Instant::now() }
@@ -266,8 +65,12 @@ pub struct Daemon<H: Host> {
     poll: Poll,
     sockets: Vec<UdpSocket>,
     peers: Vec<(usize, SocketAddr)>,
-    control: UnixListener,
+    control: ControlServer,
     control_path: PathBuf,
+    reloader: Reloader,
+    stats: LoopStats,
+    /// The slowest action of the current turn, named in a stall's warning.
+    slowest: Option<(&'static str, Duration)>,
     signal_rx: UnixStream,
     flags: [(i32, Arc<AtomicBool>); 4],
     links: Vec<(String, bool)>,
@@ -282,6 +85,29 @@ impl<H: Host> std::fmt::Debug for Daemon<H> {
 
 fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Os { what, source }
+}
+
+/// CPU time this thread has used, for the stall warning.
+fn thread_cpu() -> Option<Duration> {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
+}
+
+/// An action's name for the stall warning.
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::SendHeartbeat(_) => "heartbeat",
+        Action::RunActiveCmd => "active_cmd",
+        Action::RunInactiveCmd => "inactive_cmd",
+        Action::VipsUp(_) => "VIPs up",
+        Action::VipsDown(_) => "VIPs down",
+        Action::GratuitousArp(_) => "announcement",
+        Action::StartLvsd => "starting lvsd",
+        Action::StopLvsd => "stopping lvsd",
+        Action::ReloadLvsd => "reloading lvsd",
+        Action::SyncDaemon(_) => "sync daemon",
+        Action::ReloadConfig => "reload",
+        Action::Exit => "exit",
+    }
 }
 
 fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
@@ -327,10 +153,12 @@ impl<H: Host> Daemon<H> {
         }
         let peers = peer_targets(&loaded.machine, loaded.settings.heartbeat.port, sockets.len());
         let control_path = loaded.settings.control_socket.clone();
-        let control = bind_control(&control_path)?;
-        poll.registry()
-            .register(&mut SourceFd(&control.as_raw_fd()), CONTROL, Interest::READABLE)
-            .map_err(os("registering the control socket"))?;
+        let control = ControlServer::bind(&control_path, poll.registry(), CONTROL, CONN_BASE)
+            .map_err(|source| RunError::Control { path: control_path.clone(), source })?;
+        let waker =
+            Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
+        let mut host = host;
+        host.attach(Arc::clone(&waker));
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
         signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -374,6 +202,9 @@ impl<H: Host> Daemon<H> {
             peers,
             control,
             control_path,
+            reloader: Reloader::new(waker),
+            stats: LoopStats::default(),
+            slowest: None,
             signal_rx,
             flags,
             links,
@@ -381,11 +212,26 @@ impl<H: Host> Daemon<H> {
         })
     }
 
-    /// Runs until SIGTERM/SIGINT has been handled.
+    /// Runs until SIGTERM/SIGINT has been handled, then waits for the
+    /// processes being stopped.
     ///
     /// # Errors
     /// Only if the poller itself fails.
     pub fn run(mut self) -> Result<(), RunError> {
+        let r = self.serve();
+        self.host.finish();
+        r
+    }
+
+    /// The loop's figures so far (the stall detector's).
+    pub fn loop_stats(&self) -> LoopStats {
+        self.stats
+    }
+
+    /// The loop: each turn sleeps until the earliest deadline (the
+    /// machine's, a control connection's, the host's) or an event, and
+    /// ends at [`Daemon::end_turn`].
+    fn serve(&mut self) -> Result<(), RunError> {
         let mut events = Events::with_capacity(64);
         let vips = self.machine.config().vips.clone();
         self.host.prepare_announcements(&vips);
@@ -397,43 +243,92 @@ impl<H: Host> Daemon<H> {
         notifier.turn(&self.machine);
         loop {
             let t = Instant::now();
-            let timeout = self.machine.next_wakeup(t).map(|w| w.saturating_duration_since(t));
-            let timeout = match (timeout, notifier.max_sleep()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [
+                self.machine.next_wakeup(t),
+                self.control.next_deadline(),
+                self.host.next_deadline(),
+                // systemd's watchdog: the loop never sleeps past its ping.
+                notifier.max_sleep().map(|d| t + d),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let timeout = deadline.map(|w| w.saturating_duration_since(t));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
-            // Heartbeats that queued up while this process was not scheduled
-            // are read before anything else can judge a peer dead: a stall
-            // of ours must not look like a silent peer.
-            for k in 0..self.sockets.len() {
-                if self.on_udp(k) {
-                    return Ok(());
-                }
-            }
-            for ev in events.iter() {
-                let exit = match ev.token() {
-                    SIGNALS => self.on_signals(),
-                    CONTROL => self.on_control(),
-                    LINKS => self.on_link_events(),
-                    Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
-                    Token(n) => {
-                        log::warn!("event for unknown token {n}");
-                        false
-                    }
-                };
-                if exit {
-                    return Ok(());
-                }
-            }
-            if self.handle(Event::Tick) {
+            let (woke, cpu) = (Instant::now(), thread_cpu());
+            if self.turn(&events, woke) {
                 return Ok(());
             }
+            self.end_turn(deadline, woke, cpu);
+            // The turn has ended: systemd hears of it.
             notifier.turn(&self.machine);
+        }
+    }
+
+    /// One turn's work after a wake-up; true when the process must exit.
+    fn turn(&mut self, events: &Events, now: Instant) -> bool {
+        // What the host left for a later turn (the link check after a
+        // takeover's announcement, SIGKILL at a grace deadline) runs
+        // first, so it never shares a turn with the work that queued it.
+        self.host.on_deadline(Instant::now());
+        // Heartbeats that queued up while this process was not scheduled
+        // are read before anything else can judge a peer dead: a stall
+        // of ours must not look like a silent peer.
+        for k in 0..self.sockets.len() {
+            if self.on_udp(k) {
+                return true;
+            }
+        }
+        for ev in events.iter() {
+            let exit = match ev.token() {
+                SIGNALS => self.on_signals(),
+                LINKS => self.on_link_events(),
+                WOKEN => self.on_reloaded() || self.on_host_wake(),
+                t if self.control.owns(t) => self.on_control(t, now),
+                Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
+                Token(n) => {
+                    log::warn!("event for unknown token {n}");
+                    false
+                }
+            };
+            if exit {
+                return true;
+            }
+        }
+        self.control.expire(self.poll.registry(), Instant::now());
+        self.handle(Event::Tick)
+    }
+
+    /// The end of a turn that slept until `deadline` and woke at `woke`,
+    /// when the thread had used `cpu`: the stall detector measures it here.
+    /// The warning tells the turn's CPU time from its wall time, so that a
+    /// turn that was long because the process did not run (a loaded host,
+    /// an emulated guest) is told from one that worked long.
+    fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
+        let slowest = self.slowest.take();
+        if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
+            let step = slowest.map_or(String::new(), |(what, d)| {
+                format!(", slowest step {what} {:.1} ms", d.as_secs_f64() * 1000.0)
+            });
+            let on_cpu = match (cpu, thread_cpu()) {
+                (Some(a), Some(b)) => {
+                    format!(
+                        ", {:.1} ms of it on the CPU",
+                        b.saturating_sub(a).as_secs_f64() * 1000.0
+                    )
+                }
+                _ => String::new(),
+            };
+            log::warn!(
+                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}); heartbeats were neither sent nor read meanwhile",
+                t.total().as_secs_f64() * 1000.0,
+                t.late.as_secs_f64() * 1000.0,
+                t.work.as_secs_f64() * 1000.0
+            );
         }
     }
 
@@ -451,6 +346,7 @@ impl<H: Host> Daemon<H> {
         for a in actions {
             let (vips_up, announced) =
                 (matches!(a, Action::VipsUp(_)), matches!(a, Action::GratuitousArp(_)));
+            let (what, began) = (action_name(&a), Instant::now());
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
@@ -472,7 +368,8 @@ impl<H: Host> Daemon<H> {
                 }
                 Action::SyncDaemon(role) => self.host.sync_daemon(role),
                 Action::ReloadConfig => {
-                    exit |= self.reload();
+                    let boot_id = self.machine.config().boot_id;
+                    self.reloader.request(&self.opts, boot_id);
                     Ok(())
                 }
                 Action::Exit => {
@@ -482,6 +379,10 @@ impl<H: Host> Daemon<H> {
             };
             if let Err(e) = r {
                 log::error!("{e}");
+            }
+            let took = began.elapsed();
+            if self.slowest.is_none_or(|(_, d)| took > d) {
+                self.slowest = Some((what, took));
             }
             if vips_up {
                 vips_up_after = Some(t0.elapsed());
@@ -505,37 +406,49 @@ impl<H: Host> Daemon<H> {
         }
     }
 
-    fn reload(&mut self) -> bool {
-        log::info!("re-reading {}", self.opts.config.display());
+    /// A reload read finished on its thread: apply it, or keep the
+    /// running configuration.
+    fn on_reloaded(&mut self) -> bool {
         let boot_id = self.machine.config().boot_id;
-        match load(&self.opts, boot_id) {
-            Ok(l) => {
-                let port_now = self.peers.first().map(|(_, a)| a.port());
-                let bound: Vec<SocketAddr> =
-                    self.sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
-                if (Some(l.settings.heartbeat.port) != port_now && !self.peers.is_empty())
-                    || bound != l.bind
-                {
-                    log::warn!("new heartbeat addresses or port take effect only after a restart");
-                }
-                self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
-                let mut links: Vec<(String, bool)> =
-                    l.machine.monitored_links.iter().map(|n| (n.clone(), true)).collect();
-                for (n, up) in &mut links {
-                    if let Some((_, old)) = self.links.iter().find(|(o, _)| o == n) {
-                        *up = *old;
-                    }
-                }
-                self.links = links;
-                self.host.reconfigure(l.host);
-                self.host.prepare_announcements(&l.machine.vips);
-                self.handle(Event::Reconfigured(Box::new(l.machine)))
-            }
-            Err(e) => {
+        match self.reloader.take(&self.opts, boot_id) {
+            Some(Ok(l)) => self.apply(l),
+            Some(Err(e)) => {
                 log::error!("reload refused, keeping the running configuration: {e}");
                 false
             }
+            None => false,
         }
+    }
+
+    fn apply(&mut self, l: Loaded) -> bool {
+        let port_now = self.peers.first().map(|(_, a)| a.port());
+        let bound: Vec<SocketAddr> =
+            self.sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+        if (Some(l.settings.heartbeat.port) != port_now && !self.peers.is_empty())
+            || bound != l.bind
+        {
+            log::warn!("new heartbeat addresses or port take effect only after a restart");
+        }
+        self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
+        let mut links: Vec<(String, bool)> =
+            l.machine.monitored_links.iter().map(|n| (n.clone(), true)).collect();
+        for (n, up) in &mut links {
+            if let Some((_, old)) = self.links.iter().find(|(o, _)| o == n) {
+                *up = *old;
+            }
+        }
+        self.links = links;
+        self.host.reconfigure(l.host);
+        self.host.prepare_announcements(&l.machine.vips);
+        self.handle(Event::Reconfigured(Box::new(l.machine)))
+    }
+
+    fn on_host_wake(&mut self) -> bool {
+        let mut exit = false;
+        for (child, code) in self.host.on_wake() {
+            exit |= self.handle(Event::ChildExited(child, code));
+        }
+        exit
     }
 
     fn on_signals(&mut self) -> bool {
@@ -592,67 +505,31 @@ impl<H: Host> Daemon<H> {
         }
     }
 
-    fn on_control(&mut self) -> bool {
-        loop {
-            match self.control.accept() {
-                Ok((stream, _)) => {
-                    if self.serve(stream) {
-                        return true;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::warn!("control socket: {e}");
-                    return false;
-                }
-            }
-        }
-    }
-
-    fn serve(&mut self, stream: UnixStream) -> bool {
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
-        // Read the request before anything else: closing a Unix socket with
-        // unread data resets the connection, and the client would never see
-        // the reply, not even a refusal.
-        let mut line = String::new();
-        let read = BufReader::new(io::Read::take(&stream, 256)).read_line(&mut line);
-        let mut w = &stream;
-        let uid = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
-            .map(|c| c.uid());
-        match uid {
-            Ok(0) => {}
-            Ok(uid) => {
-                log::warn!("control request from uid {uid} refused");
-                let _ = w.write_all(b"error: permission denied: root only\n");
-                return false;
-            }
-            Err(e) => {
-                log::warn!("control socket peer credentials: {e}");
-                return false;
-            }
-        }
-        if read.is_err() {
-            return false;
-        }
+    /// Readiness on the control socket or a connection: answers every
+    /// request that is complete.
+    fn on_control(&mut self, token: Token, now: Instant) -> bool {
         let mut exit = false;
-        let reply = match control::parse_request(&line) {
-            Ok(Request::StatusText) => {
-                control::render_text(&self.machine.status(Instant::now()), self.host.lvsd_pid())
-            }
-            Ok(Request::StatusJson) => {
-                control::render_json(&self.machine.status(Instant::now()), self.host.lvsd_pid())
-            }
-            Ok(Request::Command(c)) => {
-                log::info!("control: {}", line.trim());
-                exit = self.handle(Event::Control(c));
-                "ok\n".to_owned()
-            }
-            Err(e) => format!("error: {e}\n"),
-        };
-        let _ = w.write_all(reply.as_bytes());
+        for p in self.control.ready(token, self.poll.registry(), now) {
+            let reply = match control::parse_request(&p.line) {
+                Ok(Request::StatusText) => control::render_text(
+                    &self.machine.status(Instant::now()),
+                    self.host.lvsd_pid(),
+                    &self.stats,
+                ),
+                Ok(Request::StatusJson) => control::render_json(
+                    &self.machine.status(Instant::now()),
+                    self.host.lvsd_pid(),
+                    &self.stats,
+                ),
+                Ok(Request::Command(c)) => {
+                    log::info!("control: {}", p.line.trim());
+                    exit |= self.handle(Event::Control(c));
+                    "ok\n".to_owned()
+                }
+                Err(e) => format!("error: {e}\n"),
+            };
+            self.control.reply(p.token, &reply, self.poll.registry());
+        }
         exit
     }
 
@@ -720,26 +597,6 @@ impl<H: Host> Drop for Daemon<H> {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.control_path);
     }
-}
-
-fn bind_control(path: &Path) -> Result<UnixListener, RunError> {
-    let err = |source| RunError::Control { path: path.into(), source };
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if !meta.file_type().is_socket() {
-            return Err(err(io::Error::new(
-                ErrorKind::AlreadyExists,
-                "exists and is not a socket",
-            )));
-        }
-        if UnixStream::connect(path).is_ok() {
-            return Err(err(io::Error::new(ErrorKind::AddrInUse, "another pulse is running")));
-        }
-        std::fs::remove_file(path).map_err(err)?;
-    }
-    let l = UnixListener::bind(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
-    l.set_nonblocking(true).map_err(err)?;
-    Ok(l)
 }
 
 /// Sends one request to a running pulse and returns its reply.

@@ -14,13 +14,14 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child as Proc, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
+
+mod procs;
+
+use procs::Procs;
+pub use procs::LVSD_GRACE;
 
 /// A failed host operation.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +89,12 @@ pub trait Host {
     /// Gets ready to announce `vips` (best effort, nothing is sent), so
     /// that a later takeover's first announcement needs no set-up.
     fn prepare_announcements(&mut self, vips: &[Vip]);
-    /// Starts lvsd.
+    /// Starts lvsd (once the previous one, if it is still stopping, has
+    /// exited).
     fn start_lvsd(&mut self) -> Result<(), HostError>;
-    /// Stops lvsd (SIGTERM, then SIGKILL after a grace period) and reaps it.
+    /// Stops lvsd without waiting: SIGTERM now, SIGKILL from
+    /// [`Host::on_deadline`] after the grace period, reaped by
+    /// [`Host::reap`].
     fn stop_lvsd(&mut self);
     /// Forwards SIGHUP to lvsd.
     fn reload_lvsd(&mut self);
@@ -102,6 +106,26 @@ pub trait Host {
     fn lvsd_pid(&self) -> Option<u32>;
     /// Takes new paths and commands after a reload.
     fn reconfigure(&mut self, cfg: HostConfig);
+    /// When [`Host::on_deadline`] next has something to do.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Does what is due by `now` (SIGKILL to a process past its grace
+    /// period); never blocks.
+    fn on_deadline(&mut self, _now: Instant) {}
+    /// Hands over the waker the host wakes the loop with when something
+    /// it started off the loop (a process) is ready; then
+    /// [`Host::on_wake`] is called from the loop.
+    fn attach(&mut self, _waker: std::sync::Arc<mio::Waker>) {}
+    /// The loop was woken by the host's waker; returns supervised
+    /// children that exited (one may have exited before it was handed
+    /// over, its SIGCHLD already handled).
+    fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {
+        Vec::new()
+    }
+    /// At exit, after the loop: waits for the processes being stopped
+    /// (SIGKILL at their deadlines). The only place the host may block.
+    fn finish(&mut self) {}
 }
 
 /// Paths and arguments the real host needs.
@@ -172,44 +196,26 @@ pub struct RealHost {
     rtnl: Option<lvs_net::Rtnl>,
     /// Packet sockets for announcements, by interface: name, index, sender.
     announcers: Vec<(String, u32, lvs_net::Announcer)>,
-    lvsd: Option<Proc>,
-    helpers: Vec<(String, Proc)>,
+    procs: Procs,
+    /// Interfaces announced on with a kept socket whose link is still to
+    /// be checked, with the addresses announced.
+    unchecked: Vec<(String, Vec<IpAddr>)>,
 }
 
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, rtnl: None, announcers: Vec::new(), lvsd: None, helpers: Vec::new() }
-    }
-
-    fn spawn_detached(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .spawn()
-            .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-        self.helpers.push((program.display().to_string(), child));
-        Ok(())
-    }
-
-    fn run_waited(&self, program: &Path, args: &[String]) -> Result<(), HostError> {
-        let out = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .output()
-            .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-        if out.status.success() {
-            return Ok(());
+        RealHost {
+            cfg,
+            rtnl: None,
+            announcers: Vec::new(),
+            procs: Procs::default(),
+            unchecked: Vec::new(),
         }
-        Err(HostError::Failed {
-            what: format!("{} {}", program.display(), args.join(" ")),
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
     }
+}
 
+impl RealHost {
     /// The rtnetlink socket, opened on first use (and again after an error
     /// dropped it, so that a broken socket does not stick).
     fn rtnl(&mut self) -> Result<&mut lvs_net::Rtnl, lvs_net::Error> {
@@ -262,6 +268,23 @@ impl RealHost {
         Ok((&self.announcers[i].2, opened))
     }
 
+    /// Checks the links announced on at once by [`Host::gratuitous_arp`]:
+    /// if one changed under its socket (a re-created interface), the round
+    /// is sent again on a new socket.
+    fn check_announced(&mut self) {
+        for (dev, addrs) in std::mem::take(&mut self.unchecked) {
+            let failed = match self.announcer(&dev) {
+                Ok((_, false)) => None,
+                Ok((a, true)) => announce_all(a, &addrs),
+                Err(e) => Some((addrs, e)),
+            };
+            if let Some((addrs, source)) = failed {
+                let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                log::error!("{}", HostError::Announce { dev, addrs, source });
+            }
+        }
+    }
+
     /// Adds or removes VIPs over rtnetlink.
     fn change_vips(&mut self, vips: &[Vip], up: bool) -> Result<(), HostError> {
         let mut first_err = None;
@@ -309,7 +332,7 @@ impl Host for RealHost {
             CommandKind::Inactive => self.cfg.inactive_cmd.clone(),
         };
         let Some(argv) = cmd else { return Ok(()) };
-        self.spawn_detached(Path::new(&argv[0]), &argv[1..])
+        self.procs.run_helper(Path::new(&argv[0]), &argv[1..])
     }
 
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError> {
@@ -332,6 +355,13 @@ impl Host for RealHost {
                 .iter()
                 .find(|(d, _, _)| *d == dev)
                 .map(|(_, _, a)| announce_all(a, &addrs));
+            if matches!(early, Some(None)) {
+                // Sent: the link check (a netlink exchange, slow on a
+                // loaded host) waits for the loop's next turn, which
+                // reads the heartbeats first.
+                self.unchecked.push((dev, addrs));
+                continue;
+            }
             let failed = match (self.announcer(&dev), early) {
                 (Ok((_, false)), Some(sent)) => sent,
                 (Ok((a, _)), _) => announce_all(a, &addrs),
@@ -362,110 +392,73 @@ impl Host for RealHost {
     }
 
     fn start_lvsd(&mut self) -> Result<(), HostError> {
-        if self.lvsd.is_some() {
-            return Ok(());
-        }
-        let child = Command::new(&self.cfg.lvsd)
-            .args(&self.cfg.lvsd_args)
-            .stdin(Stdio::null())
-            .current_dir("/")
-            .spawn()
-            .map_err(|source| HostError::Spawn { program: self.cfg.lvsd.clone(), source })?;
-        log::info!("started lvsd (pid {})", child.id());
-        self.lvsd = Some(child);
-        Ok(())
+        self.procs.start_lvsd(&self.cfg.lvsd, &self.cfg.lvsd_args)
     }
 
     fn stop_lvsd(&mut self) {
-        let Some(mut child) = self.lvsd.take() else { return };
-        let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-        if let Err(e) = kill(pid, Signal::SIGTERM) {
-            log::warn!("SIGTERM to lvsd ({pid}): {e}");
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    log::info!("lvsd stopped ({status})");
-                    return;
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Ok(None) => {
-                    log::warn!("lvsd ({pid}) ignored SIGTERM for 5 s: killing it");
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-                Err(e) => {
-                    log::warn!("waiting for lvsd ({pid}): {e}");
-                    return;
-                }
-            }
-        }
+        self.procs.stop_lvsd();
     }
 
     fn reload_lvsd(&mut self) {
-        if let Some(child) = &self.lvsd {
-            let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-            if let Err(e) = kill(pid, Signal::SIGHUP) {
-                log::warn!("SIGHUP to lvsd ({pid}): {e}");
-            }
-        }
+        self.procs.reload_lvsd();
     }
 
     fn sync_daemon(&mut self, role: SyncRole) -> Result<(), HostError> {
         let Some((iface, id)) = self.cfg.sync.clone() else { return Ok(()) };
-        let ipvsadm = self.cfg.ipvsadm.clone();
-        for stop in ["backup", "master"] {
-            // Stopping a daemon that is not running fails; that is fine.
-            let _ = self.run_waited(&ipvsadm, &["--stop-daemon".to_owned(), stop.to_owned()]);
-        }
         let role = match role {
             SyncRole::Master => "master",
             SyncRole::Backup => "backup",
         };
-        self.run_waited(
-            &ipvsadm,
-            &[
-                "--start-daemon".to_owned(),
-                role.to_owned(),
-                "--mcast-interface".to_owned(),
-                iface,
-                "--syncid".to_owned(),
-                id.to_string(),
-            ],
-        )
+        let mut runs: Vec<Vec<String>> = ["backup", "master"]
+            .iter()
+            .map(|stop| vec!["--stop-daemon".to_owned(), (*stop).to_owned()])
+            .collect();
+        runs.push(vec![
+            "--start-daemon".to_owned(),
+            role.to_owned(),
+            "--mcast-interface".to_owned(),
+            iface,
+            "--syncid".to_owned(),
+            id.to_string(),
+        ]);
+        self.procs.run_ipvsadm(&self.cfg.ipvsadm, runs)
     }
 
     fn reap(&mut self) -> Vec<(Child, Option<i32>)> {
-        let mut out = Vec::new();
-        if let Some(child) = &mut self.lvsd {
-            if let Ok(Some(status)) = child.try_wait() {
-                out.push((Child::Lvsd, status.code()));
-                self.lvsd = None;
-            }
-        }
-        self.helpers.retain_mut(|(name, child)| match child.try_wait() {
-            Ok(Some(status)) => {
-                if !status.success() {
-                    log::warn!("{name} exited: {status}");
-                }
-                false
-            }
-            Ok(None) => true,
-            Err(_) => false,
-        });
+        let out = self.procs.reap();
+        self.procs.start_waiting(&self.cfg.lvsd, &self.cfg.lvsd_args);
         out
     }
 
     fn lvsd_pid(&self) -> Option<u32> {
-        self.lvsd.as_ref().map(Proc::id)
+        self.procs.lvsd_pid()
     }
 
     fn reconfigure(&mut self, cfg: HostConfig) {
         self.cfg = cfg;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = (!self.unchecked.is_empty()).then(Instant::now);
+        [self.procs.next_deadline(), now].into_iter().flatten().min()
+    }
+
+    fn on_deadline(&mut self, now: Instant) {
+        self.procs.on_deadline(now);
+        self.check_announced();
+    }
+
+    fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
+        self.procs.attach(waker);
+    }
+
+    fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {
+        self.procs.on_wake();
+        self.reap()
+    }
+
+    fn finish(&mut self) {
+        self.procs.finish();
     }
 }
 

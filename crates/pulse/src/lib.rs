@@ -9,18 +9,26 @@
 //! - [`machine`]: the failover state machine, a pure `step`.
 //! - [`settings`]: pulse's settings file, parsed and validated purely.
 //! - [`control`]: the control protocol (requests, status text and JSON).
-//! - IO: [`event_loop`] (the mio loop and control socket), [`host`] (the
+//! - [`stall`]: the stall detector (how late and how long each loop turn
+//!   is), pure.
+//! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
+//!   socket's non-blocking connections), [`reload`] (settings read on a
+//!   thread), [`setup`] (reading the settings), [`host`] (the
 //!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
 //!   (systemd's READY=1, WATCHDOG=1 and STATUS=); logging to syslog is the
 //!   `lvs-syslog` crate.
 #![forbid(unsafe_code)]
 
 pub mod control;
+pub mod control_server;
 pub mod event_loop;
 pub mod freshness;
 pub mod host;
 pub mod keyfile;
 pub mod machine;
 pub mod notify;
+pub mod reload;
 pub mod settings;
+pub mod setup;
+pub mod stall;
 pub mod wire;

@@ -293,6 +293,8 @@ fn lvsd_exit_sigterm_and_control_commands() {
     lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
     // lvsd dies on the active router: it stands down at once (CHILDFAIL)
     // and the backup takes over without waiting for deadtime.
+    // lvsd is started off the loop: its pid shows once it runs.
+    lab.wait(Duration::from_secs(2), "lvsd on r0", |l| !l.status(0).contains("\"lvsd_pid\":null"));
     let lvsd = json_u64(&lab.status(0), "lvsd_pid") as i32;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(lvsd), nix::sys::signal::Signal::SIGKILL)
         .unwrap();

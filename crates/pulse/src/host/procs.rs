@@ -1,0 +1,370 @@
+//! The processes pulse runs, none of them waited for on the loop: lvsd
+//! (started, stopped with SIGTERM then SIGKILL at a deadline, reaped on
+//! SIGCHLD), `active_cmd`/`inactive_cmd`, and `ipvsadm` for the sync
+//! daemon.
+//!
+//! Even starting a process can take long: `fork`/`exec` of a large binary
+//! is tens of milliseconds on a loaded or emulated host, so processes are
+//! started by a spawner thread, which hands each `Child` back and wakes the
+//! loop through a [`mio::Waker`]. `ipvsadm` runs to its end on a worker
+//! thread, in order. Only [`Procs::finish`], after the loop, waits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child as Proc, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::HostError;
+use crate::machine::Child;
+
+/// How long lvsd has to exit after SIGTERM before it gets SIGKILL.
+pub const LVSD_GRACE: Duration = Duration::from_secs(5);
+
+/// What a spawned process is to pulse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Role {
+    Lvsd,
+    Helper(String),
+}
+
+struct Job {
+    role: Role,
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+type Spawned = (Role, Result<Proc, HostError>);
+
+/// lvsd's life as pulse sees it.
+#[derive(Debug, Default)]
+enum Lvsd {
+    #[default]
+    Stopped,
+    /// Being started by the spawner; `stop` when a stop came meanwhile.
+    Starting {
+        stop: bool,
+    },
+    Running(Proc),
+    /// Asked to start while the previous one is still stopping: it
+    /// starts when `reap` has seen every old one exit.
+    Waiting,
+}
+
+/// The processes and the threads that start and run them.
+#[derive(Debug, Default)]
+pub struct Procs {
+    lvsd: Lvsd,
+    /// lvsd processes sent SIGTERM, with the time they get SIGKILL (none
+    /// once sent).
+    stopping: Vec<(Proc, Option<Instant>)>,
+    helpers: Vec<(String, Proc)>,
+    spawner: Option<(Sender<Job>, Receiver<Spawned>)>,
+    waker: Option<Arc<mio::Waker>>,
+    sync_jobs: Option<Sender<Vec<Vec<String>>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("role", &self.role).field("program", &self.program).finish()
+    }
+}
+
+fn pid_of(child: &Proc) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
+}
+
+fn spawn_now(program: &Path, args: &[String]) -> Result<Proc, HostError> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .current_dir("/")
+        .spawn()
+        .map_err(|source| HostError::Spawn { program: program.into(), source })
+}
+
+impl Procs {
+    /// From now on processes are started by the spawner thread, which
+    /// wakes the loop with `waker` when one has started (without it they
+    /// are started in place, as tests with no loop need).
+    pub fn attach(&mut self, waker: Arc<mio::Waker>) {
+        self.waker = Some(waker);
+    }
+
+    fn spawn(&mut self, role: Role, program: &Path, args: &[String]) -> Result<(), HostError> {
+        let Some(waker) = self.waker.clone() else {
+            let child = spawn_now(program, args)?;
+            self.started(role, Ok(child));
+            return Ok(());
+        };
+        if self.spawner.is_none() {
+            let (jobs_tx, jobs_rx) = channel::<Job>();
+            let (done_tx, done_rx) = channel::<Spawned>();
+            std::thread::Builder::new()
+                .name("pulse-spawn".into())
+                .spawn(move || {
+                    for job in jobs_rx {
+                        let r = spawn_now(&job.program, &job.args);
+                        if done_tx.send((job.role, r)).is_err() {
+                            return;
+                        }
+                        if let Err(e) = waker.wake() {
+                            log::error!("waking the loop after a spawn: {e}");
+                        }
+                    }
+                })
+                .map_err(|source| HostError::Spawn { program: program.into(), source })?;
+            self.spawner = Some((jobs_tx, done_rx));
+        }
+        if let Some((tx, _)) = &self.spawner {
+            let job = Job { role, program: program.into(), args: args.to_vec() };
+            if tx.send(job).is_err() {
+                self.spawner = None;
+                return Err(HostError::Spawn {
+                    program: program.into(),
+                    source: std::io::Error::other("the spawner thread is gone"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A process the spawner started (or failed to).
+    fn started(&mut self, role: Role, r: Result<Proc, HostError>) {
+        match (role, r) {
+            (Role::Lvsd, Ok(child)) => {
+                log::info!("started lvsd (pid {})", child.id());
+                let stop = matches!(self.lvsd, Lvsd::Starting { stop: true });
+                self.lvsd = Lvsd::Running(child);
+                if stop {
+                    self.stop_lvsd();
+                }
+            }
+            (Role::Lvsd, Err(e)) => {
+                log::error!("{e}");
+                self.lvsd = Lvsd::Stopped;
+            }
+            (Role::Helper(name), Ok(child)) => self.helpers.push((name, child)),
+            (Role::Helper(_), Err(e)) => log::error!("{e}"),
+        }
+    }
+
+    /// Takes what the spawner has started since the last call (the loop
+    /// calls this when the waker fired).
+    pub fn on_wake(&mut self) {
+        let done: Vec<Spawned> = match &self.spawner {
+            Some((_, rx)) => rx.try_iter().collect(),
+            None => Vec::new(),
+        };
+        for (role, r) in done {
+            self.started(role, r);
+        }
+    }
+
+    /// Starts `program` and does not wait for it (`active_cmd`...).
+    pub fn run_helper(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
+        self.spawn(Role::Helper(program.display().to_string()), program, args)
+    }
+
+    /// Starts lvsd, unless it runs or starts already; after a previous
+    /// lvsd that is still stopping has exited.
+    pub fn start_lvsd(&mut self, program: &Path, args: &[String]) -> Result<(), HostError> {
+        match self.lvsd {
+            Lvsd::Running(_) | Lvsd::Waiting => return Ok(()),
+            Lvsd::Starting { ref mut stop } => {
+                *stop = false;
+                return Ok(());
+            }
+            Lvsd::Stopped => {}
+        }
+        if !self.stopping.is_empty() {
+            // Two lvsd must never edit the table at once.
+            log::info!("lvsd starts when the previous one has exited");
+            self.lvsd = Lvsd::Waiting;
+            return Ok(());
+        }
+        self.lvsd = Lvsd::Starting { stop: false };
+        self.spawn(Role::Lvsd, program, args).inspect_err(|_| self.lvsd = Lvsd::Stopped)
+    }
+
+    /// SIGTERM to lvsd; SIGKILL from [`Procs::on_deadline`] after
+    /// [`LVSD_GRACE`]; reaped by [`Procs::reap`].
+    pub fn stop_lvsd(&mut self) {
+        match std::mem::take(&mut self.lvsd) {
+            Lvsd::Running(child) => {
+                let pid = pid_of(&child);
+                if let Err(e) = kill(pid, Signal::SIGTERM) {
+                    log::warn!("SIGTERM to lvsd ({pid}): {e}");
+                }
+                self.stopping.push((child, Some(Instant::now() + LVSD_GRACE)));
+            }
+            Lvsd::Starting { .. } => self.lvsd = Lvsd::Starting { stop: true },
+            Lvsd::Waiting | Lvsd::Stopped => {}
+        }
+    }
+
+    /// SIGHUP to lvsd if it runs.
+    pub fn reload_lvsd(&self) {
+        if let Lvsd::Running(child) = &self.lvsd {
+            let pid = pid_of(child);
+            if let Err(e) = kill(pid, Signal::SIGHUP) {
+                log::warn!("SIGHUP to lvsd ({pid}): {e}");
+            }
+        }
+    }
+
+    /// lvsd's pid while it runs.
+    pub fn lvsd_pid(&self) -> Option<u32> {
+        match &self.lvsd {
+            Lvsd::Running(c) => Some(c.id()),
+            _ => None,
+        }
+    }
+
+    /// Queues `ipvsadm` runs (each an argument list) for the sync worker,
+    /// a thread that runs them one after the other and logs the last one's
+    /// failure (the stops before a start fail when nothing runs).
+    pub fn run_ipvsadm(&mut self, ipvsadm: &Path, runs: Vec<Vec<String>>) -> Result<(), HostError> {
+        let runs = match &self.sync_jobs {
+            Some(tx) => match tx.send(runs) {
+                Ok(()) => return Ok(()),
+                Err(e) => e.0,
+            },
+            None => runs,
+        };
+        let (tx, rx) = channel::<Vec<Vec<String>>>();
+        let program = ipvsadm.to_path_buf();
+        std::thread::Builder::new()
+            .name("pulse-ipvsadm".into())
+            .spawn(move || {
+                for job in rx {
+                    for (i, args) in job.iter().enumerate() {
+                        let r = run_waited(&program, args);
+                        if let (true, Err(e)) = (i + 1 == job.len(), r) {
+                            log::error!("{e}");
+                        }
+                    }
+                }
+            })
+            .map_err(|source| HostError::Spawn { program: ipvsadm.into(), source })?;
+        let _ = tx.send(runs);
+        self.sync_jobs = Some(tx);
+        Ok(())
+    }
+
+    /// Reaps exited children; returns lvsd if the running one exited.
+    pub fn reap(&mut self) -> Vec<(Child, Option<i32>)> {
+        let mut out = Vec::new();
+        if let Lvsd::Running(child) = &mut self.lvsd {
+            if let Ok(Some(status)) = child.try_wait() {
+                out.push((Child::Lvsd, status.code()));
+                self.lvsd = Lvsd::Stopped;
+            }
+        }
+        self.stopping.retain_mut(|(child, _)| match child.try_wait() {
+            Ok(Some(status)) => {
+                log::info!("lvsd ({}) stopped ({status})", child.id());
+                false
+            }
+            Ok(None) => true,
+            Err(e) => {
+                log::warn!("waiting for lvsd ({}): {e}", child.id());
+                false
+            }
+        });
+        self.helpers.retain_mut(|(name, child)| match child.try_wait() {
+            Ok(Some(status)) => {
+                if !status.success() {
+                    log::warn!("{name} exited: {status}");
+                }
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        });
+        out
+    }
+
+    /// Starts the lvsd that was waiting for the previous one to exit, once
+    /// it has: called after [`Procs::reap`].
+    pub fn start_waiting(&mut self, program: &Path, args: &[String]) {
+        if matches!(self.lvsd, Lvsd::Waiting) && self.stopping.is_empty() {
+            self.lvsd = Lvsd::Stopped;
+            if let Err(e) = self.start_lvsd(program, args) {
+                log::error!("{e}");
+            }
+        }
+    }
+
+    /// When [`Procs::on_deadline`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.stopping.iter().filter_map(|(_, at)| *at).min()
+    }
+
+    /// SIGKILL to every lvsd past its grace period.
+    pub fn on_deadline(&mut self, now: Instant) {
+        for (child, at) in &mut self.stopping {
+            if at.is_some_and(|t| t <= now) {
+                let pid = pid_of(child);
+                log::warn!(
+                    "lvsd ({pid}) ignored SIGTERM for {} s: killing it",
+                    LVSD_GRACE.as_secs()
+                );
+                if let Err(e) = kill(pid, Signal::SIGKILL) {
+                    log::warn!("SIGKILL to lvsd ({pid}): {e}");
+                }
+                *at = None;
+            }
+        }
+    }
+
+    /// At exit: waits for every lvsd being stopped, SIGKILL at its
+    /// deadline.
+    pub fn finish(&mut self) {
+        for (mut child, at) in std::mem::take(&mut self.stopping) {
+            let pid = pid_of(&child);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        log::info!("lvsd ({pid}) stopped ({status})");
+                        break;
+                    }
+                    Ok(None) if at.is_some_and(|t| Instant::now() < t) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Ok(None) => {
+                        log::warn!("lvsd ({pid}) did not stop: killing it");
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Err(e) => {
+                        log::warn!("waiting for lvsd ({pid}): {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs a program to its end (on the sync worker thread only).
+fn run_waited(program: &Path, args: &[String]) -> Result<(), HostError> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .current_dir("/")
+        .output()
+        .map_err(|source| HostError::Spawn { program: program.into(), source })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(HostError::Failed {
+        what: format!("{} {}", program.display(), args.join(" ")),
+        status: out.status.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    })
+}

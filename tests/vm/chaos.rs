@@ -1,0 +1,653 @@
+//! Chaos suite: rounds of random faults against a two-router pair and a
+//! three-router pool running the whole suite (pulse → lvsd → nannies) on the
+//! guest's kernel, with a client requesting the VIP through IPVS every
+//! 20 ms. After each fault is healed, exactly one router must be active
+//! within dead time + 1 s, holding the VIP, with no other router holding
+//! it, and the client must be served again. Every round prints its
+//! figures (time to one active, longest client outage); the run ends with
+//! a summary that lists every loop turn over 50 ms of a pulse that was not
+//! stopped on purpose (the stall detector, read before each kill and at
+//! the end; with pulse's log line naming the turn's slowest step and CPU
+//! time). Those are reported, not asserted: see `docs/benchmarks.md`.
+//!
+//! The sequence is drawn from a seed, printed first: the same seed and
+//! round count replay the same faults (`LVS_CHAOS_SEED`, `LVS_CHAOS_ROUNDS`,
+//! forwarded into the guest by `cargo xtask vm-test`). Without a count it
+//! runs 20 rounds (`cargo xtask test`); with the FILTER word `bench` (what
+//! `cargo xtask bench --only chaos` passes) 100, and prints one
+//! `chaos-round:` line per round for the benchmark's table and plot.
+//!
+//! Not drawn: wall-clock offsets between routers (one guest kernel has one
+//! wall clock; a shim is not built yet): see `docs/benchmarks.md`.
+
+// Helpers of a test file: a failed unwrap is a failed test, with its place.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lvs_tests::guest::{bin, ref_ipvsadm, spawn, Running};
+use lvs_tests::pulse;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use testbed::TcpServer;
+use testbed::{addr, Forwarding, Topology, TopologyBuilder};
+
+const KEEPALIVE: Duration = Duration::from_millis(250);
+const DEADTIME: Duration = Duration::from_millis(1500);
+/// The bound after a heal: dead time + 1 s, as the issue asks. The guest
+/// is emulated; where it needs more, [`VM_MARGIN`] is added and said.
+const ONE_ACTIVE_WITHIN: Duration = Duration::from_millis(2500);
+/// Extra time the software-emulated guest gets on top of the bound (a
+/// status request round trip and process starts are slow under TCG).
+const VM_MARGIN: Duration = Duration::from_millis(1500);
+/// How long the client may take to be served again after a heal (real
+/// servers cut off by a private-LAN partition come back after their
+/// health check's reentry).
+const SERVED_WITHIN: Duration = Duration::from_secs(20);
+/// Client request gap.
+const GAP: Duration = Duration::from_millis(20);
+
+/// A small, seedable generator (SplitMix64): the rounds must replay from
+/// the seed alone.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fault {
+    Kill9Pulse,
+    PowerOff,
+    PartitionPublic,
+    PartitionPrivate,
+    PartitionBoth,
+    ReloadValid,
+    ReloadBroken,
+    StopShort,
+    StopLong,
+    IdleControlBurst,
+}
+
+const FAULTS: [Fault; 10] = [
+    Fault::Kill9Pulse,
+    Fault::PowerOff,
+    Fault::PartitionPublic,
+    Fault::PartitionPrivate,
+    Fault::PartitionBoth,
+    Fault::ReloadValid,
+    Fault::ReloadBroken,
+    Fault::StopShort,
+    Fault::StopLong,
+    Fault::IdleControlBurst,
+];
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::Kill9Pulse => "kill9-pulse",
+            Fault::PowerOff => "power-off",
+            Fault::PartitionPublic => "partition-public",
+            Fault::PartitionPrivate => "partition-private",
+            Fault::PartitionBoth => "partition-both",
+            Fault::ReloadValid => "sighup-valid",
+            Fault::ReloadBroken => "sighup-broken",
+            Fault::StopShort => "sigstop-short",
+            Fault::StopLong => "sigstop-long",
+            Fault::IdleControlBurst => "idle-control-burst",
+        }
+    }
+}
+
+/// The client: one HTTP request to the VIP after another, each success
+/// recorded as the time it completed.
+struct Client {
+    stop: Arc<AtomicBool>,
+    served: Arc<Mutex<Vec<Duration>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Client {
+    fn start(topo: &Topology, t0: Instant) -> Client {
+        let path = format!("/run/netns/{}", topo.client.ns.name());
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let (flag, out) = (stop.clone(), served.clone());
+        let thread = std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).unwrap();
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let vip = SocketAddr::from((addr::VIP, 80));
+            while !flag.load(Ordering::Relaxed) {
+                if get(vip).is_ok() {
+                    out.lock().unwrap().push(t0.elapsed());
+                }
+                std::thread::sleep(GAP);
+            }
+        });
+        Client { stop, served, thread: Some(thread) }
+    }
+
+    /// The longest time without a successful answer in `[from, to]`.
+    fn outage(&self, from: Duration, to: Duration) -> Duration {
+        let s = self.served.lock().unwrap();
+        let mut last = from;
+        let mut worst = Duration::ZERO;
+        for &t in s.iter().filter(|t| **t >= from && **t <= to) {
+            worst = worst.max(t - last);
+            last = t;
+        }
+        worst.max(to.saturating_sub(last))
+    }
+
+    fn served_since(&self, t: Duration) -> bool {
+        self.served.lock().unwrap().last().is_some_and(|l| *l > t)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn get(to: SocketAddr) -> std::io::Result<()> {
+    let mut s = TcpStream::connect_timeout(&to, Duration::from_millis(500))?;
+    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply)?;
+    if reply.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("bad reply"))
+    }
+}
+
+/// One router's pulse and what the test did to it.
+struct Router {
+    pulse: Option<Running>,
+    generation: u32,
+    /// SIGSTOPped by the test since it started: its stall detector counts
+    /// the stop, so it is not checked.
+    stopped: bool,
+    /// Links down and every process killed.
+    off: bool,
+}
+
+struct Cluster {
+    topo: Topology,
+    dir: PathBuf,
+    config: PathBuf,
+    good_yaml: String,
+    routers: Vec<Router>,
+    _servers: Vec<TcpServer>,
+    t0: Instant,
+    /// Worst loop turn seen on a pulse that was checked, in µs.
+    worst_turn_us: u64,
+    /// Loop turns over 50 ms on pulses that were checked, with where.
+    stalls: Vec<String>,
+}
+
+impl Cluster {
+    fn new(n: usize, tag: &str) -> Cluster {
+        let topo = TopologyBuilder::new(Forwarding::Nat)
+            .directors(n)
+            .real_servers(2)
+            .active(None)
+            .build()
+            .unwrap();
+        let dir = PathBuf::from(format!("/tmp/chaos-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, b"chaos suite heartbeat key 32 B!!").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let routers: String = (0..n)
+            .map(|i| {
+                format!(
+                    "    - {{ address: {}, private: {} }}\n",
+                    addr::director_public(i),
+                    addr::director_private(i)
+                )
+            })
+            .collect();
+        let servers: String = (0..2)
+            .map(|j| format!("      - {{ name: web{j}, address: {} }}\n", topo.real_server_addr(j)))
+            .collect();
+        let good_yaml = format!(
+            "service: lvs\nrouters:\n  pool:\n{routers}\
+             heartbeat: {{ keepalive: {}ms, deadtime: {}ms, auth_key_file: {} }}\n\
+             arp: {{ count: 2, interval: 200ms }}\n\
+             network: nat\n\
+             nat_router: {{ address: {}, interface: eth1, netmask: 24 }}\n\
+             paths: {{ lvsd: {}, nanny: {}, send_arp: {}, ipvsadm: {} }}\n\
+             virtual_services:\n  - name: web\n    vip: {{ address: {}, interface: eth0, netmask: 24 }}\n    \
+             port: 80\n    protocol: tcp\n    scheduler: rr\n    \
+             check: {{ type: http, interval: 1, timeout: 1, reentry: 1 }}\n    real_servers:\n{servers}",
+            KEEPALIVE.as_millis(),
+            DEADTIME.as_millis(),
+            key.display(),
+            addr::NAT_GATEWAY,
+            bin("lvsd").display(),
+            bin("nanny").display(),
+            bin("send_arp").display(),
+            ref_ipvsadm(),
+            addr::VIP,
+        );
+        let config = dir.join("lvs.yaml");
+        std::fs::write(&config, &good_yaml).unwrap();
+        let _servers = (0..2)
+            .map(|j| {
+                let a = SocketAddr::from((topo.real_server_addr(j), 80));
+                TcpServer::http(&topo.real_servers[j].ns, a, &format!("web{j}")).unwrap()
+            })
+            .collect();
+        let routers = (0..n)
+            .map(|_| Router { pulse: None, generation: 0, stopped: false, off: false })
+            .collect();
+        let mut c = Cluster {
+            topo,
+            dir,
+            config,
+            good_yaml,
+            routers,
+            _servers,
+            t0: Instant::now(),
+            worst_turn_us: 0,
+            stalls: Vec::new(),
+        };
+        for i in 0..n {
+            c.start(i);
+        }
+        c
+    }
+
+    fn socket(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("pulse{i}.sock"))
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("pulse{i}-{}.log", self.routers[i].generation))
+    }
+
+    fn start(&mut self, i: usize) {
+        self.routers[i].generation += 1;
+        let mut cmd = self.topo.directors[i].ns.command(bin("pulse"));
+        cmd.arg("-n")
+            .arg("-c")
+            .arg(&self.config)
+            .arg(format!("--socket={}", self.socket(i).display()));
+        let log = self.log_path(i);
+        self.routers[i].pulse = Some(spawn(cmd, &log));
+        self.routers[i].stopped = false;
+    }
+
+    fn pid(&self, i: usize) -> Option<Pid> {
+        self.routers[i].pulse.as_ref().map(|r| Pid::from_raw(r.0.id() as i32))
+    }
+
+    fn status(&self, i: usize) -> Option<String> {
+        self.routers[i].pulse.as_ref()?;
+        pulse::status_json(&self.socket(i), Duration::from_secs(2))
+    }
+
+    fn has_vip(&self, i: usize) -> bool {
+        let out = self.topo.directors[i].ns.ip(&["-4", "addr", "show", "dev", "eth0"]);
+        out.is_ok_and(|o| o.contains(&format!("inet {}/", addr::VIP)))
+    }
+
+    /// Routers whose pulse says active.
+    fn actives(&self) -> Vec<usize> {
+        (0..self.routers.len())
+            .filter(|&i| self.status(i).is_some_and(|s| pulse::is_active(&s)))
+            .collect()
+    }
+
+    /// Exactly one router active, it holds the VIP and no running router
+    /// else does (a router powered off or whose pulse was killed -9 cannot
+    /// drop its address; its next pulse does at start).
+    fn one_active(&self) -> Option<usize> {
+        let a = self.actives();
+        let [one] = a.as_slice() else { return None };
+        let others_clear = (0..self.routers.len())
+            .filter(|&i| i != *one && self.routers[i].pulse.is_some())
+            .all(|i| !self.has_vip(i));
+        (self.has_vip(*one) && others_clear).then_some(*one)
+    }
+
+    fn logs(&self) -> String {
+        (0..self.routers.len())
+            .map(|i| {
+                let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("---- router {i} ({:?}) ----\n{}\n", self.status(i), tail.join("\n"))
+            })
+            .collect()
+    }
+
+    /// Waits up to `limit` for one active router; returns it and when.
+    fn wait_one_active(&self, limit: Duration) -> Option<(usize, Duration)> {
+        let start = Instant::now();
+        loop {
+            if let Some(i) = self.one_active() {
+                return Some((i, start.elapsed()));
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn set_port(&self, port: &str, bridge: Option<&str>) {
+        let args: Vec<&str> = match bridge {
+            Some(b) => vec!["link", "set", port, "master", b],
+            None => vec!["link", "set", port, "nomaster"],
+        };
+        self.topo.switch.ip(&args).unwrap();
+    }
+
+    /// Reads router `i`'s stall detector (unless the test stopped it) and
+    /// records its turns over 50 ms, with the log lines that name them;
+    /// the run fails on any, after its figures are printed.
+    fn check_stalls(&mut self, i: usize) {
+        if self.routers[i].stopped || self.routers[i].pulse.is_none() {
+            return;
+        }
+        let Some(s) = self.status(i) else { return };
+        let worst = pulse::json_u64(&s, "loop_worst_turn_us").unwrap_or(0);
+        self.worst_turn_us = self.worst_turn_us.max(worst);
+        if pulse::json_u64(&s, "loop_stalls").unwrap_or(0) > 0 {
+            let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("loop stall")) {
+                self.stalls
+                    .push(format!("router {i} (pulse {}): {line}", self.routers[i].generation));
+            }
+            // Counted once per pulse: a new pulse starts from zero.
+            self.routers[i].stopped = true;
+        }
+    }
+
+    fn kill_pulse(&mut self, i: usize) {
+        self.check_stalls(i);
+        if let Some(p) = self.pid(i) {
+            let _ = kill(p, Signal::SIGKILL);
+        }
+        if let Some(mut r) = self.routers[i].pulse.take() {
+            // Only pulse: its lvsd and nannies live on, as after a crash.
+            let _ = r.0.wait();
+            std::mem::forget(r);
+        }
+    }
+
+    fn power_off(&mut self, i: usize) {
+        self.check_stalls(i);
+        let ns = &self.topo.directors[i].ns;
+        ns.batch("link set eth0 down\nlink set eth1 down\n").unwrap();
+        let pids = Command::new("ip")
+            .args(["netns", "pids", ns.name()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        self.routers[i].pulse = None;
+        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        self.routers[i].off = true;
+    }
+
+    fn power_on(&mut self, i: usize) {
+        self.topo.directors[i].ns.batch("link set eth0 up\nlink set eth1 up\n").unwrap();
+        self.routers[i].off = false;
+        self.start(i);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for r in &mut self.routers {
+            r.pulse = None;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One round's figures.
+struct RoundResult {
+    fault: Fault,
+    /// From the heal (or the fault, when the fault itself needs a
+    /// failover) to exactly one active router holding the VIP.
+    to_one_active: Duration,
+    /// Longest time the client went unanswered during the round.
+    outage: Duration,
+}
+
+fn round(c: &mut Cluster, client: &Client, rng: &mut Rng, n: usize) -> RoundResult {
+    let n_routers = c.routers.len();
+    let fault = FAULTS[rng.below(FAULTS.len())];
+    let (active, _) =
+        c.wait_one_active(ONE_ACTIVE_WITHIN + VM_MARGIN + DEADTIME).unwrap_or_else(|| {
+            panic!("round {n}: no single active router before the fault\n{}", c.logs())
+        });
+    let victim = if rng.below(2) == 0 { active } else { rng.below(n_routers) };
+    let start = c.t0.elapsed();
+    let settle = DEADTIME * 2;
+    // Inject, hold, heal; `heal_at` is when the system was left alone.
+    let heal_at = match fault {
+        Fault::Kill9Pulse => {
+            c.kill_pulse(victim);
+            std::thread::sleep(settle);
+            c.start(victim);
+            Instant::now()
+        }
+        Fault::PowerOff => {
+            c.power_off(victim);
+            std::thread::sleep(settle);
+            c.power_on(victim);
+            Instant::now()
+        }
+        Fault::PartitionPublic | Fault::PartitionPrivate | Fault::PartitionBoth => {
+            let ports: Vec<(String, &str)> = match fault {
+                Fault::PartitionPublic => vec![(format!("pd{victim}"), "public")],
+                Fault::PartitionPrivate => vec![(format!("qd{victim}"), "private")],
+                _ => vec![(format!("pd{victim}"), "public"), (format!("qd{victim}"), "private")],
+            };
+            for (p, _) in &ports {
+                c.set_port(p, None);
+            }
+            std::thread::sleep(settle);
+            for (p, b) in &ports {
+                c.set_port(p, Some(b));
+            }
+            Instant::now()
+        }
+        Fault::ReloadValid | Fault::ReloadBroken => {
+            let text = if fault == Fault::ReloadValid {
+                // A valid change: the ARP count.
+                c.good_yaml.replace("count: 2,", &format!("count: {},", 2 + rng.below(2)))
+            } else {
+                c.good_yaml.replace("deadtime:", "deadtime: [")
+            };
+            std::fs::write(&c.config, text).unwrap();
+            for i in 0..n_routers {
+                if let Some(p) = c.pid(i) {
+                    let _ = kill(p, Signal::SIGHUP);
+                }
+            }
+            std::thread::sleep(DEADTIME);
+            // The next round starts from the good file again.
+            std::fs::write(&c.config, &c.good_yaml).unwrap();
+            Instant::now()
+        }
+        Fault::StopShort | Fault::StopLong => {
+            let pid = c.pid(active).unwrap();
+            c.check_stalls(active);
+            c.routers[active].stopped = true;
+            kill(pid, Signal::SIGSTOP).unwrap();
+            let hold = if fault == Fault::StopShort { DEADTIME / 3 } else { DEADTIME * 2 };
+            std::thread::sleep(hold);
+            kill(pid, Signal::SIGCONT).unwrap();
+            Instant::now()
+        }
+        Fault::IdleControlBurst => {
+            let idle: Vec<UnixStream> =
+                (0..100).filter_map(|_| UnixStream::connect(c.socket(active)).ok()).collect();
+            std::thread::sleep(settle);
+            for s in &idle {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+            drop(idle);
+            Instant::now()
+        }
+    };
+    let bound = ONE_ACTIVE_WITHIN + VM_MARGIN;
+    let Some((_, took)) = c.wait_one_active(bound) else {
+        panic!(
+            "round {n} ({}, router {victim}): not exactly one active router holding the VIP \
+             within {bound:?} of the heal: active {:?}\n{}",
+            fault.name(),
+            c.actives(),
+            c.logs()
+        );
+    };
+    let healed = c.t0.elapsed() - heal_at.elapsed();
+    let t = Instant::now();
+    while !client.served_since(healed) {
+        assert!(
+            t.elapsed() < SERVED_WITHIN,
+            "round {n} ({}): the client was not served within {SERVED_WITHIN:?} of the heal\n{}",
+            fault.name(),
+            c.logs()
+        );
+        std::thread::sleep(GAP);
+    }
+    // One more look: still exactly one after the client is back.
+    assert!(c.one_active().is_some(), "round {n}: flapped after the heal\n{}", c.logs());
+    let outage = client.outage(start, c.t0.elapsed());
+    RoundResult { fault, to_one_active: took, outage }
+}
+
+fn settings() -> (u64, usize, bool) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench = args.iter().find_map(|a| match a.strip_prefix("bench") {
+        Some("") => Some(100),
+        Some(n) => n.strip_prefix(':').and_then(|n| n.parse().ok()),
+        None => None,
+    });
+    let env_rounds = std::env::var("LVS_CHAOS_ROUNDS").ok().and_then(|r| r.parse().ok());
+    let rounds = env_rounds.or(bench).unwrap_or(20);
+    let seed =
+        std::env::var("LVS_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    (seed, rounds, bench.is_some())
+}
+
+fn main() {
+    if !testbed::guest::in_vm() {
+        println!("chaos: not run outside the test guest; `cargo xtask vm-test --suite chaos`");
+        return;
+    }
+    let (seed, rounds, bench) = settings();
+    println!(
+        "chaos: seed {seed}, {rounds} rounds (LVS_CHAOS_SEED={seed} LVS_CHAOS_ROUNDS={rounds})"
+    );
+    let mut rng = Rng(seed);
+    // Three rounds in five on the pair, the rest on the pool.
+    let pair_rounds = rounds - rounds * 2 / 5;
+    let mut results: Vec<(&str, RoundResult)> = Vec::new();
+    let mut worst_turn_us = 0;
+    let mut stalls = Vec::new();
+    for (name, n, count) in [("pair", 2, pair_rounds), ("pool", 3, rounds - pair_rounds)] {
+        if count == 0 {
+            continue;
+        }
+        let mut c = Cluster::new(n, name);
+        let client = Client::start(&c.topo, c.t0);
+        // A pool member starting alone waits a dead time; lvsd and the
+        // first health checks take a while in the emulated guest.
+        let Some((first, after)) = c.wait_one_active(Duration::from_secs(60)) else {
+            panic!("{name}: no single active router after start\n{}", c.logs());
+        };
+        println!("chaos: {name} of {n} up, router {first} active after {after:.1?}");
+        for k in 0..count {
+            let r = round(&mut c, &client, &mut rng, results.len() + 1);
+            println!(
+                "chaos-round: {}|{name}|{}|{}|{}",
+                results.len() + 1,
+                r.fault.name(),
+                r.to_one_active.as_millis(),
+                r.outage.as_millis()
+            );
+            let _ = k;
+            results.push((name, r));
+        }
+        for i in 0..n {
+            c.check_stalls(i);
+        }
+        worst_turn_us = worst_turn_us.max(c.worst_turn_us);
+        stalls.append(&mut c.stalls);
+    }
+    let worst = results.iter().map(|(_, r)| r.to_one_active).max().unwrap_or_default();
+    let mut outages: Vec<u128> = results.iter().map(|(_, r)| r.outage.as_millis()).collect();
+    outages.sort_unstable();
+    let pct =
+        |p: usize| outages.get((outages.len().saturating_sub(1)) * p / 100).copied().unwrap_or(0);
+    println!(
+        "chaos: {} rounds, 0 ended with two or zero active routers; worst time to one active {} ms; \
+         client outage median {} ms, p90 {} ms, max {} ms; worst loop turn {:.1} ms, {} turns over 50 ms",
+        results.len(),
+        worst.as_millis(),
+        pct(50),
+        pct(90),
+        pct(100),
+        worst_turn_us as f64 / 1000.0,
+        stalls.len()
+    );
+    if bench {
+        println!("chaos-summary: {seed}|{}|{}|{}", results.len(), worst_turn_us, stalls.len());
+        println!(
+            "bench-row: Chaos, random faults against a pair and a pool, {} runs|\
+             0 rounds ending with two or zero active routers; heal to one active at worst {} ms; \
+             client outage median {} ms, max {} ms|-|-|exactly one active within dead time + 1 s \
+             (+1.5 s for the VM): met|`cargo xtask bench --only chaos`",
+            results.len(),
+            worst.as_millis(),
+            pct(50),
+            pct(100)
+        );
+    }
+    for s in &stalls {
+        println!("chaos: stall: {s}");
+    }
+    // Listed, not asserted: under TCG, turns that change VIPs over
+    // netlink or announce them take over 50 ms in the tests' unoptimised
+    // build, and the guest is sometimes not scheduled for as long (see
+    // `docs/benchmarks.md`, reliability). The HA invariants above are
+    // asserted every round.
+}
