@@ -45,6 +45,7 @@ fn expected() -> Config {
         },
         backup_active: true,
         preempt: false,
+        standby: Standby::Hot,
         heartbeat: Heartbeat {
             port: 539,
             keepalive: Millis(6000),
