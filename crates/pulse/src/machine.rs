@@ -116,6 +116,10 @@ pub struct Config {
     pub arp: ArpPolicy,
     /// Switch the IPVS sync daemon between master and backup.
     pub syncdaemon: bool,
+    /// Hot standby: lvsd (and so the IPVS table and the nannies) runs from
+    /// start on every router, and a takeover only moves the VIPs. Off:
+    /// piranha's cold standby, lvsd runs only while active.
+    pub hot_standby: bool,
     /// Links whose loss makes this router stand down.
     pub monitored_links: Vec<String>,
     /// Heartbeat format.
@@ -301,11 +305,16 @@ pub struct Machine {
     last_step: Option<Instant>,
     links_down: BTreeSet<String>,
     lvsd_running: bool,
+    /// When to start lvsd again after it exited on a hot standby.
+    lvsd_retry: Option<Instant>,
     reannounce: bool,
     terminating: bool,
     drops: DropCounters,
     config_mismatches: u64,
 }
+
+/// How long a hot standby waits before starting lvsd again after it exited.
+const LVSD_RESTART: Duration = Duration::from_secs(2);
 
 fn outranks(a: (u32, usize), b: (u32, usize)) -> bool {
     a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
@@ -330,6 +339,7 @@ impl Machine {
             last_step: None,
             links_down: BTreeSet::new(),
             lvsd_running: false,
+            lvsd_retry: None,
             reannounce: false,
             terminating: false,
             drops: DropCounters::default(),
@@ -384,6 +394,7 @@ impl Machine {
         t.extend(self.next_send);
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
+        t.extend(self.lvsd_retry);
         // Not acted on yet: later than the last step.
         let acted = self.last_step.unwrap_or(now);
         let future = |x: Instant| (x > acted).then_some(x);
@@ -453,6 +464,11 @@ impl Machine {
                 } else {
                     self.send(now, &mut out);
                 }
+                // A hot standby's lvsd outlives deactivation; not pulse.
+                if self.lvsd_running {
+                    out.push(Action::StopLvsd);
+                    self.lvsd_running = false;
+                }
                 self.terminating = true;
                 out.push(Action::Exit);
                 return out;
@@ -463,8 +479,20 @@ impl Machine {
                 if was && self.role == Role::Active {
                     log::warn!("lvsd exited ({code:?}): deactivating, childfail set");
                     self.faults.insert(Faults::CHILD_FAIL);
+                } else if was && self.cfg.hot_standby {
+                    log::error!(
+                        "lvsd exited ({code:?}) on a hot standby: its IPVS table is not kept; \
+                         starting it again in {} s",
+                        LVSD_RESTART.as_secs()
+                    );
                 } else {
                     log::info!("lvsd exited ({code:?}) while not expected to run");
+                }
+                // A hot standby runs lvsd again (a takeover would too),
+                // after a pause so that an lvsd that cannot start does not
+                // spin.
+                if was && self.cfg.hot_standby {
+                    self.lvsd_retry = Some(now.mono + LVSD_RESTART);
                 }
             }
             Event::LinkDown(name) => {
@@ -521,6 +549,7 @@ impl Machine {
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Backup));
         }
+        self.start_hot_lvsd(out);
         if self.cfg.force_active {
             log::info!("forced active on startup: activating lvs");
             self.activate(now, out);
@@ -654,20 +683,22 @@ impl Machine {
                 out.push(Action::VipsUp(new.clone()));
                 out.push(Action::GratuitousArp(new));
             }
-            if self.lvsd_running {
-                out.push(Action::ReloadLvsd);
-            }
             if self.cfg.arp.refresh.is_none() {
                 self.refresh_next = None;
             } else if self.refresh_next.is_none() {
                 self.refresh_next = self.cfg.arp.refresh.map(|r| now.mono + r);
             }
         }
+        self.reconfigure_lvsd(out);
     }
 
     fn timers(&mut self, now: Now, out: &mut Vec<Action>) {
         if self.started.is_none() {
             return;
+        }
+        if self.lvsd_retry.is_some_and(|t| now.mono >= t) {
+            self.lvsd_retry = None;
+            self.start_hot_lvsd(out);
         }
         for i in 0..self.peers.len() {
             if self.peers[i].reported_alive && !self.alive(i, now.mono) {
@@ -819,12 +850,44 @@ impl Machine {
         self.send(now, out);
         if !self.cfg.test_start {
             out.push(Action::RunActiveCmd);
-            out.push(Action::StartLvsd);
-            self.lvsd_running = true;
+            // On a hot standby lvsd has been running all along: the table
+            // is there already.
+            if !self.lvsd_running {
+                out.push(Action::StartLvsd);
+                self.lvsd_running = true;
+                self.lvsd_retry = None;
+            }
         }
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Master));
         }
+    }
+
+    /// Starts lvsd on a hot standby that does not run it (at start, after
+    /// it exited, after a reload turned hot standby on).
+    fn start_hot_lvsd(&mut self, out: &mut Vec<Action>) {
+        if self.cfg.hot_standby && !self.cfg.test_start && !self.lvsd_running {
+            out.push(Action::StartLvsd);
+            self.lvsd_running = true;
+            self.lvsd_retry = None;
+        }
+    }
+
+    /// After a reload: lvsd re-reads the configuration wherever it runs; a
+    /// switch between hot and cold standby starts or stops it on a standby
+    /// router.
+    fn reconfigure_lvsd(&mut self, out: &mut Vec<Action>) {
+        if self.role == Role::Standby && !self.cfg.hot_standby && self.lvsd_running {
+            log::info!("cold standby: stopping lvsd until this router is active");
+            out.push(Action::StopLvsd);
+            self.lvsd_running = false;
+        } else if self.lvsd_running {
+            out.push(Action::ReloadLvsd);
+        }
+        if !self.cfg.hot_standby {
+            self.lvsd_retry = None;
+        }
+        self.start_hot_lvsd(out);
     }
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {
@@ -836,7 +899,8 @@ impl Machine {
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Backup));
         }
-        if self.lvsd_running {
+        // A hot standby keeps lvsd: its table stays true while standing by.
+        if self.lvsd_running && !self.cfg.hot_standby {
             out.push(Action::StopLvsd);
             self.lvsd_running = false;
         }

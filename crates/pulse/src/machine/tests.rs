@@ -35,6 +35,8 @@ fn config(n: usize, me: usize) -> Config {
         vips: vec![vip()],
         arp: ArpPolicy { repeat: 3, interval: Duration::from_millis(100), refresh: None },
         syncdaemon: true,
+        // piranha's order; hot standby has its own traces below.
+        hot_standby: false,
         monitored_links: vec!["eth0".into()],
         protocol: Protocol::Native { key: Key::new(KEY.to_vec()).unwrap(), max_skew_ms: 60_000 },
         config_digest: [7; 32],
@@ -818,3 +820,5 @@ fn next_wakeup_covers_send_and_dead_timers_and_never_lies_in_the_past() {
     let w = s.nodes[0].m.next_wakeup(now).unwrap();
     assert!(w > now, "a wake-up in the past would spin the loop");
 }
+
+mod hot;
