@@ -2,4 +2,5 @@
 //! folder; this library holds helpers they share.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod guest;
