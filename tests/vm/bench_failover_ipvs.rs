@@ -154,32 +154,34 @@ impl Lab {
         self.topo.forwarding
     }
 
-    /// The client: a request every [`POLL`], each on its own thread (they
-    /// overlap when the VIP does not answer), each with [`BUDGET`].
+    /// The client: a request every [`POLL`], each with [`BUDGET`], so up
+    /// to BUDGET / POLL are in flight when the VIP does not answer: as many
+    /// worker threads, each sending every BUDGET at its own offset (no
+    /// thread is started per request: that would load the guest).
     fn start_client(&self) {
         let path = format!("/run/netns/{}", self.topo.client.ns.name());
-        let (requests, stop) = (Arc::clone(&self.requests), Arc::clone(&self.stop));
-        std::thread::spawn(move || {
-            // Threads spawned from here inherit the client's namespace.
-            let ns = std::fs::File::open(&path).unwrap();
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let to = SocketAddr::from((addr::VIP, 80));
-            let mut next = Instant::now();
-            while !stop.load(Ordering::Relaxed) {
-                let requests = Arc::clone(&requests);
-                std::thread::spawn(move || {
+        let workers = (BUDGET.as_millis() / POLL.as_millis()).max(1) as u32;
+        let t0 = Instant::now();
+        for k in 0..workers {
+            let (requests, stop, path) =
+                (Arc::clone(&self.requests), Arc::clone(&self.stop), path.clone());
+            std::thread::spawn(move || {
+                let ns = std::fs::File::open(&path).unwrap();
+                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                let to = SocketAddr::from((addr::VIP, 80));
+                let mut next = t0 + POLL * k;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(next.saturating_duration_since(Instant::now()));
                     let sent = Instant::now();
                     let answered = ask(to, sent).then(Instant::now);
                     requests.lock().unwrap().push(Request { sent, answered });
-                });
-                next += POLL;
-                let now = Instant::now();
-                if next < now {
-                    next = now + POLL;
+                    // Keep this worker's phase; skip turns it ran late for.
+                    while next <= Instant::now() {
+                        next += BUDGET;
+                    }
                 }
-                std::thread::sleep(next - now);
-            }
-        });
+            });
+        }
     }
 
     /// On router 1's public link, with the kernel's arrival times: every
@@ -426,13 +428,27 @@ impl Lab {
             (t.pulse_deadtime_ms() + 2 * t.interval_ms).max(1500),
         ));
         let answered = self.wait_for(Duration::from_secs(10), || self.answered_recently());
-        assert!(answered, "the client is not answered before the cut");
+        if !answered {
+            let recent: Vec<Request> =
+                self.requests.lock().unwrap().iter().rev().take(10).copied().collect();
+            panic!(
+                "the client is not answered before the cut: VIP on 0 {} / 1 {}, tables {} / {}, last requests {recent:?}\n{}\n{}",
+                self.holds_vip(0),
+                self.holds_vip(1),
+                self.table_size(0),
+                self.table_size(1),
+                self.log(daemon, 0),
+                self.log(daemon, 1)
+            );
+        }
         if self.holds_vip(1) {
             println!(
                 "bench_failover_ipvs: {daemon:?}: spurious takeover before the cut:\n{}",
                 self.log(daemon, 1)
             );
             drop((r0, r1));
+            self.kill_all(0);
+            self.kill_all(1);
             self.reset();
             return Err(());
         }
@@ -456,6 +472,7 @@ impl Lab {
             }
         }
         drop(r0);
+        self.kill_all(0);
         let first = self
             .wait_for(GIVE_UP, || self.first_answer_after(cut_at).is_some())
             .then(|| self.first_answer_after(cut_at).unwrap());
@@ -483,6 +500,7 @@ impl Lab {
             first_answer: first,
         };
         drop(r1);
+        self.kill_all(1);
         if daemon == Daemon::Pulse {
             let log = self.log(daemon, 1);
             for line in log.lines().filter(|l| l.contains(" dead (") || l.contains("VIPs up in ")) {
@@ -493,6 +511,23 @@ impl Lab {
         let outage = first.zip(last).map(|(f, l)| f.saturating_duration_since(l));
         let after_dead = first.zip(dead_over).map(|(f, d)| f.saturating_duration_since(d));
         Ok(Run { outage, after_dead, standby_table, timeline })
+    }
+
+    /// Every process of router `i` gets SIGKILL: the daemon's process group
+    /// is gone already, but lvsd (`--nofork`) runs in a session of its own.
+    fn kill_all(&self, i: usize) {
+        let ns = &self.topo.directors[i].ns;
+        let pids = std::process::Command::new("ip")
+            .args(["netns", "pids", ns.name()])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 
     /// After a run: both routers as new (no VIP, no IPVS table, no leftover
@@ -514,6 +549,10 @@ impl Lab {
             }
         }
         let _ = self.topo.client.ns.ip(&["neigh", "flush", "dev", "eth0"]);
+        // Only the next run's events matter: keep the searches short.
+        self.requests.lock().unwrap().clear();
+        self.heartbeats.lock().unwrap().clear();
+        self.arps.lock().unwrap().clear();
         for rs in &self.topo.real_servers {
             let _ = rs.ns.ip(&["neigh", "flush", "dev", "eth0"]);
         }
@@ -527,27 +566,49 @@ impl Drop for Lab {
     }
 }
 
-/// A real server: each connection gets `rs<j>\n` and is closed.
+/// A real server: an HTTP/1.0 answer naming it (`rs<j>`) to each request,
+/// each connection on its own thread. (pulse's connect check on port 80
+/// sends a `GET` and expects `HTTP`, as piranha's did; keepalived's
+/// TCP_CHECK only connects.)
 fn real_server(ns: &testbed::Netns, j: usize) {
     let listener = ns.enter(|| TcpListener::bind(("0.0.0.0", 80))).unwrap().unwrap();
     std::thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            let _ = s.write_all(format!("rs{j}\n").as_bytes());
+        for s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut got = Vec::new();
+                let mut buf = [0u8; 512];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s.write_all(format!("HTTP/1.0 200 OK\r\n\r\nrs{j}\n").as_bytes());
+            });
         }
     });
 }
 
-/// One request: connect, read the answer, all within [`BUDGET`] of `sent`.
+/// One request (`GET /`): connect, send, read the answer, all within
+/// [`BUDGET`] of `sent`.
 fn ask(to: SocketAddr, sent: Instant) -> bool {
     let left = || BUDGET.checked_sub(sent.elapsed()).filter(|d| !d.is_zero());
     let Some(budget) = left() else { return false };
     let Ok(mut s) = TcpStream::connect_timeout(&to, budget) else { return false };
     let Some(budget) = left() else { return false };
-    if s.set_read_timeout(Some(budget)).is_err() {
+    if s.set_read_timeout(Some(budget)).is_err() || s.set_write_timeout(Some(budget)).is_err() {
+        return false;
+    }
+    if s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
         return false;
     }
     let mut answer = String::new();
-    s.read_to_string(&mut answer).is_ok() && answer.starts_with("rs") && left().is_some()
+    s.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.0 200")
+        && answer.contains("\r\n\r\nrs")
+        && left().is_some()
 }
 
 fn find_keepalived() -> PathBuf {
