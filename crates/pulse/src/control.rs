@@ -42,7 +42,16 @@ fn ms(d: Option<std::time::Duration>) -> Option<u128> {
     d.map(|d| d.as_millis())
 }
 
-/// Status as text.
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// Status as text. `ready`: lvsd's table is complete (every nanny gave a
+/// first verdict), this router's and, from their heartbeats, each peer's.
 pub fn render_text(s: &Status, lvsd_pid: Option<u32>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "router: {}", s.name);
@@ -58,6 +67,7 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>) -> String {
             let _ = writeln!(o, "lvsd: not running");
         }
     }
+    let _ = writeln!(o, "ready: {}", yes_no(s.ready));
     for v in &s.vips {
         let _ = writeln!(o, "vip: {v}");
     }
@@ -68,11 +78,12 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>) -> String {
         };
         let _ = writeln!(
             o,
-            "peer: {} {} role={} faults={} heard={}{}",
+            "peer: {} {} role={} faults={} ready={} heard={}{}",
             p.name,
             if p.alive { "alive" } else { "dead" },
             p.role.map_or("unknown", |r| r.as_str()),
             p.faults,
+            yes_no(p.ready),
             heard,
             if p.config_mismatch { " config-mismatch" } else { "" },
         );
@@ -109,11 +120,12 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>) -> String {
         .iter()
         .map(|p| {
             format!(
-                "{{\"name\":{},\"alive\":{},\"role\":{},\"faults\":{},\"last_heard_ms\":{},\"config_mismatch\":{}}}",
+                "{{\"name\":{},\"alive\":{},\"role\":{},\"faults\":{},\"ready\":{},\"last_heard_ms\":{},\"config_mismatch\":{}}}",
                 json_str(&p.name),
                 p.alive,
                 p.role.map_or("null".to_owned(), |r| json_str(r.as_str())),
                 json_str(&p.faults.to_string()),
+                p.ready,
                 ms(p.last_heard).map_or("null".to_owned(), |m| m.to_string()),
                 p.config_mismatch,
             )
@@ -134,13 +146,14 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>) -> String {
     let drops: Vec<String> =
         s.drops.iter().map(|(r, n)| format!("{}:{n}", json_str(r.as_str()))).collect();
     format!(
-        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{}}}\n",
+        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"ready\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{}}}\n",
         json_str(&s.name),
         json_str(s.role.as_str()),
         json_str(&s.faults.to_string()),
         s.epoch,
         json_str(s.protocol),
         lvsd_pid.map_or("null".to_owned(), |p| p.to_string()),
+        s.ready,
         vips.join(","),
         peers.join(","),
         s.drops.total(),
@@ -164,12 +177,14 @@ mod tests {
             role: Role::Active,
             faults: Faults::NONE,
             epoch: 0,
+            ready: true,
             peers: vec![PeerStatus {
                 name: "lvs\"2".into(),
                 alive: true,
                 last_heard: Some(Duration::from_millis(1234)),
                 role: Some(Role::Standby),
                 faults: Faults::LINK_FAIL,
+                ready: false,
                 config_mismatch: false,
             }],
             vips: vec![Vip {
@@ -196,8 +211,10 @@ mod tests {
     #[test]
     fn text() {
         let t = render_text(&status(), Some(42));
-        assert!(t.starts_with("router: lvs1\nrole: active\nfaults: none\nepoch: 0\nprotocol: native\nlvsd: pid 42\nvip: 10.0.0.100/24 dev eth0:1\n"), "{t}");
-        assert!(t.contains("peer: lvs\"2 alive role=standby faults=linkfail heard=1234 ms ago\n"));
+        assert!(t.starts_with("router: lvs1\nrole: active\nfaults: none\nepoch: 0\nprotocol: native\nlvsd: pid 42\nready: yes\nvip: 10.0.0.100/24 dev eth0:1\n"), "{t}");
+        assert!(t.contains(
+            "peer: lvs\"2 alive role=standby faults=linkfail ready=no heard=1234 ms ago\n"
+        ));
         assert!(t.contains("dropped: 1\n"));
         assert!(t.contains("dropped.bad_mac: 1\n"));
     }
@@ -205,7 +222,7 @@ mod tests {
     #[test]
     fn json() {
         let j = render_json(&status(), None);
-        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
+        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with("\"config_mismatches\":0}\n"));
     }

@@ -100,6 +100,9 @@ pub trait Host {
     fn reap(&mut self) -> Vec<(Child, Option<i32>)>;
     /// lvsd's pid while it runs.
     fn lvsd_pid(&self) -> Option<u32>;
+    /// Whether the running lvsd says its table is complete (its ready file
+    /// holds its pid). Cheap: read at every turn of the loop.
+    fn lvsd_ready(&self) -> bool;
     /// Takes new paths and commands after a reload.
     fn reconfigure(&mut self, cfg: HostConfig);
 }
@@ -113,8 +116,11 @@ pub struct HostConfig {
     pub inactive_cmd: Option<Vec<String>>,
     /// lvsd binary.
     pub lvsd: PathBuf,
-    /// Arguments for lvsd (`--nofork|--nodaemon -c CFG [-v]`).
+    /// Arguments for lvsd (`--nofork|--nodaemon -c CFG [-v]
+    /// [--ready-file=FILE]`).
     pub lvsd_args: Vec<String>,
+    /// Where lvsd says its table is complete (`--ready-file`).
+    pub lvsd_ready_file: Option<PathBuf>,
     /// ipvsadm binary.
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
@@ -462,6 +468,14 @@ impl Host for RealHost {
 
     fn lvsd_pid(&self) -> Option<u32> {
         self.lvsd.as_ref().map(Proc::id)
+    }
+
+    fn lvsd_ready(&self) -> bool {
+        let (Some(pid), Some(path)) = (self.lvsd_pid(), &self.cfg.lvsd_ready_file) else {
+            return false;
+        };
+        // A file left by a killed lvsd holds another pid.
+        std::fs::read_to_string(path).is_ok_and(|t| t.trim() == pid.to_string())
     }
 
     fn reconfigure(&mut self, cfg: HostConfig) {

@@ -13,7 +13,11 @@
 //! *eligible* when alive, standby and free of faults.
 //!
 //! - A standby router activates when no alive peer is active and no eligible
-//!   peer is ranked before it: the first listed router that is up is active.
+//!   peer comes before it: the first listed router that is up is active.
+//!   Among standbys, one whose lvsd table is complete (the `ready` bit of
+//!   its heartbeats) comes before one whose table is not, whatever their
+//!   ranks; a router never waits for its own table (an unready table beats
+//!   no VIP).
 //! - A standby router does not take over from an active peer (no automatic
 //!   failback), unless preemption is on and it outranks that peer.
 //! - Two active routers: the one that is outranked yields (ranking compares
@@ -192,6 +196,8 @@ pub enum Event {
     Control(Command),
     /// The configuration was re-read and validated.
     Reconfigured(Box<Config>),
+    /// lvsd says its table is complete (true) or no longer (false).
+    LvsdReady(bool),
 }
 
 /// Sync daemon role.
@@ -241,6 +247,7 @@ struct Peer {
     faults: Faults,
     eligible: bool,
     epoch: u32,
+    ready: bool,
     guard: ReplayGuard,
     reported_alive: bool,
     in_conflict: bool,
@@ -260,6 +267,8 @@ pub struct PeerStatus {
     pub role: Option<Role>,
     /// Last advertised faults.
     pub faults: Faults,
+    /// Its last heartbeat said its lvsd table is complete.
+    pub ready: bool,
     /// Its configuration digest differs from ours.
     pub config_mismatch: bool,
 }
@@ -275,6 +284,8 @@ pub struct Status {
     pub faults: Faults,
     /// Take-over epoch.
     pub epoch: u32,
+    /// This router's lvsd has its table complete.
+    pub ready: bool,
     /// Peers in rank order.
     pub peers: Vec<PeerStatus>,
     /// Configured VIPs.
@@ -305,6 +316,8 @@ pub struct Machine {
     last_step: Option<Instant>,
     links_down: BTreeSet<String>,
     lvsd_running: bool,
+    /// lvsd says its table is complete.
+    lvsd_ready: bool,
     /// When to start lvsd again after it exited on a hot standby.
     lvsd_retry: Option<Instant>,
     reannounce: bool,
@@ -339,6 +352,7 @@ impl Machine {
             last_step: None,
             links_down: BTreeSet::new(),
             lvsd_running: false,
+            lvsd_ready: false,
             lvsd_retry: None,
             reannounce: false,
             terminating: false,
@@ -355,6 +369,11 @@ impl Machine {
     /// Current faults.
     pub fn faults(&self) -> Faults {
         self.faults
+    }
+
+    /// Whether lvsd said its table is complete.
+    pub fn lvsd_ready(&self) -> bool {
+        self.lvsd_ready
     }
 
     /// Dropped heartbeat counters.
@@ -425,6 +444,7 @@ impl Machine {
                     last_heard: p.last_heard.map(|h| now.saturating_duration_since(h)),
                     role: p.role,
                     faults: p.faults,
+                    ready: p.ready,
                     config_mismatch: p.digest_mismatch,
                 }
             })
@@ -434,6 +454,7 @@ impl Machine {
             role: self.role,
             faults: self.faults,
             epoch: self.epoch,
+            ready: self.lvsd_ready,
             peers,
             vips: self.cfg.vips.clone(),
             drops: self.drops.clone(),
@@ -468,6 +489,7 @@ impl Machine {
                 if self.lvsd_running {
                     out.push(Action::StopLvsd);
                     self.lvsd_running = false;
+                    self.lvsd_ready = false;
                 }
                 self.terminating = true;
                 out.push(Action::Exit);
@@ -476,6 +498,7 @@ impl Machine {
             Event::ChildExited(Child::Lvsd, code) => {
                 let was = self.lvsd_running;
                 self.lvsd_running = false;
+                self.lvsd_ready = false;
                 if was && self.role == Role::Active {
                     log::warn!("lvsd exited ({code:?}): deactivating, childfail set");
                     self.faults.insert(Faults::CHILD_FAIL);
@@ -525,6 +548,19 @@ impl Machine {
                 self.faults.insert(Faults::ADMIN_DOWN);
             }
             Event::Reconfigured(cfg) => self.reconfigure(*cfg, now, &mut out),
+            Event::LvsdReady(ready) => {
+                if ready != self.lvsd_ready {
+                    self.lvsd_ready = ready;
+                    log::info!(
+                        "lvsd's table {}",
+                        if ready { "is complete" } else { "is not complete" }
+                    );
+                    // The peers choose among standbys by it: tell them now.
+                    if self.started.is_some() {
+                        self.send(now, &mut out);
+                    }
+                }
+            }
         }
         self.timers(now, &mut out);
         self.evaluate(now, &mut out);
@@ -580,7 +616,7 @@ impl Machine {
                             }
                         }
                         self.peers[i].digest_mismatch = mismatch;
-                        Ok((i, hb.role, hb.faults, hb.epoch))
+                        Ok((i, hb.role, hb.faults, hb.epoch, hb.ready))
                     }
                     Err(e) => Err(e),
                 }
@@ -592,10 +628,10 @@ impl Machine {
                 let i = (0..self.cfg.routers.len())
                     .find(|i| *i != me && self.cfg.routers[*i].addrs.contains(&from))
                     .ok_or(DropReason::WrongSource)?;
-                Ok((i, role, Faults::NONE, self.epoch))
+                Ok((i, role, Faults::NONE, self.epoch, false))
             }),
         };
-        let (i, role, faults, epoch) = match accepted {
+        let (i, role, faults, epoch, ready) = match accepted {
             Ok(v) => v,
             Err(reason) => {
                 self.drops.count(reason);
@@ -610,6 +646,7 @@ impl Machine {
         p.role = Some(role);
         p.faults = faults;
         p.epoch = epoch;
+        p.ready = ready;
         p.eligible = native && role == Role::Standby && faults.is_empty();
         let back = !p.reported_alive;
         p.reported_alive = true;
@@ -785,7 +822,17 @@ impl Machine {
                 if !settled {
                     return;
                 }
-                if let Some(&b) = alive.iter().find(|&&i| i < me && self.peers[i].eligible) {
+                // Among standbys a ready table comes first, then the rank:
+                // wait for an eligible peer before us in that order. An
+                // unready router never waits for its own table.
+                let ready = self.lvsd_ready;
+                let before_us = |m: &Machine, i: usize| {
+                    let theirs = m.peers[i].ready;
+                    (theirs && !ready) || (theirs == ready && i < me)
+                };
+                if let Some(&b) =
+                    alive.iter().find(|&&i| self.peers[i].eligible && before_us(self, i))
+                {
                     log::debug!("waiting for {} to activate", self.cfg.routers[b].name);
                     return;
                 }
@@ -807,6 +854,7 @@ impl Machine {
                     node_id: self.me().node_id,
                     role: self.role,
                     faults: self.faults,
+                    ready: self.lvsd_ready,
                     priority: u8::try_from(255usize.saturating_sub(self.cfg.me)).unwrap_or(0),
                     epoch: self.epoch,
                     boot_id: self.cfg.boot_id,
@@ -881,6 +929,7 @@ impl Machine {
             log::info!("cold standby: stopping lvsd until this router is active");
             out.push(Action::StopLvsd);
             self.lvsd_running = false;
+            self.lvsd_ready = false;
         } else if self.lvsd_running {
             out.push(Action::ReloadLvsd);
         }
@@ -903,6 +952,7 @@ impl Machine {
         if self.lvsd_running && !self.cfg.hot_standby {
             out.push(Action::StopLvsd);
             self.lvsd_running = false;
+            self.lvsd_ready = false;
         }
         if !self.cfg.vips.is_empty() {
             out.push(Action::VipsDown(self.cfg.vips.clone()));

@@ -11,7 +11,7 @@
 //! | 0 | 4 | magic `LVSP` |
 //! | 4 | 1 | version (1) |
 //! | 5 | 1 | role: 0 standby, 1 active |
-//! | 6 | 1 | fault flags ([`Faults`]) |
+//! | 6 | 1 | fault flags ([`Faults`], bits 0-6); bit 7: the sender's lvsd table is complete ([`Heartbeat::ready`]) |
 //! | 7 | 1 | priority (255 minus the sender's position in the router list) |
 //! | 8 | 4 | node id |
 //! | 12 | 4 | take-over epoch |
@@ -145,6 +145,9 @@ pub struct Heartbeat {
     pub role: Role,
     /// Sender's faults.
     pub faults: Faults,
+    /// The sender's lvsd has its table complete (every nanny gave a first
+    /// verdict): a standby that can take over with the table ready.
+    pub ready: bool,
     /// 255 minus the sender's position in its router list.
     pub priority: u8,
     /// Sender's take-over epoch (raised by an operator take-over).
@@ -293,7 +296,7 @@ pub fn encode_native(hb: &Heartbeat, key: &Key) -> [u8; NATIVE_LEN] {
         Role::Standby => 0,
         Role::Active => 1,
     };
-    b[6] = hb.faults.0;
+    b[6] = (hb.faults.0 & !READY_BIT) | if hb.ready { READY_BIT } else { 0 };
     b[7] = hb.priority;
     b[8..12].copy_from_slice(&hb.node_id.to_be_bytes());
     b[12..16].copy_from_slice(&hb.epoch.to_be_bytes());
@@ -357,7 +360,8 @@ pub fn decode_native(buf: &[u8], key: &Key) -> Result<Heartbeat, DropReason> {
     Ok(Heartbeat {
         node_id: be_u32(buf, 8),
         role,
-        faults: Faults(buf[6]),
+        faults: Faults(buf[6] & !READY_BIT),
+        ready: buf[6] & READY_BIT != 0,
         priority: buf[7],
         epoch: be_u32(buf, 12),
         boot_id: be_u64(buf, 16),
@@ -366,6 +370,11 @@ pub fn decode_native(buf: &[u8], key: &Key) -> Result<Heartbeat, DropReason> {
         config_digest,
     })
 }
+
+/// Bit 7 of the fault byte: the table is ready. (A pulse from before it
+/// sees the bit as an unknown fault, so during a rolling upgrade of a pool
+/// an old router takes a ready new one for faulted: not eligible.)
+const READY_BIT: u8 = 0x80;
 
 /// Byte order of a piranha magic on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -484,6 +493,7 @@ mod tests {
             node_id: 0x0102_0304,
             role: Role::Active,
             faults: Faults::LINK_FAIL,
+            ready: true,
             priority: 254,
             epoch: 7,
             boot_id: 0x1122_3344_5566_7788,
@@ -501,7 +511,7 @@ mod tests {
             b'L', b'V', b'S', b'P', // magic
             1,                      // version
             1,                      // role: active
-            2,                      // faults: linkfail
+            0x82,                   // faults: linkfail; bit 7: ready
             254,                    // priority
             0x01, 0x02, 0x03, 0x04, // node id
             0, 0, 0, 7,             // epoch

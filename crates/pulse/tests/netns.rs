@@ -590,6 +590,7 @@ fn forged_replayed_truncated_and_random_packets_on_the_wire_change_nothing() {
         node_id,
         role,
         faults: Faults::NONE,
+        ready: false,
         priority: 255,
         epoch,
         boot_id: 7,

@@ -669,6 +669,7 @@ fn forged_replayed_truncated_and_random_packets_change_nothing_and_are_counted()
         node_id,
         role,
         faults: Faults::NONE,
+        ready: false,
         priority: 255,
         epoch,
         boot_id: 1,

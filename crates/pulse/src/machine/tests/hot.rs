@@ -124,3 +124,61 @@ fn test_start_runs_no_lvsd_even_hot() {
     s.run_to(1_000);
     assert!(!s.nodes[0].lvsd && !s.nodes[1].lvsd);
 }
+
+#[test]
+fn in_a_pool_a_ready_standby_is_preferred_over_an_unready_one_of_better_rank() {
+    let mut s = Sim::new(3, hot);
+    s.start_all();
+    s.run_to(1_000);
+    assert_eq!(s.active(), vec![0]);
+    // r2's table is complete, r1's is not (its nannies have not all spoken).
+    let acts = s.step(2, Event::LvsdReady(true));
+    assert_eq!(shape(&acts), vec![hb()], "readiness is told to the peers at once");
+    s.flush();
+    assert!(s.nodes[1].m.status(s.now().mono).peers[1].ready, "r1 heard that r2 is ready");
+    s.kill(0);
+    s.run_to(2_000);
+    assert_eq!(s.active(), vec![2], "the ready standby takes over, not r1");
+    assert!(s.nodes[1].activations.is_empty(), "r1 waited for r2");
+    assert!(s.nodes[2].m.status(s.now().mono).ready);
+}
+
+#[test]
+fn readiness_never_holds_a_takeover_back() {
+    // No standby is ready: the rank decides, as without readiness.
+    let mut s = Sim::new(3, hot);
+    s.start_all();
+    s.run_to(1_000);
+    s.kill(0);
+    s.run_to(2_000);
+    assert_eq!(s.active(), vec![1], "unready, but an unready table beats no VIP");
+    // Both ready: the rank decides again.
+    let mut s = Sim::new(3, hot);
+    s.start_all();
+    s.run_to(1_000);
+    for i in 0..3 {
+        s.step(i, Event::LvsdReady(true));
+    }
+    s.flush();
+    s.kill(0);
+    s.run_to(2_000);
+    assert_eq!(s.active(), vec![1]);
+    // A lone standby whose table is not ready takes over at the dead time.
+    let mut s = Sim::new(2, hot);
+    s.start_all();
+    s.run_to(1_000);
+    s.kill(0);
+    let at = s.run_until(3_000, |s| s.active() == vec![1]).expect("takes over");
+    assert!(at <= 1_000 + DEADTIME + 10, "at {at} ms: no wait for readiness");
+}
+
+#[test]
+fn an_lvsd_that_exits_is_no_longer_ready() {
+    let mut s = Sim::new(2, hot);
+    s.start_all();
+    s.run_to(1_000);
+    s.step(1, Event::LvsdReady(true));
+    assert!(s.nodes[1].m.lvsd_ready());
+    s.step(1, Event::ChildExited(Child::Lvsd, Some(1)));
+    assert!(!s.nodes[1].m.lvsd_ready());
+}
