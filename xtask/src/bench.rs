@@ -101,12 +101,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut child = cmd.spawn().context("cannot start `cargo xtask vm-test`")?;
     let stdout = child.stdout.take().context("vm-test has no stdout")?;
     let mut rows = Vec::new();
+    let mut data = crate::plot::Data::default();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read vm-test's output")?;
         println!("{line}");
         if let Some(row) = parse_row(&line) {
             rows.push(row);
         }
+        data.take(&line);
     }
     let status = child.wait().context("cannot wait for vm-test")?;
     if rows.is_empty() {
@@ -118,6 +120,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let doc = update_table(&doc, &rows);
     std::fs::write(&path, doc).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("xtask: {} rows written to {}", rows.len(), path.display());
+    if !data.is_empty() {
+        for f in crate::plot::draw(&data, &crate::project_root().join("docs"))? {
+            eprintln!("xtask: drew {f}");
+        }
+    }
     if !status.success() {
         bail!("vm-test reported failures ({status}); rows printed so far were written");
     }

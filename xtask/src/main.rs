@@ -60,6 +60,7 @@ mod bench;
 mod cargo_json;
 mod demo;
 mod initramfs;
+mod plot;
 mod proc;
 mod vm;
 
