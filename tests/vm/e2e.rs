@@ -650,8 +650,22 @@ fn balance_remove_failover(
             live.len()
         ));
         assert!(!c.has_vip(1), "the standby holds the VIP:\n{}", c.logs());
+        // lvsd -> pulse: the standby's status says its table is complete,
+        // and the active router heard it in the standby's heartbeats.
+        let told = c.wait("the standby's pulse to report its table ready", |c| {
+            c.status(1).is_some_and(|s| s.contains("\"ready\":true,\"vips\""))
+                && c.status(0).is_some_and(|s| {
+                    s.contains("\"name\":\"backup\"")
+                        && s.contains("\"ready\":true,\"last_heard_ms\"")
+                })
+        });
+        c.log.say(&format!(
+            "status: the standby's pulse reports its table ready, and the primary sees it in its heartbeats ({told:.1?} after start)"
+        ));
     } else {
         assert!(c.table(1).is_empty(), "cold standby: no table on the backup:\n{}", c.logs());
+        let status = c.status(1).unwrap_or_default();
+        assert!(status.contains("\"lvsd_pid\":null,\"ready\":false,"), "{status}");
         c.log.say("cold standby: the backup runs no lvsd and has no IPVS table");
     }
 
