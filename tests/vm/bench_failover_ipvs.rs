@@ -508,6 +508,18 @@ impl Lab {
             }
         }
         self.reset();
+        // Router 1 cannot notice the cut sooner than the dead interval less
+        // one heartbeat interval after it: an answer before that came from
+        // a router 1 that had already taken the VIP (it missed heartbeats
+        // or adverts after the check above). The run is void.
+        let earliest = cut_at + Duration::from_micros(t.dead_us() - t.interval_ms * 1000);
+        if first.is_some_and(|f| f < earliest) {
+            println!(
+                "bench_failover_ipvs: {daemon:?}: router 1 answered {:?} after the cut, before it could notice it: void",
+                first.map(|f| f - cut_at)
+            );
+            return Err(());
+        }
         let outage = first.zip(last).map(|(f, l)| f.saturating_duration_since(l));
         let after_dead = first.zip(dead_over).map(|(f, d)| f.saturating_duration_since(d));
         Ok(Run { outage, after_dead, standby_table, timeline })

@@ -14,7 +14,10 @@
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
 //! - `bench [--only failover|detection|table|reload|cost]... [--runs N]`: the router
 //!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
-//!   summary table of `docs/benchmarks.md`. Not part of `test`.
+//!   summary table of `docs/benchmarks.md`; the failover benchmark's data
+//!   go to `docs/failover-ipvs.data` and its plots to `docs/*.svg`. Not
+//!   part of `test`.
+//! - `plot`: draws the failover plots again from `docs/failover-ipvs.data`.
 //! - `vm-selftest`: proves that `vm-test` reports an injected failing test,
 //!   a hung guest and a guest kernel panic as failures.
 //!
@@ -82,6 +85,7 @@ commands:
   vm-selftest               check that vm-test reports failures, hangs and panics
   bench [--only NAME]... [--runs N]
                             router benchmarks against keepalived in the VM; writes docs/benchmarks.md
+  plot                      draw the failover plots of docs/ again from docs/failover-ipvs.data
 
 environment:
   LVS_VM_KVM=1              boot with KVM instead of TCG software emulation
@@ -135,6 +139,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("bench") => bench::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("plot") => plot::redraw(&project_root().join("docs")).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

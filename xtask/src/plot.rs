@@ -3,7 +3,9 @@
 //! every run, lvs-router beside keepalived at both timer settings
 //! (`docs/failover-outage.svg`), and one failover of each daemon as a
 //! timeline (`docs/failover-timeline.svg`). SVG through `plotters`, so the
-//! pictures are text files that diff and render on the forge.
+//! pictures are text files that diff and render on the forge. The lines
+//! are kept in `docs/failover-ipvs.data`, so that `cargo xtask plot` draws
+//! the same pictures again without a VM.
 
 use std::path::Path;
 
@@ -38,14 +40,27 @@ pub struct Timeline {
 pub struct Data {
     pub outages: Vec<Outage>,
     pub timelines: Vec<Timeline>,
+    /// The `bench-data:` lines as printed, for [`DATA_FILE`].
+    pub lines: Vec<String>,
 }
+
+/// Where the data of the last run are kept, under `docs/`.
+pub const DATA_FILE: &str = "failover-ipvs.data";
 
 impl Data {
     /// Takes one console line; lines that are not `bench-data:` are ignored,
     /// malformed ones too (a kernel message may cut a line in two).
     pub fn take(&mut self, line: &str) {
         let Some(at) = line.find("bench-data: ") else { return };
-        let words: Vec<&str> = line[at + "bench-data: ".len()..].split_whitespace().collect();
+        let before = (self.outages.len(), self.timelines.len());
+        self.parse(&line[at + "bench-data: ".len()..]);
+        if (self.outages.len(), self.timelines.len()) != before {
+            self.lines.push(line[at..].trim_end().to_string());
+        }
+    }
+
+    fn parse(&mut self, rest: &str) {
+        let words: Vec<&str> = rest.split_whitespace().collect();
         let field = |name: &str| {
             words.iter().find_map(|w| w.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
         };
@@ -110,9 +125,32 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     v.get(v.len() / 2).copied()
 }
 
-/// Draws both plots into `docs`; returns the files written.
+/// `cargo xtask plot`: both plots again from `docs/failover-ipvs.data`.
+pub fn redraw(docs: &Path) -> anyhow::Result<()> {
+    let path = docs.join(DATA_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("cannot read {} (written by `cargo xtask bench --only failover`)", path.display())
+    })?;
+    let mut data = Data::default();
+    for line in text.lines() {
+        data.take(line);
+    }
+    for f in draw(&data, docs)? {
+        eprintln!("xtask: drew {f}");
+    }
+    Ok(())
+}
+
+/// Keeps the data in `docs` and draws both plots there; returns the files
+/// written.
 pub fn draw(data: &Data, docs: &Path) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
+    if !data.lines.is_empty() {
+        let path = docs.join(DATA_FILE);
+        std::fs::write(&path, data.lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path.display().to_string());
+    }
     if !data.outages.is_empty() {
         let path = docs.join("failover-outage.svg");
         outages(data, &path).with_context(|| format!("drawing {}", path.display()))?;
@@ -404,13 +442,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let files = draw(&d, &dir).unwrap();
-        assert_eq!(files.len(), 2);
-        for f in files {
-            let svg = std::fs::read_to_string(&f).unwrap();
+        assert_eq!(files.len(), 3);
+        for f in &files[1..] {
+            let svg = std::fs::read_to_string(f).unwrap();
             assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{f}");
         }
         let svg = std::fs::read_to_string(dir.join("failover-outage.svg")).unwrap();
         assert!(svg.contains("NAT lvs-router") && svg.contains("3010 ms"), "labels and medians");
+        // The kept data draw the same pictures again.
+        let timeline = std::fs::read_to_string(dir.join("failover-timeline.svg")).unwrap();
+        redraw(&dir).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("failover-outage.svg")).unwrap(), svg);
+        assert_eq!(std::fs::read_to_string(dir.join("failover-timeline.svg")).unwrap(), timeline);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
