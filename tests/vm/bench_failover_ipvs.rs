@@ -175,8 +175,15 @@ impl Lab {
                     let sent = Instant::now();
                     let answered = ask(to, sent).then(Instant::now);
                     requests.lock().unwrap().push(Request { sent, answered });
-                    // Keep this worker's phase; skip turns it ran late for.
-                    while next <= Instant::now() {
+                    // The next turn; one missed by more than a poll is
+                    // skipped, to keep this worker's phase. (A request that
+                    // used its whole budget ends a hair after the next turn
+                    // began: that turn is sent at once, not skipped, or
+                    // every worker would send only every other turn during
+                    // an outage, all in the same turns, and the first
+                    // request after a takeover could wait up to a budget.)
+                    next += BUDGET;
+                    while next + POLL <= Instant::now() {
                         next += BUDGET;
                     }
                 }

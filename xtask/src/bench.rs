@@ -17,6 +17,8 @@ use anyhow::{bail, Context};
 const SUITES: &[(&str, &str)] = &[
     // The VIP-only breakdown and the row through IPVS (a cargo `--test` glob).
     ("failover", "bench_failover*"),
+    // The row through IPVS alone.
+    ("failover-ipvs", "bench_failover_ipvs"),
     ("detection", "bench_detect"),
     ("table", "bench_table"),
     ("reload", "bench_reload"),

@@ -12,7 +12,7 @@
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
-//! - `bench [--only failover|detection|table|reload|cost]... [--runs N]`: the router
+//! - `bench [--only failover|failover-ipvs|detection|table|reload|cost]... [--runs N]`: the router
 //!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
 //!   summary table of `docs/benchmarks.md`; the failover benchmark's data
 //!   go to `docs/failover-ipvs.data` and its plots to `docs/*.svg`. Not
