@@ -152,10 +152,14 @@ pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
     out
 }
 
+/// What a round could not announce: the addresses and the first error
+/// (`None`: all sent).
+type Unsent = Option<(Vec<IpAddr>, lvs_net::Error)>;
+
 /// Announces each of `addrs` once (gratuitous ARP as an RFC 5227
 /// announcement, the form `send_arp` sends by default); returns the
 /// addresses that could not be announced and the first error.
-fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Option<(Vec<IpAddr>, lvs_net::Error)> {
+fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Unsent {
     let mut failed = Vec::new();
     let mut first = None;
     for addr in addrs {
@@ -328,16 +332,23 @@ impl Host for RealHost {
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         let mut first_err = None;
-        for (dev, addrs) in by_base_dev(vips) {
-            // A socket opened before (at start, or a previous round) sends
-            // at once, with no netlink exchange between the VIP going up
-            // and the frame; the link is checked right after, and if it
-            // changed under the socket the round is sent again on a new one.
-            let early = self
-                .announcers
-                .iter()
-                .find(|(d, _, _)| *d == dev)
-                .map(|(_, _, a)| announce_all(a, &addrs));
+        let groups = by_base_dev(vips);
+        // A socket opened before (at start, or a previous round) sends at
+        // once, with no netlink exchange between the VIP going up and the
+        // frame: every interface's frames go first (the NAT gateway's too,
+        // which the real servers' answers wait for), then each link is
+        // checked, and if it changed under the socket the round is sent
+        // again on a new one.
+        let early: Vec<Option<Unsent>> = groups
+            .iter()
+            .map(|(dev, addrs)| {
+                self.announcers
+                    .iter()
+                    .find(|(d, _, _)| d == dev)
+                    .map(|(_, _, a)| announce_all(a, addrs))
+            })
+            .collect();
+        for ((dev, addrs), early) in groups.into_iter().zip(early) {
             let failed = match (self.announcer(&dev), early) {
                 (Ok((_, false)), Some(sent)) => sent,
                 (Ok((a, _)), _) => announce_all(a, &addrs),
