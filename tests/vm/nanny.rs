@@ -50,7 +50,8 @@ fn standalone_nanny_adds_and_removes_its_real_server() {
     let appeared = wait_for(&ns, true, Duration::from_secs(20));
     drop(server);
     let removed = appeared && wait_for(&ns, false, Duration::from_secs(20));
-    // Back up: re-admitted after the 1 s reentry time.
+    // Back up: re-admitted at the 2nd success in a row (reentry 1 s /
+    // interval 0.5 s, piranha's countThresh), one interval after the first.
     let server = TcpServer::http(&ns, rs, "ok again").unwrap();
     let t = Instant::now();
     let back = removed && wait_for(&ns, true, Duration::from_secs(20));
@@ -61,5 +62,10 @@ fn standalone_nanny_adds_and_removes_its_real_server() {
     assert!(appeared, "the real server never appeared: {}", ns.read_proc_net("ip_vs").unwrap());
     assert!(removed, "the real server was not removed: {}", ns.read_proc_net("ip_vs").unwrap());
     assert!(back, "the real server did not come back: {}", ns.read_proc_net("ip_vs").unwrap());
-    assert!(took >= Duration::from_secs(1), "re-admitted after {took:?}, before the reentry time");
+    // The first success may have been due a little before `t` (checks run
+    // on fixed times; the guest is emulated): half an interval of slack.
+    assert!(
+        took >= Duration::from_millis(250),
+        "re-admitted after {took:?}, before the second success in a row"
+    );
 }

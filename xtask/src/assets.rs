@@ -82,13 +82,13 @@ fn read_stamp() -> Option<Assets> {
         .then_some(assets)
 }
 
-/// Packages of `HOST_PACKAGES` that dpkg does not list as installed.
-fn missing_packages() -> anyhow::Result<Vec<&'static str>> {
+/// Packages of `list` that dpkg does not list as installed.
+fn missing_packages(list: &[(&'static str, &str)]) -> anyhow::Result<Vec<&'static str>> {
     // One dpkg-query for all: it prints one status line per known package and
     // complains on stderr (exit 1) about unknown ones, which are missing too.
     let out = Command::new("dpkg-query")
         .args(["-W", "-f=${Package} ${db:Status-Abbrev}\\n"])
-        .args(HOST_PACKAGES.iter().map(|(name, _)| name))
+        .args(list.iter().map(|(name, _)| name))
         .output()
         .context("cannot run dpkg-query: the test bed needs a Debian-like host with dpkg")?;
     let listed = String::from_utf8_lossy(&out.stdout);
@@ -99,7 +99,7 @@ fn missing_packages() -> anyhow::Result<Vec<&'static str>> {
             status.starts_with("ii").then_some(name.split(':').next().unwrap_or(name))
         })
         .collect();
-    Ok(HOST_PACKAGES.iter().map(|(name, _)| *name).filter(|n| !installed.contains(n)).collect())
+    Ok(list.iter().map(|(name, _)| *name).filter(|n| !installed.contains(n)).collect())
 }
 
 fn apt_get() -> Command {
@@ -132,27 +132,33 @@ fn apt_update() -> anyhow::Result<()> {
 }
 
 fn ensure_host_packages() -> anyhow::Result<()> {
-    let missing = missing_packages()?;
+    ensure_packages("vm-assets", "the VM test bed", HOST_PACKAGES)
+}
+
+/// Installs the packages of `list` (name, why) that are missing, with
+/// apt-get; `who` prefixes the messages, `what` says who needs them.
+pub fn ensure_packages(who: &str, what: &str, list: &[(&'static str, &str)]) -> anyhow::Result<()> {
+    let missing = missing_packages(list)?;
     if missing.is_empty() {
         return Ok(());
     }
-    let why: Vec<String> = HOST_PACKAGES
+    let why: Vec<String> = list
         .iter()
         .filter(|(n, _)| missing.contains(n))
         .map(|(n, why)| format!("{n} ({why})"))
         .collect();
-    eprintln!("vm-assets: installing {}", why.join(", "));
+    eprintln!("{who}: installing {}", why.join(", "));
     apt_update()?;
     proc::status(apt_get().args(["install", "-y", "--no-install-recommends"]).args(&missing))
         .with_context(|| {
             format!(
                 "could not install {} with apt-get; install them by hand \
-                 (the VM test bed needs: {})",
+                 ({what} needs: {})",
                 missing.join(" "),
                 why.join(", ")
             )
         })?;
-    let still = missing_packages()?;
+    let still = missing_packages(list)?;
     if !still.is_empty() {
         bail!("apt-get succeeded but these packages are still missing: {}", still.join(" "));
     }

@@ -7,7 +7,12 @@
 //! - `test`: the whole test suite, exactly what CI runs: `cargo fmt --check`,
 //!   `cargo clippy --workspace --all-targets -- -D warnings` (and the same for
 //!   the in-guest suites, `--features vm`), host `cargo test --workspace`,
-//!   then `vm-assets`, `vm-selftest` and `vm-test`.
+//!   `dist --check`, then `vm-assets`, `vm-selftest` and `vm-test`.
+//! - `dist [--check]`: the Debian package `target/dist/lvs-router_*.deb`
+//!   (`dist.rs`); `--check` runs lintian, lints the manual pages, checks the
+//!   systemd unit and installs the package into an empty root.
+//! - `man [--check]`: writes `docs/man/lvs-router.yaml.5` from the doc
+//!   comments of the configuration model (`man.rs`).
 //! - `vm-assets [--refresh]`: installs what the test VM needs with apt-get
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
@@ -62,7 +67,9 @@ mod assets;
 mod bench;
 mod cargo_json;
 mod demo;
+mod dist;
 mod initramfs;
+mod man;
 mod plot;
 mod proc;
 mod vm;
@@ -78,7 +85,10 @@ usage: cargo xtask <command>
 
 commands:
   demo                      boot a whole LVS-NAT cluster in the VM and print its timeline
-  test                      everything CI runs (fmt, clippy, host tests, VM tests)
+  test                      everything CI runs (fmt, clippy, host tests, package, VM tests)
+  dist [--check]            build the Debian package (release binaries) into target/dist/;
+                            --check: lintian, man page lint, unit checks, install test
+  man [--check]             generate docs/man/lvs-router.yaml.5 from the config model
   vm-assets [--refresh]     install the VM's host packages and fetch the guest kernel
   vm-test [--suite AREA]... [--timeout SECS] [FILTER]
                             run the in-guest suites (tests/vm/*.rs) in one QEMU boot
@@ -140,6 +150,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Some("bench") => bench::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("plot") => plot::redraw(&project_root().join("docs")).map(|()| ExitCode::SUCCESS),
+        Some("man") => man::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("dist") => dist::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") | None => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -213,6 +225,7 @@ fn test() -> anyhow::Result<()> {
         "warnings",
     ])?;
     proc::cargo(&["test", "--workspace"])?;
+    dist::run(&["--check".to_owned()])?;
     assets::ensure(false)?;
     // The self-test first: the last `N passed, N failed` line printed must
     // be the real run's, which CI reads.

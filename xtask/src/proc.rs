@@ -49,3 +49,14 @@ pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
     }
     String::from_utf8(out.stdout).with_context(|| format!("`{what}` printed non-UTF-8"))
 }
+
+/// Runs `cmd`, returns its standard output as bytes; on failure the error
+/// carries its standard error.
+pub fn output_bytes(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
+    let what = describe(cmd);
+    let out = cmd.stdin(Stdio::null()).output().with_context(|| format!("cannot run `{what}`"))?;
+    if !out.status.success() {
+        bail!("`{what}` failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(out.stdout)
+}

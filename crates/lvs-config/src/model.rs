@@ -717,8 +717,9 @@ pub struct HealthCheck {
     /// (see [`HealthCheck::effective_timeout`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Millis>,
-    /// Continuous success needed before a failed server returns
-    /// (piranha `reentry`, default 180 s).
+    /// How long a failed server must keep succeeding to return: it is
+    /// re-admitted at the `reentry / interval`th check in a row that
+    /// succeeds (at least one), as piranha counts (`reentry`, default 180 s).
     #[serde(default = "default_reentry")]
     pub reentry: Millis,
     /// Extra failed checks tolerated before a server is declared down;

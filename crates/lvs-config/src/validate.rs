@@ -42,6 +42,19 @@ impl<T: Copy + Eq + std::hash::Hash> Seen<T> {
     }
 }
 
+/// Reports a name or command that breaks the shared rule
+/// ([`values::name_or_command`]) at `path`.
+fn text(sink: &mut Sink, path: Path, what: &str, value: &str) {
+    if let Err(e) = values::name_or_command(what, value) {
+        sink.error(path.at(sink), e);
+    }
+}
+
+/// [`text`] for a file path, as the text it was written with.
+fn path_text(sink: &mut Sink, path: Path, what: &str, value: &std::path::Path) {
+    text(sink, path, what, &value.to_string_lossy());
+}
+
 fn fam(a: &IpAddr) -> &'static str {
     if a.is_ipv6() {
         "ipv6"
@@ -101,8 +114,25 @@ impl std::fmt::Display for Path<'_> {
 
 /// Runs every check, reporting each problem.
 pub(crate) fn config(c: &Config, sink: &mut Sink) {
-    routers(c, sink);
+    // Heartbeat rules matter only when heartbeats are sent: with failover
+    // on and another router to hear them. piranha runs a lone router
+    // (`backup_active = 0` or no backup) whatever its `keepalive`,
+    // `deadtime` and second channel, so there these rules are warnings.
+    let heartbeats = c.backup_active && c.routers.all().len() > 1;
+    let report = |sink: &mut Sink, path: &str, message: String| {
+        if heartbeats {
+            sink.error(sink.at(path), message);
+        } else {
+            sink.warn(
+                sink.at(path),
+                format!("{message} (not an error here: this router sends no heartbeats)"),
+            );
+        }
+    };
+    routers(c, sink, &report);
     let hb = &c.heartbeat;
+    // Kept as errors even for a lone router: pulse still opens its port and
+    // paces its loop by `keepalive` (docs/lvs-cf.md).
     if hb.port == 0 {
         sink.error(sink.at("heartbeat.port"), "heartbeat port must not be 0");
     }
@@ -110,21 +140,36 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
         sink.error(sink.at("heartbeat.keepalive"), "keepalive must be greater than 0");
     }
     if hb.deadtime <= hb.keepalive {
-        sink.error(
-            sink.at("heartbeat.deadtime"),
+        report(
+            sink,
+            "heartbeat.deadtime",
             format!("deadtime ({}) must be greater than keepalive ({})", hb.deadtime, hb.keepalive),
         );
     }
-    let peers = c.routers.all().len() > 1;
-    if peers
-        && c.backup_active
-        && hb.protocol == HeartbeatProtocol::Native
-        && hb.auth_key_file.is_none()
-    {
+    if heartbeats && hb.protocol == HeartbeatProtocol::Native && hb.auth_key_file.is_none() {
         sink.error(
             sink.at("heartbeat"),
             "native heartbeats need `auth_key_file` (or set `protocol: piranha` for unauthenticated piranha heartbeats)",
         );
+    }
+    if let Some(cmd) = &c.active_cmd {
+        text(sink, Path::Key("active_cmd"), "`active_cmd`", cmd);
+    }
+    if let Some(cmd) = &c.inactive_cmd {
+        text(sink, Path::Key("inactive_cmd"), "`inactive_cmd`", cmd);
+    }
+    if let Some(k) = &hb.auth_key_file {
+        path_text(sink, Path::Key("heartbeat.auth_key_file"), "`auth_key_file`", k);
+    }
+    let p = &c.paths;
+    for (key, what, value) in [
+        ("paths.lvsd", "`lvsd`", &p.lvsd),
+        ("paths.nanny", "`nanny`", &p.nanny),
+        ("paths.ipvsadm", "`ipvsadm`", &p.ipvsadm),
+        ("paths.fos", "`fos`", &p.fos),
+        ("paths.send_arp", "`send_arp`", &p.send_arp),
+    ] {
+        path_text(sink, Path::Key(key), what, value);
     }
     if c.arp.interval.0 == 0 && c.arp.count > 1 {
         sink.error(sink.at("arp.interval"), "arp interval must be greater than 0");
@@ -147,6 +192,7 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     let list = Path::Key("virtual_services");
     for (i, v) in c.virtual_services.iter().enumerate() {
         let p = list.item(i);
+        text(sink, p.field("name"), "the virtual service name", &v.name);
         if !names.insert(v.name.as_str()) {
             sink.error(
                 p.field("name").at(sink),
@@ -179,11 +225,17 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     let list = Path::Key("failover_services");
     for (i, f) in c.failover_services.iter().enumerate() {
         let p = list.item(i);
+        text(sink, p.field("name"), "the failover service name", &f.name);
         if !names.insert(f.name.as_str()) {
             sink.error(
                 p.field("name").at(sink),
                 format!("failover service `{}` is defined twice", f.name),
             );
+        }
+        text(sink, p.field("start_cmd"), "`start_cmd`", &f.start_cmd);
+        text(sink, p.field("stop_cmd"), "`stop_cmd`", &f.stop_cmd);
+        if let Some(m) = &f.monitor {
+            path_text(sink, p.field("monitor"), "`monitor`", m);
         }
         iface(sink, p.field("vip"), &f.vip.address, &f.vip.interface, f.vip.netmask);
         if f.vip.address.is_unspecified() && f.active {
@@ -205,7 +257,9 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     }
 }
 
-fn routers(c: &Config, sink: &mut Sink) {
+/// Router rules; `heartbeat_rule` reports those that matter only when
+/// heartbeats are sent (an error then, else a warning).
+fn routers(c: &Config, sink: &mut Sink, heartbeat_rule: &dyn Fn(&mut Sink, &str, String)) {
     let pool_path = Path::Key("routers.pool");
     let list: Vec<(Path, &Router)> = match &c.routers {
         Routers::Pair { primary, backup } => {
@@ -232,6 +286,9 @@ fn routers(c: &Config, sink: &mut Sink) {
                 format!("router address {} is not a unicast address", r.address),
             );
         }
+        if let Some(d) = &r.shared_disk {
+            path_text(sink, p.field("shared_disk"), "`shared_disk`", d);
+        }
         if !seen.insert(r.address) {
             sink.error(
                 p.field("address").at(sink),
@@ -239,26 +296,33 @@ fn routers(c: &Config, sink: &mut Sink) {
             );
         }
         if Some(r.address.is_ipv6()) != first_fam {
-            sink.error(p.field("address").at(sink), "all routers must use the same address family");
+            heartbeat_rule(
+                sink,
+                &p.field("address").to_string(),
+                "all routers must use the same address family".to_owned(),
+            );
         }
         if let Some(private) = r.private {
             if private.is_ipv6() != r.address.is_ipv6() {
-                sink.error(
-                    p.field("private").at(sink),
-                    "private address family differs from the public address",
+                heartbeat_rule(
+                    sink,
+                    &p.field("private").to_string(),
+                    "private address family differs from the public address".to_owned(),
                 );
             }
             if private.is_unspecified() || private.is_multicast() {
-                sink.error(
-                    p.field("private").at(sink),
+                heartbeat_rule(
+                    sink,
+                    &p.field("private").to_string(),
                     format!("private address {private} is not a unicast address"),
                 );
             }
         }
         if Some(r.private.is_some()) != first_private {
-            sink.error(
-                p.at(sink),
-                "either every router has a private heartbeat address or none has",
+            heartbeat_rule(
+                sink,
+                &p.to_string(),
+                "either every router has a private heartbeat address or none has".to_owned(),
             );
         }
     }
@@ -293,6 +357,9 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
     iface(sink, p.field("vip"), &v.vip.address, &v.vip.interface, v.vip.netmask);
     if v.vip.address.is_unspecified() && v.active {
         sink.error(p.field("vip.address").at(sink), "an active virtual service needs an address");
+    }
+    if let Some(m) = &v.monitor {
+        path_text(sink, p.field("monitor"), "`monitor`", m);
     }
     if v.fwmark == Some(0) {
         sink.error(
@@ -358,6 +425,7 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
     let list = p.field("real_servers");
     for (j, r) in v.real_servers.iter().enumerate() {
         let rp = list.item(j);
+        text(sink, rp.field("name"), "the real server name", &r.name);
         if !names.insert(r.name.as_str()) {
             sink.error(
                 rp.field("name").at(sink),
@@ -417,19 +485,20 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
     match &h.kind {
         CheckKind::Connect { expect, regex, .. } => {
             if *regex {
+                // piranha's nanny matches a regex only against an expect
+                // string; without one, `use_regex = 1` does nothing.
                 match expect {
-                    None => sink.error(
-                        p.field("regex").at(sink),
-                        "`regex` is set but there is no `expect`",
-                    ),
+                    None => sink
+                        .warn(p.field("regex").at(sink), "`regex` has no effect without `expect`"),
                     Some(e) => regex_ok(e, p.field("expect"), sink),
                 }
             }
         }
         CheckKind::Program { command, expect } => {
-            if command.trim().is_empty() {
+            if command.is_empty() {
                 sink.error(p.field("command").at(sink), "check command is empty");
             }
+            text(sink, p.field("command"), "the check command", command);
             if expect.is_none() {
                 sink.warn(
                     p.at(sink),
@@ -437,12 +506,22 @@ fn check(h: &HealthCheck, p: Path, sink: &mut Sink) {
                 );
             }
         }
-        CheckKind::Agent { command, .. } => {
-            if command.trim().is_empty() {
+        CheckKind::Agent { command, on_up, on_down } => {
+            if command.is_empty() {
                 sink.error(p.field("command").at(sink), "check command is empty");
             }
+            text(sink, p.field("command"), "the check command", command);
+            if let Some(c) = on_up {
+                text(sink, p.field("on_up"), "`on_up`", c);
+            }
+            if let Some(c) = on_down {
+                text(sink, p.field("on_down"), "`on_down`", c);
+            }
         }
-        CheckKind::Http { path, status, body_regex, .. } => {
+        CheckKind::Http { path, host, status, body_regex, .. } => {
+            if let Some(h) = host {
+                text(sink, p.field("host"), "the http host", h);
+            }
             if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 sink.error(
                     p.field("path").at(sink),

@@ -186,6 +186,24 @@ pub(crate) fn c_int(text: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// The one rule for names and commands, applied by the validator to what
+/// either front end read: a value is not blank (white space only, as
+/// Unicode counts it: no-break space, U+2028, vertical tab...) and holds no
+/// C0 control character or DEL. An empty value is each front end's own
+/// matter (a missing or empty key), so it passes here.
+pub(crate) fn name_or_command(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    if s.chars().all(char::is_whitespace) {
+        return Err(format!("{what} is blank (only white space)"));
+    }
+    if let Some(c) = s.chars().find(char::is_ascii_control) {
+        return Err(format!("{what} contains the control character U+{:04X}", u32::from(c)));
+    }
+    Ok(())
+}
+
 /// Checks an interface name or IPv4 alias label (`eth0`, `eth0:1`).
 pub(crate) fn ifname(name: &str) -> Result<(), String> {
     if name.is_empty() {
@@ -194,7 +212,10 @@ pub(crate) fn ifname(name: &str) -> Result<(), String> {
     if name.len() > 15 {
         return Err(format!("interface name `{name}` is longer than 15 bytes"));
     }
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c.is_whitespace()) {
+    if name == "."
+        || name == ".."
+        || name.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control())
+    {
         return Err(format!("invalid interface name `{name}`"));
     }
     Ok(())

@@ -48,7 +48,11 @@ fn yaml_cases() {
         &format!("{BASE_YAML}bogus: 1\n"),
         &["3:1: unknown key `bogus` in the configuration"],
     );
-    check(Yaml, &format!("{BASE_YAML}routers: {{}}\n"), &["3:1: duplicate key `routers`"]);
+    check(
+        Yaml,
+        &format!("{BASE_YAML}routers: {{}}\n"),
+        &["3:1: duplicate key `routers` (first at line 1, column 1)"],
+    );
     check(Yaml, "routers:\n  primary: { address: lvs1.example.com }\n", &[
         "2:23: `address`: invalid ip address `lvs1.example.com` (host names are not resolved: write the address)",
     ]);
@@ -77,8 +81,8 @@ fn yaml_cases() {
     );
     check(
         Yaml,
-        &format!("{BASE_YAML}heartbeat: {{ keepalive: 5, deadtime: 5 }}\n"),
-        &["3:38: deadtime (5s) must be greater than keepalive (5s)"],
+        &format!("{BASE_YAML}  backup: {{ address: 10.0.0.2 }}\nheartbeat: {{ keepalive: 5, deadtime: 5, protocol: piranha }}\n"),
+        &["4:38: deadtime (5s) must be greater than keepalive (5s)"],
     );
     check(
         Yaml,
@@ -257,7 +261,6 @@ fn lvscf_cases() {
         &format!("{p}syncd_id = 0x100\nsyncdaemon = 1\n"),
         &["2:12: `syncd_id`: 0x100 is out of range (0-255)"],
     );
-    check(LvsCf, &format!("{p}primary = 10.0.0.2\n"), &["2:1: duplicate key `primary`"]);
     check(LvsCf, "primary = lvs1.example.com\n", &[
         "1:11: `primary`: invalid host name or ip address: invalid ip address `lvs1.example.com` (host names are not resolved: write the address)",
     ]);

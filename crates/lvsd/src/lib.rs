@@ -167,9 +167,10 @@ pub enum Error {
     /// The configuration asks for failover services (`service = fos`).
     #[error("{0}: service = fos: failover services are not run by lvsd")]
     Fos(PathBuf),
-    /// The IPVS table cannot be reached.
+    /// The IPVS table cannot be reached. Its cause is in the message, not
+    /// a `source`: a chain printer would show it twice.
     #[error("cannot open the IPVS table: {0}")]
-    Ipvs(#[from] ipvs::Error),
+    Ipvs(ipvs::Error),
     /// Setting up or running the event loop failed.
     #[error(transparent)]
     Supervise(#[from] supervise::Error),
@@ -181,19 +182,25 @@ pub enum Error {
 /// # Errors
 /// A diagnostic of severity error, or `service = fos`.
 pub fn load_config(o: &Options) -> Result<lvs_config::Config, Error> {
+    let (config, warnings) = load_checked(o)?;
+    for d in &warnings {
+        log::warn!("{d}");
+    }
+    Ok(config)
+}
+
+/// [`load_config`] without logging: the configuration and its warnings.
+fn load_checked(o: &Options) -> Result<(lvs_config::Config, Vec<lvs_config::Diagnostic>), Error> {
     let path = config_path(o);
     let (config, diags) = lvs_config::load_file(&path);
     let Some(config) = config else {
         let errors = diags.into_iter().filter(lvs_config::Diagnostic::is_error).collect();
         return Err(Error::Config { path, diags: lvs_config::Diagnostics(errors) });
     };
-    for d in &diags {
-        log::warn!("{d}");
-    }
     if config.service == lvs_config::ServiceMode::Fos {
         return Err(Error::Fos(path));
     }
-    Ok(config)
+    Ok((config, diags))
 }
 
 fn ownership(o: &Options) -> Ownership {
@@ -205,7 +212,9 @@ fn ownership(o: &Options) -> Ownership {
 }
 
 /// `-t`: what lvsd would do now, one line each (IPVS commands against the
-/// current kernel table, then the nanny command lines), changing nothing.
+/// current kernel table, with persistence, netmask and flags; each real
+/// server as it will enter the table when its nanny reports it up, with its
+/// forwarding; then the nanny command lines), changing nothing.
 ///
 /// # Errors
 /// The configuration is invalid.
@@ -229,6 +238,19 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
     for cmd in table::plan(&desired, &observed, ownership(o)) {
         out.push_str(&format!("ipvs: {}\n", table::describe(&cmd)));
     }
+    // Real servers enter the table when their nanny reports them up: what
+    // each will be given then.
+    for (key, s) in &spec.services {
+        for r in &s.reals {
+            let add = ipvs::Command::AddDest(*key, r.dest.clone());
+            out.push_str(&format!(
+                "when up: {} (real server {} of `{}`)\n",
+                table::describe(&add),
+                r.name,
+                s.name
+            ));
+        }
+    }
     for key in spec.nannies.keys() {
         out.push_str(&format!("nanny: {}\n", key.display()));
     }
@@ -242,9 +264,48 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
 /// The configuration is invalid, IPVS cannot be reached, or the event
 /// loop fails; the table is left as it was found in the first two cases.
 pub fn run_daemon(o: &Options) -> Result<i32, Error> {
+    prepare(o)?.run(o)
+}
+
+/// What lvsd holds before it detaches: a valid configuration and an open
+/// IPVS connection, so that every start-up failure an operator can fix is
+/// reported on the terminal that started it, with exit status 1.
+#[derive(Debug)]
+pub struct Prepared {
+    config: lvs_config::Config,
+    /// Logged by [`Prepared::run`], once the daemon's logger is installed.
+    warnings: Vec<lvs_config::Diagnostic>,
+    client: ipvs::Client,
+}
+
+/// Validates the configuration and opens IPVS: what `main` does before
+/// detaching.
+///
+/// # Errors
+/// The configuration is invalid, or IPVS cannot be reached.
+pub fn prepare(o: &Options) -> Result<Prepared, Error> {
     // Before the first parse, so that a reload reuses its memory.
     sys::keep_freed_memory();
-    let config = load_config(o)?;
+    let (config, warnings) = load_checked(o)?;
+    let client = ipvs::Client::connect().map_err(Error::Ipvs)?;
+    Ok(Prepared { config, warnings, client })
+}
+
+impl Prepared {
+    /// Runs the daemon from a [`prepare`]d start; see [`run_daemon`].
+    ///
+    /// # Errors
+    /// The event loop fails.
+    pub fn run(self, o: &Options) -> Result<i32, Error> {
+        let Prepared { config, warnings, client } = self;
+        for d in &warnings {
+            log::warn!("{d}");
+        }
+        run_with(o, config, client)
+    }
+}
+
+fn run_with(o: &Options, config: lvs_config::Config, client: ipvs::Client) -> Result<i32, Error> {
     let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
     // The spec is all lvsd keeps: the model's memory goes back to the
     // allocator, for the next reload's parse.
@@ -264,7 +325,6 @@ pub fn run_daemon(o: &Options) -> Result<i32, Error> {
             log::error!("{m}");
         }
     }
-    let client = ipvs::Client::connect()?;
     let engine = Engine::new(client, spec, ownership(o));
     let mut sup = Supervisor::new(engine, config_path(o), NannyOptions { verbose: o.verbose })?;
     if let Some(p) = &o.ready_file {

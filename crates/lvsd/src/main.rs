@@ -49,37 +49,59 @@ fn main() -> ExitCode {
     }
     match daemon(&options) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(e) => {
-            log::error!("{e:#}");
-            if options.nodaemon {
-                // env_logger already printed it.
+        Err(Failure { error, detached }) => {
+            // Each failure is said once, where the operator sees it: on the
+            // terminal before lvsd detaches (`-n` logs to stderr, so the
+            // logger says it), in the log after.
+            if detached || options.nodaemon {
+                log::error!("{error:#}");
             } else {
-                eprintln!("lvsd: error: {e:#}");
+                eprintln!("lvsd: error: {error:#}");
             }
             ExitCode::from(1)
         }
     }
 }
 
-fn daemon(o: &lvsd::Options) -> anyhow::Result<i32> {
+/// Why a run ended in error, and whether lvsd had detached by then (its
+/// standard streams are /dev/null, only the log reaches the operator).
+struct Failure {
+    error: anyhow::Error,
+    detached: bool,
+}
+
+fn daemon(o: &lvsd::Options) -> Result<i32, Failure> {
+    let early = |error: anyhow::Error| Failure { error, detached: false };
+    let late = |error: anyhow::Error| Failure { error, detached: true };
     let level = if o.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    // Errors that do not name the configuration file get it as context.
+    let context = |e: lvsd::Error| match e {
+        lvsd::Error::Config { .. } | lvsd::Error::Fos(_) => anyhow::Error::from(e),
+        e => {
+            anyhow::Error::from(e).context(format!("lvsd with {}", lvsd::config_path(o).display()))
+        }
+    };
     if o.nodaemon {
         env_logger::Builder::new()
             .filter_level(level)
             .format_target(false)
             .target(env_logger::Target::Stderr)
             .init();
-    } else {
-        // Validate before detaching, so that errors reach the terminal.
-        lvsd::load_config(o)?;
+    }
+    // Validate and open IPVS before detaching, so that these errors reach
+    // the terminal (and init scripts and systemd see the exit status).
+    let prepared = lvsd::prepare(o).map_err(context).map_err(early)?;
+    if !o.nodaemon {
         if o.nofork {
             // Detach without forking (pulse supervises this pid).
             let _ = nix::unistd::setsid();
-            detach_stdio().context("redirect standard streams to /dev/null")?;
+            detach_stdio().context("redirect standard streams to /dev/null").map_err(early)?;
         } else {
-            nix::unistd::daemon(false, false).context("become a daemon")?;
+            nix::unistd::daemon(false, false).context("become a daemon").map_err(early)?;
         }
-        lvs_syslog::Syslog::install("lvsd", level).context("install the syslog logger")?;
+        lvs_syslog::Syslog::install("lvsd", level)
+            .context("install the syslog logger")
+            .map_err(late)?;
     }
     let pid_file = (!o.nodaemon)
         .then(|| o.pid_file.clone().unwrap_or_else(|| PathBuf::from("/var/run/lvs.pid")));
@@ -88,12 +110,11 @@ fn daemon(o: &lvsd::Options) -> anyhow::Result<i32> {
             log::warn!("cannot write pid file {}: {e}", p.display());
         }
     }
-    let r = lvsd::run_daemon(o)
-        .with_context(|| format!("lvsd with {}", lvsd::config_path(o).display()));
+    let r = prepared.run(o).map_err(context);
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
-    r
+    r.map_err(|error| Failure { error, detached: !o.nodaemon })
 }
 
 fn detach_stdio() -> std::io::Result<()> {

@@ -218,17 +218,76 @@ pub fn describe(cmd: &Command) -> String {
         a => format!("{a}:{}", d.port),
     };
     match cmd {
-        Command::AddService(s) => format!("add service {} scheduler {}", s.key, s.scheduler),
-        Command::EditService(s) => format!("edit service {} scheduler {}", s.key, s.scheduler),
+        Command::AddService(s) => format!("add service {}{}", s.key, service_settings(s)),
+        Command::EditService(s) => format!("edit service {}{}", s.key, service_settings(s)),
         Command::DelService(k) => format!("delete service {k}"),
-        Command::AddDest(k, d) => format!("add {} to {k} weight {}", dest(d), d.weight),
-        Command::EditDest(k, d) => format!("set {} in {k} to weight {}", dest(d), d.weight),
+        Command::AddDest(k, d) => {
+            format!("add {} to {k} weight {}{}", dest(d), d.weight, dest_settings(d))
+        }
+        Command::EditDest(k, d) => {
+            format!("set {} in {k} to weight {}{}", dest(d), d.weight, dest_settings(d))
+        }
         Command::DelDest(k, d) => format!("remove {} from {k}", key(d)),
         Command::SetTimeouts(t) => {
             format!("set timeouts tcp {} tcpfin {} udp {}", t.tcp, t.tcp_fin, t.udp)
         }
         other => format!("{:?}", other.op()),
     }
+}
+
+/// What a service holds besides its key, for `-t` and the logs: the
+/// scheduler, persistence with its netmask, and any other flag.
+fn service_settings(s: &Service) -> String {
+    let mut out = format!(" scheduler {}", s.scheduler);
+    if s.flags.contains(ServiceFlags::PERSISTENT) {
+        out.push_str(&format!(" persistent {}s", s.timeout));
+        match s.netmask {
+            ipvs::Netmask::V4(m) => out.push_str(&format!(" netmask {m}")),
+            ipvs::Netmask::V6Prefix(p) => out.push_str(&format!(" netmask /{p}")),
+        }
+    }
+    let named = [
+        (ServiceFlags::ONEPACKET, "one-packet"),
+        (ServiceFlags::SCHED1, "flag-1"),
+        (ServiceFlags::SCHED2, "flag-2"),
+        (ServiceFlags::SCHED3, "flag-3"),
+    ];
+    let mut flags: Vec<String> =
+        named.iter().filter(|(f, _)| s.flags.contains(*f)).map(|(_, n)| (*n).to_owned()).collect();
+    let known = named
+        .iter()
+        .fold(ServiceFlags::PERSISTENT.0 | ServiceFlags::HASHED.0, |acc, (f, _)| acc | f.0);
+    if s.flags.0 & !known != 0 {
+        flags.push(format!("{:#x}", s.flags.0 & !known));
+    }
+    if !flags.is_empty() {
+        out.push_str(&format!(" flags {}", flags.join(",")));
+    }
+    if let Some(pe) = &s.pe_name {
+        out.push_str(&format!(" pe {pe}"));
+    }
+    out
+}
+
+/// What a destination holds besides its address and weight: how packets
+/// reach it (piranha's `network` names) and its connection thresholds.
+fn dest_settings(d: &Dest) -> String {
+    let fwd = match d.fwd {
+        ipvs::ForwardMethod::Masq => "nat".to_owned(),
+        ipvs::ForwardMethod::Route => "direct".to_owned(),
+        ipvs::ForwardMethod::Tunnel => "tunnel".to_owned(),
+        ipvs::ForwardMethod::Local => "local".to_owned(),
+        ipvs::ForwardMethod::Bypass => "bypass".to_owned(),
+        ipvs::ForwardMethod::Other(n) => format!("method {n}"),
+    };
+    let mut out = format!(" forwarding {fwd}");
+    if d.upper_threshold > 0 || d.lower_threshold > 0 {
+        out.push_str(&format!(
+            " thresholds upper {} lower {}",
+            d.upper_threshold, d.lower_threshold
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ fn test_start_prints_the_plan_and_shares_nannies() {
         ipvs,
         vec![
             "ipvs: add service TCP 192.0.2.10:80 scheduler rr",
-            "ipvs: add 10.0.0.250:80 to TCP 192.0.2.10:80 weight 1",
+            "ipvs: add 10.0.0.250:80 to TCP 192.0.2.10:80 weight 1 forwarding nat",
             "ipvs: add service TCP 192.0.2.11:80 scheduler wlc",
         ],
         "{text}"
@@ -90,4 +90,80 @@ fn options() {
     let help = lvsd(&["--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("--own-table"));
     assert_eq!(lvsd(&["--bogus"]).status.code(), Some(2));
+}
+
+/// Issue 17: a start-up failure is said once, on the terminal, with exit
+/// status 1, in every mode: the default daemon mode (which exited 0 and
+/// said nothing when IPVS was missing), `--nofork` (exit 1, nothing said)
+/// and `-n` (the cause printed twice). lvsd validates and opens IPVS before
+/// it detaches. This host has no IPVS (the README's host); on a host that
+/// has it the same path is shown with a configuration that fails later
+/// than parsing (`service = fos`).
+#[test]
+fn start_up_failures_are_reported_once_on_stderr_with_status_1() {
+    let d = scratch("startup");
+    let ipvs_here = std::path::Path::new("/proc/net/ip_vs").exists();
+    let (cfg, cause) = if ipvs_here {
+        let cfg = d.join("lvs.yaml");
+        std::fs::write(&cfg, format!("service: fos\n{GOOD}")).unwrap();
+        (cfg, "failover services are not run by lvsd")
+    } else {
+        let cfg = d.join("lvs.yaml");
+        std::fs::write(&cfg, GOOD).unwrap();
+        (cfg, "generic netlink family IPVS not found")
+    };
+    let pid = d.join("lvs.pid");
+    for mode in [&[][..], &["--nofork"][..], &["-n"][..]] {
+        let mut args = mode.to_vec();
+        args.extend(["-c", cfg.to_str().unwrap(), "--pid-file", pid.to_str().unwrap()]);
+        let out = lvsd(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode:?}: {out:?}");
+        assert_eq!(err.matches(cause).count(), 1, "{mode:?}: said once: {err}");
+        assert_eq!(err.lines().count(), 1, "{mode:?}: one line: {err}");
+        assert!(err.contains("lvs.yaml"), "{mode:?}: names the file: {err}");
+        assert!(out.stdout.is_empty(), "{mode:?}: {out:?}");
+        assert!(!pid.exists(), "{mode:?}: no pid file for a run that never started");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// Issue 17: `-t` shows everything the table will hold: persistence and its
+/// netmask, one-packet and scheduler flags, and each server's forwarding.
+#[test]
+fn test_start_shows_persistence_flags_and_forwarding() {
+    let d = scratch("t-full");
+    let cfg = d.join("lvs.cf");
+    std::fs::write(
+        &cfg,
+        "primary = 192.0.2.1\nnetwork = direct\n\
+         virtual web {\n address = 192.0.2.10 eth0:1\n active = 1\n port = 443\n\
+         scheduler = sh\n persistent = 300\n pmask = 255.255.255.0\n\
+         server a {\n  address = 10.0.0.1\n  active = 1\n  weight = 3\n }\n}\n\
+         virtual marked {\n address = 192.0.2.11 eth0:2\n active = 1\n fwmark = 7\n protocol = udp\n\
+         server b {\n  address = 10.0.0.2\n  active = 1\n }\n}\n",
+    )
+    .unwrap();
+    let out = lvsd(&["-t", "-c", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "ipvs: add service TCP 192.0.2.10:443 scheduler sh persistent 300s netmask 255.255.255.0\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("ipvs: add service FWM 7 scheduler wlc\n"), "{text}");
+    // Each real server as it will enter the table, with its forwarding.
+    assert!(
+        text.contains(
+            "when up: add 10.0.0.1:443 to TCP 192.0.2.10:443 weight 3 forwarding direct (real server a of `web`)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("when up: add 10.0.0.2:80 to FWM 7 weight 1 forwarding direct (real server b of `marked`)\n"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(d).unwrap();
 }

@@ -139,12 +139,13 @@ piranha options:
   -f, --fwmark=N           fwmark service
   -u, --udp                UDP service (UDP send/expect check)
   -t, --interval=SECS      seconds between checks, also the check timeout [10]
-  -a, --reentrytime=SECS   continuous success before re-admission [0 = 180]
+  -a, --reentrytime=SECS   re-admit at the reentry/interval-th success in a row [0 = 180]
   -w, --weight=N           base weight [1]
   -S, --scale=N            load adjustment ceiling = scale * weight [10]
   -U, --loadcmd=CMD        rup, ruptime, rsh, ssh or none [none]
   -M, --method=m|g|i       forwarding method in standalone mode [m]
-  -e, --send_program=CMD   external check; %h = real IP, %p = real port
+  -e, --send_program=CMD   external check; %h = real IP, %p = real port; up only
+                           when its output equals -x (without -x: never, as piranha)
   -s, --send_string=S      bytes to send (escapes \\n \\r \\t \\\\ \\' \\\")
   -x, --expect_string=S    reply expected (* = any byte)
       --regex              expect is a regular expression
@@ -413,7 +414,16 @@ where
         if argv.is_empty() {
             return Err(bad("--send_program", &cmd, "empty command"));
         }
-        Check::Program { argv, expect: expect.as_deref().map(text) }
+        match expect.as_deref() {
+            Some(x) => Check::Program { argv, expect: Some(text(x)) },
+            None => {
+                notes.push(
+                    "send_program without an expect string (-x): piranha's nanny never counts such a check as up, nor does this one (--agent judges by the exit status)"
+                        .into(),
+                );
+                Check::ProgramNoExpect { argv }
+            }
+        }
     } else if let Some(cmd) = agent {
         Check::Program { argv: agent_argv(&cmd)?, expect: None }
     } else if always_up {
@@ -566,6 +576,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // piranha: send_program without expect never succeeds (issue 17).
+        let c = run(&["-h", "10.0.0.2", "-p", "25", "-e", "/bin/check %h"]);
+        assert!(matches!(c.check, Check::ProgramNoExpect { .. }), "{:?}", c.check);
+        assert!(c.notes.iter().any(|n| n.contains("never counts")), "{:?}", c.notes);
         let c = run(&[
             "-h",
             "10.0.0.2",

@@ -231,7 +231,11 @@ impl Daemon<'_> {
     /// Starts a probe; a program is not started while a killed one is
     /// still unreaped (no pile-up of stuck checks).
     fn start(&self, check: &Check, poll: &Poll) -> Result<Probe, Outcome> {
-        if let (Check::Program { .. } | Check::Load { .. }, Some(d)) = (check, self.dying.first()) {
+        if let (
+            Check::Program { .. } | Check::ProgramNoExpect { .. } | Check::Load { .. },
+            Some(d),
+        ) = (check, self.dying.first())
+        {
             return Err(Outcome {
                 ok: false,
                 detail: format!("previous check program (pid {}) has not died yet", d.pid()),
@@ -351,6 +355,7 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Udp { .. } => "UDP send/expect",
         Check::Program { expect: Some(_), .. } => "send_program",
         Check::Program { expect: None, .. } => "agent program",
+        Check::ProgramNoExpect { .. } => "send_program without expect (never up)",
         Check::Load { .. } => "load probe",
         Check::None => "no check (always up)",
     }

@@ -9,12 +9,10 @@
 //! Where this nanny knowingly differs from piranha 0.8.6 (reference §3.10):
 //! - `send_program` with an expect string: a non-zero exit or a timeout is
 //!   DOWN (piranha said UP, "didn't get anything back", a bug); without an
-//!   expect string the exit status decides (piranha: always DOWN).
-//!   Only one trailing newline is removed before comparing (piranha chopped
+//!   expect string it is never up, as in piranha (`--agent` judges by the
+//!   exit status). Only one trailing newline is removed before comparing (piranha chopped
 //!   the last byte, whatever it was).
 //! - `%h`/`%p` are replaced inside tokens too, not only as whole tokens.
-//! - Re-admission is timed (`reentry` seconds of continuous success) rather
-//!   than counted (`reentry / interval` successes).
 //! - Regex and literal expects read until they can decide (or the timeout),
 //!   instead of one fixed-size read: slow and partial replies are fine.
 //! - No ICMP echo before TCP checks (piranha sent one and ignored the

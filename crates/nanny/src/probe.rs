@@ -89,6 +89,16 @@ pub enum Check {
         /// `None`: exit status 0 means up (Turbolinux agents).
         expect: Option<Vec<u8>>,
     },
+    /// piranha's `send_program` without an expect string (`-e` without
+    /// `-x`): the program runs at every check, as piranha ran it, and the
+    /// check never counts as up, as in piranha's nanny (no output and no
+    /// expect, or output and no expect, are both "down" there). The
+    /// validator warns about such a configuration; `--agent` judges by the
+    /// exit status instead.
+    ProgramNoExpect {
+        /// argv, already substituted.
+        argv: Vec<OsString>,
+    },
     /// No check: always up (Turbolinux `none`).
     None,
     /// Load probe: a program whose stdout holds a load average.
@@ -167,6 +177,8 @@ pub struct ProgramProbe {
     running: Option<Running>,
     expect: Option<Vec<u8>>,
     load: bool,
+    /// piranha's `send_program` without `expect`: never up.
+    never_up: bool,
     program: String,
 }
 
@@ -193,6 +205,14 @@ impl Probe {
             Check::Program { argv, expect } => {
                 ProgramProbe::start(argv, expect.clone(), false, registry)
             }
+            Check::ProgramNoExpect { argv } => ProgramProbe::start(argv, None, false, registry)
+                .map(|p| match p {
+                    Probe::Program(mut p) => {
+                        p.never_up = true;
+                        Probe::Program(p)
+                    }
+                    other => other,
+                }),
             Check::Load { argv } => ProgramProbe::start(argv, None, true, registry),
             Check::None => Err(Outcome::up("no check configured: always up")),
         }
@@ -523,7 +543,13 @@ impl ProgramProbe {
         let program = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         let running = Running::spawn(argv, registry, STDOUT, EXIT)
             .map_err(|e| Outcome::down(e.to_string()))?;
-        Ok(Probe::Program(ProgramProbe { running: Some(running), expect, load, program }))
+        Ok(Probe::Program(ProgramProbe {
+            running: Some(running),
+            expect,
+            load,
+            never_up: false,
+            program,
+        }))
     }
 
     fn advance(&mut self, token: Token, registry: &Registry) -> Option<Outcome> {
@@ -552,6 +578,11 @@ impl ProgramProbe {
                 },
                 load,
             });
+        }
+        if self.never_up {
+            return Some(Outcome::down(format!(
+                "{prog} ({status}): a send_program check without an expect string never counts as up, as in piranha"
+            )));
         }
         Some(match &self.expect {
             None if status.success() => Outcome::up(format!("{prog} exited 0")),

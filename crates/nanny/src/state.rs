@@ -3,8 +3,11 @@
 //!
 //! Rules (piranha `nanny.c`, made explicit, see docs/nanny-protocol.md):
 //! - A server is added after its first successful check, unless a check has
-//!   failed since start: then it is re-admitted only after `reentry` of
-//!   continuous success (measured from the first success of the streak).
+//!   failed since start: then it is re-admitted at the `reentry / interval`th
+//!   consecutive success (at least one), counting the first, as piranha's
+//!   `currCount >= countThresh`. Successes are counted, not timed: a check
+//!   that completes late (a slow connect, a busy host) does not delay
+//!   re-admission past the check where piranha's would happen.
 //! - It is removed (or quiesced) after `retries + 1` consecutive failures
 //!   (`retries` failed checks are tolerated; piranha: 0).
 //! - Slow start: it enters with `weight >> 5` (at least 1) and the weight
@@ -110,8 +113,9 @@ pub struct Machine {
     p: Params,
     active: bool,
     weight: u32,
-    failed_since_start: bool,
-    streak_since: Option<Instant>,
+    /// Consecutive successful checks; starts at the threshold, so that the
+    /// first success after start adds the server (piranha's `currCount`).
+    successes: u32,
     fails: u32,
     last_adjust: Option<Instant>,
     glasses: Glasses,
@@ -124,8 +128,7 @@ impl Machine {
             p,
             active: false,
             weight: 0,
-            failed_since_start: false,
-            streak_since: None,
+            successes: u32::MAX,
             fails: 0,
             last_adjust: None,
             glasses: Glasses::Off,
@@ -167,14 +170,21 @@ impl Machine {
         self.p.interval.max(self.p.adjust)
     }
 
+    /// Consecutive successes that re-admit a server after a failure:
+    /// piranha's `countThresh = reentry / interval` (integer division), at
+    /// least one.
+    fn reentry_checks(&self) -> u32 {
+        let interval = self.p.interval.as_nanos().max(1);
+        u32::try_from(self.p.reentry.as_nanos() / interval).unwrap_or(u32::MAX).max(1)
+    }
+
     /// Feeds the result of one check.
     pub fn on_check(&mut self, now: Instant, ok: bool, detail: &str) -> Vec<Action> {
         if self.frozen() {
             return Vec::new();
         }
         if !ok {
-            self.streak_since = None;
-            self.failed_since_start = true;
+            self.successes = 0;
             self.fails = self.fails.saturating_add(1);
             if self.active && self.fails > self.p.retries {
                 self.active = false;
@@ -189,19 +199,19 @@ impl Machine {
             return Vec::new();
         }
         self.fails = 0;
-        let since = *self.streak_since.get_or_insert(now);
+        let fresh = self.successes == u32::MAX;
+        self.successes = self.successes.saturating_add(1);
         if !self.active {
-            let up_for = now.saturating_duration_since(since);
-            if self.failed_since_start && up_for < self.p.reentry {
+            if self.successes < self.reentry_checks() {
                 return Vec::new();
             }
             self.active = true;
             self.weight = self.entry_weight();
             self.last_adjust = Some(now);
-            let reason = if self.failed_since_start {
-                format!("check ok for {}s: {detail}", up_for.as_secs())
-            } else {
+            let reason = if fresh {
                 format!("check ok: {detail}")
+            } else {
+                format!("check ok {} times in a row: {detail}", self.successes)
             };
             return vec![Action::Up { weight: self.weight, reason }];
         }
@@ -271,8 +281,7 @@ impl Machine {
                 // Back to normal as if just started, but keeping what is in
                 // the table: the next check decides.
                 self.glasses = Glasses::Off;
-                self.failed_since_start = false;
-                self.streak_since = None;
+                self.successes = u32::MAX;
                 self.fails = 0;
                 vec![Action::CheckNow]
             }
@@ -367,12 +376,61 @@ mod tests {
             a,
             vec![Action::Down { mode: DownMode::Remove, reason: "check failed: refused".into() }]
         );
-        // Successes from t+20: not back before t+200.
-        for k in (20..200).step_by(10) {
+        // reentry 180 s / interval 10 s: back at the 18th success in a row
+        // (piranha's countThresh), counting the first.
+        for k in (20..190).step_by(10) {
             assert_eq!(m.on_check(t + s(k), true, ""), vec![], "at {k}");
         }
-        let a = m.on_check(t + s(200), true, "ok");
-        assert!(matches!(&a[..], [Action::Up { weight: 2, reason }] if reason.contains("180s")));
+        let a = m.on_check(t + s(190), true, "ok");
+        assert!(
+            matches!(&a[..], [Action::Up { weight: 2, reason }] if reason.contains("18 times")),
+            "{a:?}"
+        );
+    }
+
+    /// Issue 17: reentry 4 s, interval 1 s. piranha re-admits at the 4th
+    /// consecutive success; timing the streak from the first completion
+    /// made jitter (a first check that completed 0.995 s late, later ones
+    /// on time, up to 3.995 s of spread) delay it to the 5th or 6th.
+    #[test]
+    fn reentry_counts_successes_whatever_the_jitter() {
+        let ms = Duration::from_millis;
+        let mut p = params();
+        p.interval = s(1);
+        p.reentry = s(4);
+        for completions in [
+            // On time.
+            [ms(1000), ms(2000), ms(3000), ms(4000)],
+            // The first success completes late, the next ones early.
+            [ms(1995), ms(2000), ms(3000), ms(4000)],
+            // 3.995 s between the first and the fourth completion.
+            [ms(1005), ms(2000), ms(3000), ms(5000)],
+            // Bunched up: the loop was busy.
+            [ms(3995), ms(3996), ms(3997), ms(3998)],
+        ] {
+            let t = Instant::now();
+            let mut m = Machine::new(p.clone());
+            m.on_check(t, true, "");
+            assert!(matches!(&m.on_check(t + ms(500), false, "x")[..], [Action::Down { .. }]));
+            for (i, at) in completions.iter().enumerate() {
+                let a = m.on_check(t + *at, true, "ok");
+                if i < 3 {
+                    assert_eq!(a, vec![], "success {} at {at:?} of {completions:?}", i + 1);
+                } else {
+                    assert!(
+                        matches!(&a[..], [Action::Up { reason, .. }] if reason.contains("4 times")),
+                        "4th success of {completions:?}: {a:?}"
+                    );
+                }
+            }
+        }
+        // A threshold below one check (reentry < interval) re-admits at once.
+        let mut q = params();
+        q.reentry = s(5);
+        let t = Instant::now();
+        let mut m = Machine::new(q);
+        m.on_check(t, false, "x");
+        assert!(matches!(&m.on_check(t + s(10), true, "")[..], [Action::Up { .. }]));
     }
 
     #[test]
@@ -385,9 +443,10 @@ mod tests {
         assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
         assert_eq!(m.on_check(t + s(20), true, ""), vec![]);
         m.on_check(t + s(30), false, "");
+        // 30 s / 10 s: the 3rd success in a row re-admits.
         assert_eq!(m.on_check(t + s(40), true, ""), vec![]);
-        assert_eq!(m.on_check(t + s(60), true, ""), vec![]);
-        assert_eq!(m.on_check(t + s(70), true, "").len(), 1);
+        assert_eq!(m.on_check(t + s(50), true, ""), vec![]);
+        assert_eq!(m.on_check(t + s(60), true, "").len(), 1);
         assert!(m.active());
     }
 

@@ -21,6 +21,7 @@ use crate::control::{self, Request};
 use crate::host::{split_command, CommandKind, Host, HostConfig, RealHost};
 use crate::keyfile::{self, KeyError};
 use crate::machine::{self, Action, Event, Machine, Now};
+use crate::notify::Notifier;
 use crate::settings::{self, RunOptions, Settings, SettingsError};
 
 const SIGNALS: Token = Token(0);
@@ -155,6 +156,10 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     if let Some(sock) = &opts.control_socket {
         s.control_socket = sock.clone();
     }
+    // Said at every start and reload (and by --test-config), not only once.
+    for w in s.unsafe_warnings() {
+        log::warn!("{w}");
+    }
     let locals = local_addresses();
     let me = match &opts.node {
         Some(name) => s.router_named(name).ok_or_else(|| {
@@ -222,7 +227,11 @@ pub fn test_config(opts: &Options) -> (String, String, i32) {
     match load(opts, 0) {
         Ok(l) => {
             let me = &l.machine.routers[l.machine.me].name;
-            let stderr = format!("{}pulse: this host is router {me}\n", report.stderr);
+            let mut stderr = report.stderr;
+            for w in l.settings.unsafe_warnings() {
+                stderr.push_str(&format!("pulse: warning: {w}\n"));
+            }
+            stderr.push_str(&format!("pulse: this host is router {me}\n"));
             (report.stdout, stderr, 0)
         }
         Err(RunError::BackupInactive) => {
@@ -233,11 +242,7 @@ pub fn test_config(opts: &Options) -> (String, String, i32) {
 }
 
 fn now() -> Now {
-    let wall_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Now { mono: Instant::now(), wall_ms }
+    Now { mono: Instant::now() }
 }
 
 /// A random boot id from the kernel's generator.
@@ -248,8 +253,10 @@ pub fn random_boot_id() -> u64 {
     }
     let id = u64::from_ne_bytes(b);
     if id == 0 {
-        // Fall back to time and pid: unique enough across restarts.
-        now().wall_ms ^ (u64::from(std::process::id()) << 40)
+        // Fall back to time and pid: unique enough across restarts (only
+        // uniqueness matters, not what the clock says).
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        (wall as u64) ^ (u64::from(std::process::id()) << 40)
     } else {
         id
     }
@@ -389,9 +396,16 @@ impl<H: Host> Daemon<H> {
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
+        // systemd: READY=1, WATCHDOG=1 and STATUS= from this loop's turns.
+        let mut notifier = Notifier::from_env();
+        notifier.turn(&self.machine);
         loop {
             let t = Instant::now();
             let timeout = self.machine.next_wakeup(t).map(|w| w.saturating_duration_since(t));
+            let timeout = match (timeout, notifier.max_sleep()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -429,6 +443,7 @@ impl<H: Host> Daemon<H> {
             if self.handle(Event::Tick) {
                 return Ok(());
             }
+            notifier.turn(&self.machine);
         }
     }
 

@@ -10,7 +10,9 @@
 //! Routers are ranked by their position in the router list (piranha's
 //! primary first, then backup; Turbolinux's ordered ATM pool). A router is
 //! *alive* while its last valid heartbeat is younger than `deadtime`, and
-//! *eligible* when alive, standby and free of faults.
+//! *eligible* when alive, standby and free of faults. In native mode a
+//! heartbeat is valid only when it proves itself fresh by echoing one of our
+//! recent heartbeats (`freshness`), so no wall clock is read anywhere.
 //!
 //! - A standby router activates when no alive peer is active and no eligible
 //!   peer comes before it: the first listed router that is up is active.
@@ -36,7 +38,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::wire::{self, DropCounters, DropReason, Faults, Heartbeat, Key, ReplayGuard, Role};
+use crate::freshness::SentLog;
+use crate::wire::{self, DropCounters, Faults, Key, Role};
+
+mod heartbeats;
+mod warn;
+use heartbeats::Peer;
+use warn::Warnings;
 
 /// A virtual address this router brings up while active.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,8 +81,6 @@ pub enum Protocol {
     Native {
         /// Shared HMAC key.
         key: Key,
-        /// First-contact clock tolerance, ms (0: off).
-        max_skew_ms: u64,
     },
     /// piranha's 4-byte magics, unauthenticated.
     Piranha,
@@ -134,13 +140,12 @@ pub struct Config {
     pub boot_id: u64,
 }
 
-/// A point in time: monotonic for timers, wall clock for heartbeat stamps.
+/// A point in time: monotonic only. No wall clock enters any decision, so
+/// routers need not agree on the time.
 #[derive(Clone, Copy, Debug)]
 pub struct Now {
     /// Monotonic time.
     pub mono: Instant,
-    /// Wall clock, ms since the Unix epoch.
-    pub wall_ms: u64,
 }
 
 /// Signals the shell forwards.
@@ -240,20 +245,6 @@ pub enum Action {
     Exit,
 }
 
-#[derive(Clone, Debug, Default)]
-struct Peer {
-    last_heard: Option<Instant>,
-    role: Option<Role>,
-    faults: Faults,
-    eligible: bool,
-    epoch: u32,
-    ready: bool,
-    guard: ReplayGuard,
-    reported_alive: bool,
-    in_conflict: bool,
-    digest_mismatch: bool,
-}
-
 /// A peer as shown by `status`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerStatus {
@@ -324,6 +315,11 @@ pub struct Machine {
     terminating: bool,
     drops: DropCounters,
     config_mismatches: u64,
+    /// When each of our recent heartbeats left: what peers' echoes prove.
+    sent: SentLog,
+    /// Send a heartbeat at the end of this step (an answer to a peer).
+    send_now: bool,
+    warnings: Warnings,
 }
 
 /// How long a hot standby waits before starting lvsd again after it exited.
@@ -358,6 +354,9 @@ impl Machine {
             terminating: false,
             drops: DropCounters::default(),
             config_mismatches: 0,
+            sent: SentLog::default(),
+            send_now: false,
+            warnings: Warnings::default(),
         }
     }
 
@@ -390,17 +389,6 @@ impl Machine {
         &self.cfg.routers[self.cfg.me]
     }
 
-    fn alive(&self, i: usize, now: Instant) -> bool {
-        i != self.cfg.me
-            && self.peers[i]
-                .last_heard
-                .is_some_and(|t| now.saturating_duration_since(t) < self.cfg.deadtime)
-    }
-
-    fn native(&self) -> bool {
-        matches!(self.cfg.protocol, Protocol::Native { .. })
-    }
-
     /// When the shell must call `step(Event::Tick)` at the latest, seen at
     /// `now`. Deadlines that had passed at the last step were acted on there
     /// (the end of the start-up listening period, a peer's death) and are
@@ -428,41 +416,6 @@ impl Machine {
         t.into_iter().min()
     }
 
-    /// A snapshot for the control socket.
-    pub fn status(&self, now: Instant) -> Status {
-        let peers = self
-            .cfg
-            .routers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != self.cfg.me)
-            .map(|(i, r)| {
-                let p = &self.peers[i];
-                PeerStatus {
-                    name: r.name.clone(),
-                    alive: self.alive(i, now),
-                    last_heard: p.last_heard.map(|h| now.saturating_duration_since(h)),
-                    role: p.role,
-                    faults: p.faults,
-                    ready: p.ready,
-                    config_mismatch: p.digest_mismatch,
-                }
-            })
-            .collect();
-        Status {
-            name: self.me().name.clone(),
-            role: self.role,
-            faults: self.faults,
-            epoch: self.epoch,
-            ready: self.lvsd_ready,
-            peers,
-            vips: self.cfg.vips.clone(),
-            drops: self.drops.clone(),
-            config_mismatches: self.config_mismatches,
-            protocol: if self.native() { "native" } else { "piranha" },
-        }
-    }
-
     /// Handles one event and returns what to do, in order.
     pub fn step(&mut self, event: Event, now: Now) -> Vec<Action> {
         let mut out = Vec::new();
@@ -472,7 +425,7 @@ impl Machine {
         }
         match event {
             Event::Start => self.on_start(now, &mut out),
-            Event::Packet { from, data } => self.on_packet(from, &data, now),
+            Event::Packet { from, data } => self.on_packet(from, &data, now.mono),
             Event::Tick => {}
             Event::Signal(Signal::Reload) | Event::Control(Command::Reload) => {
                 out.push(Action::ReloadConfig);
@@ -564,6 +517,11 @@ impl Machine {
         }
         self.timers(now, &mut out);
         self.evaluate(now, &mut out);
+        if self.send_now && self.started.is_some() {
+            // An answer to a peer's handshake; `send` clears the flag, so a
+            // heartbeat already sent in this step answers too.
+            self.send(now, &mut out);
+        }
         out
     }
 
@@ -592,102 +550,6 @@ impl Machine {
         } else {
             self.send(now, out);
         }
-    }
-
-    fn on_packet(&mut self, from: IpAddr, data: &[u8], now: Now) {
-        let me = self.cfg.me;
-        let accepted = match &self.cfg.protocol {
-            Protocol::Native { key, max_skew_ms } => {
-                let skew = *max_skew_ms;
-                match wire::decode_native(data, &key.clone()).and_then(|hb| {
-                    let i = self.check_native(&hb, from)?;
-                    self.peers[i].guard.accept(&hb, now.wall_ms, skew)?;
-                    Ok((i, hb))
-                }) {
-                    Ok((i, hb)) => {
-                        let mismatch = hb.config_digest != self.cfg.config_digest;
-                        if mismatch {
-                            self.config_mismatches += 1;
-                            if !self.peers[i].digest_mismatch {
-                                log::warn!(
-                                    "{} runs a different cluster configuration",
-                                    self.cfg.routers[i].name
-                                );
-                            }
-                        }
-                        self.peers[i].digest_mismatch = mismatch;
-                        Ok((i, hb.role, hb.faults, hb.epoch, hb.ready))
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Protocol::Piranha => wire::decode_piranha(data).and_then(|role| {
-                if self.cfg.routers[me].addrs.contains(&from) {
-                    return Err(DropReason::SelfEcho);
-                }
-                let i = (0..self.cfg.routers.len())
-                    .find(|i| *i != me && self.cfg.routers[*i].addrs.contains(&from))
-                    .ok_or(DropReason::WrongSource)?;
-                Ok((i, role, Faults::NONE, self.epoch, false))
-            }),
-        };
-        let (i, role, faults, epoch, ready) = match accepted {
-            Ok(v) => v,
-            Err(reason) => {
-                self.drops.count(reason);
-                log::debug!("dropped heartbeat from {from}: {}", reason.as_str());
-                return;
-            }
-        };
-        let native = self.native();
-        let p = &mut self.peers[i];
-        let was_active = p.role == Some(Role::Active);
-        p.last_heard = Some(now.mono);
-        p.role = Some(role);
-        p.faults = faults;
-        p.epoch = epoch;
-        p.ready = ready;
-        p.eligible = native && role == Role::Standby && faults.is_empty();
-        let back = !p.reported_alive;
-        p.reported_alive = true;
-        if back {
-            log::info!("heard {} ({})", self.cfg.routers[i].name, role.as_str());
-            // It may have held our VIPs while we could not hear it (an
-            // asymmetric partition): make sure the network points at us.
-            if self.role == Role::Active && self.started.is_some() {
-                log::info!("{} is back: re-announcing VIPs", self.cfg.routers[i].name);
-                self.reannounce = true;
-            }
-        }
-        if role == Role::Active && self.faults.contains(Faults::CHILD_FAIL) {
-            log::info!("{} is active: clearing childfail", self.cfg.routers[i].name);
-            self.faults.remove(Faults::CHILD_FAIL);
-        }
-        let yielded = was_active && role == Role::Standby && self.peers[i].in_conflict;
-        if yielded && self.role == Role::Active {
-            log::info!("{} stood down: re-announcing VIPs", self.cfg.routers[i].name);
-            self.reannounce = true;
-        }
-        if role == Role::Standby {
-            self.peers[i].in_conflict = false;
-        }
-    }
-
-    fn check_native(&self, hb: &Heartbeat, from: IpAddr) -> Result<usize, DropReason> {
-        let me = self.cfg.me;
-        if hb.node_id == self.cfg.routers[me].node_id {
-            return Err(DropReason::SelfEcho);
-        }
-        let i = self
-            .cfg
-            .routers
-            .iter()
-            .position(|r| r.node_id == hb.node_id)
-            .ok_or(DropReason::UnknownPeer)?;
-        if !self.cfg.routers[i].addrs.contains(&from) {
-            return Err(DropReason::WrongSource);
-        }
-        Ok(i)
     }
 
     fn reconfigure(&mut self, cfg: Config, now: Now, out: &mut Vec<Action>) {
@@ -769,7 +631,9 @@ impl Machine {
     }
 
     fn evaluate(&mut self, now: Now, out: &mut Vec<Action>) {
-        let Some(started) = self.started else { return };
+        if self.started.is_none() {
+            return;
+        }
         let me = self.cfg.me;
         let mine = (self.epoch, me);
         let native = self.native();
@@ -817,9 +681,7 @@ impl Machine {
                     }
                     return;
                 }
-                let settled = now.mono >= started + self.cfg.deadtime
-                    || (0..self.peers.len()).all(|i| i == me || self.peers[i].last_heard.is_some());
-                if !settled {
+                if !self.settled(now.mono) {
                     return;
                 }
                 // Among standbys a ready table comes first, then the rank:
@@ -844,30 +706,6 @@ impl Machine {
                 self.activate(now, out);
             }
         }
-    }
-
-    fn send(&mut self, now: Now, out: &mut Vec<Action>) {
-        self.seq += 1;
-        let payload = match &self.cfg.protocol {
-            Protocol::Native { key, .. } => {
-                let hb = Heartbeat {
-                    node_id: self.me().node_id,
-                    role: self.role,
-                    faults: self.faults,
-                    ready: self.lvsd_ready,
-                    priority: u8::try_from(255usize.saturating_sub(self.cfg.me)).unwrap_or(0),
-                    epoch: self.epoch,
-                    boot_id: self.cfg.boot_id,
-                    seq: self.seq,
-                    timestamp_ms: now.wall_ms,
-                    config_digest: self.cfg.config_digest,
-                };
-                wire::encode_native(&hb, key).to_vec()
-            }
-            Protocol::Piranha => wire::encode_piranha(self.role, wire::ByteOrder::host()).to_vec(),
-        };
-        out.push(Action::SendHeartbeat(payload));
-        self.next_send = Some(now.mono + self.cfg.keepalive);
     }
 
     fn announce(&mut self, now: Now, out: &mut Vec<Action>) {

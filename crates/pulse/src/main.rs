@@ -102,7 +102,38 @@ fn control(socket: Option<PathBuf>, request: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(mut opts: Options) -> anyhow::Result<()> {
+/// A failed run, and whether pulse had detached by then (its standard
+/// streams are /dev/null: only the log reaches the operator).
+struct Failure {
+    error: anyhow::Error,
+    detached: bool,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure { error, detached: false }
+    }
+}
+
+/// The error and its causes on one line, each said once: an error whose
+/// message already ends with its cause (`...: Address already in use`,
+/// thiserror's `{source}`) is not followed by that cause again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+fn run(mut opts: Options) -> Result<(), Failure> {
     // A daemon never depends on its working directory.
     opts.config = std::path::absolute(&opts.config)
         .with_context(|| format!("config path {}", opts.config.display()))?;
@@ -123,16 +154,17 @@ fn run(mut opts: Options) -> anyhow::Result<()> {
             log::info!("{e}");
             return Ok(());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(anyhow::Error::from(e).into()),
     };
     if !nodaemon {
         nix::unistd::daemon(false, false).context("becoming a daemon")?;
         std::fs::write(DEFAULT_PID_FILE, format!("{}\n", std::process::id()))
-            .with_context(|| format!("writing {DEFAULT_PID_FILE}"))?;
+            .with_context(|| format!("writing {DEFAULT_PID_FILE}"))
+            .map_err(|error| Failure { error, detached: true })?;
     } else {
         std::env::set_current_dir("/").context("chdir /")?;
     }
-    daemon.run()?;
+    daemon.run().map_err(|e| Failure { error: e.into(), detached: !nodaemon })?;
     if !nodaemon {
         let _ = std::fs::remove_file(DEFAULT_PID_FILE);
     }
@@ -156,7 +188,7 @@ fn main() -> ExitCode {
             println!("pulse {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Mode::Control { socket, request } => control(socket, &request),
+        Mode::Control { socket, request } => control(socket, &request).map_err(Failure::from),
         Mode::TestConfig(opts) => {
             let (out, err, code) = event_loop::test_config(&opts);
             print!("{out}");
@@ -167,9 +199,14 @@ fn main() -> ExitCode {
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("pulse: {e:#}");
-            log::error!("{e:#}");
+        // Said once, where the operator sees it: on stderr until pulse
+        // detaches, in the log after.
+        Err(Failure { error, detached: true }) => {
+            log::error!("{}", one_line(&error));
+            ExitCode::FAILURE
+        }
+        Err(Failure { error, detached: false }) => {
+            eprintln!("pulse: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::machine::{self, ArpPolicy, Protocol, Router, Vip};
-use crate::wire::Key;
+use crate::wire::{self, Key};
 
 /// Why the configuration cannot run pulse.
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +72,7 @@ pub struct HeartbeatSettings {
     pub protocol: ProtocolName,
     /// Shared key (native protocol).
     pub key_file: Option<PathBuf>,
-    /// First-contact clock tolerance, ms (0: off).
-    pub max_clock_skew_ms: u64,
 }
-
-/// First-contact clock tolerance: heartbeats recorded more than this long
-/// ago cannot be replayed at a freshly started pulse.
-pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 
 /// The root-only control socket.
 pub const CONTROL_SOCKET: &str = "/run/pulse.sock";
@@ -191,7 +185,6 @@ impl Settings {
                     lvs_config::HeartbeatProtocol::Piranha => ProtocolName::Piranha,
                 },
                 key_file: hb.auth_key_file.clone(),
-                max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
             },
             preempt: c.preempt,
             vips,
@@ -223,7 +216,10 @@ impl Settings {
             }
         }
         let hb = &self.heartbeat;
-        if hb.keepalive_ms == 0 || hb.deadtime_ms <= hb.keepalive_ms {
+        // A router without failover, or alone, sends no heartbeat: piranha
+        // runs it whatever its deadtime (lvs-config warns).
+        let heartbeats = self.backup_active && self.routers.len() > 1;
+        if hb.keepalive_ms == 0 || (heartbeats && hb.deadtime_ms <= hb.keepalive_ms) {
             return Err(invalid("deadtime must exceed keepalive, which must be above 0"));
         }
         match hb.protocol {
@@ -233,8 +229,26 @@ impl Settings {
             ProtocolName::Piranha if self.routers.len() > 2 => {
                 Err(invalid("piranha heartbeats support a pair of routers only"))
             }
+            ProtocolName::Native if self.routers.len() > wire::MAX_ROUTERS => Err(invalid(
+                format!("native heartbeats support at most {} routers", wire::MAX_ROUTERS),
+            )),
             _ => Ok(()),
         }
+    }
+
+    /// What is unsafe in these settings, said loudly by pulse at start and
+    /// by `--test-config`.
+    pub fn unsafe_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.heartbeat.protocol == ProtocolName::Piranha && self.backup_active {
+            w.push(format!(
+                "heartbeats are NOT authenticated (protocol: piranha): any host that can send \
+                 one UDP packet to port {} can make a router stand down or take the VIPs; \
+                 use protocol: native with auth_key_file unless a piranha router is in the pair",
+                self.heartbeat.port
+            ));
+        }
+        w
     }
 
     fn node_id(i: usize) -> u32 {
@@ -266,9 +280,7 @@ impl Settings {
     ) -> Result<machine::Config, SettingsError> {
         let protocol = match (self.heartbeat.protocol, key) {
             (ProtocolName::Piranha, _) => Protocol::Piranha,
-            (ProtocolName::Native, Some(key)) => {
-                Protocol::Native { key, max_skew_ms: self.heartbeat.max_clock_skew_ms }
-            }
+            (ProtocolName::Native, Some(key)) => Protocol::Native { key },
             (ProtocolName::Native, None) => return Err(invalid("no heartbeat key loaded")),
         };
         // Without failover (piranha backup_active = 0) the primary runs
@@ -382,6 +394,26 @@ virtual_services:
         assert_eq!(s.arp.repeat, 5);
     }
 
+    /// Issue 17: a published single-router file (no backup, failover off,
+    /// keepalive 30 > deadtime 18) runs, as under piranha; with a backup
+    /// that heartbeats the same timing is refused.
+    #[test]
+    fn a_lone_router_runs_whatever_its_heartbeat_timing() {
+        let cf = "primary = 10.0.0.1\nbackup = 0.0.0.0\nbackup_active = 0\nkeepalive = 30\ndeadtime = 18\n\
+                  virtual web {\n address = 10.0.0.100 eth0:1\n active = 1\n}\n";
+        let (c, d) = lvs_config::parse_str(cf, "lvs.cf", lvs_config::Format::LvsCf);
+        let s = Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).unwrap();
+        assert_eq!((s.heartbeat.keepalive_ms, s.heartbeat.deadtime_ms), (30_000, 18_000));
+        let idle_backup = cf.replace("backup = 0.0.0.0", "backup = 10.0.0.2");
+        let (c, d) = lvs_config::parse_str(&idle_backup, "lvs.cf", lvs_config::Format::LvsCf);
+        assert!(Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).is_ok());
+        // With failover on, lvs-config refuses it first; pulse's own check
+        // agrees on the same model.
+        let mut pair = Settings::from_model(&model(POOL)).unwrap();
+        pair.heartbeat.deadtime_ms = pair.heartbeat.keepalive_ms;
+        assert!(pair.validate().is_err());
+    }
+
     #[test]
     fn refusals() {
         let fos = POOL.replace("routers:", "service: fos\nrouters:");
@@ -395,6 +427,30 @@ virtual_services:
         let three_piranha = POOL.replace("auth_key_file: /k", "protocol: piranha");
         let e = Settings::from_model(&model(&three_piranha)).unwrap_err().to_string();
         assert!(e.contains("pair of routers only"), "{e}");
+        let pool: String = (1..=wire::MAX_ROUTERS + 1)
+            .map(|i| format!("    - {{ address: 10.0.1.{i}, private: 10.1.1.{i} }}\n"))
+            .collect();
+        let big = POOL.replace(
+            "    - { address: 10.0.0.1, private: 10.1.0.1 }\n",
+            &format!("    - {{ address: 10.0.0.1, private: 10.1.0.1 }}\n{pool}"),
+        );
+        let e = Settings::from_model(&model(&big)).unwrap_err().to_string();
+        assert!(e.contains("at most 32 routers"), "{e}");
+    }
+
+    #[test]
+    fn piranha_heartbeats_are_called_unsafe() {
+        assert_eq!(
+            Settings::from_model(&model(POOL)).unwrap().unsafe_warnings(),
+            Vec::<String>::new()
+        );
+        let pair = POOL.replace("    - { address: 10.0.0.3, private: 10.1.0.3 }\n", "");
+        let s =
+            Settings::from_model(&model(&pair.replace("auth_key_file: /k", "protocol: piranha")))
+                .unwrap();
+        let w = s.unsafe_warnings();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("NOT authenticated") && w[0].contains("port 539"), "{w:?}");
     }
 
     #[test]

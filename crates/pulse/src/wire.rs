@@ -1,25 +1,37 @@
 //! Heartbeat wire formats, pure bytes in and out: pulse's native
 //! authenticated heartbeat and piranha's 4-byte magics (compatibility mode).
 //!
-//! Nothing here touches a socket or a clock: the caller passes the bytes it
-//! received and, for replay checks, the wall-clock time it read.
+//! Nothing here touches a socket or a clock. Freshness (is this heartbeat
+//! recent, or a replay?) is decided by `freshness` from the echoes a
+//! heartbeat carries, never from a timestamp: routers need not agree on
+//! the time (docs/heartbeat.md).
 //!
-//! # Native heartbeat (version 1), 104 bytes, integers big-endian
+//! # Native heartbeat (version 2), integers big-endian
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `LVSP` |
-//! | 4 | 1 | version (1) |
+//! | 4 | 1 | version (2) |
 //! | 5 | 1 | role: 0 standby, 1 active |
-//! | 6 | 1 | fault flags ([`Faults`], bits 0-6); bit 7: the sender's lvsd table is complete ([`Heartbeat::ready`]) |
+//! | 6 | 1 | fault flags ([`Faults`]) |
 //! | 7 | 1 | priority (255 minus the sender's position in the router list) |
 //! | 8 | 4 | node id |
 //! | 12 | 4 | take-over epoch |
 //! | 16 | 8 | boot id (random per process start) |
 //! | 24 | 8 | sequence number, starts at 1 per boot, strictly increasing |
-//! | 32 | 8 | sender's wall clock, ms since the Unix epoch |
-//! | 40 | 32 | SHA-256 digest of the cluster configuration |
-//! | 72 | 32 | HMAC-SHA256 over bytes 0..72 with the shared key |
+//! | 32 | 1 | flags: state bits that are not faults (see below) |
+//! | 33 | 1 | echo count *n*, at most [`MAX_ECHOES`] |
+//! | 34 | 2 | reserved, sent as zero, ignored |
+//! | 36 | 32 | SHA-256 digest of the cluster configuration |
+//! | 68 | 20 *n* | echoes ([`Echo`]): node id (4), boot id (8), sequence (8) of the newest heartbeat heard from that peer |
+//! | 68 + 20 *n* | 32 | HMAC-SHA256 over every byte before it, with the shared key |
+//!
+//! The length is exactly 100 + 20 *n* bytes. Flags: bit 0 (`0x01`) is
+//! "table ready" ([`FLAG_READY`]: the sender's lvsd has its table complete,
+//! issue 16); bits 1–7 are reserved. Senders
+//! set unknown bits to zero and receivers ignore them, so a bit can be
+//! added without a new version. Version 1 (a wall-clock timestamp instead
+//! of echoes) is no longer spoken: it is dropped as `bad_version`.
 //!
 //! # Piranha heartbeat
 //!
@@ -37,12 +49,25 @@ type HmacSha256 = Hmac<Sha256>;
 /// The first four bytes of every native heartbeat.
 pub const NATIVE_MAGIC: [u8; 4] = *b"LVSP";
 /// The only native version this build speaks.
-pub const NATIVE_VERSION: u8 = 1;
-/// Length of a native heartbeat; any other length is dropped.
-pub const NATIVE_LEN: usize = 104;
+pub const NATIVE_VERSION: u8 = 2;
+/// Length of the fixed part of a native heartbeat, before the echoes.
+pub const NATIVE_HEADER_LEN: usize = 68;
+/// Length of one echo.
+pub const ECHO_LEN: usize = 20;
+/// Length of the HMAC that ends a native heartbeat.
+pub const MAC_LEN: usize = 32;
+/// Length of a native heartbeat without echoes.
+pub const NATIVE_MIN_LEN: usize = NATIVE_HEADER_LEN + MAC_LEN;
+/// Most echoes one heartbeat carries: two per peer (see `freshness`) in a
+/// pool of at most [`MAX_ROUTERS`].
+pub const MAX_ECHOES: usize = 2 * (MAX_ROUTERS - 1);
+/// Most routers a native pool may list (the heartbeat stays under 1,400
+/// bytes, well inside one Ethernet frame).
+pub const MAX_ROUTERS: usize = 32;
+/// Longest native heartbeat.
+pub const NATIVE_MAX_LEN: usize = NATIVE_MIN_LEN + MAX_ECHOES * ECHO_LEN;
 /// Length of the configuration digest.
 pub const DIGEST_LEN: usize = 32;
-const MAC_OFFSET: usize = 72;
 
 /// piranha LVS mode, sender active ("running").
 pub const PIRANHA_LVS_RUNNING: u32 = 0xbdad_dbda;
@@ -136,6 +161,24 @@ impl fmt::Display for Faults {
     }
 }
 
+/// "I heard this heartbeat of that router": the newest (boot id, sequence)
+/// the sender accepted from one peer. A router that finds its own current
+/// boot id and a recent sequence of its own echoed knows the heartbeat was
+/// sent after that sequence was, whatever the clocks say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Echo {
+    /// The peer whose heartbeat is echoed.
+    pub node_id: u32,
+    /// That heartbeat's boot id.
+    pub boot_id: u64,
+    /// That heartbeat's sequence number.
+    pub seq: u64,
+}
+
+/// Flag bit: the sender's lvsd has its table complete (every nanny gave a
+/// first verdict): a standby that can take over with the table ready.
+pub const FLAG_READY: u8 = 0x01;
+
 /// One decoded native heartbeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
@@ -145,9 +188,6 @@ pub struct Heartbeat {
     pub role: Role,
     /// Sender's faults.
     pub faults: Faults,
-    /// The sender's lvsd has its table complete (every nanny gave a first
-    /// verdict): a standby that can take over with the table ready.
-    pub ready: bool,
     /// 255 minus the sender's position in its router list.
     pub priority: u8,
     /// Sender's take-over epoch (raised by an operator take-over).
@@ -156,10 +196,12 @@ pub struct Heartbeat {
     pub boot_id: u64,
     /// Per-boot sequence number.
     pub seq: u64,
-    /// Sender's wall clock in ms since the Unix epoch.
-    pub timestamp_ms: u64,
+    /// State bits that are not faults ([`FLAG_READY`]).
+    pub flags: u8,
     /// SHA-256 of the sender's cluster configuration.
     pub config_digest: [u8; DIGEST_LEN],
+    /// What the sender last heard from each peer (at most [`MAX_ECHOES`]).
+    pub echoes: Vec<Echo>,
 }
 
 /// Why a received heartbeat was dropped. Every drop is counted by reason.
@@ -181,7 +223,9 @@ pub enum DropReason {
     Incompatible,
     /// Authenticated, but not newer than what this peer already sent.
     Replay,
-    /// Authenticated first contact whose timestamp is too far from our clock.
+    /// Authenticated and new, but it echoes no recent heartbeat of ours, so
+    /// nothing shows it was sent recently: a replay, or a peer that does
+    /// not hear us (normal for the first heartbeat of a handshake).
     Stale,
     /// The node id is not in our router list.
     UnknownPeer,
@@ -287,26 +331,35 @@ impl fmt::Debug for Key {
     }
 }
 
-/// Encodes and signs a native heartbeat.
-pub fn encode_native(hb: &Heartbeat, key: &Key) -> [u8; NATIVE_LEN] {
-    let mut b = [0u8; NATIVE_LEN];
+/// Encodes and signs a native heartbeat. Echoes beyond [`MAX_ECHOES`] are
+/// left out (settings refuse pools that would need more).
+pub fn encode_native(hb: &Heartbeat, key: &Key) -> Vec<u8> {
+    let echoes = &hb.echoes[..hb.echoes.len().min(MAX_ECHOES)];
+    let mut b = vec![0u8; NATIVE_HEADER_LEN];
     b[0..4].copy_from_slice(&NATIVE_MAGIC);
     b[4] = NATIVE_VERSION;
     b[5] = match hb.role {
         Role::Standby => 0,
         Role::Active => 1,
     };
-    b[6] = (hb.faults.0 & !READY_BIT) | if hb.ready { READY_BIT } else { 0 };
+    b[6] = hb.faults.0;
     b[7] = hb.priority;
     b[8..12].copy_from_slice(&hb.node_id.to_be_bytes());
     b[12..16].copy_from_slice(&hb.epoch.to_be_bytes());
     b[16..24].copy_from_slice(&hb.boot_id.to_be_bytes());
     b[24..32].copy_from_slice(&hb.seq.to_be_bytes());
-    b[32..40].copy_from_slice(&hb.timestamp_ms.to_be_bytes());
-    b[40..72].copy_from_slice(&hb.config_digest);
+    b[32] = hb.flags;
+    b[33] = u8::try_from(echoes.len()).unwrap_or(u8::MAX);
+    b[36..68].copy_from_slice(&hb.config_digest);
+    for e in echoes {
+        b.extend_from_slice(&e.node_id.to_be_bytes());
+        b.extend_from_slice(&e.boot_id.to_be_bytes());
+        b.extend_from_slice(&e.seq.to_be_bytes());
+    }
     let mut mac = key.mac();
-    mac.update(&b[..MAC_OFFSET]);
-    b[MAC_OFFSET..].copy_from_slice(&mac.finalize().into_bytes());
+    mac.update(&b);
+    let tag = mac.finalize().into_bytes();
+    b.extend_from_slice(&tag);
     b
 }
 
@@ -323,27 +376,37 @@ fn be_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Checks and decodes a native heartbeat. The MAC is verified (in constant
-/// time) before any field is trusted.
+/// time) before any field is trusted, except the echo count, which only
+/// decides where the MAC lies.
 ///
 /// # Errors
 /// The [`DropReason`] for anything that is not a well-formed, authentic
-/// native heartbeat. Replay checks are [`ReplayGuard`]'s job.
+/// native heartbeat. Replay and freshness checks are `freshness`'s job.
 pub fn decode_native(buf: &[u8], key: &Key) -> Result<Heartbeat, DropReason> {
     if buf.len() >= 4 && buf[0..4] != NATIVE_MAGIC {
         return Err(DropReason::BadMagic);
     }
-    if buf.len() < NATIVE_LEN {
-        return Err(DropReason::Truncated);
-    }
-    if buf.len() > NATIVE_LEN {
-        return Err(DropReason::Oversized);
-    }
-    if buf[4] != NATIVE_VERSION {
+    if buf.len() >= 5 && buf[4] != NATIVE_VERSION {
         return Err(DropReason::BadVersion);
     }
+    if buf.len() < NATIVE_MIN_LEN {
+        return Err(DropReason::Truncated);
+    }
+    let n = usize::from(buf[33]);
+    if n > MAX_ECHOES {
+        return Err(DropReason::BadField);
+    }
+    let len = NATIVE_MIN_LEN + n * ECHO_LEN;
+    if buf.len() < len {
+        return Err(DropReason::Truncated);
+    }
+    if buf.len() > len {
+        return Err(DropReason::Oversized);
+    }
+    let mac_at = len - MAC_LEN;
     let mut mac = key.mac();
-    mac.update(&buf[..MAC_OFFSET]);
-    if mac.verify_slice(&buf[MAC_OFFSET..]).is_err() {
+    mac.update(&buf[..mac_at]);
+    if mac.verify_slice(&buf[mac_at..]).is_err() {
         return Err(DropReason::BadMac);
     }
     let role = match buf[5] {
@@ -356,25 +419,30 @@ pub fn decode_native(buf: &[u8], key: &Key) -> Result<Heartbeat, DropReason> {
         return Err(DropReason::BadField);
     }
     let mut config_digest = [0u8; DIGEST_LEN];
-    config_digest.copy_from_slice(&buf[40..72]);
+    config_digest.copy_from_slice(&buf[36..68]);
+    let echoes = (0..n)
+        .map(|k| {
+            let at = NATIVE_HEADER_LEN + k * ECHO_LEN;
+            Echo {
+                node_id: be_u32(buf, at),
+                boot_id: be_u64(buf, at + 4),
+                seq: be_u64(buf, at + 12),
+            }
+        })
+        .collect();
     Ok(Heartbeat {
         node_id: be_u32(buf, 8),
         role,
-        faults: Faults(buf[6] & !READY_BIT),
-        ready: buf[6] & READY_BIT != 0,
+        faults: Faults(buf[6]),
         priority: buf[7],
         epoch: be_u32(buf, 12),
         boot_id: be_u64(buf, 16),
         seq,
-        timestamp_ms: be_u64(buf, 32),
+        flags: buf[32],
         config_digest,
+        echoes,
     })
 }
-
-/// Bit 7 of the fault byte: the table is ready. (A pulse from before it
-/// sees the bit as an unknown fault, so during a rolling upgrade of a pool
-/// an old router takes a ready new one for faulted: not eligible.)
-const READY_BIT: u8 = 0x80;
 
 /// Byte order of a piranha magic on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -434,52 +502,6 @@ pub fn decode_piranha(buf: &[u8]) -> Result<Role, DropReason> {
     Err(DropReason::BadMagic)
 }
 
-/// Per-peer replay state: the newest (boot, seq, timestamp) accepted.
-///
-/// Within one boot the sequence must strictly increase. A new boot id is
-/// accepted only with a timestamp newer than the last accepted one, so that
-/// packets recorded before a peer restarted cannot be replayed after it.
-/// On first contact the timestamp must lie within `max_skew_ms` of our own
-/// clock (0 disables that check), which bounds how old a replayed recording
-/// can be right after we restart.
-#[derive(Clone, Debug, Default)]
-pub struct ReplayGuard {
-    last: Option<(u64, u64, u64)>,
-}
-
-impl ReplayGuard {
-    /// Accepts `hb` and remembers it, or says why it is dropped.
-    ///
-    /// # Errors
-    /// [`DropReason::Replay`] or [`DropReason::Stale`].
-    pub fn accept(
-        &mut self,
-        hb: &Heartbeat,
-        now_wall_ms: u64,
-        max_skew_ms: u64,
-    ) -> Result<(), DropReason> {
-        match self.last {
-            None => {
-                if max_skew_ms > 0 && hb.timestamp_ms.abs_diff(now_wall_ms) > max_skew_ms {
-                    return Err(DropReason::Stale);
-                }
-            }
-            Some((boot, seq, _)) if boot == hb.boot_id => {
-                if hb.seq <= seq {
-                    return Err(DropReason::Replay);
-                }
-            }
-            Some((_, _, ts)) => {
-                if hb.timestamp_ms <= ts {
-                    return Err(DropReason::Replay);
-                }
-            }
-        }
-        self.last = Some((hb.boot_id, hb.seq, hb.timestamp_ms));
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,63 +515,98 @@ mod tests {
             node_id: 0x0102_0304,
             role: Role::Active,
             faults: Faults::LINK_FAIL,
-            ready: true,
             priority: 254,
             epoch: 7,
             boot_id: 0x1122_3344_5566_7788,
             seq: 42,
-            timestamp_ms: 1_700_000_000_123,
+            flags: 0x01,
             config_digest: [0xab; 32],
+            echoes: vec![
+                Echo { node_id: 2, boot_id: 0x99, seq: 5 },
+                Echo { node_id: 3, boot_id: u64::MAX, seq: 1 },
+            ],
         }
+    }
+
+    fn resign(b: &mut [u8]) {
+        let at = b.len() - MAC_LEN;
+        let mut m = key().mac();
+        m.update(&b[..at]);
+        b[at..].copy_from_slice(&m.finalize().into_bytes());
     }
 
     #[test]
     fn native_layout_is_exact() {
         let b = encode_native(&sample(), &key());
+        assert_eq!(b.len(), 100 + 2 * 20);
         #[rustfmt::skip]
-        let head: [u8; 40] = [
+        let head: [u8; 36] = [
             b'L', b'V', b'S', b'P', // magic
-            1,                      // version
+            2,                      // version
             1,                      // role: active
-            0x82,                   // faults: linkfail; bit 7: ready
+            2,                      // faults: linkfail
             254,                    // priority
             0x01, 0x02, 0x03, 0x04, // node id
             0, 0, 0, 7,             // epoch
             0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, // boot id
             0, 0, 0, 0, 0, 0, 0, 42, // seq
-            0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b, // timestamp 1700000000123
+            0x01,                   // flags
+            2,                      // echo count
+            0, 0,                   // reserved
         ];
-        assert_eq!(&b[..40], &head);
-        assert_eq!(&b[40..72], &[0xab; 32]);
-        // The MAC is HMAC-SHA256(key, bytes 0..72), computed independently.
+        assert_eq!(&b[..36], &head);
+        assert_eq!(&b[36..68], &[0xab; 32]);
+        #[rustfmt::skip]
+        let echoes: [u8; 40] = [
+            0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 5,
+            0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1,
+        ];
+        assert_eq!(&b[68..108], &echoes);
+        // The MAC is HMAC-SHA256(key, every byte before it), computed
+        // independently.
         let mut m =
             <HmacSha256 as Mac>::new_from_slice(b"0123456789abcdef0123456789abcdef").unwrap();
-        m.update(&b[..72]);
-        assert_eq!(&b[72..], m.finalize().into_bytes().as_slice());
+        m.update(&b[..108]);
+        assert_eq!(&b[108..], m.finalize().into_bytes().as_slice());
         assert_eq!(decode_native(&b, &key()), Ok(sample()));
+        // No echoes: the shortest heartbeat.
+        let mut bare = sample();
+        bare.echoes.clear();
+        let b = encode_native(&bare, &key());
+        assert_eq!(b.len(), NATIVE_MIN_LEN);
+        assert_eq!(decode_native(&b, &key()), Ok(bare));
     }
 
     #[test]
     fn native_drops_have_typed_reasons() {
         let good = encode_native(&sample(), &key());
-        assert_eq!(decode_native(&good[..NATIVE_LEN - 1], &key()), Err(DropReason::Truncated));
+        let n = good.len();
+        assert_eq!(decode_native(&good[..n - 1], &key()), Err(DropReason::Truncated));
+        assert_eq!(decode_native(&good[..NATIVE_MIN_LEN], &key()), Err(DropReason::Truncated));
         assert_eq!(decode_native(&good[..2], &key()), Err(DropReason::Truncated));
         assert_eq!(decode_native(&[], &key()), Err(DropReason::Truncated));
-        let mut long = good.to_vec();
+        let mut long = good.clone();
         long.push(0);
         assert_eq!(decode_native(&long, &key()), Err(DropReason::Oversized));
-        let mut v = good;
-        v[4] = 2;
-        assert_eq!(decode_native(&v, &key()), Err(DropReason::BadVersion));
+        let mut v = good.clone();
+        v[4] = 1;
+        assert_eq!(decode_native(&v, &key()), Err(DropReason::BadVersion), "version 1 is gone");
+        assert_eq!(decode_native(&v[..5], &key()), Err(DropReason::BadVersion));
         assert_eq!(decode_native(b"\xda\xdb\xad\xbd", &key()), Err(DropReason::BadMagic));
-        // Any flipped bit in the body or the MAC is a forgery.
-        for i in 5..NATIVE_LEN {
-            let mut f = good;
+        // Any flipped bit in the body or the MAC is a forgery (the echo
+        // count moves the MAC, so it reads as a length error).
+        for i in 5..n {
+            let mut f = good.clone();
             f[i] ^= 0x01;
-            assert_eq!(decode_native(&f, &key()), Err(DropReason::BadMac), "byte {i}");
+            let want = if i == 33 { DropReason::Truncated } else { DropReason::BadMac };
+            assert_eq!(decode_native(&f, &key()), Err(want), "byte {i}");
         }
         let other = Key::new(b"another key, sixteen or more".to_vec()).unwrap();
         assert_eq!(decode_native(&good, &other), Err(DropReason::BadMac));
+        // A count beyond the limit is refused before any length arithmetic.
+        let mut big = good.clone();
+        big[33] = u8::try_from(MAX_ECHOES + 1).unwrap();
+        assert_eq!(decode_native(&big, &key()), Err(DropReason::BadField));
     }
 
     #[test]
@@ -559,10 +616,24 @@ mod tests {
         assert_eq!(decode_native(&encode_native(&hb, &key()), &key()), Err(DropReason::BadField));
         let mut b = encode_native(&sample(), &key());
         b[5] = 9;
-        let mut m = key().mac();
-        m.update(&b[..72]);
-        b[72..].copy_from_slice(&m.finalize().into_bytes());
+        resign(&mut b);
         assert_eq!(decode_native(&b, &key()), Err(DropReason::BadField));
+        // Unknown flag bits and reserved bytes are carried, not refused.
+        let mut b = encode_native(&sample(), &key());
+        b[32] = 0xfe;
+        b[34] = 1;
+        resign(&mut b);
+        assert_eq!(decode_native(&b, &key()).map(|h| h.flags), Ok(0xfe));
+    }
+
+    #[test]
+    fn the_largest_heartbeat_fits_one_frame() {
+        let mut hb = sample();
+        hb.echoes = vec![Echo { node_id: 1, boot_id: 2, seq: 3 }; MAX_ECHOES + 5];
+        let b = encode_native(&hb, &key());
+        assert_eq!(b.len(), NATIVE_MAX_LEN);
+        const { assert!(NATIVE_MAX_LEN <= 1400) };
+        assert_eq!(decode_native(&b, &key()).map(|h| h.echoes.len()), Ok(MAX_ECHOES));
     }
 
     #[test]
@@ -592,39 +663,6 @@ mod tests {
         assert_eq!(decode_piranha(&0xdead_beefu32.to_le_bytes()), Err(DropReason::Incompatible));
         assert_eq!(decode_piranha(&0xdead_dadau32.to_be_bytes()), Err(DropReason::Incompatible));
         assert_eq!(decode_piranha(b"LVSP"), Err(DropReason::BadMagic));
-    }
-
-    #[test]
-    fn replay_guard() {
-        let now = 1_700_000_000_000;
-        let mut g = ReplayGuard::default();
-        let mut hb = sample();
-        hb.timestamp_ms = now;
-        // First contact far from our clock is stale.
-        let mut old = hb.clone();
-        old.timestamp_ms = now - 120_000;
-        assert_eq!(g.accept(&old, now, 60_000), Err(DropReason::Stale));
-        assert_eq!(g.accept(&hb, now, 60_000), Ok(()));
-        assert_eq!(g.accept(&hb, now, 60_000), Err(DropReason::Replay));
-        let mut earlier = hb.clone();
-        earlier.seq -= 1;
-        assert_eq!(g.accept(&earlier, now, 60_000), Err(DropReason::Replay));
-        let mut next = hb.clone();
-        next.seq += 1;
-        next.timestamp_ms += 1000;
-        assert_eq!(g.accept(&next, now, 60_000), Ok(()));
-        // A restarted peer: new boot id, newer clock, seq from 1.
-        let mut reboot = next.clone();
-        reboot.boot_id ^= 1;
-        reboot.seq = 1;
-        reboot.timestamp_ms += 5000;
-        // The previous boot's packets replayed after the restart.
-        assert_eq!(g.accept(&reboot, now, 60_000), Ok(()));
-        let mut replayed = next.clone();
-        replayed.seq += 100;
-        assert_eq!(g.accept(&replayed, now, 60_000), Err(DropReason::Replay));
-        // Skew 0 disables the first-contact check.
-        assert_eq!(ReplayGuard::default().accept(&old, now, 0), Ok(()));
     }
 
     #[test]

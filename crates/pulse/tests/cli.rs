@@ -123,3 +123,67 @@ fn test_config_prints_the_normalized_config_and_which_router_this_is() {
     assert!(out.contains("10.99.0.1") && out.contains("keepalive"), "{out}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn test_config_warns_that_piranha_heartbeats_are_unauthenticated() {
+    let d = tmp("piranha");
+    let cfg = d.join("lvs.yaml");
+    let pair = "routers: { primary: { address: 127.0.0.1 }, backup: { address: 127.0.0.2 } }
+heartbeat: { keepalive: 100ms, deadtime: 1s, protocol: piranha }
+virtual_services:
+  - { name: web, vip: { address: 10.99.0.1, interface: lo }, port: 80 }
+";
+    std::fs::write(&cfg, pair).unwrap();
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap(), "--node=primary"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "a warning, not a refusal: {err}");
+    assert!(
+        err.contains("pulse: warning: heartbeats are NOT authenticated (protocol: piranha)"),
+        "{err}"
+    );
+    // Native heartbeats: no such warning (here the missing key file is the
+    // only complaint).
+    std::fs::write(&cfg, pair.replace("protocol: piranha", "auth_key_file: /nonexistent/key"))
+        .unwrap();
+    let o = pulse(&["--test-config", "-c", cfg.to_str().unwrap(), "--node=primary"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("NOT authenticated"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Issue 17: a heartbeat port already taken is said once ("Address already
+/// in use" was printed twice on one line, and again by the logger), on
+/// stderr, with exit status 1, in the foreground and in daemon mode (where
+/// the sockets are bound before pulse detaches).
+#[test]
+fn a_taken_heartbeat_port_is_reported_once() {
+    let d = tmp("inuse");
+    let cfg = d.join("lvs.yaml");
+    let key = d.join("key");
+    std::fs::write(&key, "a key that is long enough\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    std::fs::write(
+        &cfg,
+        GOOD.replace("KEY", key.to_str().unwrap())
+            .replace("heartbeat: {", &format!("heartbeat: {{ port: {port},")),
+    )
+    .unwrap();
+    let sock = d.join("sock");
+    for mode in [&["-n"][..], &[][..]] {
+        let mut a = mode.to_vec();
+        a.extend(["-c", cfg.to_str().unwrap(), "--socket", sock.to_str().unwrap()]);
+        let o = pulse(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{mode:?}: {err}{out}");
+        let both = format!("{out}{err}");
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(both.matches("Address already in use").count(), 1, "{mode:?}: {both}");
+            assert!(err.contains(&format!("cannot create heartbeat socket on 127.0.0.1:{port}")));
+        }
+        assert_eq!(both.matches("pulse: ").count(), 1, "{mode:?}: one line: {both}");
+    }
+    drop(taken);
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -41,7 +41,7 @@ impl<'n> Map<'n> {
         };
         let len = entries.len();
         let mut out: Vec<(&'n str, Pos, Node<'n>, bool)> = Vec::with_capacity(len);
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashMap::new();
         for (k, v) in entries {
             let Kind::Scalar { text, .. } = k.kind() else {
                 sink.error(
@@ -50,13 +50,21 @@ impl<'n> Map<'n> {
                 );
                 continue;
             };
-            let duplicate = if len <= SMALL_MAP {
-                out.iter().any(|(key, ..)| *key == text)
+            let first = if len <= SMALL_MAP {
+                out.iter().find(|(key, ..)| *key == text).map(|e| e.1)
             } else {
-                !seen.insert(text)
+                seen.insert(text, k.pos())
             };
-            if duplicate {
-                sink.error(k.pos(), format!("duplicate key `{text}`"));
+            if let Some(first) = first {
+                // A YAML mapping with a repeated key is not valid YAML
+                // (unlike lvs.cf, where piranha keeps the last value).
+                sink.error(
+                    k.pos(),
+                    format!(
+                        "duplicate key `{text}` (first at line {}, column {})",
+                        first.line, first.column
+                    ),
+                );
                 continue;
             }
             out.push((text, k.pos(), v, false));
@@ -65,13 +73,16 @@ impl<'n> Map<'n> {
         Some(Map { pos: node.pos(), loc, entries: out, known: Vec::with_capacity(24) })
     }
 
-    /// Takes the value of `key`, if present and not null.
+    /// Takes the value of `key`, if present. An empty or null value is an
+    /// error: no key gives a meaning to "no value", and a file cut short
+    /// (`deadtime:` as its last line) must not load with a default.
     fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(Node<'n>, Loc)> {
         self.known.push(key);
         let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
         entry.3 = true;
         let loc = sink.loc(self.loc, key, entry.2.pos());
         if entry.2.is_null() {
+            sink.error(entry.2.pos(), format!("`{key}` has no value"));
             return None;
         }
         Some((entry.2, loc))
@@ -80,12 +91,9 @@ impl<'n> Map<'n> {
     /// Takes a required value, reporting its absence at the mapping.
     fn need(&mut self, sink: &mut Sink, key: &'static str, what: &str) -> Option<(Node<'n>, Loc)> {
         let got = self.get(sink, key);
-        if got.is_none() {
-            // Looked for again only when there is something to report.
-            match self.entries.iter().find(|(k, ..)| *k == key) {
-                Some(e) => sink.error(e.2.pos(), format!("{what}: `{key}` needs a value")),
-                None => sink.error(self.pos, format!("{what}: missing key `{key}`")),
-            }
+        // An empty value was reported by `get`.
+        if got.is_none() && !self.entries.iter().any(|(k, ..)| *k == key) {
+            sink.error(self.pos, format!("{what}: missing key `{key}`"));
         }
         got
     }
@@ -115,9 +123,11 @@ fn string(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
     scalar(sink, n, key, "a string").map(|(t, _)| t.to_owned())
 }
 
+/// A string that is not empty; blank and control characters are the
+/// validator's (`values::name_or_command`), the same for both front ends.
 fn nonempty(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
     let s = string(sink, n, key)?;
-    if s.trim().is_empty() {
+    if s.is_empty() {
         sink.error(n.pos(), format!("`{key}` is empty"));
         return None;
     }

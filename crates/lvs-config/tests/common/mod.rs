@@ -35,9 +35,12 @@ fn millis(max: u64) -> impl Strategy<Value = Millis> {
     prop_oneof![(1..=max / 1000).prop_map(Millis::from_secs), (1..=max).prop_map(Millis)]
 }
 
-/// A string with at least one non-blank character.
+/// A name: any string with a non-blank character and no C0 control
+/// character or DEL (the rule both front ends share).
 fn text() -> impl Strategy<Value = String> {
-    any::<String>().prop_filter("blank", |s| !s.trim().is_empty())
+    any::<String>().prop_filter("blank or control", |s| {
+        !s.chars().all(char::is_whitespace) && !s.chars().any(|c| c.is_ascii_control())
+    })
 }
 
 fn word() -> impl Strategy<Value = String> {
