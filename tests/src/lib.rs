@@ -2,5 +2,6 @@
 //! folder; this library holds helpers they share.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod guest;
 pub mod pulse;

@@ -129,6 +129,8 @@ fn full_models() -> Vec<Config> {
         routers: Routers::Pair { primary: router(1), backup: Some(router(2)) },
         backup_active: true,
         preempt: true,
+        // Cold, so that the writer prints the key (hot is the default, left out).
+        standby: lvs_config::Standby::Cold,
         heartbeat: Heartbeat {
             port: 539,
             keepalive: Millis(2000),

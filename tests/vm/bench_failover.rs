@@ -26,9 +26,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
-use std::io::IoSliceMut;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -38,12 +36,9 @@ use std::time::{Duration, Instant};
 
 // `Running`: dropping it SIGKILLs the daemon's whole process group
 // (keepalived's children, pulse's lvsd), as a power cut would.
+use lvs_tests::capture::{recv_stamped, PACKET_OUTGOING};
 use lvs_tests::guest::Running;
-use nix::sys::socket::{
-    self, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockProtocol, SockType,
-    SockaddrStorage,
-};
-use nix::sys::time::TimeSpec;
+use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
 use testbed::Netns;
 
 const VIP: &str = "10.77.0.100";
@@ -536,38 +531,6 @@ fn echo_server(ns: &Netns, id: u8) {
             }
         }
     });
-}
-
-/// `sll_pkttype` of a frame this host sent, seen on a packet socket.
-const PACKET_OUTGOING: u8 = 4;
-
-/// Receives one datagram or frame with its arrival time as the kernel
-/// stamped it (`SO_TIMESTAMPNS`), and the packet type for packet sockets.
-/// `None` on a timeout or error.
-fn recv_stamped(fd: &impl AsRawFd, buf: &mut [u8]) -> Option<(usize, Instant, Option<u8>)> {
-    let mut iov = [IoSliceMut::new(buf)];
-    let mut space = nix::cmsg_space!(TimeSpec);
-    let msg = socket::recvmsg::<SockaddrStorage>(
-        fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .ok()?;
-    let stamp = msg.cmsgs().ok()?.find_map(|c| match c {
-        ControlMessageOwned::ScmTimestampns(t) => Some(t),
-        _ => None,
-    });
-    let pkttype = msg.address.and_then(|a| a.as_link_addr().map(|l| l.pkttype()));
-    Some((msg.bytes, stamp.map_or_else(Instant::now, arrival), pkttype))
-}
-
-/// The monotonic time of a kernel stamp (wall clock).
-fn arrival(t: TimeSpec) -> Instant {
-    let stamp = Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32);
-    let now = Instant::now();
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    now.checked_sub(wall.saturating_sub(stamp)).unwrap_or(now)
 }
 
 fn ms(d: Duration) -> String {

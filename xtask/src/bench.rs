@@ -15,7 +15,10 @@ use anyhow::{bail, Context};
 
 /// The benchmarks, by the word `--only` takes.
 const SUITES: &[(&str, &str)] = &[
-    ("failover", "bench_failover"),
+    // The VIP-only breakdown and the row through IPVS (a cargo `--test` glob).
+    ("failover", "bench_failover*"),
+    // The row through IPVS alone.
+    ("failover-ipvs", "bench_failover_ipvs"),
     ("detection", "bench_detect"),
     ("table", "bench_table"),
     ("reload", "bench_reload"),
@@ -102,6 +105,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let stdout = child.stdout.take().context("vm-test has no stdout")?;
     let mut rows = Vec::new();
     let mut chaos = crate::reliability::Run::default();
+    let mut data = crate::plot::Data::default();
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read vm-test's output")?;
         println!("{line}");
@@ -109,6 +113,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             rows.push(row);
         }
         chaos.take_line(&line);
+        data.take(&line);
     }
     let status = child.wait().context("cannot wait for vm-test")?;
     if chaos.finished {
@@ -123,6 +128,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let doc = update_table(&doc, &rows);
     std::fs::write(&path, doc).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("xtask: {} rows written to {}", rows.len(), path.display());
+    if !data.is_empty() {
+        for f in crate::plot::draw(&data, &crate::project_root().join("docs"))? {
+            eprintln!("xtask: drew {f}");
+        }
+    }
     if !status.success() {
         bail!("vm-test reported failures ({status}); rows printed so far were written");
     }

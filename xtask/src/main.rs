@@ -17,9 +17,12 @@
 //!   and fetches Debian's cloud kernel (which has IPVS) into `target/`.
 //! - `vm-test [--suite AREA]... [--timeout SECS] [FILTER]`: runs the in-guest
 //!   suites in one QEMU boot and prints a closing `N passed, N failed` line.
-//! - `bench [--only failover|detection|table|reload|cost]... [--runs N]`: the router
+//! - `bench [--only failover|failover-ipvs|detection|table|reload|cost]... [--runs N]`: the router
 //!   benchmarks (`tests/vm/bench_*.rs`) in one boot; their rows go into the
-//!   summary table of `docs/benchmarks.md`. Not part of `test`.
+//!   summary table of `docs/benchmarks.md`; the failover benchmark's data
+//!   go to `docs/failover-ipvs.data` and its plots to `docs/*.svg`. Not
+//!   part of `test`.
+//! - `plot`: draws the failover plots again from `docs/failover-ipvs.data`.
 //! - `vm-selftest`: proves that `vm-test` reports an injected failing test,
 //!   a hung guest and a guest kernel panic as failures.
 //!
@@ -67,6 +70,7 @@ mod demo;
 mod dist;
 mod initramfs;
 mod man;
+mod plot;
 mod proc;
 mod reliability;
 mod vm;
@@ -92,6 +96,7 @@ commands:
   vm-selftest               check that vm-test reports failures, hangs and panics
   bench [--only NAME]... [--runs N]
                             router benchmarks against keepalived in the VM; writes docs/benchmarks.md
+  plot                      draw the failover plots of docs/ again from docs/failover-ipvs.data
 
 environment:
   LVS_VM_KVM=1              boot with KVM instead of TCG software emulation
@@ -145,6 +150,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("bench") => bench::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("plot") => plot::redraw(&project_root().join("docs")).map(|()| ExitCode::SUCCESS),
         Some("man") => man::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("dist") => dist::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("help" | "-h" | "--help") | None => {

@@ -148,6 +148,11 @@ pub struct Config {
     /// it returns. piranha never fails back; false keeps that behaviour.
     #[serde(default)]
     pub preempt: bool,
+    /// Whether standby routers keep lvsd, its nannies and the IPVS table
+    /// running (hot, the default in both formats) or start them only when
+    /// they take over (cold, piranha's behaviour).
+    #[serde(default, skip_serializing_if = "Standby::is_hot")]
+    pub standby: Standby,
     /// Heartbeat transport and timing.
     #[serde(default)]
     pub heartbeat: Heartbeat,
@@ -215,6 +220,26 @@ pub enum ServiceMode {
     Lvs,
     /// Failover services (FOS).
     Fos,
+}
+
+/// What a standby router runs (`standby:`; lvs.cf `standby =`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standby {
+    /// lvsd, its nannies and the IPVS table run on every router, without
+    /// the VIPs on standby routers, so a takeover only moves the addresses.
+    #[default]
+    Hot,
+    /// lvsd runs only on the active router (piranha): a takeover starts it,
+    /// and the table is complete only after every nanny's first check.
+    Cold,
+}
+
+impl Standby {
+    /// The default, which the YAML writer leaves out.
+    pub fn is_hot(&self) -> bool {
+        *self == Standby::Hot
+    }
 }
 
 /// The routers and how the active one is chosen.

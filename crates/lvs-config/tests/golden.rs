@@ -45,6 +45,7 @@ fn expected() -> Config {
         },
         backup_active: true,
         preempt: false,
+        standby: Standby::Hot,
         heartbeat: Heartbeat {
             port: 539,
             keepalive: Millis(6000),
@@ -325,6 +326,7 @@ fn piranha_defaults_and_quirks() {
     assert_eq!(c.heartbeat.deadtime, Millis(5000));
     assert_eq!(c.heartbeat.port, 539);
     assert!(!c.backup_active && c.hard_shutdown);
+    assert_eq!(c.standby, Standby::Hot, "hot standby, unlike piranha: see README");
     assert_eq!(c.paths.ipvsadm, Path::new("/sbin/ipvsadm"));
     let v = &c.virtual_services[0];
     assert!(!v.active && !v.real_servers[0].active);
@@ -411,4 +413,26 @@ failover f {
     assert_eq!(f.check.kind.expect_matcher(), Some(Expect::Regex("^OK")));
     assert_eq!(f.check.reentry, Millis(5000));
     assert_eq!(f.monitor.as_deref(), Some(Path::new("/usr/local/sbin/nanny")));
+}
+
+#[test]
+fn standby_cold_in_both_formats_and_a_bad_value_is_named() {
+    let cf = parse_ok("primary = 10.0.0.1\nstandby = cold\n", "c.cf", Format::LvsCf);
+    assert_eq!(cf.standby, Standby::Cold);
+    let yaml = parse_ok(
+        "routers: { primary: { address: 10.0.0.1 } }\nstandby: cold\n",
+        "c.yaml",
+        Format::Yaml,
+    );
+    assert_eq!(yaml.standby, Standby::Cold);
+    assert!(to_yaml(&yaml).contains("standby: cold"), "written when not the default");
+    assert!(!to_yaml(&cf_default()).contains("standby"), "the default is left out");
+    let (config, diags) = parse_str("primary = 10.0.0.1\nstandby = warm\n", "w.cf", Format::LvsCf);
+    assert!(config.is_none());
+    let text = Diagnostics(diags).to_string();
+    assert!(text.contains("w.cf:2:") && text.contains("warm"), "{text}");
+}
+
+fn cf_default() -> Config {
+    parse_ok("primary = 10.0.0.1\n", "d.cf", Format::LvsCf)
 }

@@ -16,6 +16,7 @@
 pub mod engine;
 pub mod kernel;
 pub mod limits;
+pub mod ready;
 pub mod spawn;
 pub mod spec;
 pub mod supervise;
@@ -38,6 +39,8 @@ Usage: lvsd [OPTION...]
       --own-table         the whole IPVS table is lvsd's: remove services the
                           configuration does not describe
       --pid-file=FILE     pid file of a daemon run [/var/run/lvs.pid]
+      --ready-file=FILE   hold lvsd's pid in FILE while every nanny has given
+                          a first verdict (the table is complete; for pulse)
       --check-config      load and validate the configuration, print it as
                           normalized YAML and exit 0, or print every error and
                           exit 1
@@ -68,6 +71,8 @@ pub struct Options {
     pub own_table: bool,
     /// `--pid-file`: where a daemon run writes its pid.
     pub pid_file: Option<PathBuf>,
+    /// `--ready-file`: where lvsd says its table is complete.
+    pub ready_file: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -104,6 +109,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, A
             Long("check-config") => o.check_config = true,
             Long("own-table") => o.own_table = true,
             Long("pid-file") => o.pid_file = Some(p.value()?.into()),
+            Long("ready-file") => o.ready_file = Some(p.value()?.into()),
             Short('n') | Long("nodaemon") => o.nodaemon = true,
             Long("nofork") => o.nofork = true,
             Short('t') | Long("test-start") => o.test_start = true,
@@ -321,6 +327,9 @@ fn run_with(o: &Options, config: lvs_config::Config, client: ipvs::Client) -> Re
     }
     let engine = Engine::new(client, spec, ownership(o));
     let mut sup = Supervisor::new(engine, config_path(o), NannyOptions { verbose: o.verbose })?;
+    if let Some(p) = &o.ready_file {
+        sup.ready = Some(ready::ReadyFile::new(p.clone()));
+    }
     Ok(match sup.run()? {
         supervise::Exit::Signal(_) => 0,
         supervise::Exit::HardShutdown => 1,

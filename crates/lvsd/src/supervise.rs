@@ -187,6 +187,8 @@ pub struct Supervisor<K: Kernel> {
     next_reap: Instant,
     /// A SIGCHLD came: wait for the children.
     child_exited: bool,
+    /// Where readiness is told to pulse (`--ready-file`), judged at each scan.
+    pub ready: Option<crate::ready::ReadyFile>,
 }
 
 impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
@@ -230,6 +232,7 @@ impl<K: Kernel> Supervisor<K> {
             next_scan: Instant::now(),
             next_reap: Instant::now() + REAP_EVERY,
             child_exited: false,
+            ready: None,
         })
     }
 
@@ -691,6 +694,9 @@ impl<K: Kernel> Supervisor<K> {
                 log::info!("real server {server} not reported up since its nanny started: down");
                 self.engine.report(&key, Report::Removed);
             }
+        }
+        if let Some(f) = &mut self.ready {
+            f.set(crate::ready::complete(&self.engine.spec.nannies, &self.engine.reports));
         }
     }
 

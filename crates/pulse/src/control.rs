@@ -43,7 +43,17 @@ fn ms(d: Option<std::time::Duration>) -> Option<u128> {
     d.map(|d| d.as_millis())
 }
 
-/// Status as text; `loop_stats` are the stall detector's figures.
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// Status as text. `ready`: lvsd's table is complete (every nanny gave a
+/// first verdict), this router's and, from their heartbeats, each peer's;
+/// `loop_stats` are the stall detector's figures.
 pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "router: {}", s.name);
@@ -59,6 +69,7 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
             let _ = writeln!(o, "lvsd: not running");
         }
     }
+    let _ = writeln!(o, "ready: {}", yes_no(s.ready));
     for v in &s.vips {
         let _ = writeln!(o, "vip: {v}");
     }
@@ -69,11 +80,12 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
         };
         let _ = writeln!(
             o,
-            "peer: {} {} role={} faults={} heard={}{}",
+            "peer: {} {} role={} faults={} ready={} heard={}{}",
             p.name,
             if p.alive { "alive" } else { "dead" },
             p.role.map_or("unknown", |r| r.as_str()),
             p.faults,
+            yes_no(p.ready),
             heard,
             if p.config_mismatch { " config-mismatch" } else { "" },
         );
@@ -114,11 +126,12 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
         .iter()
         .map(|p| {
             format!(
-                "{{\"name\":{},\"alive\":{},\"role\":{},\"faults\":{},\"last_heard_ms\":{},\"config_mismatch\":{}}}",
+                "{{\"name\":{},\"alive\":{},\"role\":{},\"faults\":{},\"ready\":{},\"last_heard_ms\":{},\"config_mismatch\":{}}}",
                 json_str(&p.name),
                 p.alive,
                 p.role.map_or("null".to_owned(), |r| json_str(r.as_str())),
                 json_str(&p.faults.to_string()),
+                p.ready,
                 ms(p.last_heard).map_or("null".to_owned(), |m| m.to_string()),
                 p.config_mismatch,
             )
@@ -139,13 +152,14 @@ pub fn render_json(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
     let drops: Vec<String> =
         s.drops.iter().map(|(r, n)| format!("{}:{n}", json_str(r.as_str()))).collect();
     format!(
-        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{},\"loop_turns\":{},\"loop_stalls\":{},\"loop_worst_turn_us\":{}}}\n",
+        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"ready\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{},\"loop_turns\":{},\"loop_stalls\":{},\"loop_worst_turn_us\":{}}}\n",
         json_str(&s.name),
         json_str(s.role.as_str()),
         json_str(&s.faults.to_string()),
         s.epoch,
         json_str(s.protocol),
         lvsd_pid.map_or("null".to_owned(), |p| p.to_string()),
+        s.ready,
         vips.join(","),
         peers.join(","),
         s.drops.total(),
@@ -172,12 +186,14 @@ mod tests {
             role: Role::Active,
             faults: Faults::NONE,
             epoch: 0,
+            ready: true,
             peers: vec![PeerStatus {
                 name: "lvs\"2".into(),
                 alive: true,
                 last_heard: Some(Duration::from_millis(1234)),
                 role: Some(Role::Standby),
                 faults: Faults::LINK_FAIL,
+                ready: false,
                 config_mismatch: false,
             }],
             vips: vec![Vip {
@@ -204,8 +220,10 @@ mod tests {
     #[test]
     fn text() {
         let t = render_text(&status(), Some(42), &LoopStats::default());
-        assert!(t.starts_with("router: lvs1\nrole: active\nfaults: none\nepoch: 0\nprotocol: native\nlvsd: pid 42\nvip: 10.0.0.100/24 dev eth0:1\n"), "{t}");
-        assert!(t.contains("peer: lvs\"2 alive role=standby faults=linkfail heard=1234 ms ago\n"));
+        assert!(t.starts_with("router: lvs1\nrole: active\nfaults: none\nepoch: 0\nprotocol: native\nlvsd: pid 42\nready: yes\nvip: 10.0.0.100/24 dev eth0:1\n"), "{t}");
+        assert!(t.contains(
+            "peer: lvs\"2 alive role=standby faults=linkfail ready=no heard=1234 ms ago\n"
+        ));
         assert!(t.contains("dropped: 1\n"));
         assert!(t.contains("dropped.bad_mac: 1\n"));
         assert!(t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\n"), "{t}");
@@ -218,7 +236,7 @@ mod tests {
             None,
             &LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
         );
-        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
+        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
             "\"config_mismatches\":0,\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"

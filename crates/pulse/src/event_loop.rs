@@ -300,6 +300,12 @@ impl<H: Host> Daemon<H> {
             }
         }
         self.control.expire(self.poll.registry(), Instant::now());
+        // lvsd's word on its table (a small file next to the control
+        // socket): at every turn, so at least once per keepalive.
+        let ready = self.host.lvsd_ready();
+        if ready != self.machine.lvsd_ready() && self.handle(Event::LvsdReady(ready)) {
+            return true;
+        }
         self.handle(Event::Tick)
     }
 
@@ -640,6 +646,7 @@ mod tests {
             vips: vec![],
             arp: machine::ArpPolicy::default(),
             syncdaemon: false,
+            hot_standby: false,
             monitored_links: vec![],
             protocol: machine::Protocol::Piranha,
             config_digest: [0; 32],

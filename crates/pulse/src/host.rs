@@ -104,6 +104,9 @@ pub trait Host {
     fn reap(&mut self) -> Vec<(Child, Option<i32>)>;
     /// lvsd's pid while it runs.
     fn lvsd_pid(&self) -> Option<u32>;
+    /// Whether the running lvsd says its table is complete (its ready file
+    /// holds its pid). Cheap: read at every turn of the loop.
+    fn lvsd_ready(&self) -> bool;
     /// Takes new paths and commands after a reload.
     fn reconfigure(&mut self, cfg: HostConfig);
     /// When [`Host::on_deadline`] next has something to do.
@@ -137,8 +140,11 @@ pub struct HostConfig {
     pub inactive_cmd: Option<Vec<String>>,
     /// lvsd binary.
     pub lvsd: PathBuf,
-    /// Arguments for lvsd (`--nofork|--nodaemon -c CFG [-v]`).
+    /// Arguments for lvsd (`--nofork|--nodaemon -c CFG [-v]
+    /// [--ready-file=FILE]`).
     pub lvsd_args: Vec<String>,
+    /// Where lvsd says its table is complete (`--ready-file`).
+    pub lvsd_ready_file: Option<PathBuf>,
     /// ipvsadm binary.
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
@@ -170,10 +176,14 @@ pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
     out
 }
 
+/// What a round could not announce: the addresses and the first error
+/// (`None`: all sent).
+type Unsent = Option<(Vec<IpAddr>, lvs_net::Error)>;
+
 /// Announces each of `addrs` once (gratuitous ARP as an RFC 5227
 /// announcement, the form `send_arp` sends by default); returns the
 /// addresses that could not be announced and the first error.
-fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Option<(Vec<IpAddr>, lvs_net::Error)> {
+fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Unsent {
     let mut failed = Vec::new();
     let mut first = None;
     for addr in addrs {
@@ -345,20 +355,26 @@ impl Host for RealHost {
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         let mut first_err = None;
-        for (dev, addrs) in by_base_dev(vips) {
-            // A socket opened before (at start, or a previous round) sends
-            // at once, with no netlink exchange between the VIP going up
-            // and the frame; the link is checked right after, and if it
-            // changed under the socket the round is sent again on a new one.
-            let early = self
-                .announcers
-                .iter()
-                .find(|(d, _, _)| *d == dev)
-                .map(|(_, _, a)| announce_all(a, &addrs));
+        let groups = by_base_dev(vips);
+        // A socket opened before (at start, or a previous round) sends at
+        // once, with no netlink exchange between the VIP going up and the
+        // frame: every interface's frames go first (the NAT gateway's too,
+        // which the real servers' answers wait for).
+        let early: Vec<Option<Unsent>> = groups
+            .iter()
+            .map(|(dev, addrs)| {
+                self.announcers
+                    .iter()
+                    .find(|(d, _, _)| d == dev)
+                    .map(|(_, _, a)| announce_all(a, addrs))
+            })
+            .collect();
+        for ((dev, addrs), early) in groups.into_iter().zip(early) {
             if matches!(early, Some(None)) {
                 // Sent: the link check (a netlink exchange, slow on a
                 // loaded host) waits for the loop's next turn, which
-                // reads the heartbeats first.
+                // reads the heartbeats first; if the link changed under
+                // the socket, the round is sent again on a new one.
                 self.unchecked.push((dev, addrs));
                 continue;
             }
@@ -432,6 +448,14 @@ impl Host for RealHost {
 
     fn lvsd_pid(&self) -> Option<u32> {
         self.procs.lvsd_pid()
+    }
+
+    fn lvsd_ready(&self) -> bool {
+        let (Some(pid), Some(path)) = (self.lvsd_pid(), &self.cfg.lvsd_ready_file) else {
+            return false;
+        };
+        // A file left by a killed lvsd holds another pid.
+        std::fs::read_to_string(path).is_ok_and(|t| t.trim() == pid.to_string())
     }
 
     fn reconfigure(&mut self, cfg: HostConfig) {

@@ -15,7 +15,11 @@
 //! recent heartbeats (`freshness`), so no wall clock is read anywhere.
 //!
 //! - A standby router activates when no alive peer is active and no eligible
-//!   peer is ranked before it: the first listed router that is up is active.
+//!   peer comes before it: the first listed router that is up is active.
+//!   Among standbys, one whose lvsd table is complete (the `ready` bit of
+//!   its heartbeats) comes before one whose table is not, whatever their
+//!   ranks; a router never waits for its own table (an unready table beats
+//!   no VIP).
 //! - A standby router does not take over from an active peer (no automatic
 //!   failback), unless preemption is on and it outranks that peer.
 //! - Two active routers: the one that is outranked yields (ranking compares
@@ -122,6 +126,10 @@ pub struct Config {
     pub arp: ArpPolicy,
     /// Switch the IPVS sync daemon between master and backup.
     pub syncdaemon: bool,
+    /// Hot standby: lvsd (and so the IPVS table and the nannies) runs from
+    /// start on every router, and a takeover only moves the VIPs. Off:
+    /// piranha's cold standby, lvsd runs only while active.
+    pub hot_standby: bool,
     /// Links whose loss makes this router stand down.
     pub monitored_links: Vec<String>,
     /// Heartbeat format.
@@ -193,6 +201,8 @@ pub enum Event {
     Control(Command),
     /// The configuration was re-read and validated.
     Reconfigured(Box<Config>),
+    /// lvsd says its table is complete (true) or no longer (false).
+    LvsdReady(bool),
 }
 
 /// Sync daemon role.
@@ -248,6 +258,8 @@ pub struct PeerStatus {
     pub role: Option<Role>,
     /// Last advertised faults.
     pub faults: Faults,
+    /// Its last heartbeat said its lvsd table is complete.
+    pub ready: bool,
     /// Its configuration digest differs from ours.
     pub config_mismatch: bool,
 }
@@ -263,6 +275,8 @@ pub struct Status {
     pub faults: Faults,
     /// Take-over epoch.
     pub epoch: u32,
+    /// This router's lvsd has its table complete.
+    pub ready: bool,
     /// Peers in rank order.
     pub peers: Vec<PeerStatus>,
     /// Configured VIPs.
@@ -293,6 +307,10 @@ pub struct Machine {
     last_step: Option<Instant>,
     links_down: BTreeSet<String>,
     lvsd_running: bool,
+    /// lvsd says its table is complete.
+    lvsd_ready: bool,
+    /// When to start lvsd again after it exited on a hot standby.
+    lvsd_retry: Option<Instant>,
     reannounce: bool,
     terminating: bool,
     drops: DropCounters,
@@ -303,6 +321,9 @@ pub struct Machine {
     send_now: bool,
     warnings: Warnings,
 }
+
+/// How long a hot standby waits before starting lvsd again after it exited.
+const LVSD_RESTART: Duration = Duration::from_secs(2);
 
 fn outranks(a: (u32, usize), b: (u32, usize)) -> bool {
     a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
@@ -327,6 +348,8 @@ impl Machine {
             last_step: None,
             links_down: BTreeSet::new(),
             lvsd_running: false,
+            lvsd_ready: false,
+            lvsd_retry: None,
             reannounce: false,
             terminating: false,
             drops: DropCounters::default(),
@@ -345,6 +368,11 @@ impl Machine {
     /// Current faults.
     pub fn faults(&self) -> Faults {
         self.faults
+    }
+
+    /// Whether lvsd said its table is complete.
+    pub fn lvsd_ready(&self) -> bool {
+        self.lvsd_ready
     }
 
     /// Dropped heartbeat counters.
@@ -373,6 +401,7 @@ impl Machine {
         t.extend(self.next_send);
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
+        t.extend(self.lvsd_retry);
         // Not acted on yet: later than the last step.
         let acted = self.last_step.unwrap_or(now);
         let future = |x: Instant| (x > acted).then_some(x);
@@ -409,6 +438,12 @@ impl Machine {
                 } else {
                     self.send(now, &mut out);
                 }
+                // A hot standby's lvsd outlives deactivation; not pulse.
+                if self.lvsd_running {
+                    out.push(Action::StopLvsd);
+                    self.lvsd_running = false;
+                    self.lvsd_ready = false;
+                }
                 self.terminating = true;
                 out.push(Action::Exit);
                 return out;
@@ -416,11 +451,24 @@ impl Machine {
             Event::ChildExited(Child::Lvsd, code) => {
                 let was = self.lvsd_running;
                 self.lvsd_running = false;
+                self.lvsd_ready = false;
                 if was && self.role == Role::Active {
                     log::warn!("lvsd exited ({code:?}): deactivating, childfail set");
                     self.faults.insert(Faults::CHILD_FAIL);
+                } else if was && self.cfg.hot_standby {
+                    log::error!(
+                        "lvsd exited ({code:?}) on a hot standby: its IPVS table is not kept; \
+                         starting it again in {} s",
+                        LVSD_RESTART.as_secs()
+                    );
                 } else {
                     log::info!("lvsd exited ({code:?}) while not expected to run");
+                }
+                // A hot standby runs lvsd again (a takeover would too),
+                // after a pause so that an lvsd that cannot start does not
+                // spin.
+                if was && self.cfg.hot_standby {
+                    self.lvsd_retry = Some(now.mono + LVSD_RESTART);
                 }
             }
             Event::LinkDown(name) => {
@@ -453,6 +501,19 @@ impl Machine {
                 self.faults.insert(Faults::ADMIN_DOWN);
             }
             Event::Reconfigured(cfg) => self.reconfigure(*cfg, now, &mut out),
+            Event::LvsdReady(ready) => {
+                if ready != self.lvsd_ready {
+                    self.lvsd_ready = ready;
+                    log::info!(
+                        "lvsd's table {}",
+                        if ready { "is complete" } else { "is not complete" }
+                    );
+                    // The peers choose among standbys by it: tell them now.
+                    if self.started.is_some() {
+                        self.send(now, &mut out);
+                    }
+                }
+            }
         }
         self.timers(now, &mut out);
         self.evaluate(now, &mut out);
@@ -482,6 +543,7 @@ impl Machine {
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Backup));
         }
+        self.start_hot_lvsd(out);
         if self.cfg.force_active {
             log::info!("forced active on startup: activating lvs");
             self.activate(now, out);
@@ -520,20 +582,22 @@ impl Machine {
                 out.push(Action::VipsUp(new.clone()));
                 out.push(Action::GratuitousArp(new));
             }
-            if self.lvsd_running {
-                out.push(Action::ReloadLvsd);
-            }
             if self.cfg.arp.refresh.is_none() {
                 self.refresh_next = None;
             } else if self.refresh_next.is_none() {
                 self.refresh_next = self.cfg.arp.refresh.map(|r| now.mono + r);
             }
         }
+        self.reconfigure_lvsd(out);
     }
 
     fn timers(&mut self, now: Now, out: &mut Vec<Action>) {
         if self.started.is_none() {
             return;
+        }
+        if self.lvsd_retry.is_some_and(|t| now.mono >= t) {
+            self.lvsd_retry = None;
+            self.start_hot_lvsd(out);
         }
         for i in 0..self.peers.len() {
             if self.peers[i].reported_alive && !self.alive(i, now.mono) {
@@ -620,7 +684,17 @@ impl Machine {
                 if !self.settled(now.mono) {
                     return;
                 }
-                if let Some(&b) = alive.iter().find(|&&i| i < me && self.peers[i].eligible) {
+                // Among standbys a ready table comes first, then the rank:
+                // wait for an eligible peer before us in that order. An
+                // unready router never waits for its own table.
+                let ready = self.lvsd_ready;
+                let before_us = |m: &Machine, i: usize| {
+                    let theirs = m.peers[i].ready;
+                    (theirs && !ready) || (theirs == ready && i < me)
+                };
+                if let Some(&b) =
+                    alive.iter().find(|&&i| self.peers[i].eligible && before_us(self, i))
+                {
                     log::debug!("waiting for {} to activate", self.cfg.routers[b].name);
                     return;
                 }
@@ -662,12 +736,45 @@ impl Machine {
         self.send(now, out);
         if !self.cfg.test_start {
             out.push(Action::RunActiveCmd);
-            out.push(Action::StartLvsd);
-            self.lvsd_running = true;
+            // On a hot standby lvsd has been running all along: the table
+            // is there already.
+            if !self.lvsd_running {
+                out.push(Action::StartLvsd);
+                self.lvsd_running = true;
+                self.lvsd_retry = None;
+            }
         }
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Master));
         }
+    }
+
+    /// Starts lvsd on a hot standby that does not run it (at start, after
+    /// it exited, after a reload turned hot standby on).
+    fn start_hot_lvsd(&mut self, out: &mut Vec<Action>) {
+        if self.cfg.hot_standby && !self.cfg.test_start && !self.lvsd_running {
+            out.push(Action::StartLvsd);
+            self.lvsd_running = true;
+            self.lvsd_retry = None;
+        }
+    }
+
+    /// After a reload: lvsd re-reads the configuration wherever it runs; a
+    /// switch between hot and cold standby starts or stops it on a standby
+    /// router.
+    fn reconfigure_lvsd(&mut self, out: &mut Vec<Action>) {
+        if self.role == Role::Standby && !self.cfg.hot_standby && self.lvsd_running {
+            log::info!("cold standby: stopping lvsd until this router is active");
+            out.push(Action::StopLvsd);
+            self.lvsd_running = false;
+            self.lvsd_ready = false;
+        } else if self.lvsd_running {
+            out.push(Action::ReloadLvsd);
+        }
+        if !self.cfg.hot_standby {
+            self.lvsd_retry = None;
+        }
+        self.start_hot_lvsd(out);
     }
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {
@@ -679,9 +786,11 @@ impl Machine {
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Backup));
         }
-        if self.lvsd_running {
+        // A hot standby keeps lvsd: its table stays true while standing by.
+        if self.lvsd_running && !self.cfg.hot_standby {
             out.push(Action::StopLvsd);
             self.lvsd_running = false;
+            self.lvsd_ready = false;
         }
         if !self.cfg.vips.is_empty() {
             out.push(Action::VipsDown(self.cfg.vips.clone()));

@@ -213,6 +213,7 @@ mod tests {
             vips: vec![],
             arp: machine::ArpPolicy::default(),
             syncdaemon: false,
+            hot_standby: false,
             monitored_links: vec![],
             protocol: machine::Protocol::Piranha,
             config_digest: [0; 32],

@@ -102,6 +102,8 @@ pub struct Settings {
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
     pub syncdaemon: Option<(String, u8)>,
+    /// lvsd on standby routers too (hot) or only on the active one (cold).
+    pub standby: lvs_config::Standby,
     /// Stand down when a heartbeat interface loses its link.
     pub monitor_links: bool,
     /// Root-only control socket.
@@ -196,6 +198,7 @@ impl Settings {
             lvsd: c.paths.lvsd.clone(),
             ipvsadm: c.paths.ipvsadm.clone(),
             syncdaemon: c.sync_daemon.as_ref().map(|y| (y.interface.clone(), y.sync_id)),
+            standby: c.standby,
             monitor_links: c.monitor_links,
             control_socket: CONTROL_SOCKET.into(),
         };
@@ -305,6 +308,7 @@ impl Settings {
             vips: self.vips.clone(),
             arp: self.arp.clone(),
             syncdaemon: self.syncdaemon.is_some(),
+            hot_standby: self.standby == lvs_config::Standby::Hot,
             monitored_links: Vec::new(),
             protocol,
             config_digest: digest,

@@ -183,11 +183,15 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     if opts.verbose {
         lvsd_args.push("-v".to_owned());
     }
+    // Next to the control socket: a directory only root writes to.
+    let ready_file = s.control_socket.with_extension("lvsd-ready");
+    lvsd_args.push(format!("--ready-file={}", ready_file.display()));
     let host = HostConfig {
         active_cmd: s.active_cmd.as_deref().and_then(split_command),
         inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),
         lvsd: opts.lvsd.clone().unwrap_or_else(|| s.lvsd.clone()),
         lvsd_args,
+        lvsd_ready_file: Some(ready_file),
         ipvsadm: s.ipvsadm.clone(),
         sync: s.syncdaemon.clone(),
     };

@@ -27,7 +27,8 @@
 //! | 68 + 20 *n* | 32 | HMAC-SHA256 over every byte before it, with the shared key |
 //!
 //! The length is exactly 100 + 20 *n* bytes. Flags: bit 0 (`0x01`) is
-//! reserved for "table ready" (issue 16); bits 1–7 are reserved. Senders
+//! "table ready" ([`FLAG_READY`]: the sender's lvsd has its table complete,
+//! issue 16); bits 1–7 are reserved. Senders
 //! set unknown bits to zero and receivers ignore them, so a bit can be
 //! added without a new version. Version 1 (a wall-clock timestamp instead
 //! of echoes) is no longer spoken: it is dropped as `bad_version`.
@@ -174,6 +175,10 @@ pub struct Echo {
     pub seq: u64,
 }
 
+/// Flag bit: the sender's lvsd has its table complete (every nanny gave a
+/// first verdict): a standby that can take over with the table ready.
+pub const FLAG_READY: u8 = 0x01;
+
 /// One decoded native heartbeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
@@ -191,7 +196,7 @@ pub struct Heartbeat {
     pub boot_id: u64,
     /// Per-boot sequence number.
     pub seq: u64,
-    /// State bits that are not faults (bit 0 reserved for "table ready").
+    /// State bits that are not faults ([`FLAG_READY`]).
     pub flags: u8,
     /// SHA-256 of the sender's cluster configuration.
     pub config_digest: [u8; DIGEST_LEN],

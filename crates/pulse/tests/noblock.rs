@@ -61,8 +61,8 @@ fn no_stalls(lab: &Lab) -> Vec<String> {
 
 /// A pair from the shared lab, r0 active; `lvsd_setup` runs first in the
 /// script pulse runs as lvsd.
-fn started(tag: &str, lvsd_setup: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2, "", 2, false);
+fn started(tag: &str, lvsd_setup: &str, yaml_extra: &str) -> Lab {
+    let mut lab = Lab::new(tag, 2, yaml_extra, 2, false);
     let script = lab.dir.join("lvsd");
     std::fs::write(
         &script,
@@ -83,7 +83,7 @@ fn idle_control_connections_do_not_delay_heartbeats() {
     if !can_run() {
         return;
     }
-    let p = started("idle", "");
+    let p = started("idle", "", "");
     for n in [8, 100] {
         // Root clients that connect and never write (a stuck agent, an
         // `nc -U` left open), held for three dead times.
@@ -104,7 +104,7 @@ fn a_fifo_at_the_config_path_on_sighup_keeps_the_loop_and_the_config() {
     if !can_run() {
         return;
     }
-    let p = started("fifo", "");
+    let p = started("fifo", "", "");
     // A FIFO nobody ever writes replaces the file, then SIGHUP.
     let cfg = p.dir.join("pulse.yaml");
     let good = std::fs::read_to_string(&cfg).unwrap();
@@ -135,7 +135,8 @@ fn stopping_an_lvsd_that_ignores_sigterm_does_not_stall_heartbeats() {
         return;
     }
     // The ignored SIGTERM is inherited through exec.
-    let p = started("term", "trap '' TERM HUP");
+    // Cold standby: a stand-down stops lvsd (a hot standby keeps it).
+    let p = started("term", "trap '' TERM HUP", "standby: cold\n");
     let lvsd_pid = |p: &Lab| {
         text_status(p, 0).and_then(|s| {
             s.lines().find_map(|l| l.strip_prefix("lvsd: pid ").and_then(|x| x.parse::<i32>().ok()))

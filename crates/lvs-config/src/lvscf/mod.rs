@@ -84,6 +84,15 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     if backup_active && backup.is_none() {
         r.ignored(backup_active_a, "has no effect without a `backup` router (piranha clears it)");
     }
+    // Not a piranha key: hot standby is the default here too, and a file
+    // that wants piranha's cold standby says `standby = cold`.
+    let standby = r
+        .choice(
+            f.take("standby"),
+            (g, "standby"),
+            &[("hot", Standby::Hot), ("cold", Standby::Cold)],
+        )
+        .unwrap_or_default();
     r.unused(f.take("heartbeat"));
     let mut heartbeat = Heartbeat { protocol: HeartbeatProtocol::Piranha, ..Heartbeat::default() };
     if let Some(p) = r.port(f.take("heartbeat_port"), (g, "heartbeat.port")) {
@@ -200,6 +209,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         routers,
         backup_active,
         preempt: false,
+        standby,
         heartbeat,
         arp: Arp::default(),
         network,

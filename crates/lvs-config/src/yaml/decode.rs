@@ -287,6 +287,12 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
         .unwrap_or(true);
     let preempt =
         m.get(sink, "preempt").and_then(|(n, _)| boolean(sink, n, "preempt")).unwrap_or(false);
+    let standby = m
+        .get(sink, "standby")
+        .and_then(|(n, _)| {
+            choice(sink, n, "standby", &[("hot", Standby::Hot), ("cold", Standby::Cold)])
+        })
+        .unwrap_or_default();
     let heartbeat =
         m.get(sink, "heartbeat").and_then(|(n, p)| heartbeat(sink, n, p)).unwrap_or_default();
     let arp = m.get(sink, "arp").and_then(|(n, p)| arp(sink, n, p)).unwrap_or_default();
@@ -356,6 +362,7 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
             .unwrap_or_else(|| Routers::Pair { primary: placeholder_router(), backup: None }),
         backup_active,
         preempt,
+        standby,
         heartbeat,
         arp,
         network,

@@ -317,6 +317,7 @@ pub fn config() -> impl Strategy<Value = Config> {
                 ReservationConflictAction::Preempt,
             ])),
             (path(), path(), path(), path(), path()),
+            select(vec![Standby::Hot, Standby::Cold]),
         ),
         list(4, virtual_service),
         list(3, failover_service),
@@ -327,7 +328,16 @@ pub fn config() -> impl Strategy<Value = Config> {
                 (port, keepalive, extra, protocol, auth),
                 (count, interval, refresh),
                 (network, nat, sync, (tcp, tcpfin, udp)),
-                (active_cmd, inactive_cmd, monitor_links, hard_shutdown, rsh_command, rca, p),
+                (
+                    active_cmd,
+                    inactive_cmd,
+                    monitor_links,
+                    hard_shutdown,
+                    rsh_command,
+                    rca,
+                    p,
+                    standby,
+                ),
                 virtual_services,
                 failover_services,
             )| {
@@ -341,6 +351,7 @@ pub fn config() -> impl Strategy<Value = Config> {
                     routers,
                     backup_active,
                     preempt,
+                    standby,
                     heartbeat: Heartbeat {
                         port,
                         keepalive,
@@ -536,6 +547,7 @@ pub fn cf_config() -> impl Strategy<Value = Config> {
                 ReservationConflictAction::Preempt,
             ])),
             path(),
+            select(vec![Standby::Hot, Standby::Cold]),
         ),
         list(4, cf_virtual),
         list(3, cf_failover),
@@ -546,7 +558,16 @@ pub fn cf_config() -> impl Strategy<Value = Config> {
                 (pshared, bshared),
                 (port, keepalive, extra),
                 (network, nat, sync, (tcp, tcpfin, udp)),
-                (active_cmd, inactive_cmd, monitor_links, hard_shutdown, rsh_command, rca, ipvsadm),
+                (
+                    active_cmd,
+                    inactive_cmd,
+                    monitor_links,
+                    hard_shutdown,
+                    rsh_command,
+                    rca,
+                    ipvsadm,
+                    standby,
+                ),
                 virtual_services,
                 failover_services,
             )| Config {
@@ -566,6 +587,7 @@ pub fn cf_config() -> impl Strategy<Value = Config> {
                 },
                 backup_active,
                 preempt: false,
+                standby,
                 heartbeat: Heartbeat {
                     port,
                     keepalive: Millis(keepalive),
@@ -711,6 +733,9 @@ pub fn to_lvscf(c: &Config) -> String {
     }
     let _ = writeln!(o, "monitor_links = {}", b(c.monitor_links));
     let _ = writeln!(o, "hard_shutdown = {}", b(c.hard_shutdown));
+    if c.standby == Standby::Cold {
+        let _ = writeln!(o, "standby = cold");
+    }
     let t = c.ipvs_timeouts;
     let _ = writeln!(
         o,

@@ -22,6 +22,8 @@ pub(super) struct Peer {
     pub(super) faults: Faults,
     pub(super) eligible: bool,
     pub(super) epoch: u32,
+    /// Its last heartbeat said its lvsd table is complete.
+    pub(super) ready: bool,
     /// Replay and freshness state, and what we echo of it.
     pub(super) fresh: PeerFreshness,
     /// Whether "heard" was logged since it was last logged dead.
@@ -72,6 +74,7 @@ impl Machine {
                     last_heard: p.last_heard.map(|h| now.saturating_duration_since(h)),
                     role: p.role,
                     faults: p.faults,
+                    ready: p.ready,
                     config_mismatch: p.digest_mismatch,
                 }
             })
@@ -81,6 +84,7 @@ impl Machine {
             role: self.role,
             faults: self.faults,
             epoch: self.epoch,
+            ready: self.lvsd_ready,
             peers,
             vips: self.cfg.vips.clone(),
             drops: self.drops.clone(),
@@ -110,7 +114,8 @@ impl Machine {
                             });
                         }
                         self.peers[i].digest_mismatch = mismatch;
-                        Ok((i, heard, hb.role, hb.faults, hb.epoch))
+                        let ready = hb.flags & wire::FLAG_READY != 0;
+                        Ok((i, heard, hb.role, hb.faults, hb.epoch, ready))
                     }
                     Ok((i, Verdict::Unproven { answer, since }, _)) => {
                         self.send_now |= answer;
@@ -138,10 +143,10 @@ impl Machine {
                 let i = (0..self.cfg.routers.len())
                     .find(|i| *i != me && self.cfg.routers[*i].addrs.contains(&from))
                     .ok_or(DropReason::WrongSource)?;
-                Ok((i, now, role, Faults::NONE, self.epoch))
+                Ok((i, now, role, Faults::NONE, self.epoch, false))
             }),
         };
-        let (i, heard, role, faults, epoch) = match accepted {
+        let (i, heard, role, faults, epoch, ready) = match accepted {
             Ok(v) => v,
             Err(reason) => {
                 self.drops.count(reason);
@@ -159,6 +164,7 @@ impl Machine {
         p.role = Some(role);
         p.faults = faults;
         p.epoch = epoch;
+        p.ready = ready;
         p.eligible = native && role == Role::Standby && faults.is_empty();
         let back = !p.reported_alive;
         p.reported_alive = true;
@@ -235,7 +241,7 @@ impl Machine {
                     epoch: self.epoch,
                     boot_id: self.cfg.boot_id,
                     seq: self.seq,
-                    flags: 0,
+                    flags: if self.lvsd_ready { wire::FLAG_READY } else { 0 },
                     config_digest: self.cfg.config_digest,
                     echoes,
                 };

@@ -34,6 +34,8 @@ fn config(n: usize, me: usize) -> Config {
         vips: vec![vip()],
         arp: ArpPolicy { repeat: 3, interval: Duration::from_millis(100), refresh: None },
         syncdaemon: true,
+        // piranha's order; hot standby has its own traces below.
+        hot_standby: false,
         monitored_links: vec!["eth0".into()],
         protocol: Protocol::Native { key: Key::new(KEY.to_vec()).unwrap() },
         config_digest: [7; 32],
@@ -830,3 +832,4 @@ fn next_wakeup_covers_send_and_dead_timers_and_never_lies_in_the_past() {
 }
 
 mod freshness;
+mod hot;
