@@ -207,6 +207,8 @@ fn test() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    // Host tests use host packages too (promtool for pulse's /metrics).
+    assets::ensure_host_packages()?;
     proc::cargo(&["test", "--workspace"])?;
     assets::ensure(false)?;
     // The self-test first: the last `N passed, N failed` line printed must

@@ -19,8 +19,10 @@ use mio::{Events, Interest, Poll, Token};
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::host::{CommandKind, Host, RealHost};
+use crate::http_server::HttpServer;
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::reload::Reloader;
+use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
@@ -76,6 +78,14 @@ pub struct Daemon<H: Host> {
     flags: [(i32, Arc<AtomicBool>); 4],
     links: Vec<(String, bool)>,
     monitor: Option<lvs_net::LinkMonitor>,
+    reloads: Reloads,
+    /// Where each turn's snapshot goes for the HTTP thread, when `http:`
+    /// asked for a listener (declared before `http`, which joins its
+    /// thread on drop).
+    board: Option<Board>,
+    http: Option<HttpServer>,
+    /// `http: listen` as configured at start.
+    http_listen: Option<SocketAddr>,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -151,6 +161,14 @@ impl<H: Host> Daemon<H> {
         let control_path = loaded.settings.control_socket.clone();
         let control = ControlServer::bind(&control_path, poll.registry(), CONTROL, CONN_BASE)
             .map_err(|source| RunError::Control { path: control_path.clone(), source })?;
+        let board = loaded.settings.http_listen.map(|_| Board::new());
+        let http = match (loaded.settings.http_listen, &board) {
+            (Some(addr), Some(b)) => Some(
+                HttpServer::start(addr, b.clone())
+                    .map_err(|source| RunError::Http { addr, source })?,
+            ),
+            _ => None,
+        };
         let waker =
             Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
         let mut host = host;
@@ -205,6 +223,10 @@ impl<H: Host> Daemon<H> {
             flags,
             links,
             monitor,
+            reloads: Reloads::default(),
+            board,
+            http,
+            http_listen: loaded.settings.http_listen,
         })
     }
 
@@ -224,6 +246,30 @@ impl<H: Host> Daemon<H> {
         self.stats
     }
 
+    /// The HTTP listener's address, when the configuration asked for one.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpServer::local_addr)
+    }
+
+    /// pulse's view now.
+    fn snapshot(&self) -> Snapshot {
+        let taken = Instant::now();
+        Snapshot {
+            status: self.machine.status(taken),
+            taken,
+            lvsd_pid: self.host.lvsd_pid(),
+            loop_stats: self.stats,
+            reloads: self.reloads,
+        }
+    }
+
+    /// Hands the HTTP thread this turn's view (never waits for it).
+    fn publish(&self) {
+        if let Some(b) = &self.board {
+            b.publish(self.snapshot());
+        }
+    }
+
     /// The loop: each turn sleeps until the earliest deadline (the
     /// machine's, a control connection's, the host's) or an event, and
     /// ends at [`Daemon::end_turn`].
@@ -234,6 +280,7 @@ impl<H: Host> Daemon<H> {
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
+        self.publish();
         loop {
             let t = Instant::now();
             let deadline = [
@@ -304,6 +351,7 @@ impl<H: Host> Daemon<H> {
                 t.work.as_secs_f64() * 1000.0
             );
         }
+        self.publish();
     }
 
     fn handle(&mut self, ev: Event) -> bool {
@@ -385,8 +433,12 @@ impl<H: Host> Daemon<H> {
     fn on_reloaded(&mut self) -> bool {
         let boot_id = self.machine.config().boot_id;
         match self.reloader.take(&self.opts, boot_id) {
-            Some(Ok(l)) => self.apply(l),
+            Some(Ok(l)) => {
+                self.reloads.accepted += 1;
+                self.apply(l)
+            }
             Some(Err(e)) => {
+                self.reloads.refused += 1;
                 log::error!("reload refused, keeping the running configuration: {e}");
                 false
             }
@@ -402,6 +454,9 @@ impl<H: Host> Daemon<H> {
             || bound != l.bind
         {
             log::warn!("new heartbeat addresses or port take effect only after a restart");
+        }
+        if l.settings.http_listen != self.http_listen {
+            log::warn!("a new `http: listen` takes effect only after a restart");
         }
         self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
         let mut links: Vec<(String, bool)> =
@@ -490,11 +545,7 @@ impl<H: Host> Daemon<H> {
                     self.host.lvsd_pid(),
                     &self.stats,
                 ),
-                Ok(Request::StatusJson) => control::render_json(
-                    &self.machine.status(Instant::now()),
-                    self.host.lvsd_pid(),
-                    &self.stats,
-                ),
+                Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
                 Ok(Request::Command(c)) => {
                     log::info!("control: {}", p.line.trim());
                     exit |= self.handle(Event::Control(c));

@@ -9,8 +9,11 @@
 //! - [`control`]: the control protocol (requests, status text and JSON).
 //! - [`stall`]: the stall detector (how late and how long each loop turn
 //!   is), pure.
+//! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
+//!   [`metrics`]: that view in the Prometheus text format, pure.
 //! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
-//!   socket's non-blocking connections), [`reload`] (settings read on a
+//!   socket's non-blocking connections), [`http_server`] (the read-only
+//!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
 //!   [`host::Host`] trait and the real host), [`keyfile`]; logging to
 //!   syslog is the `lvs-syslog` crate.
@@ -20,10 +23,13 @@ pub mod control;
 pub mod control_server;
 pub mod event_loop;
 pub mod host;
+pub mod http_server;
 pub mod keyfile;
 pub mod machine;
+pub mod metrics;
 pub mod reload;
 pub mod settings;
 pub mod setup;
+pub mod snapshot;
 pub mod stall;
 pub mod wire;

@@ -241,6 +241,8 @@ struct Peer {
     reported_alive: bool,
     in_conflict: bool,
     digest_mismatch: bool,
+    /// Heartbeats accepted from it.
+    received: u64,
 }
 
 /// A peer as shown by `status`.
@@ -258,6 +260,8 @@ pub struct PeerStatus {
     pub faults: Faults,
     /// Its configuration digest differs from ours.
     pub config_mismatch: bool,
+    /// Heartbeats accepted from it.
+    pub received: u64,
 }
 
 /// A snapshot for `status`.
@@ -281,6 +285,11 @@ pub struct Status {
     pub config_mismatches: u64,
     /// Protocol name.
     pub protocol: &'static str,
+    /// Heartbeats sent (one count per heartbeat, whatever the number of
+    /// peer addresses it goes to).
+    pub sent: u64,
+    /// Changes of role (standby to active and back).
+    pub transitions: u64,
 }
 
 /// The state of one pulse.
@@ -305,6 +314,8 @@ pub struct Machine {
     terminating: bool,
     drops: DropCounters,
     config_mismatches: u64,
+    sent: u64,
+    transitions: u64,
 }
 
 fn outranks(a: (u32, usize), b: (u32, usize)) -> bool {
@@ -334,6 +345,8 @@ impl Machine {
             terminating: false,
             drops: DropCounters::default(),
             config_mismatches: 0,
+            sent: 0,
+            transitions: 0,
         }
     }
 
@@ -415,6 +428,7 @@ impl Machine {
                     role: p.role,
                     faults: p.faults,
                     config_mismatch: p.digest_mismatch,
+                    received: p.received,
                 }
             })
             .collect();
@@ -428,6 +442,8 @@ impl Machine {
             drops: self.drops.clone(),
             config_mismatches: self.config_mismatches,
             protocol: if self.native() { "native" } else { "piranha" },
+            sent: self.sent,
+            transitions: self.transitions,
         }
     }
 
@@ -578,6 +594,7 @@ impl Machine {
         let p = &mut self.peers[i];
         let was_active = p.role == Some(Role::Active);
         p.last_heard = Some(now.mono);
+        p.received += 1;
         p.role = Some(role);
         p.faults = faults;
         p.epoch = epoch;
@@ -788,6 +805,7 @@ impl Machine {
             Protocol::Piranha => wire::encode_piranha(self.role, wire::ByteOrder::host()).to_vec(),
         };
         out.push(Action::SendHeartbeat(payload));
+        self.sent += 1;
         self.next_send = Some(now.mono + self.cfg.keepalive);
     }
 
@@ -808,6 +826,7 @@ impl Machine {
     /// in a background worker, so it gave no order between them either way.
     fn activate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Active;
+        self.transitions += 1;
         for p in &mut self.peers {
             p.in_conflict = false;
         }
@@ -829,6 +848,7 @@ impl Machine {
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Standby;
+        self.transitions += 1;
         self.reannounce = false;
         self.arp_left = 0;
         self.arp_next = None;

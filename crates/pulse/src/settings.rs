@@ -112,6 +112,9 @@ pub struct Settings {
     pub monitor_links: bool,
     /// Root-only control socket.
     pub control_socket: PathBuf,
+    /// The read-only HTTP listener (`/metrics`, `/status.json`); none
+    /// when the configuration has no `http:`.
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 fn host_prefix(a: IpAddr) -> u8 {
@@ -205,6 +208,7 @@ impl Settings {
             syncdaemon: c.sync_daemon.as_ref().map(|y| (y.interface.clone(), y.sync_id)),
             monitor_links: c.monitor_links,
             control_socket: CONTROL_SOCKET.into(),
+            http_listen: c.http.map(|h| h.listen),
         };
         s.validate()?;
         Ok(s)
