@@ -5,9 +5,11 @@
 //! published on the [`Board`]; it never touches the loop's state.
 //!
 //! Bounded like the control socket: one mio poll, one small state machine
-//! per connection, at most [`MAX_OPEN`] open (more are closed at accept),
-//! each closed at [`DEADLINE`] after accept whatever it sent (a slowloris
-//! client holds one slot for that long, no more), requests read up to
+//! per connection, at most [`MAX_OPEN`] open, each closed at [`DEADLINE`]
+//! after accept whatever it sent (a slowloris client holds one slot for
+//! that long, no more). When all slots are taken, a new connection takes
+//! the slot of the oldest one still sending its request, so idle clients
+//! cannot lock a scraper out for long; requests read up to
 //! [`MAX_REQUEST`] bytes and parsed by `httparse` (hyper's parser). One
 //! request per connection (`Connection: close`); GET only, anything else is
 //! answered 405.
@@ -242,8 +244,8 @@ impl Worker {
                     return;
                 }
             };
-            let Some(slot) = self.conns.iter().position(Option::is_none) else {
-                log::debug!("http connection closed at accept: {MAX_OPEN} already open");
+            let Some(slot) = self.free_slot() else {
+                log::debug!("http connection closed at accept: {MAX_OPEN} answering");
                 continue;
             };
             let token = Token(CONN_BASE + slot);
@@ -266,6 +268,20 @@ impl Worker {
             // Edge-triggered: whatever is already there is read now.
             self.advance(slot);
         }
+    }
+
+    /// A free slot, else the slot of the oldest connection still reading
+    /// its request (closed here), else none (all are being answered).
+    fn free_slot(&mut self) -> Option<usize> {
+        if let Some(free) = self.conns.iter().position(Option::is_none) {
+            return Some(free);
+        }
+        let oldest = (0..self.conns.len())
+            .filter(|&i| self.conns[i].as_ref().is_some_and(|c| matches!(c.state, State::Reading)))
+            .min_by_key(|&i| self.conns[i].as_ref().map(|c| c.deadline))?;
+        log::debug!("http connection closed for a newer one: {MAX_OPEN} open");
+        self.close(oldest);
+        Some(oldest)
     }
 
     /// Moves connection `slot` as far as it goes without blocking.
