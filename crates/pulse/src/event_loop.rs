@@ -164,7 +164,7 @@ impl<H: Host> Daemon<H> {
         let board = loaded.settings.http_listen.map(|_| Board::new());
         let http = match (loaded.settings.http_listen, &board) {
             (Some(addr), Some(b)) => Some(
-                HttpServer::start(addr, b.clone())
+                HttpServer::bind(addr, b.clone())
                     .map_err(|source| RunError::Http { addr, source })?,
             ),
             _ => None,
@@ -277,6 +277,10 @@ impl<H: Host> Daemon<H> {
         let mut events = Events::with_capacity(64);
         let vips = self.machine.config().vips.clone();
         self.host.prepare_announcements(&vips);
+        if let Some(h) = &mut self.http {
+            // Here, not at bind: `prepare` runs before pulse daemonizes.
+            h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
+        }
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }

@@ -142,36 +142,55 @@ struct Conn {
     written: usize,
 }
 
-/// The listener's thread; stopped and joined on drop.
+/// The listener: bound by [`HttpServer::bind`], served on its thread from
+/// [`HttpServer::serve`] on; the thread is stopped and joined on drop.
 #[derive(Debug)]
 pub struct HttpServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
+    /// Until [`HttpServer::serve`]: the thread's work, not started yet.
+    worker: Option<Worker>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl HttpServer {
-    /// Binds `addr` here (so a bad address stops pulse at start) and serves
-    /// `board`'s snapshots on a thread.
+    /// Binds `addr` (so a bad address stops pulse at start, before it
+    /// daemonizes) for `board`'s snapshots; nothing is answered before
+    /// [`HttpServer::serve`].
     ///
     /// # Errors
-    /// The OS error from binding or from starting the thread.
-    pub fn start(addr: SocketAddr, board: Board) -> io::Result<HttpServer> {
+    /// The OS error.
+    pub fn bind(addr: SocketAddr, board: Board) -> io::Result<HttpServer> {
         let mut listener = TcpListener::bind(addr)?;
         let local = listener.local_addr()?;
         let poll = Poll::new()?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut worker =
-            Worker { poll, listener, board, conns: (0..MAX_OPEN).map(|_| None).collect() };
-        let flag = Arc::clone(&stop);
+        let worker = Worker { poll, listener, board, conns: (0..MAX_OPEN).map(|_| None).collect() };
+        Ok(HttpServer {
+            addr: local,
+            stop: Arc::new(AtomicBool::new(false)),
+            waker,
+            worker: Some(worker),
+            thread: None,
+        })
+    }
+
+    /// Starts answering on a thread of its own. Called from the loop, after
+    /// pulse has daemonized: a thread does not survive `fork`.
+    ///
+    /// # Errors
+    /// The OS error from starting the thread.
+    pub fn serve(&mut self) -> io::Result<()> {
+        let Some(mut worker) = self.worker.take() else { return Ok(()) };
+        let flag = Arc::clone(&self.stop);
         let thread = std::thread::Builder::new()
             .name("pulse-http".into())
             .spawn(move || worker.run(&flag))?;
-        log::info!("serving /metrics and /status.json on http://{local}");
-        Ok(HttpServer { addr: local, stop, waker, thread: Some(thread) })
+        self.thread = Some(thread);
+        log::info!("serving /metrics and /status.json on http://{}", self.addr);
+        Ok(())
     }
 
     /// The address bound.
@@ -190,6 +209,7 @@ impl Drop for HttpServer {
     }
 }
 
+#[derive(Debug)]
 struct Worker {
     poll: Poll,
     listener: TcpListener,

@@ -442,3 +442,47 @@ fn slowloris_and_a_thousand_idle_connections_do_not_delay_heartbeats() {
     assert_eq!(sample(&m, "lvs_loop_stalls_total"), Some(0.0), "{m}");
     eprintln!("http flood: {:?}", p.no_stalls());
 }
+
+/// Kills a daemonized pulse when the test ends, even on a failure.
+struct KillOnDrop(Vec<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_daemonized_pulse_serves_http() {
+    if !can_run() {
+        return;
+    }
+    let p = Pair::new("daemon", HTTP);
+    // A thread does not survive pulse's fork into the background: the
+    // listener must be served from after it. pulse then writes
+    // /run/pulse.pid; a private /run keeps the host's untouched.
+    let out = Command::new(ip_bin())
+        .args(["netns", "exec", &p.ns(0), "unshare", "-m", "sh", "-c"])
+        .arg("mount -t tmpfs none /run && exec \"$0\" -t -c \"$1\" --socket=\"$2\"")
+        .arg(env!("CARGO_BIN_EXE_pulse"))
+        .arg(p.dir.join("pulse.yaml"))
+        .arg(p.socket(0))
+        .output()
+        .unwrap();
+    let pids = String::from_utf8(
+        Command::new(ip_bin()).args(["netns", "pids", &p.ns(0)]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let _guard = KillOnDrop(pids.split_whitespace().filter_map(|p| p.parse().ok()).collect());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(_guard.0.len(), 1, "one pulse in the background: {pids}");
+    p.wait(Duration::from_secs(5), "the daemon active", |p| p.is_active(0));
+    let (code, m) = p.http(0, "GET", "/metrics");
+    assert_eq!(code, 200, "{m}");
+    assert_eq!(sample(&m, "lvs_router_active"), Some(1.0), "{m}");
+}
