@@ -346,13 +346,21 @@ fn metrics_and_status_json_are_served_promtool_accepts_them_and_failover_shows()
     assert_eq!(p.http(0, "DELETE", "/status.json").0, 405);
     assert_eq!(p.http(0, "GET", "/etc/passwd").0, 404);
 
-    // Failover shows on the survivor's metrics.
-    p.kill(0);
-    p.wait(Duration::from_secs(5), "r1 active", |p| p.is_active(1));
+    // A failover shows on both routers' metrics.
+    assert_eq!(p.request(0, "stand-down").as_deref(), Some("ok\n"));
+    p.wait(Duration::from_secs(5), "r1 active", |p| p.is_active(1) && !p.is_active(0));
+    let (_, m0) = p.http(0, "GET", "/metrics");
     let (_, m1) = p.http(1, "GET", "/metrics");
+    assert_eq!(sample(&m0, "lvs_router_active"), Some(0.0), "{m0}");
+    assert_eq!(sample(&m0, "lvs_router_transitions_total"), Some(2.0), "{m0}");
     assert_eq!(sample(&m1, "lvs_router_active"), Some(1.0), "{m1}");
     assert_eq!(sample(&m1, "lvs_router_transitions_total"), Some(1.0), "{m1}");
     promtool_check(&m1);
+    // And a router that is gone shows on its peer.
+    p.kill(0);
+    p.wait(Duration::from_secs(5), "r0 judged dead", |p| {
+        sample(&p.http(1, "GET", "/metrics").1, "lvs_peer_alive{peer=\"router1\"}") == Some(0.0)
+    });
 }
 
 #[test]
