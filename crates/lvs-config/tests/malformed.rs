@@ -38,7 +38,11 @@ fn http_listener_is_read_with_a_warning_off_loopback() {
     let text = format!("{BASE_YAML}http:\n  listen: 127.0.0.1:9539\n");
     let (c, diags) = parse_str(&text, "t", Format::Yaml);
     assert!(!diags.iter().any(|d| d.message.contains("listen")), "{diags:?}");
-    assert_eq!(c.unwrap().http.unwrap().listen, "127.0.0.1:9539".parse().unwrap());
+    let c = c.unwrap();
+    assert_eq!(c.http.unwrap().listen, "127.0.0.1:9539".parse().unwrap());
+    // The YAML writer keeps it (`--check-config` prints the normalized file).
+    let again = parse_str(&to_yaml(&c), "t", Format::Yaml).0.unwrap();
+    assert_eq!(again.http, c.http);
     let text = format!("{BASE_YAML}http: {{ listen: \"[::]:9539\" }}\n");
     let (c, diags) = parse_str(&text, "t", Format::Yaml);
     assert!(c.is_some());
@@ -48,6 +52,10 @@ fn http_listener_is_read_with_a_warning_off_loopback() {
         .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
         .collect();
     assert_eq!(w, ["3:17: `listen`: [::]:9539 is not a loopback address: anyone who can reach it reads the router's metrics and status (no authentication)"]);
+    let v6 = format!("{BASE_YAML}http: {{ listen: \"[::1]:9539\" }}\n");
+    let c = parse_str(&v6, "t", Format::Yaml).0.unwrap();
+    assert_eq!(parse_str(&to_yaml(&c), "t", Format::Yaml).0.unwrap().http, c.http);
+    assert_eq!(c.http.unwrap().listen, "[::1]:9539".parse().unwrap());
     // Absent: no listener.
     assert_eq!(parse_str(BASE_YAML, "t", Format::Yaml).0.unwrap().http, None);
 }
