@@ -80,8 +80,7 @@ pub struct Daemon<H: Host> {
     monitor: Option<lvs_net::LinkMonitor>,
     reloads: Reloads,
     /// Where each turn's snapshot goes for the HTTP thread, when `http:`
-    /// asked for a listener (declared before `http`, which joins its
-    /// thread on drop).
+    /// asked for a listener.
     board: Option<Board>,
     http: Option<HttpServer>,
     /// `http: listen` as configured at start.
@@ -246,11 +245,6 @@ impl<H: Host> Daemon<H> {
         self.stats
     }
 
-    /// The HTTP listener's address, when the configuration asked for one.
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http.as_ref().map(HttpServer::local_addr)
-    }
-
     /// pulse's view now.
     fn snapshot(&self) -> Snapshot {
         let taken = Instant::now();
@@ -343,6 +337,9 @@ impl<H: Host> Daemon<H> {
     /// The end of a turn that slept until `deadline` and woke at `woke`:
     /// the stall detector measures it here.
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant) {
+        // Published before the turn is measured, so that the copy counts
+        // as the turn's work (the snapshot's figures lag by one turn).
+        self.publish();
         let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
             let step = slowest.map_or(String::new(), |(what, d)| {
@@ -355,7 +352,6 @@ impl<H: Host> Daemon<H> {
                 t.work.as_secs_f64() * 1000.0
             );
         }
-        self.publish();
     }
 
     fn handle(&mut self, ev: Event) -> bool {
