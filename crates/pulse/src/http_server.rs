@@ -41,6 +41,9 @@ pub const MAX_REQUEST: usize = 8 * 1024;
 /// its answer.
 const MAX_DRAIN: usize = 64 * 1024;
 
+/// How soon a failed accept (out of descriptors) is tried again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 const LISTENER: Token = Token(0);
 const WAKE: Token = Token(1);
 const CONN_BASE: usize = 2;
@@ -167,7 +170,13 @@ impl HttpServer {
         let poll = Poll::new()?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
-        let worker = Worker { poll, listener, board, conns: (0..MAX_OPEN).map(|_| None).collect() };
+        let worker = Worker {
+            poll,
+            listener,
+            board,
+            conns: (0..MAX_OPEN).map(|_| None).collect(),
+            accept_failed: false,
+        };
         Ok(HttpServer {
             addr: local,
             stop: Arc::new(AtomicBool::new(false)),
@@ -215,6 +224,8 @@ struct Worker {
     listener: TcpListener,
     board: Board,
     conns: Vec<Option<Conn>>,
+    /// The last accept failed (not for lack of connections).
+    accept_failed: bool,
 }
 
 impl Worker {
@@ -222,13 +233,16 @@ impl Worker {
         let mut events = Events::with_capacity(256);
         while !stop.load(Ordering::SeqCst) {
             let now = Instant::now();
-            let timeout = self
+            let mut timeout = self
                 .conns
                 .iter()
                 .flatten()
                 .map(|c| c.deadline)
                 .min()
                 .map(|d| d.saturating_duration_since(now));
+            if self.accept_failed {
+                timeout = Some(timeout.map_or(ACCEPT_RETRY, |t| t.min(ACCEPT_RETRY)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("http listener stopped: polling: {e}");
@@ -242,6 +256,9 @@ impl Worker {
                     Token(n) => self.advance(n - CONN_BASE),
                 }
             }
+            if self.accept_failed {
+                self.accept();
+            }
             let now = Instant::now();
             for slot in 0..self.conns.len() {
                 if self.conns[slot].as_ref().is_some_and(|c| c.deadline <= now) {
@@ -252,15 +269,17 @@ impl Worker {
     }
 
     fn accept(&mut self) {
+        self.accept_failed = false;
         loop {
             let mut stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // EMFILE and the like: the pending connection stays
-                    // queued; try again at the next wake-up.
-                    log::warn!("http listener: {e}");
+                    // EMFILE and the like: the pending connections stay
+                    // queued, and no new readiness edge may come for them.
+                    log::warn!("http listener: {e}; accepting again in {ACCEPT_RETRY:?}");
+                    self.accept_failed = true;
                     return;
                 }
             };
