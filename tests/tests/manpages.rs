@@ -131,6 +131,7 @@ fn full_models() -> Vec<Config> {
         preempt: true,
         // Cold, so that the writer prints the key (hot is the default, left out).
         standby: lvs_config::Standby::Cold,
+        http: Some(lvs_config::Http { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9539)) }),
         heartbeat: Heartbeat {
             port: 539,
             keepalive: Millis(2000),

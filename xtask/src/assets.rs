@@ -28,6 +28,7 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
     ("strace", "debugging in the guest"),
     ("netbase", "/etc/services and /etc/protocols for ipvsadm listings"),
     ("binutils", "strips the guest binaries"),
+    ("prometheus", "promtool checks pulse's /metrics (crates/pulse/tests/http.rs)"),
 ];
 
 /// The metapackage that always depends on Debian's current cloud kernel.
@@ -131,7 +132,9 @@ fn apt_update() -> anyhow::Result<()> {
     }
 }
 
-fn ensure_host_packages() -> anyhow::Result<()> {
+/// Installs the host packages that are missing (the VM test bed, and the
+/// host tests need some: `promtool`).
+pub fn ensure_host_packages() -> anyhow::Result<()> {
     ensure_packages("vm-assets", "the VM test bed", HOST_PACKAGES)
 }
 

@@ -225,6 +225,8 @@ fn test() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    // Host tests use host packages too (promtool for pulse's /metrics).
+    assets::ensure_host_packages()?;
     proc::cargo(&["test", "--workspace"])?;
     dist::run(&["--check".to_owned()])?;
     assets::ensure(false)?;

@@ -199,6 +199,10 @@ pub struct Config {
     /// Paths of the programs the daemons start.
     #[serde(default)]
     pub paths: Paths,
+    /// pulse's read-only HTTP listener (`/metrics`, `/status.json`); absent
+    /// means nothing listens. YAML only: lvs.cf has no such key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
     /// The LVS virtual services, in file order.
     #[serde(default)]
     pub virtual_services: Vec<VirtualService>,
@@ -462,6 +466,14 @@ pub enum ReservationConflictAction {
     Nothing,
     /// Take the reservation over.
     Preempt,
+}
+
+/// pulse's HTTP listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Address and port to listen on, e.g. `127.0.0.1:9539`.
+    pub listen: std::net::SocketAddr,
 }
 
 /// Paths of the programs the daemons start.

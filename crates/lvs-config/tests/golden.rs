@@ -68,6 +68,7 @@ fn expected() -> Config {
         hard_shutdown: true,
         rsh_command: RemoteShell::Ssh,
         reservation_conflict_action: None,
+        http: None,
         paths: Paths {
             lvsd: "/usr/sbin/lvsd".into(),
             nanny: "/usr/sbin/nanny".into(),

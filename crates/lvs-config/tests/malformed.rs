@@ -34,6 +34,33 @@ fn check(format: Format, text: &str, expected: &[&str]) {
 }
 
 #[test]
+fn http_listener_is_read_with_a_warning_off_loopback() {
+    let text = format!("{BASE_YAML}http:\n  listen: 127.0.0.1:9539\n");
+    let (c, diags) = parse_str(&text, "t", Format::Yaml);
+    assert!(!diags.iter().any(|d| d.message.contains("listen")), "{diags:?}");
+    let c = c.unwrap();
+    assert_eq!(c.http.unwrap().listen, "127.0.0.1:9539".parse().unwrap());
+    // The YAML writer keeps it (`--check-config` prints the normalized file).
+    let again = parse_str(&to_yaml(&c), "t", Format::Yaml).0.unwrap();
+    assert_eq!(again.http, c.http);
+    let text = format!("{BASE_YAML}http: {{ listen: \"[::]:9539\" }}\n");
+    let (c, diags) = parse_str(&text, "t", Format::Yaml);
+    assert!(c.is_some());
+    let w: Vec<String> = diags
+        .iter()
+        .filter(|d| d.message.contains("listen"))
+        .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+        .collect();
+    assert_eq!(w, ["3:17: `listen`: [::]:9539 is not a loopback address: anyone who can reach it reads the router's metrics and status (no authentication)"]);
+    let v6 = format!("{BASE_YAML}http: {{ listen: \"[::1]:9539\" }}\n");
+    let c = parse_str(&v6, "t", Format::Yaml).0.unwrap();
+    assert_eq!(parse_str(&to_yaml(&c), "t", Format::Yaml).0.unwrap().http, c.http);
+    assert_eq!(c.http.unwrap().listen, "[::1]:9539".parse().unwrap());
+    // Absent: no listener.
+    assert_eq!(parse_str(BASE_YAML, "t", Format::Yaml).0.unwrap().http, None);
+}
+
+#[test]
 fn yaml_cases() {
     use Format::Yaml;
     let vs = |body: &str| {
@@ -99,6 +126,17 @@ fn yaml_cases() {
         &format!("{BASE_YAML}sync_daemon: {{ sync_id: 256 }}\n"),
         &["3:25: `sync_id`: 256 is out of range (0-255)"],
     );
+    check(
+        Yaml,
+        &format!("{BASE_YAML}http:\n  listen: 127.0.0.1\n"),
+        &["4:11: `listen`: expected an address and port such as 127.0.0.1:9539 or [::1]:9539, found `127.0.0.1`"],
+    );
+    check(
+        Yaml,
+        &format!("{BASE_YAML}http: {{ listen: \"127.0.0.1:0\" }}\n"),
+        &["3:17: `listen`: port 0 is not a port to scrape"],
+    );
+    check(Yaml, &format!("{BASE_YAML}http: {{}}\n"), &["3:7: `http`: missing key `listen`"]);
     check(
         Yaml,
         &format!("{BASE_YAML}---\nrouters: {{}}\n"),

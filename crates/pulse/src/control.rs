@@ -6,8 +6,12 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+
 use crate::machine::{Command, Status};
+use crate::snapshot::Snapshot;
 use crate::stall::LoopStats;
+use crate::wire::DropCounters;
 
 /// A parsed control request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,84 +105,117 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
     o
 }
 
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+/// Status JSON: one typed layout for `status json` and `/status.json`.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    router: &'a str,
+    role: &'static str,
+    faults: String,
+    epoch: u32,
+    protocol: &'static str,
+    lvsd_pid: Option<u32>,
+    ready: bool,
+    vips: Vec<VipJson<'a>>,
+    peers: Vec<PeerJson<'a>>,
+    dropped: Drops<'a>,
+    config_mismatches: u64,
+    heartbeats_sent: u64,
+    transitions: u64,
+    reloads: ReloadsJson,
+    loop_turns: u64,
+    loop_stalls: u64,
+    loop_worst_turn_us: u128,
 }
 
-/// Status as one line of JSON; `loop_stats` are the stall detector's
-/// figures.
-pub fn render_json(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) -> String {
-    let peers: Vec<String> = s
-        .peers
-        .iter()
-        .map(|p| {
-            format!(
-                "{{\"name\":{},\"alive\":{},\"role\":{},\"faults\":{},\"ready\":{},\"last_heard_ms\":{},\"config_mismatch\":{}}}",
-                json_str(&p.name),
-                p.alive,
-                p.role.map_or("null".to_owned(), |r| json_str(r.as_str())),
-                json_str(&p.faults.to_string()),
-                p.ready,
-                ms(p.last_heard).map_or("null".to_owned(), |m| m.to_string()),
-                p.config_mismatch,
-            )
-        })
-        .collect();
-    let vips: Vec<String> = s
-        .vips
-        .iter()
-        .map(|v| {
-            format!(
-                "{{\"address\":{},\"prefix\":{},\"dev\":{}}}",
-                json_str(&v.addr.to_string()),
-                v.prefix,
-                json_str(&v.dev)
-            )
-        })
-        .collect();
-    let drops: Vec<String> =
-        s.drops.iter().map(|(r, n)| format!("{}:{n}", json_str(r.as_str()))).collect();
-    format!(
-        "{{\"router\":{},\"role\":{},\"faults\":{},\"epoch\":{},\"protocol\":{},\"lvsd_pid\":{},\"ready\":{},\"vips\":[{}],\"peers\":[{}],\"dropped\":{{\"total\":{},{}}},\"config_mismatches\":{},\"loop_turns\":{},\"loop_stalls\":{},\"loop_worst_turn_us\":{}}}\n",
-        json_str(&s.name),
-        json_str(s.role.as_str()),
-        json_str(&s.faults.to_string()),
-        s.epoch,
-        json_str(s.protocol),
-        lvsd_pid.map_or("null".to_owned(), |p| p.to_string()),
-        s.ready,
-        vips.join(","),
-        peers.join(","),
-        s.drops.total(),
-        drops.join(","),
-        s.config_mismatches,
-        loop_stats.turns,
-        loop_stats.stalls,
-        loop_stats.worst.as_micros(),
-    )
+#[derive(Serialize)]
+struct VipJson<'a> {
+    address: String,
+    prefix: u8,
+    dev: &'a str,
+}
+
+#[derive(Serialize)]
+struct PeerJson<'a> {
+    name: &'a str,
+    alive: bool,
+    role: Option<&'static str>,
+    faults: String,
+    ready: bool,
+    last_heard_ms: Option<u128>,
+    config_mismatch: bool,
+    heartbeats_received: u64,
+}
+
+#[derive(Serialize)]
+struct ReloadsJson {
+    accepted: u64,
+    refused: u64,
+}
+
+/// `{"total": n, "<reason>": n, ...}`, total first.
+struct Drops<'a>(&'a DropCounters);
+
+impl Serialize for Drops<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let total = std::iter::once(("total", self.0.total()));
+        ser.collect_map(total.chain(self.0.iter().map(|(r, n)| (r.as_str(), n))))
+    }
+}
+
+/// Status as one line of JSON.
+pub fn render_json(snap: &Snapshot) -> String {
+    let s = &snap.status;
+    let j = StatusJson {
+        router: &s.name,
+        role: s.role.as_str(),
+        faults: s.faults.to_string(),
+        epoch: s.epoch,
+        protocol: s.protocol,
+        lvsd_pid: snap.lvsd_pid,
+        ready: s.ready,
+        vips: s
+            .vips
+            .iter()
+            .map(|v| VipJson { address: v.addr.to_string(), prefix: v.prefix, dev: &v.dev })
+            .collect(),
+        peers: s
+            .peers
+            .iter()
+            .map(|p| PeerJson {
+                name: &p.name,
+                alive: p.alive,
+                role: p.role.map(|r| r.as_str()),
+                faults: p.faults.to_string(),
+                ready: p.ready,
+                last_heard_ms: ms(p.last_heard),
+                config_mismatch: p.config_mismatch,
+                heartbeats_received: p.received,
+            })
+            .collect(),
+        dropped: Drops(&s.drops),
+        config_mismatches: s.config_mismatches,
+        heartbeats_sent: s.sent,
+        transitions: s.transitions,
+        reloads: ReloadsJson { accepted: snap.reloads.accepted, refused: snap.reloads.refused },
+        loop_turns: snap.loop_stats.turns,
+        loop_stalls: snap.loop_stats.stalls,
+        loop_worst_turn_us: snap.loop_stats.worst.as_micros(),
+    };
+    // Plain structs of strings and numbers always serialize.
+    let mut out = serde_json::to_string(&j).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::machine::{PeerStatus, Vip};
-    use crate::wire::{DropCounters, DropReason, Faults, Role};
-    use std::time::Duration;
+    use crate::snapshot::Reloads;
+    use crate::wire::{DropReason, Faults, Role};
+    use std::time::{Duration, Instant};
 
-    fn status() -> Status {
+    pub(crate) fn status() -> Status {
         let mut drops = DropCounters::default();
         drops.count(DropReason::BadMac);
         Status {
@@ -195,6 +232,7 @@ mod tests {
                 faults: Faults::LINK_FAIL,
                 ready: false,
                 config_mismatch: false,
+                received: 5,
             }],
             vips: vec![Vip {
                 addr: "10.0.0.100".parse().unwrap(),
@@ -204,6 +242,8 @@ mod tests {
             drops,
             config_mismatches: 0,
             protocol: "native",
+            sent: 12,
+            transitions: 3,
         }
     }
 
@@ -231,15 +271,19 @@ mod tests {
 
     #[test]
     fn json() {
-        let j = render_json(
-            &status(),
-            None,
-            &LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
-        );
-        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
+        let j = render_json(&Snapshot {
+            status: status(),
+            taken: Instant::now(),
+            lvsd_pid: None,
+            loop_stats: LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
+            reloads: Reloads { accepted: 1, refused: 2 },
+        });
+        assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
-            "\"config_mismatches\":0,\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"
-        ));
+            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"
+        ), "{j}");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["peers"][0]["name"], "lvs\"2");
     }
 }

@@ -19,9 +19,11 @@ use mio::{Events, Interest, Poll, Token};
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::host::{CommandKind, Host, RealHost};
+use crate::http_server::HttpServer;
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::reload::Reloader;
+use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
@@ -75,6 +77,13 @@ pub struct Daemon<H: Host> {
     flags: [(i32, Arc<AtomicBool>); 4],
     links: Vec<(String, bool)>,
     monitor: Option<lvs_net::LinkMonitor>,
+    reloads: Reloads,
+    /// Where each turn's snapshot goes for the HTTP thread, when `http:`
+    /// asked for a listener.
+    board: Option<Board>,
+    http: Option<HttpServer>,
+    /// `http: listen` as configured at start.
+    http_listen: Option<SocketAddr>,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -155,6 +164,14 @@ impl<H: Host> Daemon<H> {
         let control_path = loaded.settings.control_socket.clone();
         let control = ControlServer::bind(&control_path, poll.registry(), CONTROL, CONN_BASE)
             .map_err(|source| RunError::Control { path: control_path.clone(), source })?;
+        let board = loaded.settings.http_listen.map(|_| Board::new());
+        let http = match (loaded.settings.http_listen, &board) {
+            (Some(addr), Some(b)) => Some(
+                HttpServer::bind(addr, b.clone())
+                    .map_err(|source| RunError::Http { addr, source })?,
+            ),
+            _ => None,
+        };
         let waker =
             Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
         let mut host = host;
@@ -209,6 +226,10 @@ impl<H: Host> Daemon<H> {
             flags,
             links,
             monitor,
+            reloads: Reloads::default(),
+            board,
+            http,
+            http_listen: loaded.settings.http_listen,
         })
     }
 
@@ -228,6 +249,25 @@ impl<H: Host> Daemon<H> {
         self.stats
     }
 
+    /// pulse's view now.
+    fn snapshot(&self) -> Snapshot {
+        let taken = Instant::now();
+        Snapshot {
+            status: self.machine.status(taken),
+            taken,
+            lvsd_pid: self.host.lvsd_pid(),
+            loop_stats: self.stats,
+            reloads: self.reloads,
+        }
+    }
+
+    /// Hands the HTTP thread this turn's view (never waits for it).
+    fn publish(&self) {
+        if let Some(b) = &self.board {
+            b.publish(self.snapshot());
+        }
+    }
+
     /// The loop: each turn sleeps until the earliest deadline (the
     /// machine's, a control connection's, the host's) or an event, and
     /// ends at [`Daemon::end_turn`].
@@ -235,12 +275,17 @@ impl<H: Host> Daemon<H> {
         let mut events = Events::with_capacity(64);
         let vips = self.machine.config().vips.clone();
         self.host.prepare_announcements(&vips);
+        if let Some(h) = &mut self.http {
+            // Here, not at bind: `prepare` runs before pulse daemonizes.
+            h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
+        }
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
         // systemd: READY=1, WATCHDOG=1 and STATUS= from this loop's turns.
         let mut notifier = Notifier::from_env();
         notifier.turn(&self.machine);
+        self.publish();
         loop {
             let t = Instant::now();
             let deadline = [
@@ -315,6 +360,9 @@ impl<H: Host> Daemon<H> {
     /// turn that was long because the process did not run (a loaded host,
     /// an emulated guest) is told from one that worked long.
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
+        // Published before the turn is measured, so that the copy counts
+        // as the turn's work (the snapshot's figures lag by one turn).
+        self.publish();
         let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
             let step = slowest.map_or(String::new(), |(what, d)| {
@@ -417,8 +465,12 @@ impl<H: Host> Daemon<H> {
     fn on_reloaded(&mut self) -> bool {
         let boot_id = self.machine.config().boot_id;
         match self.reloader.take(&self.opts, boot_id) {
-            Some(Ok(l)) => self.apply(l),
+            Some(Ok(l)) => {
+                self.reloads.accepted += 1;
+                self.apply(l)
+            }
             Some(Err(e)) => {
+                self.reloads.refused += 1;
                 log::error!("reload refused, keeping the running configuration: {e}");
                 false
             }
@@ -434,6 +486,9 @@ impl<H: Host> Daemon<H> {
             || bound != l.bind
         {
             log::warn!("new heartbeat addresses or port take effect only after a restart");
+        }
+        if l.settings.http_listen != self.http_listen {
+            log::warn!("a new `http: listen` takes effect only after a restart");
         }
         self.peers = peer_targets(&l.machine, port_now.unwrap_or(539), self.sockets.len());
         let mut links: Vec<(String, bool)> =
@@ -522,11 +577,7 @@ impl<H: Host> Daemon<H> {
                     self.host.lvsd_pid(),
                     &self.stats,
                 ),
-                Ok(Request::StatusJson) => control::render_json(
-                    &self.machine.status(Instant::now()),
-                    self.host.lvsd_pid(),
-                    &self.stats,
-                ),
+                Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
                 Ok(Request::Command(c)) => {
                     log::info!("control: {}", p.line.trim());
                     exit |= self.handle(Event::Control(c));

@@ -11,8 +11,11 @@
 //! - [`control`]: the control protocol (requests, status text and JSON).
 //! - [`stall`]: the stall detector (how late and how long each loop turn
 //!   is), pure.
+//! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
+//!   [`metrics`]: that view in the Prometheus text format, pure.
 //! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
-//!   socket's non-blocking connections), [`reload`] (settings read on a
+//!   socket's non-blocking connections), [`http_server`] (the read-only
+//!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
 //!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
 //!   (systemd's READY=1, WATCHDOG=1 and STATUS=); logging to syslog is the
@@ -24,11 +27,14 @@ pub mod control_server;
 pub mod event_loop;
 pub mod freshness;
 pub mod host;
+pub mod http_server;
 pub mod keyfile;
 pub mod machine;
+pub mod metrics;
 pub mod notify;
 pub mod reload;
 pub mod settings;
 pub mod setup;
+pub mod snapshot;
 pub mod stall;
 pub mod wire;

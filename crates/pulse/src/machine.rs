@@ -262,6 +262,8 @@ pub struct PeerStatus {
     pub ready: bool,
     /// Its configuration digest differs from ours.
     pub config_mismatch: bool,
+    /// Heartbeats accepted from it.
+    pub received: u64,
 }
 
 /// A snapshot for `status`.
@@ -287,6 +289,11 @@ pub struct Status {
     pub config_mismatches: u64,
     /// Protocol name.
     pub protocol: &'static str,
+    /// Heartbeats sent (one count per heartbeat, whatever the number of
+    /// peer addresses it goes to).
+    pub sent: u64,
+    /// Changes of role (standby to active and back).
+    pub transitions: u64,
 }
 
 /// The state of one pulse.
@@ -320,6 +327,10 @@ pub struct Machine {
     /// Send a heartbeat at the end of this step (an answer to a peer).
     send_now: bool,
     warnings: Warnings,
+    /// Heartbeats sent (for metrics).
+    heartbeats_sent: u64,
+    /// Role changes (for metrics).
+    transitions: u64,
 }
 
 /// How long a hot standby waits before starting lvsd again after it exited.
@@ -357,6 +368,8 @@ impl Machine {
             sent: SentLog::default(),
             send_now: false,
             warnings: Warnings::default(),
+            heartbeats_sent: 0,
+            transitions: 0,
         }
     }
 
@@ -725,6 +738,7 @@ impl Machine {
     /// in a background worker, so it gave no order between them either way.
     fn activate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Active;
+        self.transitions += 1;
         for p in &mut self.peers {
             p.in_conflict = false;
         }
@@ -779,6 +793,7 @@ impl Machine {
 
     fn deactivate(&mut self, now: Now, out: &mut Vec<Action>) {
         self.role = Role::Standby;
+        self.transitions += 1;
         self.reannounce = false;
         self.arp_left = 0;
         self.arp_next = None;

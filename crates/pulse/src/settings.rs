@@ -108,6 +108,9 @@ pub struct Settings {
     pub monitor_links: bool,
     /// Root-only control socket.
     pub control_socket: PathBuf,
+    /// The read-only HTTP listener (`/metrics`, `/status.json`); none
+    /// when the configuration has no `http:`.
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 fn host_prefix(a: IpAddr) -> u8 {
@@ -201,6 +204,7 @@ impl Settings {
             standby: c.standby,
             monitor_links: c.monitor_links,
             control_socket: CONTROL_SOCKET.into(),
+            http_listen: c.http.map(|h| h.listen),
         };
         s.validate()?;
         Ok(s)

@@ -50,6 +50,14 @@ pub enum RunError {
         /// The OS error.
         source: io::Error,
     },
+    /// The HTTP listener could not be bound.
+    #[error("http listener on {addr}: {source}")]
+    Http {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
     /// The control socket could not be set up.
     #[error("control socket {path}: {source}")]
     Control {

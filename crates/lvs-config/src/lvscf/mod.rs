@@ -227,6 +227,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         rsh_command,
         reservation_conflict_action,
         paths,
+        http: None,
         virtual_services,
         failover_services,
     })

@@ -334,6 +334,7 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
             )
         });
     let paths = m.get(sink, "paths").and_then(|(n, p)| paths(sink, n, p)).unwrap_or_default();
+    let http = m.get(sink, "http").and_then(|(n, p)| http(sink, n, p));
     let mut virtual_services = Vec::new();
     if let Some((n, p)) = m.get(sink, "virtual_services") {
         let items = seq(sink, n, "virtual_services");
@@ -376,6 +377,7 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
         rsh_command,
         reservation_conflict_action,
         paths,
+        http,
         virtual_services,
         failover_services,
     })
@@ -531,6 +533,46 @@ fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
     };
     m.finish(sink, "`paths`");
     Some(p)
+}
+
+fn http(sink: &mut Sink, n: Node, path: Loc) -> Option<Http> {
+    let mut m = Map::new(sink, n, path, "`http`")?;
+    let listen = m.need(sink, "listen", "`http`").and_then(|(n, _)| {
+        let (t, _) = scalar(sink, n, "listen", "an address and port")?;
+        match t.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() == 0 => {
+                sink.error(n.pos(), "`listen`: port 0 is not a port to scrape".to_owned());
+                None
+            }
+            Ok(a) => {
+                if !a.ip().is_loopback() {
+                    // The pages are unauthenticated and read-only; what they
+                    // show (roles, addresses, health) is still worth hiding.
+                    sink.warn(
+                        n.pos(),
+                        format!(
+                            "`listen`: {a} is not a loopback address: anyone who can reach it \
+                             reads the router's metrics and status (no authentication)"
+                        ),
+                    );
+                }
+                Some(a)
+            }
+            Err(_) => {
+                sink.error(
+                    n.pos(),
+                    format!(
+                        "`listen`: expected an address and port such as 127.0.0.1:9539 or \
+                         [::1]:9539, found {}",
+                        n.describe()
+                    ),
+                );
+                None
+            }
+        }
+    });
+    m.finish(sink, "`http`");
+    Some(Http { listen: listen? })
 }
 
 fn vip(sink: &mut Sink, n: Node, path: Loc) -> Option<Vip> {

@@ -31,6 +31,8 @@ pub(super) struct Peer {
     /// Both of us active, and we stayed: re-announce when it yields.
     pub(super) in_conflict: bool,
     pub(super) digest_mismatch: bool,
+    /// Heartbeats accepted from it (for metrics).
+    pub(super) received: u64,
 }
 
 impl Machine {
@@ -76,6 +78,7 @@ impl Machine {
                     faults: p.faults,
                     ready: p.ready,
                     config_mismatch: p.digest_mismatch,
+                    received: p.received,
                 }
             })
             .collect();
@@ -90,6 +93,8 @@ impl Machine {
             drops: self.drops.clone(),
             config_mismatches: self.config_mismatches,
             protocol: if self.native() { "native" } else { "piranha" },
+            sent: self.heartbeats_sent,
+            transitions: self.transitions,
         }
     }
 
@@ -161,6 +166,7 @@ impl Machine {
         let p = &mut self.peers[i];
         let was_active = p.role == Some(Role::Active);
         p.last_heard = p.last_heard.max(Some(heard));
+        p.received += 1;
         p.role = Some(role);
         p.faults = faults;
         p.epoch = epoch;
@@ -250,6 +256,7 @@ impl Machine {
             Protocol::Piranha => wire::encode_piranha(self.role, wire::ByteOrder::host()).to_vec(),
         };
         out.push(Action::SendHeartbeat(payload));
+        self.heartbeats_sent += 1;
         self.next_send = Some(now.mono + self.cfg.keepalive);
     }
 }

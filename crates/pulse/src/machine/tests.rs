@@ -816,6 +816,22 @@ fn status_reports_peers_and_ages() {
 }
 
 #[test]
+fn status_counts_heartbeats_and_role_changes() {
+    let mut s = Sim::new(2, |_| {});
+    s.start_all();
+    s.run_to(2_000);
+    let st = s.nodes[0].m.status(s.now().mono);
+    assert_eq!(st.sent, s.nodes[0].sent.len() as u64);
+    assert_eq!(st.transitions, 1, "standby to active once");
+    let heard = s.nodes[1].m.status(s.now().mono);
+    assert_eq!(heard.transitions, 0);
+    assert!(heard.peers[0].received > 0 && heard.peers[0].received <= st.sent);
+    s.step(0, Event::Control(Command::StandDown));
+    s.flush();
+    assert_eq!(s.nodes[0].m.status(s.now().mono).transitions, 2);
+}
+
+#[test]
 fn next_wakeup_covers_send_and_dead_timers_and_never_lies_in_the_past() {
     let mut s = Sim::new(2, |_| {});
     s.start_all();
