@@ -243,6 +243,7 @@ fn each_binary_page_names_every_option_of_its_usage() {
         ("nanny.8", "crates/nanny/src/args.rs", "pub const USAGE", "\";"),
         ("send_arp.8", "crates/send-arp/src/lib.rs", "pub const USAGE", "\";"),
         ("ipvsadm-rs.8", "crates/ipvsadm-rs/src/help.rs", "const USAGE_BODY", "\";"),
+        ("lvs-node.8", "crates/lvs-node/src/args.rs", "pub const USAGE", "\";"),
     ];
     for (name, file, start, end) in cases {
         let options = long_options(file, start, end);

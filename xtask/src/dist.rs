@@ -35,6 +35,7 @@ const BINARIES: &[(&str, &str)] = &[
     ("nanny", "nanny"),
     ("send-arp", "send_arp"),
     ("ipvsadm-rs", "ipvsadm-rs"),
+    ("lvs-node", "lvs-node"),
 ];
 
 /// Manual pages: (file in `docs/man/`, section).
@@ -44,6 +45,7 @@ const MAN_PAGES: &[(&str, u8)] = &[
     ("nanny.8", 8),
     ("send_arp.8", 8),
     ("ipvsadm-rs.8", 8),
+    ("lvs-node.8", 8),
     ("lvs-router.yaml.5", 5),
 ];
 
@@ -63,6 +65,10 @@ const FILES: &[(&str, &str, u32)] = &[
     ("etc/lvs.cf", "usr/share/doc/lvs-router/examples/lvs.cf", 0o644),
     ("etc/demo.yaml", "usr/share/doc/lvs-router/examples/demo.yaml", 0o644),
     ("etc/demo-dr.yaml", "usr/share/doc/lvs-router/examples/demo-dr.yaml", 0o644),
+    // lvs-node runs on the real servers, not on the routers this package
+    // is for: its unit and script are examples to copy there.
+    ("init/lvs-node.service", "usr/share/doc/lvs-router/examples/lvs-node.service", 0o644),
+    ("init/lvs-node.init", "usr/share/doc/lvs-router/examples/lvs-node.init", 0o644),
 ];
 
 /// Maintainer scripts in `dist/`.
