@@ -124,50 +124,14 @@ fn test_config_prints_the_normalized_config_and_which_router_this_is() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-/// Runs `cmd` for at most 10 s, sampling its resident memory every 5 ms;
-/// returns the output, the peak resident size seen in KiB, and the time.
-fn run_bounded(mut cmd: Command) -> (Output, u64, std::time::Duration) {
-    use std::io::Read;
-    let t0 = std::time::Instant::now();
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        let rss = std::fs::read_to_string(&status_path)
-            .ok()
-            .and_then(|s| {
-                let l = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
-                l.split_whitespace().nth(1)?.parse::<u64>().ok()
-            })
-            .unwrap_or(0);
-        peak = peak.max(rss);
-        if t0.elapsed() > std::time::Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after 10 s, {peak} KiB resident");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
-    (Output { status, stdout, stderr }, peak, t0.elapsed())
-}
-
 /// `--test-config -c /dev/zero` used to read until memory ran out (its
 /// `st_size` is 0): now it fails at once, naming what the path is.
 #[test]
 fn test_config_of_a_device_fails_fast_with_bounded_memory() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulse"));
     cmd.args(["--test-config", "-c", "/dev/zero"]);
-    let (o, peak_kib, took) = run_bounded(cmd);
+    let testbed::Bounded { output: o, peak_kib, took } =
+        testbed::run_bounded(cmd, std::time::Duration::from_secs(10)).unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),

@@ -63,7 +63,7 @@ mod topology;
 
 pub use error::Error;
 pub use netns::Netns;
-pub use process::{wait_for, Daemon};
+pub use process::{run_bounded, wait_for, Bounded, Daemon};
 pub use server::{TcpServer, UdpServer};
 pub use topology::{addr, Forwarding, Host, Topology, TopologyBuilder};
 

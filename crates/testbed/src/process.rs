@@ -128,3 +128,73 @@ pub fn wait_for<T>(
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// What [`run_bounded`] saw of a program that finished in time.
+#[derive(Debug)]
+pub struct Bounded {
+    /// Its status and everything it printed.
+    pub output: std::process::Output,
+    /// The largest resident size sampled, in KiB.
+    pub peak_kib: u64,
+    /// How long it ran.
+    pub took: Duration,
+}
+
+/// Runs `cmd` (on the host, outside any namespace) for at most `limit`,
+/// sampling its resident memory (`VmRSS`) every 5 ms: for tests that a
+/// program fails fast and small on input that used to make it grow.
+///
+/// # Errors
+/// When it cannot be started, or is still running at `limit` (it is then
+/// killed; the error gives the peak resident size).
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> Result<Bounded> {
+    use std::io::Read;
+    let t0 = Instant::now();
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| Error::Spawn { command: what.clone(), source })?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(s) = child
+            .try_wait()
+            .map_err(|source| Error::Io { what: format!("waiting for {what}"), source })?
+        {
+            break s;
+        }
+        let rss = std::fs::read_to_string(&status_path)
+            .ok()
+            .and_then(|s| {
+                let l = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+                l.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .unwrap_or(0);
+        peak_kib = peak_kib.max(rss);
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Protocol(format!(
+                "still running after {limit:?}, {peak_kib} KiB resident"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let read = |pipe: Option<&mut dyn Read>| -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        if let Some(p) = pipe {
+            p.read_to_end(&mut buf)
+                .map_err(|source| Error::Io { what: format!("reading {what}'s output"), source })?;
+        }
+        Ok(buf)
+    };
+    let stdout = read(child.stdout.as_mut().map(|p| p as &mut dyn Read))?;
+    let stderr = read(child.stderr.as_mut().map(|p| p as &mut dyn Read))?;
+    Ok(Bounded {
+        output: std::process::Output { status, stdout, stderr },
+        peak_kib,
+        took: t0.elapsed(),
+    })
+}
