@@ -15,50 +15,17 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod lab;
+use lab::{can_run, ip_bin, sh};
 
 const KEEPALIVE_MS: u64 = 100;
 const DEADTIME_MS: u64 = 1000;
 const KEY: &[u8] = b"http test key, 32 bytes long!!!!";
 const LISTEN: &str = "127.0.0.1:9539";
-
-fn ip_bin() -> &'static str {
-    if Path::new("/usr/sbin/ip").exists() {
-        "/usr/sbin/ip"
-    } else {
-        "/sbin/ip"
-    }
-}
-
-fn sh(args: &[&str]) {
-    let out = Command::new(ip_bin()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn can_run() -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if !Path::new(ip_bin()).exists() {
-        Some("no iproute2 `ip`")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(w) if std::env::var_os("CI").is_some() => panic!("http tests must run in CI: {w}"),
-        Some(w) => {
-            eprintln!("skipping http test: {w}");
-            false
-        }
-    }
-}
 
 /// Two routers on a bridge, each in its own namespace; `http` is the YAML
 /// line added to the configuration (empty: no listener).

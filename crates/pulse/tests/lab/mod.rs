@@ -1,5 +1,5 @@
 //! The namespace lab shared by the host tests of real `pulse` processes
-//! (`netns.rs`, `freshness.rs`): router namespaces joined by veth pairs to
+//! (`netns.rs`, `freshness.rs`, `noblock.rs`, `http.rs`): router namespaces joined by veth pairs to
 //! a bridge in a hub namespace, an observer namespace, and helpers to start,
 //! kill, query and watch pulses. Each test binary uses a part of it.
 #![allow(dead_code, clippy::unwrap_used)]
