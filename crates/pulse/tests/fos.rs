@@ -137,7 +137,7 @@ fn a_dead_service_moves_to_the_peer_with_stop_and_start_in_order() {
          arp: {{ count: 2, interval: 100ms }}\n\
          paths: {{ nanny: {}, lvsd: /nonexistent/lvsd }}\n\
          failover_services:\n  - name: web\n    vip: {{ address: {VIP}, interface: eth0, netmask: 24 }}\n    \
-         port: {PORT}\n    check: {{ type: connect, send: \"hello\\n\", expect: web, interval: 300ms }}\n    \
+         port: {PORT}\n    check: {{ type: connect, send: \"hello\\n\", expect: web, interval: 1s }}\n    \
          start_cmd: {script} start\n    stop_cmd: {script} stop\n",
         lab::KEEPALIVE_MS,
         lab::DEADTIME_MS,
@@ -180,8 +180,9 @@ fn a_dead_service_moves_to_the_peer_with_stop_and_start_in_order() {
     run(&lab, &mut servers, Duration::from_secs(10), "r0 serving", &|l| {
         l.actives() == vec![0] && client(l).as_deref() == Some("web r0\n")
     });
-    // Past the grace time: the check holds the router active.
-    std::thread::sleep(Duration::from_secs(2));
+    // Past the grace time (two intervals and a timeout: 3 s): the check
+    // holds the router active.
+    std::thread::sleep(Duration::from_secs(4));
     run(&lab, &mut servers, Duration::from_secs(1), "r0 still active", &|l| l.actives() == vec![0]);
     assert!(lab.log(0).contains("failover service web is up"), "{}", lab.log(0));
 
