@@ -661,6 +661,13 @@ pub struct Timeouts {
     pub udp: u32,
 }
 
+impl Timeouts {
+    /// What a fresh network namespace's IPVS reports (`ip_vs_proto_tcp.c`
+    /// ESTABLISHED 15 min, FIN_WAIT 2 min; `ip_vs_proto_udp.c` 5 min):
+    /// `ipvsadm -L --timeout` prints `900 120 300`.
+    pub const KERNEL_DEFAULT: Timeouts = Timeouts { tcp: 900, tcp_fin: 120, udp: 300 };
+}
+
 /// IPVS version and connection hash table size (`IPVS_CMD_GET_INFO`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Info {
