@@ -42,54 +42,44 @@ impl StatsAttr {
     }
 }
 
-pub(super) fn stats_from(n: &Nest<StatsAttr>) -> Stats {
-    let mut s = Stats::default();
+/// The ten counters (`IPVS_STATS_ATTR_CONNS` to `OUTBPS`, in that order)
+/// of a statistics nest, whatever their width on the wire; 0 if absent.
+fn counters(n: &Nest<StatsAttr>) -> [u64; 10] {
+    let mut c = [0; 10];
     for a in &n.attrs {
         let (k, v) = match a {
             StatsAttr::U32(k, v) => (*k, u64::from(*v)),
             StatsAttr::U64(k, v) => (*k, *v),
             _ => continue,
         };
-        // Counters other than the byte counts are u32 in this layout.
-        let t = v as u32;
-        match k {
-            attr::STATS_CONNS => s.conns = t,
-            attr::STATS_INPKTS => s.inpkts = t,
-            attr::STATS_OUTPKTS => s.outpkts = t,
-            attr::STATS_INBYTES => s.inbytes = v,
-            attr::STATS_OUTBYTES => s.outbytes = v,
-            attr::STATS_CPS => s.cps = t,
-            attr::STATS_INPPS => s.inpps = t,
-            attr::STATS_OUTPPS => s.outpps = t,
-            attr::STATS_INBPS => s.inbps = t,
-            attr::STATS_OUTBPS => s.outbps = t,
-            _ => {}
+        if (attr::STATS_CONNS..=attr::STATS_OUTBPS).contains(&k) {
+            c[usize::from(k - attr::STATS_CONNS)] = v;
         }
     }
-    s
+    c
+}
+
+pub(super) fn stats_from(n: &Nest<StatsAttr>) -> Stats {
+    let [conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps] =
+        counters(n);
+    // Counters other than the byte counts are u32 in this layout.
+    let t = |v: u64| v as u32;
+    Stats {
+        conns: t(conns),
+        inpkts: t(inpkts),
+        outpkts: t(outpkts),
+        inbytes,
+        outbytes,
+        cps: t(cps),
+        inpps: t(inpps),
+        outpps: t(outpps),
+        inbps: t(inbps),
+        outbps: t(outbps),
+    }
 }
 
 pub(super) fn stats64_from(n: &Nest<StatsAttr>) -> Stats64 {
-    let mut s = Stats64::default();
-    for a in &n.attrs {
-        let (k, v) = match a {
-            StatsAttr::U32(k, v) => (*k, u64::from(*v)),
-            StatsAttr::U64(k, v) => (*k, *v),
-            _ => continue,
-        };
-        match k {
-            attr::STATS_CONNS => s.conns = v,
-            attr::STATS_INPKTS => s.inpkts = v,
-            attr::STATS_OUTPKTS => s.outpkts = v,
-            attr::STATS_INBYTES => s.inbytes = v,
-            attr::STATS_OUTBYTES => s.outbytes = v,
-            attr::STATS_CPS => s.cps = v,
-            attr::STATS_INPPS => s.inpps = v,
-            attr::STATS_OUTPPS => s.outpps = v,
-            attr::STATS_INBPS => s.inbps = v,
-            attr::STATS_OUTBPS => s.outbps = v,
-            _ => {}
-        }
-    }
-    s
+    let [conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps] =
+        counters(n);
+    Stats64 { conns, inpkts, outpkts, inbytes, outbytes, cps, inpps, outpps, inbps, outbps }
 }

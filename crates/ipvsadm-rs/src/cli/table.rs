@@ -256,35 +256,38 @@ pub(super) fn set_option(options: &mut u64, optc: usize) -> Result<(), CliError>
     Ok(())
 }
 
-pub(super) fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), CliError> {
-    let i = cmd as usize;
-    let row = LEGAL[i].as_bytes();
+/// One row of a legality table against the options given: `rules` pairs
+/// each rule (`+` required, `x` illegal, `1` at most one of the `1`s) with
+/// its `OPTC_*`; `what` names the row in the message ("the 'list'
+/// command", "the 'gue' tunnel type").
+fn check_row(
+    rules: impl Iterator<Item = (u8, usize)>,
+    options: u64,
+    what: &str,
+) -> Result<(), CliError> {
     let mut last = 0;
     let mut count = 0;
-    for (j, &rule) in row.iter().enumerate() {
-        if options & (1u64 << j) == 0 {
+    for (rule, optc) in rules {
+        if options & (1u64 << optc) == 0 {
             if rule == b'+' {
                 return fail(format!(
-                    "You need to supply the '{}' option for the '{}' command",
-                    OPTNAMES[j], CMDNAMES[i]
+                    "You need to supply the '{}' option for the {what}",
+                    OPTNAMES[optc]
                 ));
             }
         } else {
             if rule == b'x' {
-                return fail(format!(
-                    "Illegal '{}' option with the '{}' command",
-                    OPTNAMES[j], CMDNAMES[i]
-                ));
+                return fail(format!("Illegal '{}' option with the {what}", OPTNAMES[optc]));
             }
             if rule == b'1' {
                 count += 1;
                 if count == 1 {
-                    last = j;
+                    last = optc;
                     continue;
                 }
                 return fail(format!(
-                    "The option '{}' conflicts with the '{}' option in the '{}' command",
-                    OPTNAMES[j], OPTNAMES[last], CMDNAMES[i]
+                    "The option '{}' conflicts with the '{}' option in the {what}",
+                    OPTNAMES[optc], OPTNAMES[last]
                 ));
             }
         }
@@ -292,38 +295,16 @@ pub(super) fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), CliError> 
     Ok(())
 }
 
+/// ipvsadm's `generic_opt_check`: the command × option table.
+pub(super) fn generic_opt_check(cmd: Cmd, options: u64) -> Result<(), CliError> {
+    let i = cmd as usize;
+    let rules = LEGAL[i].bytes().zip(0..);
+    check_row(rules, options, &format!("'{}' command", CMDNAMES[i]))
+}
+
+/// ipvsadm's `tunnel_opt_check`: the tunnel type × tunnel option table.
 pub(super) fn tunnel_opt_check(tun_type: u8, options: u64) -> Result<(), CliError> {
     let i = usize::from(tun_type);
-    let row = TUN_LEGAL[i].as_bytes();
-    let mut last = 0;
-    let mut count = 0;
-    for (j, &k) in TUNOPTS.iter().enumerate() {
-        if options & (1u64 << k) == 0 {
-            if row[j] == b'+' {
-                return fail(format!(
-                    "You need to supply the '{}' option for the '{}' tunnel type",
-                    OPTNAMES[k], TUNNAMES[i]
-                ));
-            }
-        } else {
-            if row[j] == b'x' {
-                return fail(format!(
-                    "Illegal '{}' option with the '{}' tunnel type",
-                    OPTNAMES[k], TUNNAMES[i]
-                ));
-            }
-            if row[j] == b'1' {
-                count += 1;
-                if count == 1 {
-                    last = k;
-                    continue;
-                }
-                return fail(format!(
-                    "The option '{}' conflicts with the '{}' option in the '{}' tunnel type",
-                    OPTNAMES[k], OPTNAMES[last], TUNNAMES[i]
-                ));
-            }
-        }
-    }
-    Ok(())
+    let rules = TUN_LEGAL[i].bytes().zip(TUNOPTS);
+    check_row(rules, options, &format!("'{}' tunnel type", TUNNAMES[i]))
 }
