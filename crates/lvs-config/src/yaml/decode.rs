@@ -257,19 +257,26 @@ pub(super) fn arp(sink: &mut Sink, n: Node, path: Loc) -> Option<Arp> {
     Some(a)
 }
 
-pub(super) fn nat_router(sink: &mut Sink, n: Node, path: Loc) -> Option<NatRouter> {
-    let mut m = Map::new(sink, n, path, "`nat_router`")?;
-    let address = m.need(sink, "address", "`nat_router`").and_then(|(n, _)| ip(sink, n, "address"));
-    let interface =
-        m.need(sink, "interface", "`nat_router`").and_then(|(n, _)| string(sink, n, "interface"));
+/// The `address`, `interface` and `netmask` of a mapping named `what`
+/// (a VIP, the NAT router).
+pub(super) fn address_on_interface(
+    sink: &mut Sink,
+    n: Node,
+    path: Loc,
+    what: &str,
+) -> Option<(IpAddr, String, Option<u8>)> {
+    let mut m = Map::new(sink, n, path, what)?;
+    let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
+    let interface = m.need(sink, "interface", what).and_then(|(n, _)| string(sink, n, "interface"));
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
-    m.finish(sink, "`nat_router`");
-    Some(NatRouter {
-        address: address.unwrap_or(UNSPECIFIED),
-        interface: interface.unwrap_or_default(),
-        netmask,
-    })
+    m.finish(sink, what);
+    Some((address.unwrap_or(UNSPECIFIED), interface.unwrap_or_default(), netmask))
+}
+
+pub(super) fn nat_router(sink: &mut Sink, n: Node, path: Loc) -> Option<NatRouter> {
+    let (address, interface, netmask) = address_on_interface(sink, n, path, "`nat_router`")?;
+    Some(NatRouter { address, interface, netmask })
 }
 
 pub(super) fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDaemon> {

@@ -5,24 +5,14 @@ use std::path::PathBuf;
 use super::super::tree::Node;
 use super::check::check;
 use super::read::*;
-use super::{placeholder_vip, UNSPECIFIED};
+use super::{address_on_interface, placeholder_vip, UNSPECIFIED};
 use crate::diag::{Loc, Sink};
 use crate::model::*;
 use crate::values;
 
 pub(super) fn vip(sink: &mut Sink, n: Node, path: Loc) -> Option<Vip> {
-    let mut m = Map::new(sink, n, path, "`vip`")?;
-    let address = m.need(sink, "address", "`vip`").and_then(|(n, _)| ip(sink, n, "address"));
-    let interface =
-        m.need(sink, "interface", "`vip`").and_then(|(n, _)| string(sink, n, "interface"));
-    let v6 = address.map(|a| a.is_ipv6());
-    let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
-    m.finish(sink, "`vip`");
-    Some(Vip {
-        address: address.unwrap_or(UNSPECIFIED),
-        interface: interface.unwrap_or_default(),
-        netmask,
-    })
+    let (address, interface, netmask) = address_on_interface(sink, n, path, "`vip`")?;
+    Some(Vip { address, interface, netmask })
 }
 
 pub(super) fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<VirtualService> {
