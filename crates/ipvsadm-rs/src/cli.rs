@@ -13,6 +13,7 @@
 
 mod build;
 mod parse;
+mod record;
 mod table;
 mod values;
 

@@ -1,10 +1,9 @@
 //! The connection-synchronization daemon (`IPVS_CMD_ATTR_DAEMON`): its
-//! attributes, the request attributes built from `model::DaemonConfig`,
-//! and the reply read back.
+//! attributes, those of a request built from `model::DaemonConfig`, and
+//! the daemon read back.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::message::{expect_cmd, Cmd, CmdAttr, GenlMessage};
 use super::nla::{put_attr, put_str, raw, str_of, u16_of, u32_of, u8_of};
 use super::{attr, DecodeError};
 use crate::model::{DaemonConfig, DaemonState, RawAttr};
@@ -88,11 +87,6 @@ pub(super) fn daemon_attrs(d: &DaemonConfig) -> Vec<DaemonAttr> {
     v
 }
 
-/// `IPVS_CMD_GET_DAEMON` (dump only).
-pub fn dump_daemons_message() -> GenlMessage {
-    GenlMessage::new(Cmd::GetDaemon, vec![])
-}
-
 pub(super) fn daemon_from_attrs(attrs: &[DaemonAttr]) -> Result<DaemonConfig, DecodeError> {
     let (mut state, mut ifn, mut syncid) = (None, None, None);
     let mut d = DaemonConfig::new(DaemonState::Master, "", 0);
@@ -115,16 +109,4 @@ pub(super) fn daemon_from_attrs(attrs: &[DaemonAttr]) -> Result<DaemonConfig, De
     d.mcast_ifn = ifn.ok_or(DecodeError::Missing { what: "IPVS_DAEMON_ATTR_MCAST_IFN" })?;
     d.syncid = syncid.ok_or(DecodeError::Missing { what: "IPVS_DAEMON_ATTR_SYNC_ID" })?;
     Ok(d)
-}
-
-/// The daemon in a `NEW_DAEMON` dump reply.
-pub fn daemon_from_message(msg: &GenlMessage) -> Result<DaemonConfig, DecodeError> {
-    expect_cmd(msg, Cmd::NewDaemon)?;
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Daemon(n) => Some(daemon_from_attrs(&n.attrs)),
-            _ => None,
-        })
-        .unwrap_or(Err(DecodeError::Missing { what: "IPVS_CMD_ATTR_DAEMON" }))
 }

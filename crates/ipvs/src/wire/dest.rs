@@ -1,18 +1,14 @@
-//! A real server (`IPVS_CMD_ATTR_DEST`): its attributes, the request
-//! attributes built from `model::Dest`, and the reply read back.
+//! A real server (`IPVS_CMD_ATTR_DEST`): its attributes, those of a
+//! request built from `model::Dest`, and the destination read back.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::message::{expect_cmd, Cmd, CmdAttr, GenlMessage};
 use super::nla::{
-    addr_bytes, addr_from, be16_of, nest_of, put_attr, put_nest, raw, u16_of, u32_of, u8_of, Nest,
+    addr_bytes, addr_from, be16_of, nest_of, put_attr, put_nest, raw, u16_of, u32_of, u8_of,
 };
-use super::service::service_key_attrs;
 use super::stats::{stats64_from, stats_from, StatsAttr};
-use super::{attr, DecodeError, NLA_TYPE_MASK};
-use crate::model::{
-    Dest, DestKey, Family, ForwardMethod, RawAttr, ServiceKey, TunnelCsum, TunnelType,
-};
+use super::{attr, DecodeError, Nest, NLA_TYPE_MASK};
+use crate::model::{Dest, DestKey, Family, ForwardMethod, RawAttr, TunnelCsum, TunnelType};
 
 /// Destination attributes (`IPVS_DEST_ATTR_*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,11 +115,6 @@ pub fn dest_key_attrs(k: &DestKey) -> Vec<DestAttr> {
     ]
 }
 
-/// `IPVS_CMD_GET_DEST` for a service (dump only: send with `NLM_F_DUMP`).
-pub fn dump_dests_message(key: &ServiceKey) -> GenlMessage {
-    GenlMessage::new(Cmd::GetDest, vec![CmdAttr::Service(Nest::request(service_key_attrs(key)))])
-}
-
 /// Read a destination from its `IPVS_DEST_ATTR_*` list; `service_family`
 /// is used when the kernel predates `ADDR_FAMILY` (before 3.18).
 pub fn dest_from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Dest, DecodeError> {
@@ -164,16 +155,4 @@ pub fn dest_from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Des
     d.upper_threshold = u.ok_or(DecodeError::Missing { what: "IPVS_DEST_ATTR_U_THRESH" })?;
     d.lower_threshold = l.ok_or(DecodeError::Missing { what: "IPVS_DEST_ATTR_L_THRESH" })?;
     Ok(d)
-}
-
-/// The destination in a `NEW_DEST` dump reply.
-pub fn dest_from_message(msg: &GenlMessage, service_family: Family) -> Result<Dest, DecodeError> {
-    expect_cmd(msg, Cmd::NewDest)?;
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Dest(n) => Some(dest_from_attrs(&n.attrs, service_family)),
-            _ => None,
-        })
-        .unwrap_or(Err(DecodeError::Missing { what: "IPVS_CMD_ATTR_DEST" }))
 }

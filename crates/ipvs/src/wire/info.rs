@@ -1,10 +1,9 @@
-//! `IPVS_CMD_GET_INFO` and its reply (version and connection table size),
-//! and the timeouts (`IPVS_CMD_GET_CONFIG`), the two global settings.
+//! The attributes of `IPVS_CMD_GET_INFO`'s reply (version and connection
+//! table size).
 
-use super::message::{expect_cmd, Attrs, Cmd, CmdAttr, GenlMessage};
+use super::attr;
 use super::nla::{put_attr, raw, u32_of};
-use super::{attr, DecodeError, GENL_VERSION};
-use crate::model::{Info, RawAttr, Timeouts};
+use crate::model::RawAttr;
 
 /// Info attributes (`IPVS_INFO_ATTR_*`), the top level of GET_INFO replies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,54 +34,4 @@ impl InfoAttr {
             InfoAttr::Other(r) => put_attr(out, r.kind, &r.payload),
         }
     }
-}
-
-/// `IPVS_CMD_GET_CONFIG` (the timeouts).
-pub fn get_timeouts_message() -> GenlMessage {
-    GenlMessage::new(Cmd::GetConfig, vec![])
-}
-
-/// `IPVS_CMD_GET_INFO`.
-pub fn get_info_message() -> GenlMessage {
-    GenlMessage {
-        cmd: Cmd::GetInfo,
-        version: GENL_VERSION,
-        reserved: 0,
-        attrs: Attrs::Info(vec![]),
-    }
-}
-
-/// The timeouts in a `SET_CONFIG` reply (to `GET_CONFIG`). A timeout the
-/// kernel omits (protocol compiled out) reads as 0, as in ipvsadm.
-pub fn timeouts_from_message(msg: &GenlMessage) -> Result<Timeouts, DecodeError> {
-    expect_cmd(msg, Cmd::SetConfig)?;
-    let mut t = Timeouts::default();
-    for a in msg.cmd_attrs() {
-        match a {
-            CmdAttr::TimeoutTcp(v) => t.tcp = *v,
-            CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
-            CmdAttr::TimeoutUdp(v) => t.udp = *v,
-            _ => {}
-        }
-    }
-    Ok(t)
-}
-
-/// The info in a `SET_INFO` reply (to `GET_INFO`).
-pub fn info_from_message(msg: &GenlMessage) -> Result<Info, DecodeError> {
-    expect_cmd(msg, Cmd::SetInfo)?;
-    let (mut version, mut size) = (None, None);
-    if let Attrs::Info(attrs) = &msg.attrs {
-        for a in attrs {
-            match a {
-                InfoAttr::Version(v) => version = Some(*v),
-                InfoAttr::ConnTabSize(v) => size = Some(*v),
-                InfoAttr::Other(_) => {}
-            }
-        }
-    }
-    Ok(Info {
-        version: version.ok_or(DecodeError::Missing { what: "IPVS_INFO_ATTR_VERSION" })?,
-        conn_tab_size: size.ok_or(DecodeError::Missing { what: "IPVS_INFO_ATTR_CONN_TAB_SIZE" })?,
-    })
 }

@@ -1,13 +1,13 @@
-//! The whole generic netlink message of the IPVS family: the command,
-//! the top-level attributes, and the requests built from model values.
+//! The whole generic netlink message of the IPVS family: the command and
+//! the top-level attributes, whose numbering depends on the command.
 
-use super::daemon::{daemon_attrs, DaemonAttr};
-use super::dest::{dest_attrs, dest_key_attrs, DestAttr};
+use super::daemon::DaemonAttr;
+use super::dest::DestAttr;
 use super::info::InfoAttr;
 use super::nla::{attrs_of, nest_of, put_attr, put_nest, raw, u32_of, Nest};
-use super::service::{service_attrs, service_key_attrs, SvcAttr};
+use super::service::SvcAttr;
 use super::{attr, DecodeError, GENL_VERSION, NLA_TYPE_MASK};
-use crate::model::{Command, RawAttr, ServiceKey};
+use crate::model::RawAttr;
 
 /// IPVS generic netlink commands (`enum IPVS_CMD_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -207,59 +207,5 @@ impl GenlMessage {
             Attrs::Cmd(a) => a,
             Attrs::Info(_) => &[],
         }
-    }
-}
-
-/// The message for one table change.
-pub fn command_message(c: &Command) -> GenlMessage {
-    let svc_key = |k: &ServiceKey| CmdAttr::Service(Nest::request(service_key_attrs(k)));
-    match c {
-        Command::AddService(s) => GenlMessage::new(
-            Cmd::NewService,
-            vec![CmdAttr::Service(Nest::request(service_attrs(s)))],
-        ),
-        Command::EditService(s) => GenlMessage::new(
-            Cmd::SetService,
-            vec![CmdAttr::Service(Nest::request(service_attrs(s)))],
-        ),
-        Command::DelService(k) => GenlMessage::new(Cmd::DelService, vec![svc_key(k)]),
-        Command::AddDest(k, d) => GenlMessage::new(
-            Cmd::NewDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_attrs(d)))],
-        ),
-        Command::EditDest(k, d) => GenlMessage::new(
-            Cmd::SetDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_attrs(d)))],
-        ),
-        Command::DelDest(k, d) => GenlMessage::new(
-            Cmd::DelDest,
-            vec![svc_key(k), CmdAttr::Dest(Nest::request(dest_key_attrs(d)))],
-        ),
-        Command::Flush => GenlMessage::new(Cmd::Flush, vec![]),
-        Command::Zero(None) => GenlMessage::new(Cmd::Zero, vec![]),
-        Command::Zero(Some(k)) => GenlMessage::new(Cmd::Zero, vec![svc_key(k)]),
-        Command::SetTimeouts(t) => GenlMessage::new(
-            Cmd::SetConfig,
-            vec![
-                CmdAttr::TimeoutTcp(t.tcp),
-                CmdAttr::TimeoutTcpFin(t.tcp_fin),
-                CmdAttr::TimeoutUdp(t.udp),
-            ],
-        ),
-        Command::StartDaemon(d) => {
-            GenlMessage::new(Cmd::NewDaemon, vec![CmdAttr::Daemon(Nest::request(daemon_attrs(d)))])
-        }
-        Command::StopDaemon(state) => GenlMessage::new(
-            Cmd::DelDaemon,
-            vec![CmdAttr::Daemon(Nest::request(vec![DaemonAttr::State(state.to_raw())]))],
-        ),
-    }
-}
-
-pub(super) fn expect_cmd(msg: &GenlMessage, want: Cmd) -> Result<(), DecodeError> {
-    if msg.cmd == want {
-        Ok(())
-    } else {
-        Err(DecodeError::UnexpectedCommand(msg.cmd.to_raw()))
     }
 }

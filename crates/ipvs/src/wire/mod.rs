@@ -21,24 +21,27 @@ mod dest;
 mod info;
 mod message;
 mod nla;
+mod reply;
+mod request;
 mod service;
 mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use daemon::{daemon_from_message, dump_daemons_message, DaemonAttr};
-pub use dest::{
-    dest_attrs, dest_from_attrs, dest_from_message, dest_key_attrs, dump_dests_message, DestAttr,
-};
-pub use info::{
-    get_info_message, get_timeouts_message, info_from_message, timeouts_from_message, InfoAttr,
-};
-pub use message::{command_message, Attrs, Cmd, CmdAttr, GenlMessage};
+pub use daemon::DaemonAttr;
+pub use dest::{dest_attrs, dest_from_attrs, dest_key_attrs, DestAttr};
+pub use info::InfoAttr;
+pub use message::{Attrs, Cmd, CmdAttr, GenlMessage};
 pub use nla::Nest;
-pub use service::{
-    dump_services_message, get_service_message, service_attrs, service_from_attrs,
-    service_from_message, service_key_attrs, SvcAttr,
+pub use reply::{
+    daemon_from_message, dest_from_message, info_from_message, service_from_message,
+    timeouts_from_message,
 };
+pub use request::{
+    command_message, dump_daemons_message, dump_dests_message, dump_services_message,
+    get_info_message, get_service_message, get_timeouts_message,
+};
+pub use service::{service_attrs, service_from_attrs, service_key_attrs, SvcAttr};
 pub use stats::StatsAttr;
 
 /// The generic netlink family name (`IPVS_GENL_NAME`).

@@ -1,13 +1,12 @@
-//! A virtual service (`IPVS_CMD_ATTR_SERVICE`): its attributes, the
-//! request attributes built from `model::Service`, and the reply read back.
+//! A virtual service (`IPVS_CMD_ATTR_SERVICE`): its attributes, those of
+//! a request built from `model::Service`, and the service read back.
 
-use super::message::{expect_cmd, Cmd, CmdAttr, GenlMessage};
 use super::nla::{
     addr_bytes, addr_from, be16_of, nest_of, put_attr, put_nest, put_str, raw, str_of, u16_of,
-    u32_of, Nest,
+    u32_of,
 };
 use super::stats::{stats64_from, stats_from, StatsAttr};
-use super::{attr, DecodeError, NLA_TYPE_MASK};
+use super::{attr, DecodeError, Nest, NLA_TYPE_MASK};
 use crate::model::{Family, Netmask, Protocol, RawAttr, Service, ServiceFlags, ServiceKey};
 
 /// Service attributes (`IPVS_SVC_ATTR_*`).
@@ -129,16 +128,6 @@ pub fn service_attrs(svc: &Service) -> Vec<SvcAttr> {
     v
 }
 
-/// `IPVS_CMD_GET_SERVICE` for one service (a doit, no `NLM_F_DUMP`).
-pub fn get_service_message(key: &ServiceKey) -> GenlMessage {
-    GenlMessage::new(Cmd::GetService, vec![CmdAttr::Service(Nest::request(service_key_attrs(key)))])
-}
-
-/// `IPVS_CMD_GET_SERVICE` as a dump of every service (send with `NLM_F_DUMP`).
-pub fn dump_services_message() -> GenlMessage {
-    GenlMessage::new(Cmd::GetService, vec![])
-}
-
 /// Read a service from its `IPVS_SVC_ATTR_*` list (a kernel reply, or a
 /// full add/edit request).
 pub fn service_from_attrs(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
@@ -187,16 +176,4 @@ pub fn service_from_attrs(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
         stats64,
         other_attrs: other,
     })
-}
-
-/// The service in a `NEW_SERVICE` reply (dump or get).
-pub fn service_from_message(msg: &GenlMessage) -> Result<Service, DecodeError> {
-    expect_cmd(msg, Cmd::NewService)?;
-    msg.cmd_attrs()
-        .iter()
-        .find_map(|a| match a {
-            CmdAttr::Service(n) => Some(service_from_attrs(&n.attrs)),
-            _ => None,
-        })
-        .unwrap_or(Err(DecodeError::Missing { what: "IPVS_CMD_ATTR_SERVICE" }))
 }

@@ -8,7 +8,7 @@ use ipvs::{
     Service, ServiceFlags, ServiceKey, Tunnel, TunnelCsum, TunnelType,
 };
 
-use super::parse::{Entry, RawDest, RawSvc};
+use super::record::{Entry, RawDest, RawSvc};
 use super::table::*;
 use super::{fail, Action, CliError, Cmd, Format};
 

@@ -4,7 +4,7 @@
 
 use ipvs::{Family, Protocol, ServiceFlags};
 
-use super::parse::RawSvc;
+use super::record::RawSvc;
 use super::{fail, CliError, DEFAULT_PERSISTENT_TIMEOUT};
 use crate::resolve::Resolver;
 
