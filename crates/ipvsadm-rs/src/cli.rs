@@ -8,7 +8,7 @@
 //! at that moment, `-6` needs `-f` before it, `-M` reads a mask or a prefix
 //! depending on the service seen so far); then the command × option
 //! legality table, the tunnel table and the remaining checks run, in
-//! ipvsadm's order. Host and service names go through a [`Resolver`], so
+//! ipvsadm's order. Host and service names go through a [`Resolver`](crate::resolve::Resolver), so
 //! this module does no IO of its own.
 
 mod build;

@@ -2,7 +2,7 @@
 //!
 //! - [`popt`] and [`cli`]: the command line, from `argv` to an [`cli::Action`]
 //!   or ipvsadm's exact error (pure; names through a [`resolve::Resolver`]).
-//! - [`format`] and [`json`]: the listings as pure functions over the
+//! - [`format`](mod@format) and [`json`]: the listings as pure functions over the
 //!   `ipvs` model; [`sort`] reproduces libipvs's sort order.
 //! - [`commands`]: one module per command family, doing the IO through a
 //!   [`IpvsTable`] (the `ipvs` client, or `ipvs::FakeTable` in tests) and the
