@@ -125,6 +125,28 @@ struct StatusJson<'a> {
     loop_turns: u64,
     loop_stalls: u64,
     loop_worst_turn_us: u128,
+    /// lvsd's last report: every virtual service and real server.
+    lvsd: Option<LvsdJson>,
+}
+
+/// lvsd's report as of the status: its ages grown by the report's own.
+#[derive(Serialize)]
+struct LvsdJson {
+    report_age_ms: u128,
+    reports_dropped: u64,
+    #[serde(flatten)]
+    report: lvsd_api::Report,
+}
+
+fn lvsd_json(v: &crate::lvsd_link::LvsdView, now: std::time::Instant) -> LvsdJson {
+    let age = now.saturating_duration_since(v.received);
+    let mut report = v.report.clone();
+    let grow = |x: f64| ((x + age.as_secs_f64()) * 1000.0).round() / 1000.0;
+    report.counters_age = report.counters_age.map(grow);
+    for srv in report.services.iter_mut().flat_map(|s| s.servers.iter_mut()) {
+        srv.since = grow(srv.since);
+    }
+    LvsdJson { report_age_ms: age.as_millis(), reports_dropped: v.dropped, report }
 }
 
 #[derive(Serialize)]
@@ -200,6 +222,7 @@ pub fn render_json(snap: &Snapshot) -> String {
         loop_turns: snap.loop_stats.turns,
         loop_stalls: snap.loop_stats.stalls,
         loop_worst_turn_us: snap.loop_stats.worst.as_micros(),
+        lvsd: snap.lvsd.as_deref().map(|v| lvsd_json(v, snap.taken)),
     };
     // Plain structs of strings and numbers always serialize.
     let mut out = serde_json::to_string(&j).unwrap_or_default();
@@ -277,11 +300,12 @@ pub(crate) mod tests {
             lvsd_pid: None,
             loop_stats: LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
             reloads: Reloads { accepted: 1, refused: 2 },
+            lvsd: None,
         });
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
-            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"
+            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"lvsd\":null}\n"
         ), "{j}");
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["peers"][0]["name"], "lvs\"2");

@@ -20,6 +20,7 @@ use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::host::{CommandKind, Host, RealHost};
 use crate::http_server::HttpServer;
+use crate::lvsd_link::{LvsdView, Mailbox};
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::reload::Reloader;
@@ -84,6 +85,10 @@ pub struct Daemon<H: Host> {
     http: Option<HttpServer>,
     /// `http: listen` as configured at start.
     http_listen: Option<SocketAddr>,
+    /// Where lvsd's reports arrive, read off the loop.
+    lvsd_link: Option<Mailbox>,
+    /// lvsd's last report as of this turn.
+    lvsd_view: Option<Arc<LvsdView>>,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -176,6 +181,15 @@ impl<H: Host> Daemon<H> {
             Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
         let mut host = host;
         host.attach(Arc::clone(&waker));
+        // lvsd's reports: read on threads that wake the loop. Without
+        // them pulse still runs; it only shows less.
+        let link_path = crate::lvsd_link::socket_path(&control_path);
+        let link_waker = Arc::clone(&waker);
+        let lvsd_link = crate::lvsd_link::listen(&link_path, move || {
+            let _ = link_waker.wake();
+        })
+        .map_err(|e| log::warn!("lvsd report socket {}: {e}", link_path.display()))
+        .ok();
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
         signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -230,6 +244,8 @@ impl<H: Host> Daemon<H> {
             board,
             http,
             http_listen: loaded.settings.http_listen,
+            lvsd_link,
+            lvsd_view: None,
         })
     }
 
@@ -258,6 +274,14 @@ impl<H: Host> Daemon<H> {
             lvsd_pid: self.host.lvsd_pid(),
             loop_stats: self.stats,
             reloads: self.reloads,
+            lvsd: self.lvsd_view.clone(),
+        }
+    }
+
+    /// Takes lvsd's newest report if the mailbox is free (never waits).
+    fn refresh_lvsd(&mut self) {
+        if let Some(Ok(v)) = self.lvsd_link.as_ref().map(Mailbox::try_latest) {
+            self.lvsd_view = v;
         }
     }
 
@@ -320,6 +344,7 @@ impl<H: Host> Daemon<H> {
         // takeover's announcement, SIGKILL at a grace deadline) runs
         // first, so it never shares a turn with the work that queued it.
         self.host.on_deadline(Instant::now());
+        self.refresh_lvsd();
         // Heartbeats that queued up while this process was not scheduled
         // are read before anything else can judge a peer dead: a stall
         // of ours must not look like a silent peer.

@@ -409,6 +409,7 @@ mod tests {
             lvsd_pid: None,
             loop_stats: LoopStats::default(),
             reloads: Reloads::default(),
+            lvsd: None,
         }
     }
 

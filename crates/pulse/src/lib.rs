@@ -13,7 +13,8 @@
 //!   is), pure.
 //! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
 //!   [`metrics`]: that view in the Prometheus text format, pure.
-//! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
+//! - IO: [`event_loop`] (the mio loop), [`lvsd_link`] (lvsd's reports,
+//!   read on threads of their own), [`control_server`] (the control
 //!   socket's non-blocking connections), [`http_server`] (the read-only
 //!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
@@ -29,6 +30,7 @@ pub mod freshness;
 pub mod host;
 pub mod http_server;
 pub mod keyfile;
+pub mod lvsd_link;
 pub mod machine;
 pub mod metrics;
 pub mod notify;
