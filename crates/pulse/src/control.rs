@@ -1,6 +1,7 @@
 //! The control protocol, pure: one request line in, one reply out.
 //!
-//! Requests: `status`, `status json`, `take-over`, `stand-down`, `reload`.
+//! Requests: `status`, `status json`, `events` (a stream),
+//! `take-over`, `stand-down`, `reload`.
 //! The socket itself (root only, peer credentials checked) is in
 //! `event_loop`.
 
@@ -20,6 +21,9 @@ pub enum Request {
     StatusText,
     /// Status as one JSON object.
     StatusJson,
+    /// The event stream: every kept event, then each new one, one JSON
+    /// object per line, until the client closes.
+    Events,
     /// A command for the state machine.
     Command(Command),
 }
@@ -33,11 +37,12 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
     match words.as_slice() {
         ["status"] => Ok(Request::StatusText),
         ["status", "json"] => Ok(Request::StatusJson),
+        ["events"] => Ok(Request::Events),
         ["take-over"] => Ok(Request::Command(Command::TakeOver)),
         ["stand-down"] => Ok(Request::Command(Command::StandDown)),
         ["reload"] => Ok(Request::Command(Command::Reload)),
         _ => Err(format!(
-            "unknown request {:?}; try status, status json, take-over, stand-down, reload",
+            "unknown request {:?}; try status, status json, events, take-over, stand-down, reload",
             line.trim()
         )),
     }
@@ -274,6 +279,7 @@ pub(crate) mod tests {
     fn requests() {
         assert_eq!(parse_request("status\n"), Ok(Request::StatusText));
         assert_eq!(parse_request(" status  json "), Ok(Request::StatusJson));
+        assert_eq!(parse_request("events"), Ok(Request::Events));
         assert_eq!(parse_request("take-over"), Ok(Request::Command(Command::TakeOver)));
         assert_eq!(parse_request("stand-down"), Ok(Request::Command(Command::StandDown)));
         assert_eq!(parse_request("reload"), Ok(Request::Command(Command::Reload)));
@@ -301,6 +307,7 @@ pub(crate) mod tests {
             loop_stats: LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
             reloads: Reloads { accepted: 1, refused: 2 },
             lvsd: None,
+            events: Default::default(),
         });
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));

@@ -18,6 +18,8 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
+use crate::event_stream::EventStreams;
+use crate::events::{EventLog, Watcher, What};
 use crate::host::{CommandKind, Host, RealHost};
 use crate::http_server::HttpServer;
 use crate::lvsd_link::{LvsdView, Mailbox};
@@ -89,6 +91,12 @@ pub struct Daemon<H: Host> {
     lvsd_link: Option<Mailbox>,
     /// lvsd's last report as of this turn.
     lvsd_view: Option<Arc<LvsdView>>,
+    /// The last few hundred events, shared with the snapshot's readers.
+    events: Arc<EventLog>,
+    /// What the last turn saw, to tell this turn's transitions.
+    watcher: Watcher,
+    /// `--control events` readers, on a thread of their own.
+    event_streams: EventStreams,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -246,6 +254,9 @@ impl<H: Host> Daemon<H> {
             http_listen: loaded.settings.http_listen,
             lvsd_link,
             lvsd_view: None,
+            events: Arc::new(EventLog::default()),
+            watcher: Watcher::default(),
+            event_streams: EventStreams::default(),
         })
     }
 
@@ -275,14 +286,37 @@ impl<H: Host> Daemon<H> {
             loop_stats: self.stats,
             reloads: self.reloads,
             lvsd: self.lvsd_view.clone(),
+            events: Arc::clone(&self.events),
         }
     }
 
-    /// Takes lvsd's newest report if the mailbox is free (never waits).
+    /// Takes lvsd's newest report and its real-server transitions if the
+    /// mailbox is free (never waits).
     fn refresh_lvsd(&mut self) {
-        if let Some(Ok(v)) = self.lvsd_link.as_ref().map(Mailbox::try_latest) {
-            self.lvsd_view = v;
+        if let Some(Ok((view, changes))) = self.lvsd_link.as_ref().map(Mailbox::try_take) {
+            self.lvsd_view = view;
+            self.record(changes);
         }
+    }
+
+    /// Adds events to the log (copied first if a reader holds it).
+    fn record(&mut self, events: Vec<(What, String)>) {
+        if events.is_empty() {
+            return;
+        }
+        let log = Arc::make_mut(&mut self.events);
+        let now = std::time::SystemTime::now();
+        for (what, reason) in events {
+            log.push(what, reason, now);
+        }
+    }
+
+    /// This turn's own transitions: role, peers, nanny restarts.
+    fn observe(&mut self) {
+        let status = self.machine.status(Instant::now());
+        let lvsd = self.lvsd_view.as_ref().map(|v| (v.report.pid, v.report.nanny_restarts));
+        let events = self.watcher.observe(&status, lvsd);
+        self.record(events);
     }
 
     /// Hands the HTTP thread this turn's view (never waits for it).
@@ -387,6 +421,7 @@ impl<H: Host> Daemon<H> {
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
         // Published before the turn is measured, so that the copy counts
         // as the turn's work (the snapshot's figures lag by one turn).
+        self.observe();
         self.publish();
         let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
@@ -492,10 +527,15 @@ impl<H: Host> Daemon<H> {
         match self.reloader.take(&self.opts, boot_id) {
             Some(Ok(l)) => {
                 self.reloads.accepted += 1;
+                self.record(vec![(
+                    What::Reload { accepted: true },
+                    "configuration applied".into(),
+                )]);
                 self.apply(l)
             }
             Some(Err(e)) => {
                 self.reloads.refused += 1;
+                self.record(vec![(What::Reload { accepted: false }, e.to_string())]);
                 log::error!("reload refused, keeping the running configuration: {e}");
                 false
             }
@@ -603,6 +643,16 @@ impl<H: Host> Daemon<H> {
                     &self.stats,
                 ),
                 Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
+                Ok(Request::Events) => {
+                    // Served by a thread from the board, made now if no
+                    // `http:` made it at start.
+                    if let Some(stream) = self.control.take(p.token, self.poll.registry()) {
+                        let board = self.board.get_or_insert_with(Board::new).clone();
+                        self.event_streams.add(stream, &board);
+                        self.publish();
+                    }
+                    continue;
+                }
                 Ok(Request::Command(c)) => {
                     log::info!("control: {}", p.line.trim());
                     exit |= self.handle(Event::Control(c));

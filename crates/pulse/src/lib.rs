@@ -9,12 +9,15 @@
 //! - [`machine`]: the failover state machine, a pure `step`.
 //! - [`settings`]: pulse's settings file, parsed and validated purely.
 //! - [`control`]: the control protocol (requests, status text and JSON).
+//! - [`events`]: the event stream's events and the log of the last few
+//!   hundred, pure.
 //! - [`stall`]: the stall detector (how late and how long each loop turn
 //!   is), pure.
 //! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
 //!   [`metrics`]: that view in the Prometheus text format, pure.
 //! - IO: [`event_loop`] (the mio loop), [`lvsd_link`] (lvsd's reports,
-//!   read on threads of their own), [`control_server`] (the control
+//!   read on threads of their own), [`event_stream`] (`--control events`
+//!   on a thread), [`control_server`] (the control
 //!   socket's non-blocking connections), [`http_server`] (the read-only
 //!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
@@ -26,6 +29,8 @@
 pub mod control;
 pub mod control_server;
 pub mod event_loop;
+pub mod event_stream;
+pub mod events;
 pub mod freshness;
 pub mod host;
 pub mod http_server;

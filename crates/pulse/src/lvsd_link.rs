@@ -12,6 +12,7 @@
 //! counted and dropped; a connection that ends takes its view with it, so a
 //! dead lvsd shows no health.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -19,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Instant;
+
+use crate::events::{server_changes, Healths, What};
 
 /// Connections read at once (lvsd has one; a stopping one may linger).
 pub const MAX_CONNS: usize = 4;
@@ -44,7 +47,13 @@ struct Slot {
     /// The connection that published the view.
     conn: u64,
     view: Option<Arc<LvsdView>>,
+    /// Real-server transitions not yet taken by the loop (the oldest are
+    /// dropped beyond [`crate::events::KEEP`]).
+    changes: VecDeque<(What, String)>,
 }
+
+/// What the loop takes from the mailbox.
+pub type Taken = (Option<Arc<LvsdView>>, Vec<(What, String)>);
 
 /// Where the reading threads leave the newest view.
 #[derive(Clone, Debug, Default)]
@@ -54,7 +63,7 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    fn put(&self, conn: u64, view: Option<Arc<LvsdView>>) {
+    fn put(&self, conn: u64, view: Option<Arc<LvsdView>>, changes: Vec<(What, String)>) {
         let mut s = match self.slot.lock() {
             Ok(s) => s,
             Err(p) => p.into_inner(),
@@ -64,17 +73,24 @@ impl Mailbox {
             s.conn = conn;
             s.view = view;
         }
+        s.changes.extend(changes);
+        while s.changes.len() > crate::events::KEEP {
+            s.changes.pop_front();
+        }
     }
 
-    /// The newest view, or `Err(())` when a reading thread holds the
-    /// mailbox right now (keep the previous one). Never blocks.
+    /// The newest view and the real-server transitions since the last
+    /// take, or `Err(())` when a reading thread holds the mailbox right
+    /// now (keep the previous view; the transitions wait). Never blocks.
     #[allow(clippy::result_unit_err)]
-    pub fn try_latest(&self) -> Result<Option<Arc<LvsdView>>, ()> {
-        match self.slot.try_lock() {
-            Ok(s) => Ok(s.view.clone()),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner().view.clone()),
-            Err(TryLockError::WouldBlock) => Err(()),
-        }
+    pub fn try_take(&self) -> Result<Taken, ()> {
+        let mut s = match self.slot.try_lock() {
+            Ok(s) => s,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(()),
+        };
+        let changes = s.changes.drain(..).collect();
+        Ok((s.view.clone(), changes))
     }
 }
 
@@ -135,6 +151,9 @@ fn peer_uid(s: &UnixStream) -> Option<u32> {
 fn read_reports(stream: UnixStream, conn: u64, mb: &Mailbox, wake: &dyn Fn()) {
     let mut r = BufReader::new(stream);
     let mut line = Vec::new();
+    // Health as of this connection's previous report: none before its
+    // first, whose verdicts are the starting point, not transitions.
+    let mut healths: Option<Healths> = None;
     loop {
         line.clear();
         // One byte over the limit tells a long line from one at the limit.
@@ -162,12 +181,16 @@ fn read_reports(stream: UnixStream, conn: u64, mb: &Mailbox, wake: &dyn Fn()) {
         }
         match lvsd_api::decode(&line) {
             Ok(report) => {
+                let (changes, now) =
+                    server_changes(healths.as_ref().unwrap_or(&Healths::new()), &report);
+                let changes = if healths.is_some() { changes } else { Vec::new() };
+                healths = Some(now);
                 let view = LvsdView {
                     report,
                     received: Instant::now(),
                     dropped: mb.dropped.load(Ordering::Relaxed),
                 };
-                mb.put(conn, Some(Arc::new(view)));
+                mb.put(conn, Some(Arc::new(view)), changes);
                 wake();
             }
             Err(e) => {
@@ -180,7 +203,7 @@ fn read_reports(stream: UnixStream, conn: u64, mb: &Mailbox, wake: &dyn Fn()) {
             }
         }
     }
-    mb.put(conn, None);
+    mb.put(conn, None, Vec::new());
     wake();
 }
 
@@ -230,7 +253,7 @@ mod tests {
         })
         .unwrap();
         let latest = || loop {
-            if let Ok(v) = mb.try_latest() {
+            if let Ok((v, _)) = mb.try_take() {
                 return v;
             }
         };

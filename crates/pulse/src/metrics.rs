@@ -271,7 +271,7 @@ fn lvsd(reg: &mut Registry, v: &LvsdView) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::control::tests::status;
     use crate::snapshot::Reloads;
@@ -287,6 +287,7 @@ mod tests {
             loop_stats: LoopStats { turns: 9, stalls: 1, worst: Duration::from_millis(60) },
             reloads: Reloads { accepted: 2, refused: 1 },
             lvsd: None,
+            events: Default::default(),
         };
         let m = render(&s);
         for line in [
@@ -375,6 +376,7 @@ mod tests {
             loop_stats: LoopStats::default(),
             reloads: Reloads::default(),
             lvsd: Some(std::sync::Arc::new(lvsd_view())),
+            events: Default::default(),
         };
         let m = render(&s);
         let a = "service=\"tcp:10.0.0.100:80\",server=\"192.168.10.2:80\"";

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Instant;
 
+use crate::events::EventLog;
 use crate::lvsd_link::LvsdView;
 use crate::machine::Status;
 use crate::stall::LoopStats;
@@ -37,6 +38,8 @@ pub struct Snapshot {
     pub reloads: Reloads,
     /// lvsd's last report (health, reasons, counters), while it reports.
     pub lvsd: Option<Arc<LvsdView>>,
+    /// The last few hundred events.
+    pub events: Arc<EventLog>,
 }
 
 impl Snapshot {
