@@ -38,6 +38,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
+use lvs_tests::pulse::metric;
 use nix::sched::{setns, CloneFlags};
 use testbed::{addr, Forwarding, Netns, Topology, TopologyBuilder};
 
@@ -1084,8 +1085,12 @@ fn nat_cluster_is_watched_through_metrics_and_status() {
     let svc = format!("service=\"tcp:{}:80\"", addr::VIP);
     let label = |j: usize| format!("{svc},server=\"{}:80\"", c.topo.real_server_addr(j));
     let labels: Vec<String> = (0..NAMES.len()).map(label).collect();
+    // One scrape per router per look: scrapes cost the emulated guest CPU.
     let heard = c.wait("both routers' metrics to show every real server up", |c| {
-        (0..2).all(|i| labels.iter().all(|l| sample(c, i, "lvs_real_server_up", l) == Some(1.0)))
+        (0..2).all(|i| {
+            let m = c.http(i, "/metrics").unwrap_or_default();
+            labels.iter().all(|l| metric(&m, "lvs_real_server_up", l) == Some(1.0))
+        })
     });
     c.log.say(&format!(
         "metrics: lvs_real_server_up 1 for web1..3 on both routers ({heard:.1?} after start)"
@@ -1104,8 +1109,9 @@ fn nat_cluster_is_watched_through_metrics_and_status() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let grown = c.wait("the connection counters to count the client's requests", |c| {
-        conns(c, &svc).is_some_and(|n| n >= svc0 + 30.0)
-            && conns(c, &labels[0]).is_some_and(|n| n >= web1 + 5.0)
+        let m = c.http(0, "/metrics").unwrap_or_default();
+        metric(&m, "lvs_ipvs_connections_total", &svc).is_some_and(|n| n >= svc0 + 30.0)
+            && metric(&m, "lvs_ipvs_connections_total", &labels[0]).is_some_and(|n| n >= web1 + 5.0)
     });
     let m = c.http(0, "/metrics").unwrap();
     c.log.say(&format!(
