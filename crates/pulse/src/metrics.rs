@@ -404,4 +404,41 @@ pub(crate) mod tests {
         }
         std::fs::write(std::env::temp_dir().join("pulse-lvsd-metrics.txt"), &m).unwrap();
     }
+
+    /// The Grafana dashboard of `etc/` asks only for metrics pulse exports.
+    #[test]
+    fn the_dashboard_uses_exported_metrics() {
+        let dash = include_str!("../../../etc/grafana-lvs-router.json");
+        let v: serde_json::Value = serde_json::from_str(dash).unwrap();
+        let s = Snapshot {
+            status: status(),
+            taken: Instant::now(),
+            lvsd_pid: Some(9),
+            loop_stats: LoopStats::default(),
+            reloads: Reloads::default(),
+            lvsd: Some(std::sync::Arc::new(lvsd_view())),
+            events: Default::default(),
+        };
+        let m = render(&s);
+        let mut exprs = 0;
+        for p in v["panels"].as_array().unwrap() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let e = t["expr"].as_str().unwrap();
+                exprs += 1;
+                let mut rest = e;
+                while let Some(at) = rest.find("lvs_") {
+                    let name: String = rest[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        m.contains(&format!("\n{name}{{")) || m.contains(&format!("\n{name} ")),
+                        "{name} (in {e}) is not exported"
+                    );
+                    rest = &rest[at + name.len()..];
+                }
+            }
+        }
+        assert!(exprs >= 15, "{exprs}");
+    }
 }
