@@ -607,6 +607,8 @@ mod tests {
         let page = route("GET", "/", Some(&s), now);
         assert!(page.content_type.starts_with("text/html") && page.body.contains("EventSource"));
         // No external assets: nothing is fetched but pulse's own paths.
-        assert!(!page.body.contains(" src=") && !page.body.contains("<link"), "external asset");
+        for external in [" src=", "href=\"http", "url(", "@import"] {
+            assert!(!page.body.contains(external), "external asset: {external}");
+        }
     }
 }
