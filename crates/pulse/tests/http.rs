@@ -414,7 +414,7 @@ fn slowloris_and_a_thousand_idle_connections_do_not_delay_heartbeats() {
     // The listener serves again once the attack is over.
     let (code, m) = p.http(0, "GET", "/metrics");
     assert_eq!(code, 200);
-    assert_eq!(sample(&m, "lvs_loop_stalls_total"), Some(0.0), "{m}");
+    assert_eq!(sample(&m, "lvs_loop_stalls_total"), Some(0.0), "{m}\n{}", p.dump());
     eprintln!("http flood: {:?}", p.no_stalls());
 }
 
