@@ -193,7 +193,6 @@ impl Watch {
     /// the socket takes.
     pub fn turn<K: Kernel>(&mut self, engine: &mut Engine<K>, registry: &Registry) {
         let now = Instant::now();
-        self.seen.retain(|k, _| engine.spec.nannies.contains_key(k));
         if self.conn.is_none() && now >= self.next_connect {
             self.connect(registry, now);
         }
@@ -202,6 +201,9 @@ impl Watch {
         if self.conn.is_some() && self.dirty && self.sent >= self.out.len() && gap_ok {
             self.dirty = false;
             self.last_send = Some(now);
+            // Nannies a reload removed are forgotten here, where the work
+            // is proportional to the table anyway, not at every turn.
+            self.seen.retain(|k, _| engine.spec.nannies.contains_key(k));
             let r = self.build(engine, now);
             self.out.clear();
             self.sent = 0;
