@@ -79,6 +79,7 @@ fn report(down: bool) -> lvsd_api::Report {
 /// A headless chromium driven over the DevTools pipe.
 struct Browser {
     child: Child,
+    profile: PathBuf,
     to: ChildStdin,
     from: Receiver<Value>,
     next: u64,
@@ -113,7 +114,7 @@ impl Browser {
                 }
             }
         });
-        Browser { child, to, from, next: 0, seen: Vec::new() }
+        Browser { child, profile, to, from, next: 0, seen: Vec::new() }
     }
 
     /// Sends a command (to the page's session if given) and waits for its
@@ -155,6 +156,7 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
