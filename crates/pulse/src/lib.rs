@@ -32,6 +32,7 @@ pub mod keyfile;
 pub mod machine;
 pub mod metrics;
 pub mod notify;
+pub mod order;
 pub mod reload;
 pub mod settings;
 pub mod setup;
