@@ -37,8 +37,11 @@ pub enum Job {
 /// The network worker as the loop sees it.
 #[derive(Debug, Default)]
 pub struct Net {
-    /// Used in place until a waker is attached, and by the thread after.
+    /// Used in place until the worker starts, and by the worker after.
     state: Option<State>,
+    /// Set by [`Net::attach`]; the worker starts at the first job, so
+    /// after pulse has daemonized (a thread does not survive the fork).
+    waker: Option<Arc<mio::Waker>>,
     worker: Option<Worker>,
     /// Jobs handed over and jobs done.
     sent: u64,
@@ -56,31 +59,45 @@ impl Net {
     /// From now on jobs run on the worker thread, which wakes the loop
     /// with `waker` after each.
     pub fn attach(&mut self, waker: Arc<mio::Waker>) {
-        let mut state = self.state.take().unwrap_or_default();
-        let (jobs_tx, jobs_rx) = channel::<Job>();
-        let (done_tx, done_rx) = channel::<()>();
-        let spawned = std::thread::Builder::new().name("pulse-net".into()).spawn(move || {
-            for job in jobs_rx {
-                state.run(job);
-                if done_tx.send(()).is_err() {
-                    return;
+        self.waker = Some(waker);
+    }
+
+    /// The worker, started on first use.
+    fn worker(&mut self) -> Option<&Worker> {
+        if self.worker.is_none() {
+            let waker = self.waker.clone()?;
+            let mut state = self.state.take().unwrap_or_default();
+            let (jobs_tx, jobs_rx) = channel::<Job>();
+            let (done_tx, done_rx) = channel::<()>();
+            let spawned = std::thread::Builder::new().name("pulse-net".into()).spawn(move || {
+                for job in jobs_rx {
+                    state.run(job);
+                    if done_tx.send(()).is_err() {
+                        return;
+                    }
+                    if let Err(e) = waker.wake() {
+                        log::error!("waking the loop after a VIP change: {e}");
+                    }
                 }
-                if let Err(e) = waker.wake() {
-                    log::error!("waking the loop after a VIP change: {e}");
+            });
+            match spawned {
+                Ok(thread) => {
+                    self.worker = Some(Worker { jobs: jobs_tx, done: done_rx, thread });
+                }
+                Err(e) => {
+                    // Without the thread the jobs run in place, on the loop.
+                    log::error!("cannot start the network worker, VIPs change on the loop: {e}");
+                    self.waker = None;
                 }
             }
-        });
-        match spawned {
-            Ok(thread) => self.worker = Some(Worker { jobs: jobs_tx, done: done_rx, thread }),
-            // Without the thread the jobs run in place, on the loop.
-            Err(e) => log::error!("cannot start the network worker, VIPs change on the loop: {e}"),
         }
+        self.worker.as_ref()
     }
 
     /// Hands `job` over (or runs it in place, then its errors are
     /// returned; on the worker they are logged).
     pub fn submit(&mut self, job: Job) -> Result<(), HostError> {
-        let job = match &self.worker {
+        let job = match self.worker() {
             Some(w) => match w.jobs.send(job) {
                 Ok(()) => {
                     self.sent += 1;
@@ -89,6 +106,7 @@ impl Net {
                 Err(e) => {
                     log::error!("the network worker is gone, VIPs change on the loop");
                     self.worker = None;
+                    self.waker = None;
                     self.sent = self.done;
                     e.0
                 }
