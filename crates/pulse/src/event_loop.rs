@@ -266,7 +266,7 @@ impl<H: Host> Daemon<H> {
             h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
         }
         // Here, in the loop's thread, after pulse daemonized.
-        match crate::sys::realtime_here() {
+        match crate::sys::realtime_here(crate::sys::PRIORITY) {
             Ok(()) => log::info!("the loop runs at real-time priority (SCHED_RR {})", crate::sys::PRIORITY),
             Err(e) => log::warn!(
                 "the loop runs at normal priority, so a busy router may delay heartbeats:                  real-time scheduling refused: {e}"

@@ -9,22 +9,27 @@
 //! are short (VIP work and processes are on other threads, `host`), so
 //! it takes the CPU from nothing else for long, and the kernel's real-time
 //! throttling keeps 5% for the rest should it ever spin.
-//! `SCHED_RESET_ON_FORK` keeps it to this thread: the threads it starts
-//! (spawner, network worker, reload, HTTP) and every process run at the
-//! normal priority.
+//! `SCHED_RESET_ON_FORK` keeps it to the threads that ask: the threads the
+//! loop starts (spawner, reload, HTTP) and every process run at the normal
+//! priority. The network worker, which brings a takeover's VIPs up and
+//! announces them, asks for a lower real-time priority than the loop's: it
+//! goes before every normal task, and the loop goes before it.
 
 /// The loop's real-time priority: above any normal task, below the
 /// kernel's own real-time threads (priority 50 for threaded interrupts).
 pub const PRIORITY: i32 = 10;
 
-/// Puts the calling thread under `SCHED_RR` at [`PRIORITY`], its children
+/// The network worker's: below the loop's.
+pub const NET_PRIORITY: i32 = 5;
+
+/// Puts the calling thread under `SCHED_RR` at `priority`, its children
 /// and new threads reset to normal scheduling.
 ///
 /// # Errors
 /// The OS error (`EPERM` without `CAP_SYS_NICE` or under a real-time
 /// limit of 0).
-pub fn realtime_here() -> std::io::Result<()> {
-    let param = libc::sched_param { sched_priority: PRIORITY };
+pub fn realtime_here(priority: i32) -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: priority };
     // SAFETY: sched_setscheduler(2) only reads the `sched_param` passed by
     // reference, which lives across the call; pid 0 is the calling thread.
     let r =

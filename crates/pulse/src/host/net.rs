@@ -70,6 +70,11 @@ impl Net {
             let (jobs_tx, jobs_rx) = channel::<Job>();
             let (done_tx, done_rx) = channel::<()>();
             let spawned = std::thread::Builder::new().name("pulse-net".into()).spawn(move || {
+                // Before every normal task, after the loop (`crate::sys`);
+                // the loop said already if real-time scheduling is refused.
+                if let Err(e) = crate::sys::realtime_here(crate::sys::NET_PRIORITY) {
+                    log::debug!("the network worker runs at normal priority: {e}");
+                }
                 for job in jobs_rx {
                     state.run(job);
                     if done_tx.send(()).is_err() {
