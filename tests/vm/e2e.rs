@@ -477,6 +477,12 @@ impl Cluster {
         ready
     }
 
+    /// The IPVS sync daemons running in router `i`'s namespace.
+    fn sync_daemons(&self, i: usize) -> Vec<ipvs::DaemonState> {
+        let d = self.topo.directors[i].ns.enter(|| Client::connect().and_then(|mut c| c.daemons()));
+        d.ok().and_then(Result::ok).unwrap_or_default().into_iter().map(|d| d.state).collect()
+    }
+
     /// Real servers (by address) in router `i`'s IPVS table with a weight
     /// above 0, for the VIP's port 80 service.
     fn table(&self, i: usize) -> Vec<Ipv4Addr> {
@@ -879,6 +885,13 @@ fn connection_survives_failover(forwarding: Forwarding, tag: &'static str) {
     c.start_pulse(1);
     // The backup's pulse runs the sync daemon's backup side.
     c.wait("the primary to serve, the backup standing by", |c| c.ready(0) && c.is_standby(1));
+    // pulse starts the sync daemons with `ipvsadm` off its loop, so they
+    // may come after readiness; a connection synced before the backup's
+    // daemon listens is synced again only 50 packets later.
+    c.wait("the master sync daemon on the primary, the backup one on the backup", |c| {
+        c.sync_daemons(0) == [ipvs::DaemonState::Master]
+            && c.sync_daemons(1) == [ipvs::DaemonState::Backup]
+    });
 
     // A long-lived connection from the client, a few exchanges on it.
     let path = format!("/run/netns/{}", c.topo.client.ns.name());
