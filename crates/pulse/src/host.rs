@@ -20,9 +20,11 @@ use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
 
+mod fos;
 mod net;
 mod procs;
 
+pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
 use net::{Job, Net};
 use procs::Procs;
 pub use procs::LVSD_GRACE;
@@ -140,6 +142,16 @@ pub trait Host {
     /// At exit, after the loop: waits for the processes being stopped
     /// (SIGKILL at their deadlines). The only place the host may block.
     fn finish(&mut self) {}
+    /// Starts the failover services off the loop: each `stop_cmd` then
+    /// `start_cmd`, in order, then their nannies.
+    fn start_services(&mut self) {}
+    /// Stops the failover services' nannies, then runs each `stop_cmd`,
+    /// off the loop.
+    fn stop_services(&mut self) {}
+    /// The nannies' verdicts since the last call (after a wake).
+    fn service_reports(&mut self) -> Vec<ServiceReport> {
+        Vec::new()
+    }
 }
 
 /// Paths and arguments the real host needs.
@@ -160,6 +172,8 @@ pub struct HostConfig {
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
     pub sync: Option<(String, u8)>,
+    /// Failover services (FOS), in configuration order.
+    pub failover: Vec<FosService>,
 }
 
 /// Splits a piranha command line on blanks (no shell, no quoting).
@@ -193,12 +207,20 @@ pub struct RealHost {
     cfg: HostConfig,
     net: Net,
     procs: Procs,
+    fos: fos::Fos,
+    waker: Option<std::sync::Arc<mio::Waker>>,
 }
 
 impl RealHost {
     /// A host with nothing running.
     pub fn new(cfg: HostConfig) -> RealHost {
-        RealHost { cfg, net: Net::default(), procs: Procs::default() }
+        RealHost {
+            cfg,
+            net: Net::default(),
+            procs: Procs::default(),
+            fos: fos::Fos::default(),
+            waker: None,
+        }
     }
 }
 
@@ -299,6 +321,7 @@ impl Host for RealHost {
 
     fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
         self.net.attach(std::sync::Arc::clone(&waker));
+        self.waker = Some(std::sync::Arc::clone(&waker));
         self.procs.attach(waker);
     }
 
@@ -311,6 +334,19 @@ impl Host for RealHost {
     fn finish(&mut self) {
         self.net.finish();
         self.procs.finish();
+        self.fos.finish();
+    }
+
+    fn start_services(&mut self) {
+        self.fos.start(&self.cfg.failover, self.waker.as_ref());
+    }
+
+    fn stop_services(&mut self) {
+        self.fos.stop(&self.cfg.failover, self.waker.as_ref());
+    }
+
+    fn service_reports(&mut self) -> Vec<ServiceReport> {
+        self.fos.reports()
     }
 }
 

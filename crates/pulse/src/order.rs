@@ -88,6 +88,8 @@ pub fn name(a: &Action) -> &'static str {
         Action::StopLvsd => "stopping lvsd",
         Action::ReloadLvsd => "reloading lvsd",
         Action::SyncDaemon(_) => "sync daemon",
+        Action::StartServices => "starting failover services",
+        Action::StopServices => "stopping failover services",
         Action::ReloadConfig => "reload",
         Action::Exit => "exit",
     }

@@ -202,6 +202,7 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
         lvsd_ready_file: Some(ready_file),
         ipvsadm: s.ipvsadm.clone(),
         sync: s.syncdaemon.clone(),
+        failover: crate::fos::host_services(&s.failover, opts.verbose),
     };
     let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
     Ok(Loaded { settings: s, machine: mc, host, bind })
