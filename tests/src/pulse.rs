@@ -35,14 +35,19 @@ pub fn is_active(status: &str) -> bool {
 
 /// The stall detector of the pulse on `socket`: `Ok(worst turn in µs)`
 /// when no turn took over 50 ms, else the status as the error. A pulse
-/// that does not answer is `Ok(0)` (it was killed by the test).
+/// that does not answer is `Ok(0)` (it was killed by the test). Either
+/// way the figures are printed on the console as a [`LOOP_LINE`] line,
+/// named `who`, for `cargo xtask vm-test`'s run-wide worst turn.
 ///
 /// # Errors
 /// The status text when the loop stalled.
-pub fn stalls(socket: &Path) -> Result<u64, String> {
+pub fn stalls(socket: &Path, who: &str) -> Result<u64, String> {
     let Some(s) = status_json(socket, Duration::from_secs(5)) else { return Ok(0) };
-    match json_u64(&s, "loop_stalls") {
-        Some(0) => Ok(json_u64(&s, "loop_worst_turn_us").unwrap_or(0)),
+    let worst = json_u64(&s, "loop_worst_turn_us").unwrap_or(0);
+    let n = json_u64(&s, "loop_stalls");
+    print_loop(who, worst, n.unwrap_or(0));
+    match n {
+        Some(0) => Ok(worst),
         _ => Err(s),
     }
 }
@@ -79,6 +84,27 @@ pub fn artifact(name: &str, text: &str) {
     let _ = out.flush();
 }
 
+/// What a console line with a pulse's stall figures starts with:
+/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms`.
+pub const LOOP_LINE: &str = "pulse-loop: ";
+
+/// Prints a [`LOOP_LINE`] line on the console (past libtest's capture).
+pub fn print_loop(who: &str, worst_us: u64, stalls: u64) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{LOOP_LINE}{who}: worst turn {worst_us} us, {stalls} turns over 50 ms");
+    let _ = out.flush();
+}
+
+/// The worst turn and the count of a [`LOOP_LINE`] line.
+pub fn parse_loop(line: &str) -> Option<(u64, u64)> {
+    let rest = &line[line.find(LOOP_LINE)? + LOOP_LINE.len()..];
+    let at = rest.find(": worst turn ")? + ": worst turn ".len();
+    let mut words = rest[at..].split_whitespace();
+    let worst = words.next()?.parse().ok()?;
+    let stalls = words.nth(1)?.trim_end_matches(',').parse().ok()?;
+    Some((worst, stalls))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +121,9 @@ mod tests {
         assert_eq!(metric(m, "a", ""), Some(1.0));
         assert_eq!(metric(m, "b", "x=\"1\""), Some(2.5));
         assert_eq!(metric(m, "b", ""), None);
+        assert_eq!(
+            parse_loop("pulse-loop: e2e nat router 1: worst turn 12345 us, 2 turns over 50 ms"),
+            Some((12345, 2))
+        );
     }
 }

@@ -48,3 +48,13 @@ fn demo_clusters_load_without_warnings() {
         assert!(!text.contains("\npaths:"), "{name}: the demo uses the installed paths");
     }
 }
+
+/// The commented example an operator copies authenticates its heartbeats;
+/// piranha's unauthenticated form is only in `etc/lvs.cf` (issue 15).
+#[test]
+fn the_yaml_example_authenticates_its_heartbeats() {
+    let (config, _) = lvs_config::load_file(&etc().join("lvs.yaml"));
+    let config = config.expect("etc/lvs.yaml loads");
+    assert_eq!(config.heartbeat.protocol, lvs_config::model::HeartbeatProtocol::Native);
+    assert!(config.heartbeat.auth_key_file.is_some());
+}

@@ -265,6 +265,18 @@ impl Cluster {
         self.pulses[i] = Some(child);
     }
 
+    /// No running pulse had a loop turn over 50 ms (issue 15's stall
+    /// detector); each one's worst turn is printed.
+    fn assert_no_stalls(&self, tag: &str) {
+        for i in (0..2).filter(|&i| self.pulses[i].is_some()) {
+            if let Err(status) =
+                lvs_tests::pulse::stalls(&self.socket(i), &format!("ipv6 {tag} router {i}"))
+            {
+                panic!("router {i}: pulse's loop stalled over 50 ms:\n{status}\n{}", self.logs());
+            }
+        }
+    }
+
     /// Router `i` dies: its link goes down, then everything in its
     /// namespace is killed.
     fn kill_router(&mut self, i: usize) {
@@ -436,6 +448,7 @@ fn scenario(method: Forwarding, tag: &str) {
     // Failover: the primary dies; the backup takes over and announces the
     // VIP with unsolicited Neighbour Advertisements.
     let killed = Instant::now();
+    c.assert_no_stalls(tag);
     c.kill_router(0);
     let took = c.wait("the backup to serve", |c| c.serves(1));
     say(c.t0, &format!("backup active, VIP up, table complete {took:.1?} after the kill"));
@@ -462,6 +475,8 @@ fn scenario(method: Forwarding, tag: &str) {
         !seen.iter().any(|(_, m, _)| rs_macs.contains(m)),
         "a real server advertised the VIP: {seen:?}"
     );
+
+    c.assert_no_stalls(tag);
 
     // lvs-node stopped: the real servers are as they were found.
     c.stop_nodes();

@@ -636,7 +636,25 @@ impl Cluster {
 
     /// Router `i` dies: its links go down, then every process in its
     /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
+    /// No running pulse had a loop turn over 50 ms (issue 15's stall
+    /// detector); each one's worst turn is printed.
+    fn assert_no_stalls(&self) {
+        for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
+            let who = format!("node {} router {i}", self.log.tag);
+            if let Err(status) = lvs_tests::pulse::stalls(&self.sockets[i], &who) {
+                let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                let lines: Vec<&str> = log.lines().filter(|l| l.contains("loop stall")).collect();
+                panic!(
+                    "router {i}: pulse's loop stalled over 50 ms:\n{}\n{status}\n{}",
+                    lines.join("\n"),
+                    self.logs()
+                );
+            }
+        }
+    }
+
     fn kill_router(&mut self, i: usize) {
+        self.assert_no_stalls();
         let ns = &self.topo.directors[i].ns;
         let links = if self.topo.forwarding == Forwarding::Nat {
             "link set eth0 down\nlink set eth1 down\n"
@@ -844,6 +862,7 @@ fn balance_remove_failover(method: Method, tag: &'static str) -> Duration {
         c.logs()
     );
     assert!(outage < LONG, "outage {outage:?}");
+    c.assert_no_stalls();
 
     // lvs-node stops on every real server: each is back as it was found.
     c.stop_nodes();

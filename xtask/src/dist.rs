@@ -38,6 +38,11 @@ const BINARIES: &[(&str, &str)] = &[
     ("lvs-node", "lvs-node"),
 ];
 
+/// The cargo packages of [`BINARIES`], every package of the workspace that
+/// has a binary (`cargo xtask vm-test` packs the same release build into
+/// the guest).
+pub const PACKAGES: [&str; 6] = ["pulse", "lvsd", "nanny", "send-arp", "ipvsadm-rs", "lvs-node"];
+
 /// Manual pages: (file in `docs/man/`, section).
 const MAN_PAGES: &[(&str, u8)] = &[
     ("pulse.8", 8),
@@ -179,7 +184,7 @@ pub fn build() -> anyhow::Result<PathBuf> {
     let version = version()?;
     let arch = proc::output(Command::new("dpkg").arg("--print-architecture"))?.trim().to_owned();
     let mut cargo = vec!["build", "--release", "--locked"];
-    for (package, _) in BINARIES {
+    for package in PACKAGES {
         cargo.extend(["-p", package]);
     }
     proc::cargo(&cargo)?;
@@ -500,4 +505,15 @@ fn install_into_empty_root(deb: &Path) -> anyhow::Result<PathBuf> {
     dpkg(&["--install", &deb.display().to_string()])?;
     eprintln!("dist: purge removed the key and /etc/lvs-router; reinstalled");
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_are_the_binaries_packages() {
+        let from_binaries: Vec<&str> = BINARIES.iter().map(|(p, _)| *p).collect();
+        assert_eq!(from_binaries, PACKAGES);
+    }
 }

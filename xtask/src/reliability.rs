@@ -104,8 +104,10 @@ pub fn section(run: &Run, date: &str) -> String {
          - Worst time from a heal to exactly one active router holding the VIP: **{} ms** (bound: dead time 1.5 s + 1 s, plus 1.5 s for the emulated guest).\n\
          - Client-visible outage per round (longest time without an answer, client every 20 ms): median {} ms, p90 {} ms, p99 {} ms, max {} ms.\n\
          - Stall detector (pulses not SIGSTOPped by the suite): {} loop turns over 50 ms; worst turn {:.1} ms.\n\
-         - Not drawn: wall-clock offsets between routers (the guest has one kernel, so one wall clock); \
-         `crates/pulse/tests/freshness.rs` skews routers' clocks on the host with an `LD_PRELOAD` shim.\n",
+         - Clock offsets (`clock-offset`): the router's pulse is restarted in a time namespace whose \
+         monotonic and boot-time clocks run up to four months ahead, and keeps that offset. Wall clocks \
+         cannot be offset that way (the guest has one kernel, so one wall clock); \
+         `crates/pulse/tests/freshness.rs` skews routers' wall clocks on the host with an `LD_PRELOAD` shim.\n",
         one.last().copied().unwrap_or(0),
         percentile(&out, 50),
         percentile(&out, 90),

@@ -55,6 +55,9 @@ pub struct Report {
     pub tail: Vec<String>,
     /// Files the guest handed over (`@@lvs-vm: file NAME LINE`), by name.
     pub files: std::collections::BTreeMap<String, String>,
+    /// pulse's stall detector over the run: the worst loop turn any suite
+    /// printed (µs, and whose), and the turns over 50 ms.
+    pub pulse_loop: Option<(u64, String, u64)>,
 }
 
 /// One suite's part of a run.
@@ -228,9 +231,19 @@ fn cargo_artifacts(args: &[&str]) -> anyhow::Result<Vec<cargo_json::Artifact>> {
     Ok(cargo_json::artifacts(&String::from_utf8_lossy(&out.stdout)))
 }
 
-/// Every binary of the workspace except xtask's.
+/// Every binary of the workspace except xtask's, built as operators run
+/// them: the release profile, with the package's own `cargo build`
+/// arguments (the same packages, so the same features), so that `cargo
+/// xtask test`, which builds the package first (`dist --check`), builds
+/// them once. The daemons' timing is part of what the guest tests (pulse's
+/// stall detector); the suites themselves stay in the dev profile.
 pub(crate) fn build_workspace_bins() -> anyhow::Result<Vec<(String, PathBuf)>> {
-    let artifacts = cargo_artifacts(&["build", "--workspace", "--exclude", "xtask", "--bins"])?;
+    let mut args = vec!["build", "--release", "--locked"];
+    for package in crate::dist::PACKAGES {
+        args.extend(["-p", package]);
+    }
+    args.push("--bins");
+    let artifacts = cargo_artifacts(&args)?;
     Ok(artifacts.into_iter().filter(|a| a.kind == "bin").map(|a| (a.name, a.executable)).collect())
 }
 
@@ -395,6 +408,13 @@ pub(crate) fn boot(
             suite.name, suite.passed, suite.failed
         );
     }
+    if let Some((worst, who, stalls)) = &report.pulse_loop {
+        eprintln!(
+            "xtask: pulse's stall detector over the run: worst loop turn {:.1} ms ({who}), \
+             {stalls} turns over 50 ms",
+            *worst as f64 / 1000.0
+        );
+    }
     if !report.success() {
         eprintln!("xtask: ---- last {} console lines ----", console.tail.len());
         for line in &console.tail {
@@ -406,6 +426,18 @@ pub(crate) fn boot(
         }
     }
     Ok(report)
+}
+
+/// A suite's line with a pulse's stall figures (`lvs_tests::pulse::
+/// print_loop`: `pulse-loop: WHO: worst turn US us, N turns over 50 ms`):
+/// who, the worst turn in µs and the turns over 50 ms.
+fn parse_pulse_loop(line: &str) -> Option<(String, u64, u64)> {
+    let rest = &line[line.find("pulse-loop: ")? + "pulse-loop: ".len()..];
+    let (who, figures) = rest.split_once(": worst turn ")?;
+    let mut words = figures.split_whitespace();
+    let worst = words.next()?.parse().ok()?;
+    let stalls = words.nth(1)?.parse().ok()?;
+    Some((who.to_owned(), worst, stalls))
 }
 
 /// Reads the guest console line by line.
@@ -446,6 +478,15 @@ impl ConsoleLog {
                 suite.passed += passed;
                 suite.failed += failed;
             }
+            return;
+        }
+        if let Some(figures) = parse_pulse_loop(line) {
+            let r = &mut self.report;
+            let (worst, who, stalls) = r.pulse_loop.get_or_insert((0, String::new(), 0));
+            if figures.1 >= *worst {
+                (*worst, *who) = (figures.1, figures.0);
+            }
+            *stalls += figures.2;
             return;
         }
         // Anywhere in the line: a test's output without a final newline
@@ -533,6 +574,16 @@ mod tests {
             console.line(l.to_string());
         }
         console.finish(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn pulse_loop_figures_keep_the_worst_and_add_the_stalls() {
+        let r = feed(&[
+            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms",
+            "[  nat] pulse-loop: chaos: worst turn 31000 us, 1 turns over 50 ms",
+            "pulse-loop: node dr router 1: worst turn 9000 us, 0 turns over 50 ms",
+        ]);
+        assert_eq!(r.pulse_loop, Some((31000, "chaos".to_owned(), 1)));
     }
 
     #[test]

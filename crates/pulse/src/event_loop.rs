@@ -25,6 +25,7 @@ use crate::http_server::HttpServer;
 use crate::lvsd_link::{LvsdView, Mailbox};
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
+use crate::order::Held;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
@@ -73,6 +74,8 @@ pub struct Daemon<H: Host> {
     control: ControlServer,
     control_path: PathBuf,
     reloader: Reloader,
+    /// Actions waiting for the host's VIP work before them.
+    held: Held,
     stats: LoopStats,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
@@ -112,26 +115,6 @@ fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
 /// CPU time this thread has used, for the stall warning.
 fn thread_cpu() -> Option<Duration> {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
-}
-
-/// An action's name for the stall warning.
-fn action_name(a: &Action) -> &'static str {
-    match a {
-        Action::SendHeartbeat(_) => "heartbeat",
-        Action::RunActiveCmd => "active_cmd",
-        Action::RunInactiveCmd => "inactive_cmd",
-        Action::VipsUp(_) => "VIPs up",
-        Action::VipsDown(_) => "VIPs down",
-        Action::GratuitousArp(_) => "announcement",
-        Action::StartLvsd => "starting lvsd",
-        Action::StopLvsd => "stopping lvsd",
-        Action::ReloadLvsd => "reloading lvsd",
-        Action::SyncDaemon(_) => "sync daemon",
-        Action::StartServices => "starting failover services",
-        Action::StopServices => "stopping failover services",
-        Action::ReloadConfig => "reload",
-        Action::Exit => "exit",
-    }
 }
 
 fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
@@ -244,6 +227,7 @@ impl<H: Host> Daemon<H> {
             control,
             control_path,
             reloader: Reloader::new(waker),
+            held: Held::default(),
             stats: LoopStats::default(),
             slowest: None,
             signal_rx,
@@ -339,6 +323,13 @@ impl<H: Host> Daemon<H> {
             // Here, not at bind: `prepare` runs before pulse daemonizes.
             h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
         }
+        // Here, in the loop's thread, after pulse daemonized.
+        match crate::sys::realtime_here(crate::sys::PRIORITY) {
+            Ok(()) => log::info!("the loop runs at real-time priority (SCHED_RR {})", crate::sys::PRIORITY),
+            Err(e) => log::warn!(
+                "the loop runs at normal priority, so a busy router may delay heartbeats:                  real-time scheduling refused: {e}"
+            ),
+        }
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
@@ -406,6 +397,10 @@ impl<H: Host> Daemon<H> {
             }
         }
         self.control.expire(self.poll.registry(), Instant::now());
+        // What waited for VIP work that is done now.
+        if self.release_held() {
+            return true;
+        }
         // lvsd's word on its table (a small file next to the control
         // socket): at every turn, so at least once per keepalive.
         let ready = self.host.lvsd_ready();
@@ -453,16 +448,33 @@ impl<H: Host> Daemon<H> {
         self.execute(actions)
     }
 
-    /// Carries out actions; true when the process must exit.
+    /// Carries out actions in the machine's order, some of them later
+    /// (`crate::order`); true when the process must exit.
     fn execute(&mut self, actions: Vec<Action>) -> bool {
+        let now = self.held.admit(actions, self.host.busy());
+        let exit = self.carry_out(now);
+        self.release_held() || exit
+    }
+
+    /// Runs what was held and may run now; true when the process must exit.
+    fn release_held(&mut self) -> bool {
         let mut exit = false;
-        // How long the VIPs take to go up and be announced, for the log.
-        let t0 = Instant::now();
-        let mut vips_up_after = None;
+        while !self.held.is_empty() {
+            let now = self.held.release(self.host.busy());
+            if now.is_empty() {
+                break;
+            }
+            exit |= self.carry_out(now);
+        }
+        exit
+    }
+
+    /// Carries out actions now (VIP work may be handed to the host's
+    /// worker); true when the process must exit.
+    fn carry_out(&mut self, actions: Vec<Action>) -> bool {
+        let mut exit = false;
         for a in actions {
-            let (vips_up, announced) =
-                (matches!(a, Action::VipsUp(_)), matches!(a, Action::GratuitousArp(_)));
-            let (what, began) = (action_name(&a), Instant::now());
+            let (what, began) = (crate::order::name(&a), Instant::now());
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
@@ -507,15 +519,6 @@ impl<H: Host> Daemon<H> {
             let took = began.elapsed();
             if self.slowest.is_none_or(|(_, d)| took > d) {
                 self.slowest = Some((what, took));
-            }
-            if vips_up {
-                vips_up_after = Some(t0.elapsed());
-            } else if let (true, Some(up)) = (announced, vips_up_after.take()) {
-                log::info!(
-                    "VIPs up in {:.2} ms, announced {:.2} ms after the decision",
-                    up.as_secs_f64() * 1000.0,
-                    t0.elapsed().as_secs_f64() * 1000.0
-                );
             }
         }
         exit

@@ -9,8 +9,10 @@
 //! (gratuitous ARP for IPv4, unsolicited Neighbour Advertisements for IPv6)
 //! are sent by pulse itself on packet sockets through `lvs-net`, one round
 //! per [`Host::gratuitous_arp`], paced by the state machine: no process is
-//! started between a VIP going up and its announcement. The `send_arp`
-//! binary stays for operators and piranha's scripts; pulse does not run it.
+//! started between a VIP going up and its announcement. Both run on the
+//! network worker thread (`net`), in order; [`Host::busy`] tells the loop
+//! when they are not done yet. The `send_arp` binary stays for operators
+//! and piranha's scripts; pulse does not run it.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -19,9 +21,11 @@ use std::time::Instant;
 use crate::machine::{Child, SyncRole, Vip};
 
 mod fos;
+mod net;
 mod procs;
 
 pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
+use net::{Job, Net};
 use procs::Procs;
 pub use procs::LVSD_GRACE;
 
@@ -80,7 +84,9 @@ pub enum CommandKind {
 pub trait Host {
     /// Starts `active_cmd`/`inactive_cmd` (not waited for).
     fn run_command(&mut self, which: CommandKind) -> Result<(), HostError>;
-    /// Adds the VIPs; an address already present is not an error.
+    /// Adds the VIPs; an address already present is not an error. This and
+    /// the next two may be done on a worker, in the order asked: then
+    /// [`Host::busy`] is true until they are done, and errors are logged.
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError>;
     /// Removes the VIPs; an address already absent is not an error.
     fn vips_down(&mut self, vips: &[Vip]) -> Result<(), HostError>;
@@ -91,6 +97,11 @@ pub trait Host {
     /// Gets ready to announce `vips` (best effort, nothing is sent), so
     /// that a later takeover's first announcement needs no set-up.
     fn prepare_announcements(&mut self, vips: &[Vip]);
+    /// Whether VIP changes or announcements handed to a worker are not
+    /// done yet: the loop holds back what must follow them.
+    fn busy(&self) -> bool {
+        false
+    }
     /// Starts lvsd (once the previous one, if it is still stopping, has
     /// exited).
     fn start_lvsd(&mut self) -> Result<(), HostError>;
@@ -190,42 +201,14 @@ pub fn by_base_dev(vips: &[Vip]) -> Vec<(String, Vec<IpAddr>)> {
     out
 }
 
-/// What a round could not announce: the addresses and the first error
-/// (`None`: all sent).
-type Unsent = Option<(Vec<IpAddr>, lvs_net::Error)>;
-
-/// Announces each of `addrs` once (gratuitous ARP as an RFC 5227
-/// announcement, the form `send_arp` sends by default); returns the
-/// addresses that could not be announced and the first error.
-fn announce_all(a: &lvs_net::Announcer, addrs: &[IpAddr]) -> Unsent {
-    let mut failed = Vec::new();
-    let mut first = None;
-    for addr in addrs {
-        if let Err(e) = a.announce(*addr, lvs_net::ArpForm::Request) {
-            failed.push(*addr);
-            first.get_or_insert(e);
-        }
-    }
-    first.map(|e| (failed, e))
-}
-
-fn vip_address(v: &Vip) -> lvs_net::VipAddress {
-    lvs_net::VipAddress::piranha(&v.dev, v.addr, v.prefix)
-}
-
 /// The host pulse runs on.
 #[derive(Debug)]
 pub struct RealHost {
     cfg: HostConfig,
-    rtnl: Option<lvs_net::Rtnl>,
-    /// Packet sockets for announcements, by interface: name, index, sender.
-    announcers: Vec<(String, u32, lvs_net::Announcer)>,
+    net: Net,
     procs: Procs,
     fos: fos::Fos,
     waker: Option<std::sync::Arc<mio::Waker>>,
-    /// Interfaces announced on with a kept socket whose link is still to
-    /// be checked, with the addresses announced.
-    unchecked: Vec<(String, Vec<IpAddr>)>,
 }
 
 impl RealHost {
@@ -233,123 +216,11 @@ impl RealHost {
     pub fn new(cfg: HostConfig) -> RealHost {
         RealHost {
             cfg,
-            rtnl: None,
-            announcers: Vec::new(),
+            net: Net::default(),
             procs: Procs::default(),
             fos: fos::Fos::default(),
             waker: None,
-            unchecked: Vec::new(),
         }
-    }
-}
-
-impl RealHost {
-    /// The rtnetlink socket, opened on first use (and again after an error
-    /// dropped it, so that a broken socket does not stick).
-    fn rtnl(&mut self) -> Result<&mut lvs_net::Rtnl, lvs_net::Error> {
-        let r = match self.rtnl.take() {
-            Some(r) => r,
-            None => lvs_net::Rtnl::open()?,
-        };
-        Ok(self.rtnl.insert(r))
-    }
-
-    /// The announcer for interface `dev`, checked against the link as it is
-    /// now, and whether it was (re)opened by this call. The link is read
-    /// every round (its MAC or index may have changed: a re-created
-    /// interface); the packet socket is kept between rounds, because closing
-    /// one waits for an RCU grace period in the kernel (`synchronize_net`),
-    /// tens of milliseconds on a busy host, which would stall the loop after
-    /// every announcement.
-    fn announcer(&mut self, dev: &str) -> Result<(&lvs_net::Announcer, bool), lvs_net::Error> {
-        let link = match self.rtnl().and_then(|r| r.link(dev)) {
-            Ok(l) => l,
-            Err(e) => {
-                if !matches!(e, lvs_net::Error::NoSuchInterface(_)) {
-                    self.rtnl = None;
-                }
-                return Err(e);
-            }
-        };
-        let at = self.announcers.iter().position(|(d, _, _)| d == dev);
-        let fresh = at.filter(|&i| {
-            let (_, index, a) = &self.announcers[i];
-            *index == link.index && Some(a.mac()) == link.mac
-        });
-        let (i, opened) = match fresh {
-            Some(i) if link.is_up() => (i, false),
-            // Down or changed: `open` says which, or opens a new socket.
-            _ => {
-                let entry = (dev.to_owned(), link.index, lvs_net::Announcer::open(&link)?);
-                match at {
-                    Some(i) => {
-                        self.announcers[i] = entry;
-                        (i, true)
-                    }
-                    None => {
-                        self.announcers.push(entry);
-                        (self.announcers.len() - 1, true)
-                    }
-                }
-            }
-        };
-        Ok((&self.announcers[i].2, opened))
-    }
-
-    /// Checks the links announced on at once by [`Host::gratuitous_arp`]:
-    /// if one changed under its socket (a re-created interface), the round
-    /// is sent again on a new socket.
-    fn check_announced(&mut self) {
-        for (dev, addrs) in std::mem::take(&mut self.unchecked) {
-            let failed = match self.announcer(&dev) {
-                Ok((_, false)) => None,
-                Ok((a, true)) => announce_all(a, &addrs),
-                Err(e) => Some((addrs, e)),
-            };
-            if let Some((addrs, source)) = failed {
-                let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-                log::error!("{}", HostError::Announce { dev, addrs, source });
-            }
-        }
-    }
-
-    /// Adds or removes VIPs over rtnetlink.
-    fn change_vips(&mut self, vips: &[Vip], up: bool) -> Result<(), HostError> {
-        let mut first_err = None;
-        for vip in vips {
-            // The index the announcement socket was opened for (at start)
-            // saves the name lookup on a takeover; an interface re-created
-            // since has a new index, and the name is looked up again.
-            let index = self
-                .announcers
-                .iter()
-                .find(|(d, _, _)| d == base_dev(&vip.dev))
-                .map(|(_, i, _)| *i);
-            let r = self.rtnl().and_then(|r| {
-                let a = vip_address(vip);
-                match (up, index) {
-                    (true, Some(i)) => match r.add_address_at(i, &a) {
-                        Err(lvs_net::Error::NoSuchIndex(_)) => r.add_address(&a),
-                        other => other,
-                    },
-                    (true, None) => r.add_address(&a),
-                    (false, _) => r.del_address(&a),
-                }
-            });
-            match r {
-                Ok(lvs_net::Outcome::Changed) => {
-                    log::info!("VIP {vip} {}", if up { "up" } else { "down" });
-                }
-                Ok(lvs_net::Outcome::Unchanged) => {}
-                Err(source) => {
-                    self.rtnl = None;
-                    let e = HostError::Net { vip: vip.to_string(), source };
-                    log::error!("{e}");
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        first_err.map_or(Ok(()), Err)
     }
 }
 
@@ -364,65 +235,25 @@ impl Host for RealHost {
     }
 
     fn vips_up(&mut self, vips: &[Vip]) -> Result<(), HostError> {
-        self.change_vips(vips, true)
+        self.net.submit(Job::Up(vips.to_vec(), Instant::now()))
     }
 
     fn vips_down(&mut self, vips: &[Vip]) -> Result<(), HostError> {
-        self.change_vips(vips, false)
+        self.net.submit(Job::Down(vips.to_vec()))
     }
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
-        let mut first_err = None;
-        let groups = by_base_dev(vips);
-        // A socket opened before (at start, or a previous round) sends at
-        // once, with no netlink exchange between the VIP going up and the
-        // frame: every interface's frames go first (the NAT gateway's too,
-        // which the real servers' answers wait for).
-        let early: Vec<Option<Unsent>> = groups
-            .iter()
-            .map(|(dev, addrs)| {
-                self.announcers
-                    .iter()
-                    .find(|(d, _, _)| d == dev)
-                    .map(|(_, _, a)| announce_all(a, addrs))
-            })
-            .collect();
-        for ((dev, addrs), early) in groups.into_iter().zip(early) {
-            if matches!(early, Some(None)) {
-                // Sent: the link check (a netlink exchange, slow on a
-                // loaded host) waits for the loop's next turn, which
-                // reads the heartbeats first; if the link changed under
-                // the socket, the round is sent again on a new one.
-                self.unchecked.push((dev, addrs));
-                continue;
-            }
-            let failed = match (self.announcer(&dev), early) {
-                (Ok((_, false)), Some(sent)) => sent,
-                (Ok((a, _)), _) => announce_all(a, &addrs),
-                (Err(e), _) => Some((addrs, e)),
-            };
-            if let Some((addrs, source)) = failed {
-                let addrs = addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-                let e = HostError::Announce { dev, addrs, source };
-                // The first error is logged by the caller; later ones here.
-                if first_err.is_some() {
-                    log::error!("{e}");
-                } else {
-                    first_err = Some(e);
-                }
-            }
-        }
-        first_err.map_or(Ok(()), Err)
+        self.net.submit(Job::Announce(vips.to_vec()))
     }
 
     fn prepare_announcements(&mut self, vips: &[Vip]) {
-        for (dev, _) in by_base_dev(vips) {
-            // An interface that is absent or down now is set up at the
-            // first announcement instead.
-            if let Err(e) = self.announcer(&dev) {
-                log::debug!("not ready to announce on {dev} yet: {e}");
-            }
+        if let Err(e) = self.net.submit(Job::Prepare(vips.to_vec())) {
+            log::debug!("not ready to announce yet: {e}");
         }
+    }
+
+    fn busy(&self) -> bool {
+        self.net.busy()
     }
 
     fn start_lvsd(&mut self) -> Result<(), HostError> {
@@ -481,26 +312,27 @@ impl Host for RealHost {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let now = (!self.unchecked.is_empty()).then(Instant::now);
-        [self.procs.next_deadline(), now].into_iter().flatten().min()
+        self.procs.next_deadline()
     }
 
     fn on_deadline(&mut self, now: Instant) {
         self.procs.on_deadline(now);
-        self.check_announced();
     }
 
     fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
-        self.waker = Some(waker.clone());
+        self.net.attach(std::sync::Arc::clone(&waker));
+        self.waker = Some(std::sync::Arc::clone(&waker));
         self.procs.attach(waker);
     }
 
     fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {
+        self.net.on_wake();
         self.procs.on_wake();
         self.reap()
     }
 
     fn finish(&mut self) {
+        self.net.finish();
         self.procs.finish();
         self.fos.finish();
     }
@@ -544,7 +376,7 @@ mod tests {
             ],
             "one round per base interface, each address once"
         );
-        let a = vip_address(&vips[0]);
+        let a = net::vip_address(&vips[0]);
         assert_eq!((a.device.as_str(), a.label.as_deref()), ("eth0", Some("eth0:1")));
         assert_eq!(a.broadcast, Some("192.168.1.255".parse().unwrap()));
         assert_eq!(

@@ -23,9 +23,10 @@
 //!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
 //!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
-//!   (systemd's READY=1, WATCHDOG=1 and STATUS=); logging to syslog is the
-//!   `lvs-syslog` crate.
-#![forbid(unsafe_code)]
+//!   (systemd's READY=1, WATCHDOG=1 and STATUS=), `sys` (real-time
+//!   scheduling of the loop thread, the only `unsafe`); logging to syslog
+//!   is the `lvs-syslog` crate.
+#![deny(unsafe_code)]
 
 pub mod control;
 pub mod control_server;
@@ -41,9 +42,12 @@ pub mod lvsd_link;
 pub mod machine;
 pub mod metrics;
 pub mod notify;
+pub mod order;
 pub mod reload;
 pub mod settings;
 pub mod setup;
 pub mod snapshot;
 pub mod stall;
+#[allow(unsafe_code)]
+mod sys;
 pub mod wire;
