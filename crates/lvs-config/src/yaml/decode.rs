@@ -530,6 +530,7 @@ fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
         ipvsadm: one(&mut m, "ipvsadm", d.ipvsadm),
         fos: one(&mut m, "fos", d.fos),
         send_arp: one(&mut m, "send_arp", d.send_arp),
+        overrides: one(&mut m, "overrides", d.overrides),
     };
     m.finish(sink, "`paths`");
     Some(p)
@@ -648,6 +649,14 @@ fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<VirtualService
     let monitor =
         m.get(sink, "monitor").and_then(|(n, _)| nonempty(sink, n, "monitor")).map(PathBuf::from);
     let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
+    let min_up = m.get(sink, "min_up").and_then(|(n, _)| {
+        let (t, _) = scalar(sink, n, "min_up", "a percentage or a count")?;
+        MinUp::parse(t).map_err(|e| sink.error(n.pos(), format!("`min_up`: {e}"))).ok()
+    });
+    let drain_timeout = m
+        .get(sink, "drain_timeout")
+        .and_then(|(n, _)| millis(sink, n, "drain_timeout"))
+        .unwrap_or(DEFAULT_DRAIN_TIMEOUT);
     let mut real_servers = Vec::new();
     if let Some((list, lp)) = m.get(sink, "real_servers") {
         let items = seq(sink, list, "real_servers");
@@ -675,6 +684,8 @@ fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<VirtualService
         monitor,
         check,
         real_servers,
+        min_up,
+        drain_timeout,
     })
 }
 
