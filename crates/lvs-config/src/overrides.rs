@@ -253,20 +253,10 @@ impl Overrides {
     /// Drops the entries whose service or real server the configuration no
     /// longer has; returns a log line for each. The generation grows when
     /// any is dropped.
-    pub fn prune(&mut self, config: &Config) -> Vec<String> {
+    pub fn prune(&mut self, catalog: &Catalog) -> Vec<String> {
         let mut dropped = Vec::new();
         self.entries.retain(|e| {
-            let vs = config
-                .virtual_services
-                .iter()
-                .find(|v| v.active && ServiceId::of(v) == e.service);
-            let keep = match (vs, e.server) {
-                (None, _) => false,
-                (Some(_), None) => true,
-                (Some(v), Some(addr)) => {
-                    v.real_servers.iter().any(|r| r.active && server_addr(r) == addr)
-                }
-            };
+            let keep = catalog.has(e.service, e.server);
             if !keep {
                 dropped.push(format!(
                     "override of {} dropped: the configuration no longer has it",
@@ -356,43 +346,96 @@ fn describe(c: &Change) -> String {
     }
 }
 
-/// Finds an active virtual service by `tcp:VIP:PORT`, `udp:...`,
-/// `sctp:...`, `fwmark:N` or its name.
-///
-/// # Errors
-/// A message naming what was not found.
-pub fn find_service<'c>(config: &'c Config, word: &str) -> Result<&'c VirtualService, String> {
-    let active = || config.virtual_services.iter().filter(|v| v.active);
-    let found = match word.parse::<ServiceId>() {
-        Ok(id) => active().find(|v| ServiceId::of(v) == id),
-        Err(_) => active().find(|v| v.name == word),
-    };
-    found.ok_or_else(|| format!("no active virtual service {word:?} in the configuration"))
+/// What a control request may name: each active virtual service with its
+/// identity, drain timeout and active real servers. Small (no checks, no
+/// commands), so pulse keeps it instead of the whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Catalog {
+    /// The active virtual services, in file order.
+    pub services: Vec<CatalogService>,
 }
 
-/// Finds an active real server of a service by `IP`, `IP:PORT` or name.
-///
-/// # Errors
-/// A message naming what was not found (or an ambiguous bare IP).
-pub fn find_server<'c>(vs: &'c VirtualService, word: &str) -> Result<&'c RealServer, String> {
-    let active = || vs.real_servers.iter().filter(|r| r.active);
-    let not_found =
-        || format!("virtual service {} has no active real server {word:?}", vs.name);
-    if let Ok(a) = word.parse::<SocketAddr>() {
-        return active().find(|r| server_addr(r) == a).ok_or_else(not_found);
+/// A virtual service of a [`Catalog`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogService {
+    /// Its name.
+    pub name: String,
+    /// Its identity.
+    pub id: ServiceId,
+    /// Its `drain_timeout`.
+    pub drain_timeout: Millis,
+    /// Its active real servers: name and address.
+    pub servers: Vec<(String, SocketAddr)>,
+}
+
+impl Catalog {
+    /// The catalog of a configuration.
+    pub fn of(config: &Config) -> Catalog {
+        Catalog {
+            services: config
+                .virtual_services
+                .iter()
+                .filter(|v| v.active)
+                .map(|v| CatalogService {
+                    name: v.name.clone(),
+                    id: ServiceId::of(v),
+                    drain_timeout: v.drain_timeout,
+                    servers: v
+                        .real_servers
+                        .iter()
+                        .filter(|r| r.active)
+                        .map(|r| (r.name.clone(), server_addr(r)))
+                        .collect(),
+                })
+                .collect(),
+        }
     }
-    if let Ok(ip) = word.parse::<std::net::IpAddr>() {
-        let mut m = active().filter(|r| r.address == ip);
-        return match (m.next(), m.next()) {
-            (Some(r), None) => Ok(r),
-            (None, _) => Err(not_found()),
-            (Some(_), Some(_)) => Err(format!(
-                "virtual service {} has several real servers at {ip}; give IP:PORT",
-                vs.name
-            )),
+
+    /// Finds a virtual service by `tcp:VIP:PORT`, `udp:...`, `sctp:...`,
+    /// `fwmark:N` or its name.
+    ///
+    /// # Errors
+    /// A message naming what was not found.
+    pub fn service(&self, word: &str) -> Result<&CatalogService, String> {
+        let found = match word.parse::<ServiceId>() {
+            Ok(id) => self.services.iter().find(|v| v.id == id),
+            Err(_) => self.services.iter().find(|v| v.name == word),
         };
+        found.ok_or_else(|| format!("no active virtual service {word:?} in the configuration"))
     }
-    active().find(|r| r.name == word).ok_or_else(not_found)
+
+    /// Whether the catalog has this service (and real server).
+    pub fn has(&self, service: ServiceId, server: Option<SocketAddr>) -> bool {
+        self.services.iter().any(|v| {
+            v.id == service && server.is_none_or(|a| v.servers.iter().any(|(_, s)| *s == a))
+        })
+    }
+}
+
+impl CatalogService {
+    /// Finds an active real server by `IP`, `IP:PORT` or name.
+    ///
+    /// # Errors
+    /// A message naming what was not found (or an ambiguous bare IP).
+    pub fn server(&self, word: &str) -> Result<SocketAddr, String> {
+        let not_found =
+            || format!("virtual service {} has no active real server {word:?}", self.name);
+        if let Ok(a) = word.parse::<SocketAddr>() {
+            return self.servers.iter().find(|(_, s)| *s == a).map(|(_, s)| *s).ok_or_else(not_found);
+        }
+        if let Ok(ip) = word.parse::<std::net::IpAddr>() {
+            let mut m = self.servers.iter().filter(|(_, s)| s.ip() == ip);
+            return match (m.next(), m.next()) {
+                (Some((_, s)), None) => Ok(*s),
+                (None, _) => Err(not_found()),
+                (Some(_), Some(_)) => Err(format!(
+                    "virtual service {} has several real servers at {ip}; give IP:PORT",
+                    self.name
+                )),
+            };
+        }
+        self.servers.iter().find(|(n, _)| n == word).map(|(_, s)| *s).ok_or_else(not_found)
+    }
 }
 
 /// Reads the state file: [`crate::read_file`] (bounded, never blocking),
@@ -468,16 +511,17 @@ virtual_services:
 
     #[test]
     fn services_and_servers_are_found_by_id_or_name() {
-        let c = config();
-        assert_eq!(find_service(&c, "web").unwrap().name, "web");
-        assert_eq!(find_service(&c, "udp:192.0.2.10:53").unwrap().name, "dns");
-        assert!(find_service(&c, "tcp:192.0.2.10:53").unwrap_err().contains("\"tcp:192.0.2.10:53\""));
-        let web = find_service(&c, "web").unwrap();
-        assert_eq!(find_server(web, "a").unwrap().name, "a");
-        assert_eq!(find_server(web, "10.0.0.1").unwrap().name, "a");
-        assert_eq!(find_server(web, "10.0.0.2:8081").unwrap().name, "b2");
-        assert!(find_server(web, "10.0.0.2").unwrap_err().contains("give IP:PORT"));
-        assert!(find_server(web, "zz").unwrap_err().contains("no active real server \"zz\""));
+        let c = Catalog::of(&config());
+        assert_eq!(c.service("web").unwrap().name, "web");
+        assert_eq!(c.service("udp:192.0.2.10:53").unwrap().name, "dns");
+        assert!(c.service("tcp:192.0.2.10:53").unwrap_err().contains("\"tcp:192.0.2.10:53\""));
+        let web = c.service("web").unwrap();
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(web.server("a").unwrap(), at("10.0.0.1:80"));
+        assert_eq!(web.server("10.0.0.1").unwrap(), at("10.0.0.1:80"));
+        assert_eq!(web.server("10.0.0.2:8081").unwrap(), at("10.0.0.2:8081"));
+        assert!(web.server("10.0.0.2").unwrap_err().contains("give IP:PORT"));
+        assert!(web.server("zz").unwrap_err().contains("no active real server \"zz\""));
     }
 
     #[test]
@@ -539,7 +583,7 @@ virtual_services:
         o.apply(&Change::Disable(web, Some("10.0.0.9:80".parse().unwrap())), &who("l"));
         o.apply(&Change::Disable("tcp:192.0.2.99:80".parse().unwrap(), None), &who("l"));
         let g = o.generation;
-        let lines = o.prune(&c);
+        let lines = o.prune(&Catalog::of(&c));
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0].contains("10.0.0.9:80"));
         assert_eq!(o.entries.len(), 1);

@@ -23,6 +23,7 @@ use crate::http_server::HttpServer;
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::reload::Reloader;
+use crate::state_file::Operator;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
 
@@ -84,6 +85,8 @@ pub struct Daemon<H: Host> {
     http: Option<HttpServer>,
     /// `http: listen` as configured at start.
     http_listen: Option<SocketAddr>,
+    /// The operator's overrides and their file.
+    operator: Operator,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -176,6 +179,12 @@ impl<H: Host> Daemon<H> {
             Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
         let mut host = host;
         host.attach(Arc::clone(&waker));
+        let operator = Operator::new(
+            Arc::clone(&waker),
+            loaded.catalog.clone(),
+            loaded.overrides.clone(),
+            loaded.me.clone(),
+        );
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
         signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -230,6 +239,7 @@ impl<H: Host> Daemon<H> {
             board,
             http,
             http_listen: loaded.settings.http_listen,
+            operator,
         })
     }
 
@@ -332,7 +342,12 @@ impl<H: Host> Daemon<H> {
             let exit = match ev.token() {
                 SIGNALS => self.on_signals(),
                 LINKS => self.on_link_events(),
-                WOKEN => self.on_reloaded() || self.on_host_wake(),
+                WOKEN => {
+                    if self.operator.written() {
+                        self.host.overrides_changed();
+                    }
+                    self.on_reloaded() || self.on_host_wake()
+                }
                 t if self.control.owns(t) => self.on_control(t, now),
                 Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                 Token(n) => {
@@ -500,6 +515,7 @@ impl<H: Host> Daemon<H> {
         }
         self.links = links;
         self.host.reconfigure(l.host);
+        self.operator.reconfigure(l.catalog, l.overrides, l.me);
         self.host.prepare_announcements(&l.machine.vips);
         self.handle(Event::Reconfigured(Box::new(l.machine)))
     }
@@ -578,8 +594,10 @@ impl<H: Host> Daemon<H> {
                     &self.stats,
                 ),
                 Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
+                Ok(Request::Operate(r)) => self.operator.request(&r, p.uid),
+                Ok(Request::Overrides) => self.operator.list(),
                 Ok(Request::Command(c)) => {
-                    log::info!("control: {}", p.line.trim());
+                    log::info!("control (uid {}): {}", p.uid, p.line.trim());
                     exit |= self.handle(Event::Control(c));
                     "ok\n".to_owned()
                 }
