@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lvs_config::{
+use lvs_config::{MinUp, 
     Arp, CheckKind, Config, FailoverService, ForwardMethod, HealthCheck, Heartbeat,
     HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, NatRouter, Paths, Persistence, Protocol,
     RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler, SchedulerFlag,
@@ -121,6 +121,8 @@ fn full_models() -> Vec<Config> {
                 lower_threshold: 5,
                 active: true,
             }],
+            min_up: Some(MinUp::Percent(50)),
+            drain_timeout: Millis(30_000),
         })
         .collect();
     let config = Config {
