@@ -14,11 +14,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lvs_config::{MinUp, 
+use lvs_config::{
     Arp, CheckKind, Config, FailoverService, ForwardMethod, HealthCheck, Heartbeat,
-    HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, NatRouter, Paths, Persistence, Protocol,
-    RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler, SchedulerFlag,
-    ServiceMode, SyncDaemon, Vip, VirtualService,
+    HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, MinUp, NatRouter, Paths, Persistence,
+    Protocol, RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler,
+    SchedulerFlag, ServiceMode, SyncDaemon, Vip, VirtualService,
 };
 
 fn root() -> PathBuf {

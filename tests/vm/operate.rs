@@ -72,7 +72,8 @@ mod tempdir {
     pub struct Dir(pub std::path::PathBuf);
     impl Dir {
         pub fn new(tag: &str) -> Dir {
-            let p = std::path::PathBuf::from(format!("/tmp/operate-vm-{}-{tag}", std::process::id()));
+            let p =
+                std::path::PathBuf::from(format!("/tmp/operate-vm-{}-{tag}", std::process::id()));
             let _ = std::fs::remove_dir_all(&p);
             std::fs::create_dir_all(&p).unwrap();
             Dir(p)
@@ -97,11 +98,8 @@ struct Router {
 
 impl Router {
     fn new(tag: &str, n: usize) -> Router {
-        let topo = TopologyBuilder::new(Forwarding::Nat)
-            .real_servers(n)
-            .active(None)
-            .build()
-            .unwrap();
+        let topo =
+            TopologyBuilder::new(Forwarding::Nat).real_servers(n).active(None).build().unwrap();
         topo.directors[0].ns.sysctl("net.ipv4.ip_forward", "1").unwrap();
         let dir = tempdir::Dir::new(tag);
         let config = dir.0.join("lvs.yaml");
@@ -157,11 +155,8 @@ virtual_services:
     /// Starts pulse (`-n`; pulse and lvsd log to the router's log file,
     /// appended to across restarts).
     fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
         let child = self
             .ns()
             .command(bin("pulse"))
@@ -378,10 +373,16 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     let closed = Instant::now();
     reset(live);
     wait_table(r.ns(), ECHO, &[(&ya, 1)]);
-    eprintln!("measure: drained server out {:?} after its last connection closed", closed.elapsed());
+    eprintln!(
+        "measure: drained server out {:?} after its last connection closed",
+        closed.elapsed()
+    );
     r.expect_log("drained (it has no connection left", 0);
     let (list, ok) = r.control("overrides");
-    assert!(ok && list.contains(&format!("{xa} drained (timeout 60s) by uid 0 on primary")), "{list}");
+    assert!(
+        ok && list.contains(&format!("{xa} drained (timeout 60s) by uid 0 on primary")),
+        "{list}"
+    );
 
     // A server that never goes idle leaves at its drain timeout.
     let mut busy = connect(&r, 9000);
@@ -513,7 +514,8 @@ fn the_depool_threshold_keeps_half_of_four_servers() {
     // The client still gets answers from the server that is up (and tries
     // on the kept one fail, as they would anyway: that is the trade).
     let vip = SocketAddr::from((addr::VIP, 80));
-    let answered = (0..6).filter(|_| r.topo.client.ns.http_get(vip).is_ok_and(|b| b == "rs0")).count();
+    let answered =
+        (0..6).filter(|_| r.topo.client.ns.http_get(vip).is_ok_and(|b| b == "rs0")).count();
     assert!(answered >= 2, "{answered}");
     // They recover: everything back, nothing kept.
     for (j, s) in servers.iter_mut().enumerate().skip(1) {

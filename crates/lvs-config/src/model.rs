@@ -737,7 +737,9 @@ impl MinUp {
     /// Parses `50%` or `2`; the error is a plain lowercase message.
     pub fn parse(text: &str) -> Result<MinUp, String> {
         let t = text.trim();
-        let bad = || format!("invalid threshold `{text}` (use a percentage such as `50%` or a count such as `2`)");
+        let bad = || {
+            format!("invalid threshold `{text}` (use a percentage such as `50%` or a count such as `2`)")
+        };
         if let Some(p) = t.strip_suffix('%') {
             match p.trim_end().parse::<u8>() {
                 Ok(p) if (1..=100).contains(&p) => Ok(MinUp::Percent(p)),

@@ -203,8 +203,7 @@ impl Overrides {
             Change::Disable(s, r) | Change::Enable(s, r) => (*s, *r),
             Change::Drain(s, r, _) | Change::Weight(s, r, _) => (*s, Some(*r)),
         };
-        let i = match self.entries.iter().position(|e| e.service == service && e.server == server)
-        {
+        let i = match self.entries.iter().position(|e| e.service == service && e.server == server) {
             Some(i) => i,
             None => {
                 self.entries.push(Entry {
@@ -421,7 +420,12 @@ impl CatalogService {
         let not_found =
             || format!("virtual service {} has no active real server {word:?}", self.name);
         if let Ok(a) = word.parse::<SocketAddr>() {
-            return self.servers.iter().find(|(_, s)| *s == a).map(|(_, s)| *s).ok_or_else(not_found);
+            return self
+                .servers
+                .iter()
+                .find(|(_, s)| *s == a)
+                .map(|(_, s)| *s)
+                .ok_or_else(not_found);
         }
         if let Ok(ip) = word.parse::<std::net::IpAddr>() {
             let mut m = self.servers.iter().filter(|(_, s)| s.ip() == ip);
@@ -501,7 +505,8 @@ virtual_services:
 
     #[test]
     fn ids_read_and_print_alike() {
-        for s in ["tcp:192.0.2.10:80", "udp:[2001:db8::1]:53", "sctp:1.2.3.4:9", "fwmark:7", "fwmark6:8"]
+        for s in
+            ["tcp:192.0.2.10:80", "udp:[2001:db8::1]:53", "sctp:1.2.3.4:9", "fwmark:7", "fwmark6:8"]
         {
             assert_eq!(s.parse::<ServiceId>().unwrap().to_string(), s);
         }
@@ -546,7 +551,11 @@ virtual_services:
         assert_eq!(o.generation, 4);
         o.apply(&Change::Disable(web, Some(a)), &who("lvs1"));
         o.apply(&Change::Drain(web, a, Millis(5)), &who("lvs1"));
-        assert_eq!(o.get(web, Some(a)).unwrap().out, Some(Out::Disabled), "a drain does not undo a disable");
+        assert_eq!(
+            o.get(web, Some(a)).unwrap().out,
+            Some(Out::Disabled),
+            "a drain does not undo a disable"
+        );
     }
 
     #[test]
@@ -604,6 +613,10 @@ virtual_services:
         assert_eq!(MinUp::parse("50%").unwrap().of(4), 2);
         assert_eq!(MinUp::parse("50%").unwrap().of(3), 2);
         assert_eq!(MinUp::parse("2").unwrap().of(1), 1);
-        assert!(MinUp::parse("0%").is_err() && MinUp::parse("101%").is_err() && MinUp::parse("x").is_err());
+        assert!(
+            MinUp::parse("0%").is_err()
+                && MinUp::parse("101%").is_err()
+                && MinUp::parse("x").is_err()
+        );
     }
 }

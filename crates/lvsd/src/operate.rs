@@ -172,15 +172,24 @@ impl Ops {
                 ));
             }
             for dk in s.disabled_servers.difference(&old.disabled_servers) {
-                log.push(format!("virtual service {name} ({k}): real server {} disabled by the operator", sa(dk)));
+                log.push(format!(
+                    "virtual service {name} ({k}): real server {} disabled by the operator",
+                    sa(dk)
+                ));
             }
             for (dk, w) in &s.weights {
                 if old.weights.get(dk) != Some(w) {
-                    log.push(format!("virtual service {name} ({k}): real server {} weight {w} by the operator", sa(dk)));
+                    log.push(format!(
+                        "virtual service {name} ({k}): real server {} weight {w} by the operator",
+                        sa(dk)
+                    ));
                 }
             }
             for dk in s.drains.keys().filter(|dk| !old.drains.contains_key(dk)) {
-                log.push(format!("virtual service {name} ({k}): draining real server {} by the operator", sa(dk)));
+                log.push(format!(
+                    "virtual service {name} ({k}): draining real server {} by the operator",
+                    sa(dk)
+                ));
             }
         }
         for (k, old) in &self.services {
@@ -190,13 +199,22 @@ impl Ops {
                 log.push(format!("virtual service {name} ({k}): enabled by the operator"));
             }
             for dk in old.disabled_servers.difference(&s.disabled_servers) {
-                log.push(format!("virtual service {name} ({k}): real server {} enabled by the operator", sa(dk)));
+                log.push(format!(
+                    "virtual service {name} ({k}): real server {} enabled by the operator",
+                    sa(dk)
+                ));
             }
             for dk in old.weights.keys().filter(|dk| !s.weights.contains_key(dk)) {
-                log.push(format!("virtual service {name} ({k}): real server {} back to its own weight", sa(dk)));
+                log.push(format!(
+                    "virtual service {name} ({k}): real server {} back to its own weight",
+                    sa(dk)
+                ));
             }
             for dk in old.drains.keys().filter(|dk| !s.drains.contains_key(dk)) {
-                log.push(format!("virtual service {name} ({k}): real server {} no longer drained", sa(dk)));
+                log.push(format!(
+                    "virtual service {name} ({k}): real server {} no longer drained",
+                    sa(dk)
+                ));
             }
         }
         next.retain(|_, s| !s.is_empty());
@@ -452,7 +470,11 @@ mod tests {
         assert_eq!(weights(&e), [("10.0.0.1".into(), 1), ("10.0.0.2".into(), 1)]);
         // The operator is not limited by it: a disabled server is not kept.
         let web = WEB.parse().unwrap();
-        ops.sync_overrides(&s, &file(&[Change::Disable(web, Some(addr("10.0.0.1")))]), Instant::now());
+        ops.sync_overrides(
+            &s,
+            &file(&[Change::Disable(web, Some(addr("10.0.0.1")))]),
+            Instant::now(),
+        );
         let (e, kept) = desired_service_with(svc(&s), &r, None, &ops);
         assert_eq!(kept.len(), 1, "d, the last failed, is kept beside b");
         assert_eq!(weights(&e), [("10.0.0.2".into(), 1), ("10.0.0.4".into(), 1)]);

@@ -427,13 +427,8 @@ pub fn desired_service_with(
     ops: &Ops,
 ) -> (Entry, Vec<ipvs::DestKey>) {
     let mut e = Entry::new(spec.service.clone());
-    let kept = crate::operate::real_servers(
-        spec,
-        reports,
-        observed.map(|o| &o.dests),
-        ops,
-        &mut e.dests,
-    );
+    let kept =
+        crate::operate::real_servers(spec, reports, observed.map(|o| &o.dests), ops, &mut e.dests);
     let serving = e.dests.values().any(|d| d.weight > 0);
     if let Some(sorry) = &spec.sorry {
         // A sorry server that is also a real server is left to its nanny.

@@ -402,8 +402,13 @@ impl<K: Kernel> Supervisor<K> {
     fn next_timeout(&self) -> Duration {
         let now = Instant::now();
         let drain = self.engine.draining().then_some(self.next_drain);
-        let soonest =
-            self.restarts.values().copied().chain(drain).min().map(|t| t.saturating_duration_since(now));
+        let soonest = self
+            .restarts
+            .values()
+            .copied()
+            .chain(drain)
+            .min()
+            .map(|t| t.saturating_duration_since(now));
         soonest.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1))
     }
 

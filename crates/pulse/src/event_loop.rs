@@ -23,9 +23,9 @@ use crate::http_server::HttpServer;
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::reload::Reloader;
-use crate::state_file::Operator;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
+use crate::state_file::Operator;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
 

@@ -37,6 +37,6 @@ pub mod reload;
 pub mod settings;
 pub mod setup;
 pub mod snapshot;
-pub mod state_file;
 pub mod stall;
+pub mod state_file;
 pub mod wire;

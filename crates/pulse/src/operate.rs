@@ -164,8 +164,12 @@ virtual_services:
     #[test]
     fn errors_name_what_was_not_found() {
         let mut o = Overrides::default();
-        assert!(run("drain www a", &mut o).unwrap_err().contains("no active virtual service \"www\""));
-        assert!(run("drain web c", &mut o).unwrap_err().contains("has no active real server \"c\""));
+        assert!(run("drain www a", &mut o)
+            .unwrap_err()
+            .contains("no active virtual service \"www\""));
+        assert!(run("drain web c", &mut o)
+            .unwrap_err()
+            .contains("has no active real server \"c\""));
         assert!(run("weight web a 70000", &mut o).unwrap_err().contains("0 to 65535"));
         assert!(run("drain web a soon", &mut o).unwrap_err().contains("invalid duration"));
         assert_eq!(run("drain web", &mut o).unwrap_err(), "usage: drain SERVICE SERVER [TIMEOUT]");

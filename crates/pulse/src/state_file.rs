@@ -171,7 +171,9 @@ impl StateWriter {
     pub fn write(&self, path: &Path, text: String, generation: u64) {
         match &self.tx {
             Some(tx) if tx.send((path.to_owned(), text, generation)).is_ok() => {}
-            _ => log::error!("overrides: the writer thread is gone; {} not written", path.display()),
+            _ => {
+                log::error!("overrides: the writer thread is gone; {} not written", path.display())
+            }
         }
     }
 

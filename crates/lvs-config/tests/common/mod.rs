@@ -377,7 +377,14 @@ pub fn config() -> impl Strategy<Value = Config> {
                     rsh_command,
                     reservation_conflict_action: rca,
                     http: None,
-                    paths: Paths { lvsd: p.0, nanny: p.1, ipvsadm: p.2, fos: p.3, send_arp: p.4, ..Paths::default() },
+                    paths: Paths {
+                        lvsd: p.0,
+                        nanny: p.1,
+                        ipvsadm: p.2,
+                        fos: p.3,
+                        send_arp: p.4,
+                        ..Paths::default()
+                    },
                     virtual_services,
                     failover_services,
                 }

@@ -183,13 +183,15 @@ impl<K: Kernel> Engine<K> {
         for k in self.kept.keys() {
             if !now_kept.contains_key(k) {
                 if let Some(s) = self.spec.services.get(k) {
-                    log::info!("virtual service {} ({k}): no server kept by threshold any more", s.name);
+                    log::info!(
+                        "virtual service {} ({k}): no server kept by threshold any more",
+                        s.name
+                    );
                 }
             }
         }
         self.kept = now_kept;
     }
-
 }
 
 #[cfg(test)]
