@@ -25,7 +25,7 @@ use crate::notify::Notifier;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
-use crate::state_file::Operator;
+use crate::state_file::{Operator, Sharing};
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
 
@@ -122,6 +122,15 @@ fn action_name(a: &Action) -> &'static str {
     }
 }
 
+/// How overrides reach the peers under this configuration.
+fn sharing(cfg: &machine::Config) -> Sharing {
+    match &cfg.protocol {
+        _ if cfg.routers.len() < 2 => Sharing::Alone,
+        machine::Protocol::Native { key } => Sharing::Native(key.clone()),
+        machine::Protocol::Piranha => Sharing::Local,
+    }
+}
+
 fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
     let mut v = Vec::new();
     for (i, r) in cfg.routers.iter().enumerate() {
@@ -184,6 +193,7 @@ impl<H: Host> Daemon<H> {
             loaded.catalog.clone(),
             loaded.overrides.clone(),
             loaded.me.clone(),
+            sharing(&loaded.machine),
         );
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -419,6 +429,9 @@ impl<H: Host> Daemon<H> {
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
+                    if let Some(v) = self.operator.due_version(Instant::now()) {
+                        self.send(&v);
+                    }
                     Ok(())
                 }
                 Action::RunActiveCmd => self.host.run_command(CommandKind::Active),
@@ -515,7 +528,8 @@ impl<H: Host> Daemon<H> {
         }
         self.links = links;
         self.host.reconfigure(l.host);
-        self.operator.reconfigure(l.catalog, l.overrides, l.me);
+        let sharing = sharing(&l.machine);
+        self.operator.reconfigure(l.catalog, l.overrides, l.me, sharing);
         self.host.prepare_announcements(&l.machine.vips);
         self.handle(Event::Reconfigured(Box::new(l.machine)))
     }
@@ -566,6 +580,9 @@ impl<H: Host> Daemon<H> {
         loop {
             let r = self.sockets[k].recv_from(&mut buf);
             match r {
+                Ok((n, from)) if crate::share::is_share(&buf[..n]) => {
+                    self.on_share(k, from, &buf[..n]);
+                }
                 Ok((n, from)) => {
                     let data = buf[..n].to_vec();
                     if self.handle(Event::Packet { from: from.ip(), data }) {
@@ -579,6 +596,32 @@ impl<H: Host> Daemon<H> {
                     return false;
                 }
             }
+        }
+    }
+
+    /// An overrides message on heartbeat socket `k`: only from a peer's
+    /// address; a reply (our whole set) goes back where it came from.
+    fn on_share(&mut self, k: usize, from: SocketAddr, data: &[u8]) {
+        let cfg = self.machine.config();
+        let peer = cfg
+            .routers
+            .iter()
+            .enumerate()
+            .find(|(i, r)| *i != cfg.me && r.addrs.contains(&from.ip()))
+            .map(|(_, r)| r.name.clone());
+        let Some(peer) = peer else {
+            log::debug!("overrides message from {from}, not a peer: dropped");
+            return;
+        };
+        match self.operator.on_share(data, &peer) {
+            Ok(Some(reply)) => {
+                if let Err(e) = self.sockets[k].send_to(&reply, from) {
+                    log::debug!("overrides to {from}: {e}");
+                }
+            }
+            Ok(None) => {}
+            // A wrong key already shows in the heartbeats' rate-limited warnings.
+            Err(e) => log::debug!("overrides message from {peer} ({from}) dropped: {e}"),
         }
     }
 

@@ -36,6 +36,7 @@ pub mod operate;
 pub mod reload;
 pub mod settings;
 pub mod setup;
+pub mod share;
 pub mod snapshot;
 pub mod stall;
 pub mod state_file;

@@ -12,11 +12,24 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use lvs_config::overrides::{Author, Catalog, Overrides};
 
 use crate::operate::{self, OpRequest};
+use crate::share::{self, Message, Response};
+use crate::wire::Key;
+
+/// How the overrides reach the other routers.
+#[derive(Clone, Debug)]
+pub enum Sharing {
+    /// Alone: nobody to share with.
+    Alone,
+    /// Over the native heartbeat channel, with its key.
+    Native(Key),
+    /// piranha heartbeats have no key: overrides stay local (warned).
+    Local,
+}
 
 /// The overrides pulse owns: kept in memory, changed by control requests,
 /// pruned at reloads, and written to the file lvsd reads.
@@ -27,13 +40,21 @@ pub struct Operator {
     overrides: Overrides,
     path: PathBuf,
     me: String,
+    sharing: Sharing,
+    next_version: Option<Instant>,
 }
 
 impl Operator {
     /// Reads the file at start (bounded, through `lvs_config::read_file`;
     /// a bad file is logged and replaced at the next change) and drops
     /// entries the configuration no longer has.
-    pub fn new(waker: Arc<mio::Waker>, catalog: Catalog, path: PathBuf, me: String) -> Operator {
+    pub fn new(
+        waker: Arc<mio::Waker>,
+        catalog: Catalog,
+        path: PathBuf,
+        me: String,
+        sharing: Sharing,
+    ) -> Operator {
         let overrides = match lvs_config::overrides::read(&path) {
             Ok(o) => o,
             Err(e) => {
@@ -49,14 +70,23 @@ impl Operator {
                 overrides.origin
             );
         }
-        let mut op = Operator { writer: StateWriter::new(waker), catalog, overrides, path, me };
+        let mut op = Operator {
+            writer: StateWriter::new(waker),
+            catalog,
+            overrides,
+            path,
+            me,
+            sharing,
+            next_version: None,
+        };
         op.prune();
         op
     }
 
     /// Takes a reloaded configuration: entries it no longer has are
     /// dropped, each with a log line.
-    pub fn reconfigure(&mut self, catalog: Catalog, path: PathBuf, me: String) {
+    pub fn reconfigure(&mut self, catalog: Catalog, path: PathBuf, me: String, sharing: Sharing) {
+        self.sharing = sharing;
         if path != self.path {
             log::warn!(
                 "overrides: the file moves from {} to {}",
@@ -95,6 +125,13 @@ impl Operator {
             Ok(Some(done)) => {
                 log::info!("control (uid {uid}): {done}");
                 self.save();
+                self.next_version = None; // tell the peers at the next heartbeat
+                if let Sharing::Local = self.sharing {
+                    log::warn!(
+                        "overrides are not shared with the other router over piranha heartbeats \
+                         (no authentication): give the same request there"
+                    );
+                }
                 format!("ok: {done}\n")
             }
             Ok(None) => "ok: nothing to change\n".to_owned(),
@@ -108,6 +145,57 @@ impl Operator {
     /// The `overrides` listing.
     pub fn list(&self) -> String {
         self.overrides.render()
+    }
+
+    /// Our version, to send with a heartbeat when [`share::SHARE_EVERY`]
+    /// has passed since the last (or a change was made since).
+    pub fn due_version(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let Sharing::Native(key) = &self.sharing else { return None };
+        if self.next_version.is_some_and(|t| now < t) {
+            return None;
+        }
+        self.next_version = Some(now + share::SHARE_EVERY);
+        let v = Message::Version {
+            generation: self.overrides.generation,
+            origin: self.overrides.origin.clone(),
+        };
+        share::encode(&v, key)
+    }
+
+    /// A sharing message from peer `peer`: adopts a newer set (written,
+    /// then lvsd is told), or returns our whole set when the peer is behind.
+    pub fn on_share(&mut self, data: &[u8], peer: &str) -> Result<Option<Vec<u8>>, String> {
+        let Sharing::Native(key) = &self.sharing else {
+            return Err("sharing message without a key (piranha heartbeats)".into());
+        };
+        let msg = share::decode(data, key).map_err(|r| r.as_str().to_owned())?;
+        match share::respond(&self.overrides, msg) {
+            Response::Nothing => Ok(None),
+            Response::SendFull => {
+                let full = share::encode(&Message::Full(self.overrides.clone()), key);
+                if full.is_none() {
+                    log::error!(
+                        "overrides: the set is too large for one message ({} entries); {peer} cannot get it",
+                        self.overrides.entries.len()
+                    );
+                }
+                Ok(full)
+            }
+            Response::Adopt(set) => {
+                log::info!(
+                    "overrides: generation {} by {} adopted from {peer} ({} entries; ours was generation {} by {})",
+                    set.generation,
+                    set.origin,
+                    set.entries.len(),
+                    self.overrides.generation,
+                    self.overrides.origin
+                );
+                self.overrides = set;
+                self.save();
+                self.next_version = None;
+                Ok(None)
+            }
+        }
     }
 
     /// Whether a write finished since the last call (lvsd must then be
