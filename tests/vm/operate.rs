@@ -60,11 +60,19 @@ const LONG: Duration = Duration::from_secs(40);
 #[track_caller]
 fn wait_table(ns: &Netns, svc: &str, want: &[(&str, u32)]) -> Duration {
     let start = Instant::now();
-    let want: Vec<(String, u32)> = want.iter().map(|(a, w)| (a.to_string(), *w)).collect();
+    let mut want: Vec<(String, u32)> = want.iter().map(|(a, w)| (a.to_string(), *w)).collect();
+    want.sort();
     wait_for(&format!("{svc} to hold {want:?}"), LONG, || {
         (view(ns).get(svc).cloned().unwrap_or_default() == want).then_some(())
     });
     start.elapsed()
+}
+
+/// A figure for the report: straight to stdout, past libtest's capture.
+fn measure(what: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "measure: {what}");
+    let _ = out.flush();
 }
 
 mod tempdir {
@@ -358,7 +366,7 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     let asked = r.ok(&format!("drain echo rs{xi}"));
     wait_table(r.ns(), ECHO, &[(&xa, 0), (&ya, 1)]);
     let took = asked.elapsed();
-    eprintln!("measure: drain request to weight 0 in the kernel: {took:?}");
+    measure(&format!("drain request to weight 0 in the kernel: {took:?}"));
     // No new connection reaches it; the live one still works.
     for i in 0..6 {
         let mut c = connect(&r, 9000);
@@ -373,10 +381,7 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     let closed = Instant::now();
     reset(live);
     wait_table(r.ns(), ECHO, &[(&ya, 1)]);
-    eprintln!(
-        "measure: drained server out {:?} after its last connection closed",
-        closed.elapsed()
-    );
+    measure(&format!("drained server out {:?} after its last connection closed", closed.elapsed()));
     r.expect_log("drained (it has no connection left", 0);
     let (list, ok) = r.control("overrides");
     assert!(
@@ -399,7 +404,7 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     });
     wait_table(r.ns(), ECHO, &[]);
     let took = asked.elapsed();
-    eprintln!("measure: drain with timeout 3 s of a busy server: out after {took:?}");
+    measure(&format!("drain with timeout 3 s of a busy server: out after {took:?}"));
     assert!(took >= Duration::from_secs(3), "not before its timeout: {took:?}");
     r.expect_log("drained (its drain timeout passed", 0);
     reset(keep_busy.join().unwrap());
@@ -445,10 +450,10 @@ fn disable_and_weight_survive_a_reload_and_a_restart() {
 
     let asked = r.ok("disable web rs1");
     wait_table(r.ns(), WEB, &[(&rs0, 1)]);
-    eprintln!("measure: disable to the kernel table: {:?}", asked.elapsed());
+    measure(&format!("disable to the kernel table: {:?}", asked.elapsed()));
     let asked = r.ok(&format!("weight web {} 7", addr::real_server(Forwarding::Nat, 0)));
     wait_table(r.ns(), WEB, &[(&rs0, 7)]);
-    eprintln!("measure: weight to the kernel table: {:?}", asked.elapsed());
+    measure(&format!("weight to the kernel table: {:?}", asked.elapsed()));
     let (list, ok) = r.control("overrides");
     assert!(ok, "{list}");
     assert!(list.contains(&format!("{rs1} disabled by uid 0 on primary")), "{list}");
@@ -480,7 +485,7 @@ fn disable_and_weight_survive_a_reload_and_a_restart() {
         assert!(v.iter().all(|(a, _)| *a != rs1), "rs1 came back after the restart: {v:?}");
         (v == vec![(rs0.clone(), 7)]).then_some(())
     });
-    eprintln!("measure: after the restart, rs0 at weight 7 in {:?}", start.elapsed());
+    measure(&format!("after the restart, rs0 at weight 7 in {:?}", start.elapsed()));
     steady(&r, Duration::from_secs(3));
     let (list, _) = r.control("overrides");
     assert!(list.contains("disabled by uid 0"), "{list}");
@@ -523,4 +528,154 @@ fn the_depool_threshold_keeps_half_of_four_servers() {
     }
     wait_table(r.ns(), WEB, &all);
     r.expect_log("no server kept by threshold any more", 0);
+}
+
+/// Two routers (native heartbeats, hot standby), each with its own
+/// overrides file, in front of two real servers.
+struct Pair {
+    topo: Topology,
+    dir: tempdir::Dir,
+    pulses: Vec<Child>,
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let topo = TopologyBuilder::new(Forwarding::Nat)
+            .directors(2)
+            .real_servers(2)
+            .active(None)
+            .build()
+            .unwrap();
+        let dir = tempdir::Dir::new("pair");
+        let key = dir.0.join("heartbeat.key");
+        std::fs::write(&key, b"operate test key, 32 bytes long!").unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let mut pulses = Vec::new();
+        for i in 0..2 {
+            topo.directors[i].ns.sysctl("net.ipv4.ip_forward", "1").unwrap();
+            let text = format!(
+                "service: lvs
+routers:
+  primary: {{ address: {p} }}
+  backup: {{ address: {b} }}
+backup_active: true
+heartbeat: {{ keepalive: 200ms, deadtime: 2s, auth_key_file: {key} }}
+network: nat
+nat_router: {{ address: {gw}, interface: eth1, netmask: 24 }}
+hard_shutdown: false
+paths:
+  lvsd: {lvsd}
+  nanny: {nanny}
+  overrides: {overrides}
+virtual_services:
+{web}",
+                p = addr::director_public(0),
+                b = addr::director_public(1),
+                key = key.display(),
+                gw = addr::NAT_GATEWAY,
+                lvsd = bin("lvsd").display(),
+                nanny = bin("nanny").display(),
+                overrides = dir.0.join(format!("state{i}/overrides")).display(),
+                web = web_service(2, ""),
+            );
+            let config = dir.0.join(format!("lvs{i}.yaml"));
+            std::fs::write(&config, text).unwrap();
+            let log = std::fs::File::create(dir.0.join(format!("router{i}.log"))).unwrap();
+            let child = topo.directors[i]
+                .ns
+                .command(bin("pulse"))
+                .arg("-n")
+                .arg("-c")
+                .arg(&config)
+                .arg(format!("--socket={}", dir.0.join(format!("pulse{i}.sock")).display()))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            pulses.push(child);
+        }
+        Pair { topo, dir, pulses }
+    }
+
+    fn ns(&self, i: usize) -> &Netns {
+        &self.topo.directors[i].ns
+    }
+
+    fn request(&self, i: usize, req: &str) -> String {
+        let sock = self.dir.0.join(format!("pulse{i}.sock"));
+        let out = std::process::Command::new(bin("pulse"))
+            .arg(format!("--socket={}", sock.display()))
+            .arg("--control")
+            .arg(req)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn active(&self, i: usize) -> bool {
+        lvs_tests::pulse::is_active(&self.request(i, "status json"))
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for c in &mut self.pulses {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            for i in 0..2 {
+                let log = std::fs::read_to_string(self.dir.0.join(format!("router{i}.log")))
+                    .unwrap_or_default();
+                eprintln!("---- router {i} log ----\n{log}");
+            }
+        }
+    }
+}
+
+#[test]
+fn overrides_reach_the_standby_table_and_survive_a_failover() {
+    let p = Pair::start();
+    let _servers: Vec<TcpServer> = (0..2)
+        .map(|j| {
+            let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
+            TcpServer::http(&p.topo.real_servers[j].ns, any, &format!("rs{j}")).unwrap()
+        })
+        .collect();
+    let rs: Vec<String> = (0..2).map(|j| format!("{}:80", p.topo.real_server_addr(j))).collect();
+    wait_for("the primary active", LONG, || p.active(0).then_some(()));
+    for i in 0..2 {
+        wait_table(p.ns(i), WEB, &[(&rs[0], 1), (&rs[1], 1)]);
+    }
+    // Given on the active router: the standby's own table follows.
+    let asked = Instant::now();
+    for req in ["disable web rs1", "weight web rs0 5"] {
+        let reply = p.request(0, req);
+        assert!(reply.starts_with("ok:"), "{req}: {reply}");
+    }
+    wait_table(p.ns(1), WEB, &[(&rs[0], 5)]);
+    measure(&format!(
+        "overrides on the active router in the standby's kernel table after {:?}",
+        asked.elapsed()
+    ));
+    wait_table(p.ns(0), WEB, &[(&rs[0], 5)]);
+    assert!(p.request(1, "overrides").contains("disabled by uid 0 on primary"));
+    // Failover: the backup serves with the overrides in force.
+    assert!(p.request(0, "stand-down").starts_with("ok"));
+    wait_for("the backup active", LONG, || p.active(1).then_some(()));
+    let vip = SocketAddr::from((addr::VIP, 80));
+    let answers: Vec<String> = (0..6)
+        .filter_map(|_| {
+            wait_for("an answer through the backup", LONG, || p.topo.client.ns.http_get(vip).ok())
+                .into()
+        })
+        .collect();
+    assert!(answers.iter().all(|a| a == "rs0"), "rs1 is disabled: {answers:?}");
+    assert_eq!(view(p.ns(1))[WEB], vec![(rs[0].clone(), 5)]);
+    // A change on the new active router reaches the other one.
+    assert!(p.request(1, "enable web rs1").starts_with("ok:"));
+    wait_table(p.ns(0), WEB, &[(&rs[0], 5), (&rs[1], 1)]);
+    wait_table(p.ns(1), WEB, &[(&rs[0], 5), (&rs[1], 1)]);
 }
