@@ -311,11 +311,28 @@ impl Overrides {
                 what.join(", "),
                 e.uid,
                 e.router,
-                e.at
+                utc(e.at)
             ));
         }
         o
     }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the proleptic
+/// Gregorian calendar, Howard Hinnant's `civil_from_days`).
+pub fn utc(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// The real server's address as IPVS has it.
@@ -605,6 +622,13 @@ virtual_services:
         let b = Overrides { generation: 3, origin: "lvs2".into(), ..Overrides::default() };
         let c = Overrides { generation: 4, origin: "lvs1".into(), ..Overrides::default() };
         assert!(b.newer_than(&a) && !a.newer_than(&b) && c.newer_than(&b) && !a.newer_than(&a));
+    }
+
+    #[test]
+    fn times_print_as_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_796_223_978), "2026-12-02T15:06:18Z");
     }
 
     #[test]

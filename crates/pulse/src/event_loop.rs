@@ -299,6 +299,7 @@ impl<H: Host> Daemon<H> {
             // Here, not at bind: `prepare` runs before pulse daemonizes.
             h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
         }
+        self.operator.begin();
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }

@@ -42,6 +42,9 @@ pub struct Operator {
     me: String,
     sharing: Sharing,
     next_version: Option<Instant>,
+    /// Changed before the loop runs (pruned at start): written by
+    /// [`Operator::begin`], after pulse has daemonized.
+    unsaved: bool,
 }
 
 impl Operator {
@@ -78,8 +81,9 @@ impl Operator {
             me,
             sharing,
             next_version: None,
+            unsaved: false,
         };
-        op.prune();
+        op.unsaved = op.prune_only();
         op
     }
 
@@ -102,17 +106,32 @@ impl Operator {
     }
 
     fn prune(&mut self) {
+        if self.prune_only() {
+            self.save();
+        }
+    }
+
+    /// Drops what the configuration lost; whether anything was.
+    fn prune_only(&mut self) -> bool {
         let dropped = self.overrides.prune(&self.catalog);
         for line in &dropped {
             log::info!("overrides: {line}");
         }
         if !dropped.is_empty() {
             self.overrides.origin.clone_from(&self.me);
+        }
+        !dropped.is_empty()
+    }
+
+    /// Called when the loop starts (after pulse has daemonized: the writer
+    /// thread starts at the first write): writes what start-up changed.
+    pub fn begin(&mut self) {
+        if std::mem::take(&mut self.unsaved) {
             self.save();
         }
     }
 
-    fn save(&self) {
+    fn save(&mut self) {
         self.writer.write(&self.path, self.overrides.to_text(), self.overrides.generation);
     }
 
@@ -218,18 +237,27 @@ impl Operator {
 /// One version to write.
 type Job = (PathBuf, String, u64);
 
-/// The writer thread and the results it sends back.
+/// The writer thread and the results it sends back. The thread starts at
+/// the first write, not before: pulse is prepared before it daemonizes,
+/// and a thread does not survive the fork.
 #[derive(Debug)]
 pub struct StateWriter {
+    waker: Arc<mio::Waker>,
     tx: Option<Sender<Job>>,
+    done_tx: Sender<Result<u64, String>>,
     done: Receiver<Result<u64, String>>,
 }
 
 impl StateWriter {
-    /// Starts the thread; it wakes the loop through `waker` after each write.
+    /// A writer that wakes the loop through `waker` after each write.
     pub fn new(waker: Arc<mio::Waker>) -> StateWriter {
-        let (tx, rx) = mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::channel();
+        StateWriter { waker, tx: None, done_tx, done }
+    }
+
+    fn start(&self) -> Option<Sender<Job>> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (done_tx, waker) = (self.done_tx.clone(), Arc::clone(&self.waker));
         let spawned = std::thread::Builder::new().name("pulse-state".into()).spawn(move || {
             while let Ok(mut job) = rx.recv() {
                 // Only the newest version matters.
@@ -247,20 +275,25 @@ impl StateWriter {
             }
         });
         match spawned {
-            Ok(_) => StateWriter { tx: Some(tx), done },
+            Ok(_) => Some(tx),
             Err(e) => {
                 log::error!("overrides: cannot start the writer thread: {e}");
-                StateWriter { tx: None, done }
+                None
             }
         }
     }
 
-    /// Queues a version of the file.
-    pub fn write(&self, path: &Path, text: String, generation: u64) {
+    /// Queues a version of the file (starting the thread if need be).
+    pub fn write(&mut self, path: &Path, text: String, generation: u64) {
+        if self.tx.is_none() {
+            self.tx = self.start();
+        }
+        let job = (path.to_owned(), text, generation);
         match &self.tx {
-            Some(tx) if tx.send((path.to_owned(), text, generation)).is_ok() => {}
+            Some(tx) if tx.send(job).is_ok() => {}
             _ => {
-                log::error!("overrides: the writer thread is gone; {} not written", path.display())
+                self.tx = None;
+                log::error!("overrides: the writer thread is gone; {} not written", path.display());
             }
         }
     }
