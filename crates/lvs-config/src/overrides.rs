@@ -625,6 +625,33 @@ virtual_services:
     }
 
     #[test]
+    fn min_up_and_drain_timeout_round_trip_through_yaml() {
+        use crate::model::MinUp;
+        let mut c = config();
+        c.virtual_services[0].min_up = Some(MinUp::Percent(50));
+        c.virtual_services[0].drain_timeout = Millis(1500);
+        c.virtual_services[1].min_up = Some(MinUp::Count(2));
+        let yaml = crate::to_yaml(&c);
+        assert!(yaml.contains("min_up: 50%") || yaml.contains("min_up: '50%'"), "{yaml}");
+        let (back, d) = crate::parse_str(&yaml, "back.yaml", crate::Format::Yaml);
+        assert_eq!(back, Some(c), "{d:?}");
+        // A count above the servers is a warning; a bad value an error with its place.
+        let text = "routers: { primary: { address: 192.0.2.1 } }\nvirtual_services:\n  - name: w\n    vip: { address: 192.0.2.10, interface: eth0 }\n    min_up: 3\n    real_servers: [{ name: a, address: 10.0.0.1 }]\n";
+        let (c, d) = crate::parse_str(text, "t.yaml", crate::Format::Yaml);
+        assert!(
+            c.is_some() && d.iter().any(|d| d.message.contains("more than the 1 active")),
+            "{d:?}"
+        );
+        let (c, d) = crate::parse_str(
+            &text.replace("min_up: 3", "min_up: 0%"),
+            "t.yaml",
+            crate::Format::Yaml,
+        );
+        assert!(c.is_none());
+        assert_eq!((d[0].line, d[0].column), (5, 13), "{d:?}");
+    }
+
+    #[test]
     fn times_print_as_utc() {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
