@@ -153,6 +153,7 @@ impl<K: Kernel> Engine<K> {
             }
         }
         self.reports.retain(|k, _| new.nannies.contains_key(k));
+        self.ops.failed_at.retain(|k, _| new.nannies.contains_key(k));
         self.drain_removed(&new, Instant::now());
         let old = std::mem::replace(&mut self.spec, new);
         let before = self.sorry_state();
