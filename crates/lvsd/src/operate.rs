@@ -33,9 +33,29 @@ pub struct Drain {
     /// destination as the kernel had it (the spec no longer has it). The
     /// drain is forgotten once it is over.
     pub removed: Option<Dest>,
+    /// When its progress was last logged.
+    pub said: Option<Instant>,
 }
 
+/// How often a drain in progress logs its connection counts.
+pub const DRAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 impl Drain {
+    /// A drain starting at `since`.
+    pub fn new(since: Instant, timeout: Duration, removed: Option<Dest>) -> Drain {
+        Drain { since, timeout, done: false, removed, said: None }
+    }
+
+    /// Whether its progress is due in the log at `now` (then it is noted).
+    pub fn progress_due(&mut self, now: Instant) -> bool {
+        let due =
+            now.saturating_duration_since(self.said.unwrap_or(self.since)) >= DRAIN_PROGRESS_EVERY;
+        if due {
+            self.said = Some(now);
+        }
+        due
+    }
+
     /// Whether a drain is over, given the server's connection counts as
     /// last read (`None`: the kernel no longer has it).
     pub fn finished(&self, conns: Option<(u32, u32)>, now: Instant) -> Option<&'static str> {
@@ -142,12 +162,7 @@ impl Ops {
                     let old = self.services.get(key).and_then(|s| s.drains.get(&dk));
                     let d = match old {
                         Some(d) if d.removed.is_none() => d.clone(),
-                        _ => Drain {
-                            since: now,
-                            timeout: timeout.to_duration(),
-                            done: false,
-                            removed: None,
-                        },
+                        _ => Drain::new(now, timeout.to_duration(), None),
                     };
                     o.drains.insert(dk, d);
                 }
@@ -436,6 +451,10 @@ mod tests {
         assert_eq!(d.finished(Some((1, 3)), t0 + Duration::from_secs(29)), None);
         assert!(d.finished(Some((0, 0)), t0).is_some());
         assert!(d.finished(Some((1, 0)), t0 + Duration::from_secs(30)).is_some());
+        let mut d = d.clone();
+        assert!(!d.progress_due(t0 + Duration::from_secs(9)));
+        assert!(d.progress_due(t0 + Duration::from_secs(10)));
+        assert!(!d.progress_due(t0 + Duration::from_secs(15)), "every 10 s");
         // Re-reading the file does not restart it.
         ops.sync_overrides(&s, &f, t0 + Duration::from_secs(10));
         assert_eq!(ops.services[&key].drains[&dk].since, t0);

@@ -82,6 +82,15 @@ impl<K: Kernel> Engine<K> {
             if let Some(so) = self.ops.services.get_mut(&key) {
                 for (dk, d) in so.drains.iter_mut().filter(|(_, d)| !d.done) {
                     let conns = read.get(dk).map(|x| (x.active_conns, x.inactive_conns));
+                    if d.finished(conns, now).is_none() && d.progress_due(now) {
+                        let (a, i) = conns.unwrap_or((0, 0));
+                        log::info!(
+                            "virtual service {name} ({key}): real server {} draining: {a} active, {i} inactive connections left, {:.0}s of {:.0}s",
+                            sa(dk),
+                            now.saturating_duration_since(d.since).as_secs_f64(),
+                            d.timeout.as_secs_f64()
+                        );
+                    }
                     if let Some(why) = d.finished(conns, now) {
                         let (a, i) = conns.unwrap_or((0, 0));
                         log::info!(
@@ -140,15 +149,12 @@ impl<K: Kernel> Engine<K> {
                     sa(dk),
                     ns.drain_timeout.as_secs_f64()
                 );
-                self.ops.services.entry(*k).or_default().drains.insert(
-                    *dk,
-                    Drain {
-                        since: now,
-                        timeout: ns.drain_timeout,
-                        done: false,
-                        removed: Some(dest.clone()),
-                    },
-                );
+                self.ops
+                    .services
+                    .entry(*k)
+                    .or_default()
+                    .drains
+                    .insert(*dk, Drain::new(now, ns.drain_timeout, Some(dest.clone())));
             }
         }
         self.ops.services.retain(|k, _| new.services.contains_key(k));
