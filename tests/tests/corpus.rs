@@ -1,14 +1,15 @@
 //! lvs.cf files in the shapes real deployments run (`tests/corpus/`, issue
 //! 17): piranha's own sample with a repeated key, a lone router whose
 //! `keepalive` exceeds its `deadtime`, a GUI-edited file with keys repeated
-//! at every level, a guide's LVS-DR pair with the sync daemon. Each loads
+//! at every level, a guide's LVS-DR pair with the sync daemon, a pair
+//! running failover services (`service = fos`). Each loads
 //! without an error, warns where piranha silently did something, converts
 //! to YAML, and the YAML loads to the same model.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lvs_config::{Config, Format, ForwardMethod, Protocol};
+use lvs_config::{CheckKind, Config, Format, ForwardMethod, Protocol, ServiceMode};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -51,7 +52,13 @@ fn every_corpus_file_loads_and_converts_to_the_same_yaml_model() {
     names.sort();
     assert_eq!(
         names,
-        ["gui-edited.cf", "openstack-guide.cf", "sample-0.8.6.cf", "single-router.cf"],
+        [
+            "fos-pair.cf",
+            "gui-edited.cf",
+            "openstack-guide.cf",
+            "sample-0.8.6.cf",
+            "single-router.cf"
+        ],
         "each corpus file has its own test below"
     );
     for name in &names {
@@ -131,4 +138,23 @@ fn a_guides_dr_pair_with_the_sync_daemon() {
     assert_eq!((per.timeout, per.netmask), (3600, Some(32)));
     assert!(ks.sorry_server.is_some());
     assert_eq!(c.virtual_services[1].port, 443);
+}
+
+#[test]
+fn a_failover_services_pair() {
+    let (c, _) = load("fos-pair.cf");
+    assert_eq!(c.service, ServiceMode::Fos);
+    let names: Vec<&str> = c.failover_services.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["web1", "ftp"]);
+    assert!(c.failover_services.iter().all(|f| f.active));
+    let web = &c.failover_services[0];
+    assert_eq!(web.vip.address.to_string(), "192.168.10.200");
+    assert_eq!(web.start_cmd, "/etc/rc.d/init.d/httpd start");
+    let CheckKind::Connect { send, expect, .. } = &web.check.kind else {
+        panic!("send/expect is a connect check: {:?}", web.check.kind)
+    };
+    assert_eq!(send.as_deref(), Some("GET / HTTP/1.0\r\n\r\n"));
+    assert_eq!(expect.as_deref(), Some("HTTP"));
+    let ftp = &c.failover_services[1];
+    assert_eq!((ftp.port, ftp.check.interval.0), (21, 6000));
 }

@@ -206,7 +206,10 @@ pub struct Config {
     /// The LVS virtual services, in file order.
     #[serde(default)]
     pub virtual_services: Vec<VirtualService>,
-    /// The failover (FOS) services, in file order.
+    /// The failover (FOS) services, in file order, used with `service:
+    /// fos`: the active router brings up their VIPs and runs them, and
+    /// stands down when one fails its check, so that another router takes
+    /// over and starts its copy.
     #[serde(default)]
     pub failover_services: Vec<FailoverService>,
 }
@@ -1035,7 +1038,10 @@ pub enum LoadMonitor {
 }
 
 /// A failover (FOS) service: a service moved between the routers by
-/// running its start and stop commands.
+/// running its start and stop commands. pulse runs it on the active router
+/// (`stop_cmd`, then `start_cmd`) with a nanny that checks it there, and
+/// keeps it stopped on the others (`stop_cmd` at start and on standing
+/// down). piranha's backup checked the active router's copy instead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailoverService {
@@ -1047,21 +1053,28 @@ pub struct FailoverService {
     pub active: bool,
     /// The service address and its interface.
     pub vip: Vip,
-    /// Port checked on the partner (default 80).
+    /// Port checked on the active router, at the VIP (default 80).
     #[serde(default = "default_port")]
     pub port: u16,
     /// Transport protocol.
     #[serde(default)]
     pub protocol: Protocol,
-    /// How the partner's service is checked.
+    /// How the service is checked on the active router: `connect`
+    /// (piranha's `send`/`expect`), `program` (`send_program`) or `none`.
+    /// A failed check, or none passed within two intervals and a timeout
+    /// of `start_cmd`, makes the router stand down; `reentry` is not used
+    /// (one good check is up).
     #[serde(default)]
     pub check: HealthCheck,
     /// Monitor program, overriding `paths.nanny` (piranha `client_monitor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<PathBuf>,
-    /// Starts the service here; split on spaces, no shell.
+    /// Starts the service on the router becoming active; split on spaces,
+    /// no shell; waited for (at most 60 s) before the check starts.
     pub start_cmd: String,
-    /// Stops the service here; split on spaces, no shell.
+    /// Stops the service: before `start_cmd`, at pulse's start and when
+    /// the router stands down; split on spaces, no shell; must be
+    /// repeatable (piranha).
     pub stop_cmd: String,
 }
 

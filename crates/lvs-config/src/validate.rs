@@ -245,6 +245,19 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
             );
         }
         check(&f.check, p.field("check"), sink);
+        // Only where pulse runs it: piranha files keep unused blocks.
+        if c.service == ServiceMode::Fos
+            && f.active
+            && !matches!(
+                f.check.kind,
+                CheckKind::Connect { .. } | CheckKind::Program { .. } | CheckKind::None
+            )
+        {
+            sink.error(
+                p.field("check").at(sink),
+                "a failover service is checked by `connect`, `program` or `none` only",
+            );
+        }
     }
     match c.service {
         ServiceMode::Lvs if !c.virtual_services.iter().any(|v| v.active) => {

@@ -213,6 +213,17 @@ fn yaml_cases() {
         "1:1: native heartbeats need `auth_key_file` (or set `protocol: piranha` for unauthenticated piranha heartbeats)",
     ]);
     check(Yaml, "routers:\n  pool: []\n", &["2:9: the router pool is empty"]);
+    // pulse checks the failover services it runs with connect, program or
+    // none only; unused blocks (service: lvs) are left alone.
+    let fos =
+        "failover_services:\n  - name: web\n    vip: { address: 10.0.0.9, interface: eth0 }\n    \
+               check: { type: ping }\n    start_cmd: /bin/true\n    stop_cmd: /bin/true\n";
+    check(
+        Yaml,
+        &format!("{BASE_YAML}service: fos\n{fos}"),
+        &["7:12: a failover service is checked by `connect`, `program` or `none` only"],
+    );
+    check(Yaml, &format!("{BASE_YAML}{fos}"), &[]);
     check(
         Yaml,
         &format!("{BASE_YAML}x: &a [*a]\n"),

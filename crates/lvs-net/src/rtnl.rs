@@ -317,6 +317,15 @@ impl VipAddress {
                 // would keep it tentative (unusable) for a second and fail it
                 // if the old owner still answers. keepalived does the same.
                 flags |= IfaF::NODAD;
+                // Deprecated from the start (preferred lifetime 0, valid
+                // forever), as `ip addr add ... preferred_lft 0` does: it
+                // still receives and answers neighbour solicitations, but
+                // source address selection (RFC 6724 rule 3) never picks it
+                // for a new connection. A VIP in the LAN's prefix would
+                // otherwise become the source of the router's own
+                // connections (a nanny's check of a DR real server, whose
+                // reply then goes to the VIP on the real server's own `lo`).
+                attrs.push(attr(Ifa::Cacheinfo, ipv6_cacheinfo(0, u32::MAX))?);
             }
         }
         IfaddrmsgBuilder::default()
@@ -329,6 +338,12 @@ impl VipAddress {
             .build()
             .map_err(|e| nl_err(&e))
     }
+}
+
+/// `struct ifa_cacheinfo` (host byte order): preferred and valid
+/// lifetimes in seconds (`u32::MAX`: forever), the two time stamps zero.
+fn ipv6_cacheinfo(preferred: u32, valid: u32) -> Vec<u8> {
+    [preferred, valid, 0, 0].iter().flat_map(|v| v.to_ne_bytes()).collect()
 }
 
 /// piranha's broadcast for an IPv4 address: `(IP & M) | !M`, none for /31
@@ -807,6 +822,18 @@ mod tests {
         let msg = v6.to_ifaddrmsg(3, true).unwrap();
         assert_eq!(*msg.ifa_family(), RtAddrFamily::Inet6);
         assert!(msg.ifa_flags().contains(IfaF::NODAD));
+        let mut c = Cursor::new(Vec::new());
+        msg.to_bytes(&mut c).unwrap();
+        let bytes = c.into_inner();
+        let cacheinfo: Vec<u8> = [
+            &20u16.to_ne_bytes()[..], // rta_len 4 + 16
+            &6u16.to_ne_bytes(),      // IFA_CACHEINFO
+            &0u32.to_ne_bytes(),      // preferred lifetime 0: deprecated
+            &u32::MAX.to_ne_bytes(),  // valid forever
+            &[0; 8],                  // time stamps
+        ]
+        .concat();
+        assert!(bytes.ends_with(&cacheinfo), "{bytes:?}");
         let del = v6.to_ifaddrmsg(3, false).unwrap();
         assert!(del.ifa_flags().is_empty());
     }

@@ -157,6 +157,7 @@ fn vips_are_added_and_removed_idempotently() {
     let ns = Netns::new("vip");
     ns.veth("va", "vb");
     ns.ip(&["addr", "add", "10.9.0.1/24", "dev", "va"]);
+    ns.ip(&["addr", "add", "2001:db8:9::1/64", "dev", "va", "nodad"]);
     let v4 = VipAddress::piranha("va:1", "10.9.0.5".parse().unwrap(), 24);
     let v6 = VipAddress::piranha("va:2", "2001:db8:9::5".parse().unwrap(), 64);
 
@@ -190,6 +191,11 @@ fn vips_are_added_and_removed_idempotently() {
     let line6 = shown.lines().find(|l| l.contains("inet6 2001:db8:9::5/64 scope global"));
     let line6 = line6.unwrap_or_else(|| panic!("v6 VIP not in ip addr: {shown}"));
     assert!(line6.contains("nodad") && !line6.contains("tentative"), "VIPs skip DAD: {line6}");
+    // Deprecated: never the source of the router's own new connections
+    // into the VIP's prefix (a nanny's check of a DR real server).
+    assert!(line6.contains("deprecated"), "{line6}");
+    let route = ns.ip(&["-6", "route", "get", "2001:db8:9::101"]);
+    assert!(route.contains("src 2001:db8:9::1 "), "the router's own address, not the VIP: {route}");
 
     let (removed, after) = ns.run(|| {
         let mut rtnl = Rtnl::open().unwrap();

@@ -117,6 +117,8 @@ fn action_name(a: &Action) -> &'static str {
         Action::StopLvsd => "stopping lvsd",
         Action::ReloadLvsd => "reloading lvsd",
         Action::SyncDaemon(_) => "sync daemon",
+        Action::StartServices => "starting failover services",
+        Action::StopServices => "stopping failover services",
         Action::ReloadConfig => "reload",
         Action::Exit => "exit",
     }
@@ -450,6 +452,14 @@ impl<H: Host> Daemon<H> {
                     Ok(())
                 }
                 Action::SyncDaemon(role) => self.host.sync_daemon(role),
+                Action::StartServices => {
+                    self.host.start_services();
+                    Ok(())
+                }
+                Action::StopServices => {
+                    self.host.stop_services();
+                    Ok(())
+                }
                 Action::ReloadConfig => {
                     let boot_id = self.machine.config().boot_id;
                     self.reloader.request(&self.opts, boot_id);
@@ -539,6 +549,9 @@ impl<H: Host> Daemon<H> {
         let mut exit = false;
         for (child, code) in self.host.on_wake() {
             exit |= self.handle(Event::ChildExited(child, code));
+        }
+        for r in self.host.service_reports() {
+            exit |= self.handle(Event::Service { name: r.name, up: r.up, reason: r.reason });
         }
         exit
     }
@@ -764,6 +777,7 @@ mod tests {
             protocol: machine::Protocol::Piranha,
             config_digest: [0; 32],
             boot_id: 1,
+            failover: vec![],
         };
         let t = peer_targets(&cfg, 539, 2);
         assert_eq!(

@@ -18,8 +18,10 @@ use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
 
+mod fos;
 mod procs;
 
+pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
 use procs::Procs;
 pub use procs::LVSD_GRACE;
 
@@ -131,6 +133,16 @@ pub trait Host {
     /// At exit, after the loop: waits for the processes being stopped
     /// (SIGKILL at their deadlines). The only place the host may block.
     fn finish(&mut self) {}
+    /// Starts the failover services off the loop: each `stop_cmd` then
+    /// `start_cmd`, in order, then their nannies.
+    fn start_services(&mut self) {}
+    /// Stops the failover services' nannies, then runs each `stop_cmd`,
+    /// off the loop.
+    fn stop_services(&mut self) {}
+    /// The nannies' verdicts since the last call (after a wake).
+    fn service_reports(&mut self) -> Vec<ServiceReport> {
+        Vec::new()
+    }
 }
 
 /// Paths and arguments the real host needs.
@@ -151,6 +163,8 @@ pub struct HostConfig {
     pub ipvsadm: PathBuf,
     /// Sync daemon interface and id.
     pub sync: Option<(String, u8)>,
+    /// Failover services (FOS), in configuration order.
+    pub failover: Vec<FosService>,
 }
 
 /// Splits a piranha command line on blanks (no shell, no quoting).
@@ -209,6 +223,8 @@ pub struct RealHost {
     /// Packet sockets for announcements, by interface: name, index, sender.
     announcers: Vec<(String, u32, lvs_net::Announcer)>,
     procs: Procs,
+    fos: fos::Fos,
+    waker: Option<std::sync::Arc<mio::Waker>>,
     /// Interfaces announced on with a kept socket whose link is still to
     /// be checked, with the addresses announced.
     unchecked: Vec<(String, Vec<IpAddr>)>,
@@ -222,6 +238,8 @@ impl RealHost {
             rtnl: None,
             announcers: Vec::new(),
             procs: Procs::default(),
+            fos: fos::Fos::default(),
+            waker: None,
             unchecked: Vec::new(),
         }
     }
@@ -479,6 +497,7 @@ impl Host for RealHost {
     }
 
     fn attach(&mut self, waker: std::sync::Arc<mio::Waker>) {
+        self.waker = Some(waker.clone());
         self.procs.attach(waker);
     }
 
@@ -489,6 +508,19 @@ impl Host for RealHost {
 
     fn finish(&mut self) {
         self.procs.finish();
+        self.fos.finish();
+    }
+
+    fn start_services(&mut self) {
+        self.fos.start(&self.cfg.failover, self.waker.as_ref());
+    }
+
+    fn stop_services(&mut self) {
+        self.fos.stop(&self.cfg.failover, self.waker.as_ref());
+    }
+
+    fn service_reports(&mut self) -> Vec<ServiceReport> {
+        self.fos.reports()
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`freshness`]: clock-free proof that a heartbeat is recent (echoes of
 //!   our own sequence numbers), pure.
 //! - [`machine`]: the failover state machine, a pure `step`.
-//! - [`settings`]: pulse's settings file, parsed and validated purely.
+//! - [`settings`]: pulse's settings file, parsed and validated purely;
+//!   [`fos`]: the failover services (`service = fos`) within them.
 //! - [`control`]: the control protocol (requests, status text and JSON).
 //! - [`stall`]: the stall detector (how late and how long each loop turn
 //!   is), pure.
@@ -25,6 +26,7 @@
 pub mod control;
 pub mod control_server;
 pub mod event_loop;
+pub mod fos;
 pub mod freshness;
 pub mod host;
 pub mod http_server;

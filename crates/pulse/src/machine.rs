@@ -41,8 +41,11 @@ use std::time::{Duration, Instant};
 use crate::freshness::SentLog;
 use crate::wire::{self, DropCounters, Faults, Key, Role};
 
+mod fos;
 mod heartbeats;
 mod warn;
+use fos::FosState;
+pub use fos::FosWatch;
 use heartbeats::Peer;
 use warn::Warnings;
 
@@ -138,6 +141,9 @@ pub struct Config {
     pub config_digest: [u8; wire::DIGEST_LEN],
     /// Random id of this process start.
     pub boot_id: u64,
+    /// Failover services (piranha's `service = fos`), in configuration
+    /// order; when there are any, pulse runs them instead of lvsd.
+    pub failover: Vec<FosWatch>,
 }
 
 /// A point in time: monotonic only. No wall clock enters any decision, so
@@ -203,6 +209,15 @@ pub enum Event {
     Reconfigured(Box<Config>),
     /// lvsd says its table is complete (true) or no longer (false).
     LvsdReady(bool),
+    /// A nanny's verdict on a local failover service.
+    Service {
+        /// The failover service.
+        name: String,
+        /// Up or down.
+        up: bool,
+        /// Why, for the log.
+        reason: String,
+    },
 }
 
 /// Sync daemon role.
@@ -239,6 +254,12 @@ pub enum Action {
     ReloadLvsd,
     /// Switch the sync daemon.
     SyncDaemon(SyncRole),
+    /// Start the failover services (`stop_cmd`, then `start_cmd`, of each
+    /// in order, then a nanny per checked service). On activation it comes
+    /// after the VIPs are up and announced.
+    StartServices,
+    /// Stop the failover services' nannies, then run each `stop_cmd`.
+    StopServices,
     /// Re-read the configuration, then send [`Event::Reconfigured`].
     ReloadConfig,
     /// Exit the process.
@@ -331,6 +352,10 @@ pub struct Machine {
     heartbeats_sent: u64,
     /// Role changes (for metrics).
     transitions: u64,
+    /// The failover services while active (empty on a standby).
+    fos_state: Vec<FosState>,
+    /// A failed failover service keeps this router ineligible until then.
+    service_hold_until: Option<Instant>,
 }
 
 /// How long a hot standby waits before starting lvsd again after it exited.
@@ -370,6 +395,8 @@ impl Machine {
             warnings: Warnings::default(),
             heartbeats_sent: 0,
             transitions: 0,
+            fos_state: Vec::new(),
+            service_hold_until: None,
         }
     }
 
@@ -415,6 +442,7 @@ impl Machine {
         t.extend(self.arp_next.filter(|_| self.arp_left > 0));
         t.extend(self.refresh_next);
         t.extend(self.lvsd_retry);
+        t.extend(self.fos_wakeup());
         // Not acted on yet: later than the last step.
         let acted = self.last_step.unwrap_or(now);
         let future = |x: Instant| (x > acted).then_some(x);
@@ -527,6 +555,7 @@ impl Machine {
                     }
                 }
             }
+            Event::Service { name, up, reason } => self.on_service(&name, up, &reason, now),
         }
         self.timers(now, &mut out);
         self.evaluate(now, &mut out);
@@ -553,6 +582,8 @@ impl Machine {
         if !self.cfg.test_start {
             out.push(Action::RunInactiveCmd);
         }
+        // piranha's `fos --monitor` stopped the services at start too.
+        self.stop_services(out);
         if self.cfg.syncdaemon {
             out.push(Action::SyncDaemon(SyncRole::Backup));
         }
@@ -575,10 +606,12 @@ impl Machine {
             }
         }
         let old_vips = std::mem::take(&mut self.cfg.vips);
+        let old_fos = std::mem::take(&mut self.cfg.failover);
         let boot_id = self.cfg.boot_id;
         self.cfg = cfg;
         self.cfg.boot_id = boot_id;
         self.peers = peers;
+        self.reconfigure_fos(&old_fos);
         self.links_down.retain(|l| self.cfg.monitored_links.contains(l));
         if self.links_down.is_empty() {
             self.faults.remove(Faults::LINK_FAIL);
@@ -612,6 +645,7 @@ impl Machine {
             self.lvsd_retry = None;
             self.start_hot_lvsd(out);
         }
+        self.fos_timers(now);
         for i in 0..self.peers.len() {
             if self.peers[i].reported_alive && !self.alive(i, now.mono) {
                 self.peers[i].reported_alive = false;
@@ -748,11 +782,12 @@ impl Machine {
         self.announce(now, out);
         self.refresh_next = self.cfg.arp.refresh.map(|r| now.mono + r);
         self.send(now, out);
+        self.start_services(now, out);
         if !self.cfg.test_start {
             out.push(Action::RunActiveCmd);
             // On a hot standby lvsd has been running all along: the table
-            // is there already.
-            if !self.lvsd_running {
+            // is there already. A failover-service router runs no lvsd.
+            if !self.lvsd_running && !self.fos() {
                 out.push(Action::StartLvsd);
                 self.lvsd_running = true;
                 self.lvsd_retry = None;
@@ -766,7 +801,7 @@ impl Machine {
     /// Starts lvsd on a hot standby that does not run it (at start, after
     /// it exited, after a reload turned hot standby on).
     fn start_hot_lvsd(&mut self, out: &mut Vec<Action>) {
-        if self.cfg.hot_standby && !self.cfg.test_start && !self.lvsd_running {
+        if self.cfg.hot_standby && !self.cfg.test_start && !self.lvsd_running && !self.fos() {
             out.push(Action::StartLvsd);
             self.lvsd_running = true;
             self.lvsd_retry = None;
@@ -807,6 +842,7 @@ impl Machine {
             self.lvsd_running = false;
             self.lvsd_ready = false;
         }
+        self.stop_services(out);
         if !self.cfg.vips.is_empty() {
             out.push(Action::VipsDown(self.cfg.vips.clone()));
         }

@@ -69,9 +69,10 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
             Long("lvsd") | Long("lvs") => opts.lvsd = Some(p.value()?.into()),
             Long("test-config") => test_config = true,
             Long("fos") => {
-                return Err(lexopt::Error::Custom(
-                    "failover services (fos) are not supported by this pulse".into(),
-                ))
+                // piranha's path to its `fos` daemon: pulse runs failover
+                // services itself.
+                let _ = p.value()?;
+                eprintln!("pulse: --fos is ignored: pulse runs failover services itself");
             }
             Long("node") => opts.node = Some(p.value()?.string()?),
             Long("control") => control = Some(p.value()?.string()?),

@@ -218,6 +218,7 @@ mod tests {
             protocol: machine::Protocol::Piranha,
             config_digest: [0; 32],
             boot_id: 1,
+            failover: vec![],
         })
     }
 

@@ -111,6 +111,9 @@ pub struct Settings {
     /// The read-only HTTP listener (`/metrics`, `/status.json`); none
     /// when the configuration has no `http:`.
     pub http_listen: Option<std::net::SocketAddr>,
+    /// The active failover services (`service: fos`): pulse runs them
+    /// instead of lvsd; empty in LVS mode.
+    pub failover: Vec<crate::fos::FailoverSettings>,
 }
 
 fn host_prefix(a: IpAddr) -> u8 {
@@ -125,14 +128,12 @@ impl Settings {
     /// Builds pulse's settings from the validated cluster model.
     ///
     /// # Errors
-    /// Failover-service mode (not supported), no active virtual service
-    /// (piranha refuses to start too), or duplicate router addresses.
+    /// No active virtual service (piranha refuses to start too), or no
+    /// active failover service in FOS mode, a failover service checked in
+    /// a way pulse does not run, or duplicate router addresses.
     pub fn from_model(c: &lvs_config::Config) -> Result<Settings, SettingsError> {
-        if c.service == lvs_config::ServiceMode::Fos {
-            return Err(invalid(
-                "failover services (service: fos) are not supported by this pulse",
-            ));
-        }
+        let fos = c.service == lvs_config::ServiceMode::Fos;
+        let failover = if fos { crate::fos::from_model(c).map_err(invalid)? } else { Vec::new() };
         let routers: Vec<RouterSettings> = match &c.routers {
             lvs_config::Routers::Pair { primary, backup } => std::iter::once(("primary", primary))
                 .chain(backup.iter().map(|b| ("backup", b)))
@@ -153,7 +154,15 @@ impl Settings {
                 .collect(),
         };
         let mut vips: Vec<Vip> = Vec::new();
-        for vs in c.virtual_services.iter().filter(|v| v.active) {
+        for v in failover.iter().map(|f| &f.vip) {
+            if !vips.iter().any(|o| o.addr == v.addr && o.dev == v.dev) {
+                vips.push(v.clone());
+            }
+        }
+        if fos && vips.is_empty() {
+            return Err(invalid("no active failover services defined"));
+        }
+        for vs in c.virtual_services.iter().filter(|v| v.active && !fos) {
             let v = Vip {
                 addr: vs.vip.address,
                 prefix: vs.vip.netmask.unwrap_or(host_prefix(vs.vip.address)),
@@ -166,7 +175,7 @@ impl Settings {
         if vips.is_empty() {
             return Err(invalid("no active lvs services defined"));
         }
-        if c.network == lvs_config::ForwardMethod::Nat {
+        if c.network == lvs_config::ForwardMethod::Nat && !fos {
             if let Some(n) = &c.nat_router {
                 vips.push(Vip {
                     addr: n.address,
@@ -205,6 +214,7 @@ impl Settings {
             monitor_links: c.monitor_links,
             control_socket: CONTROL_SOCKET.into(),
             http_listen: c.http.map(|h| h.listen),
+            failover,
         };
         s.validate()?;
         Ok(s)
@@ -312,11 +322,13 @@ impl Settings {
             vips: self.vips.clone(),
             arp: self.arp.clone(),
             syncdaemon: self.syncdaemon.is_some(),
-            hot_standby: self.standby == lvs_config::Standby::Hot,
+            // A failover-service router runs no lvsd at all.
+            hot_standby: self.standby == lvs_config::Standby::Hot && self.failover.is_empty(),
             monitored_links: Vec::new(),
             protocol,
             config_digest: digest,
             boot_id,
+            failover: crate::fos::watches(&self.failover),
         })
     }
 }
@@ -422,9 +434,10 @@ virtual_services:
     fn refusals() {
         let fos = POOL.replace("routers:", "service: fos\nrouters:");
         let no_vs = POOL.split("virtual_services:").next().unwrap().to_owned();
-        for (text, want) in
-            [(fos.as_str(), "not supported"), (no_vs.as_str(), "no active lvs services")]
-        {
+        for (text, want) in [
+            (fos.as_str(), "no active failover services"),
+            (no_vs.as_str(), "no active lvs services"),
+        ] {
             let e = Settings::from_model(&model(text)).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
         }
@@ -440,6 +453,41 @@ virtual_services:
         );
         let e = Settings::from_model(&model(&big)).unwrap_err().to_string();
         assert!(e.contains("at most 32 routers"), "{e}");
+    }
+
+    /// piranha's sample `failover` block: its VIP is the one pulse moves,
+    /// its check is the nanny command line, and no lvsd runs.
+    #[test]
+    fn failover_services_from_piranhas_sample() {
+        let cf = "service = fos\nprimary = 10.0.0.1\nbackup = 10.0.0.2\nbackup_active = 1\n\
+                  heartbeat_port = 539\nkeepalive = 2\ndeadtime = 6\n\
+                  virtual web {\n address = 10.0.0.100 eth0:1\n active = 1\n}\n\
+                  failover web1 {\n active = 1\n address = 207.175.44.242 eth0:1\n\
+                  vip_nmask = 255.255.255.255\n port = 1010\n send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n\
+                  expect = \"HTTP\"\n timeout = 10\n\
+                  start_cmd = \"/etc/rc.d/init.d/httpd start\"\n\
+                  stop_cmd = \"/etc/rc.d/init.d/httpd stop\"\n}\n";
+        let (c, d) = lvs_config::parse_str(cf, "lvs.cf", lvs_config::Format::LvsCf);
+        let s = Settings::from_model(&c.unwrap_or_else(|| panic!("{d:?}"))).unwrap();
+        assert_eq!(s.vips.len(), 1, "only the failover service's VIP: {:?}", s.vips);
+        assert_eq!(s.vips[0].to_string(), "207.175.44.242/32 dev eth0:1");
+        let f = &s.failover[0];
+        assert_eq!(f.grace, Duration::from_secs(30), "two intervals and a timeout");
+        let (nanny, args) = f.nanny.clone().unwrap();
+        assert_eq!(nanny, PathBuf::from("/usr/sbin/nanny"));
+        assert_eq!(
+            args.join(" "),
+            "-h 207.175.44.242 -p 1010 -r 1010 -T -s GET / HTTP/1.0\r\n\r\n -x HTTP \
+             -t 10.000 --timeout 10.000 -a 10.000 --retries 0 -w 1 --no-slow-start \
+             --alive 5.000 --report"
+        );
+        let m = s.machine_config(0, None, [0; 32], 1, &RunOptions::default()).unwrap();
+        assert!(!m.hot_standby, "a failover-service router runs no lvsd");
+        assert_eq!(m.failover.len(), 1);
+        let host = crate::fos::host_services(&s.failover, true);
+        assert_eq!(host[0].start, ["/etc/rc.d/init.d/httpd", "start"]);
+        assert_eq!(host[0].stop, ["/etc/rc.d/init.d/httpd", "stop"]);
+        assert_eq!(host[0].nanny.as_ref().unwrap().1.last().unwrap(), "-v");
     }
 
     #[test]

@@ -208,6 +208,7 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
         lvsd_ready_file: Some(ready_file),
         ipvsadm: s.ipvsadm.clone(),
         sync: s.syncdaemon.clone(),
+        failover: crate::fos::host_services(&s.failover, opts.verbose),
     };
     let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
     let catalog = lvs_config::overrides::Catalog::of(&model);

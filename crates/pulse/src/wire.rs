@@ -112,6 +112,9 @@ impl Faults {
     pub const ADMIN_DOWN: Faults = Faults(4);
     /// pulse is exiting (SIGTERM).
     pub const SHUTDOWN: Faults = Faults(8);
+    /// A local failover service failed its check while this router was
+    /// active (FOS): held for a while so that a peer takes over.
+    pub const SERVICE_FAIL: Faults = Faults(16);
 
     /// No fault.
     pub const NONE: Faults = Faults(0);
@@ -149,7 +152,10 @@ impl fmt::Display for Faults {
         if self.contains(Faults::SHUTDOWN) {
             names.push("shutdown");
         }
-        let unknown = self.0 & !15;
+        if self.contains(Faults::SERVICE_FAIL) {
+            names.push("servicefail");
+        }
+        let unknown = self.0 & !31;
         if unknown != 0 {
             return write!(f, "{}unknown({unknown:#x})", names.join(",") + ",");
         }

@@ -16,8 +16,13 @@
 //!
 //! In every namespace the public interface is `eth0` and the private one
 //! `eth1`.
+//!
+//! [`TopologyBuilder::ipv6`] makes every LAN dual-stack: each interface
+//! also gets the IPv6 address of [`addr::v6`] (without duplicate address
+//! detection, so it is usable at once), the VIP and NAT gateway come in both
+//! families, and the LANs are otherwise the same.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::{Netns, Result};
 
@@ -57,6 +62,52 @@ pub mod addr {
         // Builders allow at most 8 directors and 100 real servers.
         base.saturating_add(u8::try_from(i).unwrap_or(u8::MAX))
     }
+
+    /// The IPv6 addresses of a dual-stack topology
+    /// ([`super::TopologyBuilder::ipv6`]): the public LAN is
+    /// `2001:db8:2::/64`, the private one `2001:db8:10::/64`, and each
+    /// machine's last group is its IPv4 address's last byte written in
+    /// decimal digits (`192.0.2.101` is `2001:db8:2::101`).
+    pub mod v6 {
+        use std::net::Ipv6Addr;
+
+        /// Prefix length of both LANs.
+        pub const PREFIX: u8 = 64;
+        /// The client, on the public LAN.
+        pub const CLIENT: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x100);
+        /// The virtual IP the directors serve.
+        pub const VIP: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x10);
+        /// LVS-NAT: the real servers' default gateway, held by the active
+        /// director.
+        pub const NAT_GATEWAY: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0x254);
+
+        /// Director `i`'s own address on the public LAN.
+        pub fn director_public(i: usize) -> Ipv6Addr {
+            Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, group(1, i))
+        }
+
+        /// Director `i`'s own address on the private LAN (LVS-NAT).
+        pub fn director_private(i: usize) -> Ipv6Addr {
+            Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, group(1, i))
+        }
+
+        /// Real server `j`'s address: on the private LAN for LVS-NAT, on
+        /// the public LAN for LVS-DR.
+        pub fn real_server(forwarding: super::super::Forwarding, j: usize) -> Ipv6Addr {
+            let lan = match forwarding {
+                super::super::Forwarding::Nat => 0x10,
+                super::super::Forwarding::DirectRouting => 2,
+            };
+            Ipv6Addr::new(0x2001, 0xdb8, lan, 0, 0, 0, 0, group(101, j))
+        }
+
+        /// `base + i` written in decimal digits read as hex (`101` is
+        /// `0x101`), so the group reads like the IPv4 address's last byte.
+        fn group(base: u16, i: usize) -> u16 {
+            let n = base.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+            u16::from_str_radix(&n.to_string(), 16).unwrap_or(n)
+        }
+    }
 }
 
 /// How the directors forward to the real servers.
@@ -87,12 +138,20 @@ pub struct TopologyBuilder {
     real_servers: usize,
     active: Option<usize>,
     bare: bool,
+    ipv6: bool,
 }
 
 impl TopologyBuilder {
     /// One director, two real servers, director 0 active.
     pub fn new(forwarding: Forwarding) -> TopologyBuilder {
-        TopologyBuilder { forwarding, directors: 1, real_servers: 2, active: Some(0), bare: false }
+        TopologyBuilder {
+            forwarding,
+            directors: 1,
+            real_servers: 2,
+            active: Some(0),
+            bare: false,
+            ipv6: false,
+        }
     }
 
     /// How many directors (1 to 8).
@@ -119,6 +178,14 @@ impl TopologyBuilder {
     /// them up).
     pub fn bare_real_servers(mut self) -> Self {
         self.bare = true;
+        self
+    }
+
+    /// Dual stack: every interface also gets its IPv6 address of
+    /// [`addr::v6`], and the VIP, the NAT gateway, a DR real server's VIP on
+    /// `lo` and a NAT real server's default route come in IPv6 too.
+    pub fn ipv6(mut self) -> Self {
+        self.ipv6 = true;
         self
     }
 
@@ -149,7 +216,16 @@ impl TopologyBuilder {
             sw.add("link set private up");
         }
         let mut client_script = Script::new();
-        plug(&mut sw, "public", "pc", (&client, &mut client_script), "eth0", addr::CLIENT);
+        let v6 = self.ipv6;
+        let six = |a: Ipv6Addr| v6.then_some(a);
+        plug(
+            &mut sw,
+            "public",
+            "pc",
+            (&client, &mut client_script),
+            "eth0",
+            (addr::CLIENT, six(addr::v6::CLIENT)),
+        );
         let mut director_scripts = Vec::new();
         for (i, ns) in directors.iter().enumerate() {
             let mut script = Script::new();
@@ -159,20 +235,15 @@ impl TopologyBuilder {
                 &format!("pd{i}"),
                 (ns, &mut script),
                 "eth0",
-                addr::director_public(i),
+                (addr::director_public(i), six(addr::v6::director_public(i))),
             );
             if nat {
-                let private = addr::director_private(i);
+                let private = (addr::director_private(i), six(addr::v6::director_private(i)));
                 plug(&mut sw, "private", &format!("qd{i}"), (ns, &mut script), "eth1", private);
             }
             if self.active == Some(i) {
-                script.add(&format!("addr add {}/{} dev eth0", addr::VIP, addr::PREFIX));
-                if nat {
-                    script.add(&format!(
-                        "addr add {}/{} dev eth1",
-                        addr::NAT_GATEWAY,
-                        addr::PREFIX
-                    ));
+                for line in active_lines(nat, v6, "add") {
+                    script.add(&line);
                 }
             }
             director_scripts.push(script);
@@ -180,16 +251,25 @@ impl TopologyBuilder {
         let mut rs_scripts = Vec::new();
         for (j, ns) in real_servers.iter().enumerate() {
             let mut script = Script::new();
-            let own = addr::real_server(self.forwarding, j);
+            let own = (
+                addr::real_server(self.forwarding, j),
+                six(addr::v6::real_server(self.forwarding, j)),
+            );
             if nat {
                 plug(&mut sw, "private", &format!("qr{j}"), (ns, &mut script), "eth0", own);
                 if !self.bare {
                     script.add(&format!("route add default via {}", addr::NAT_GATEWAY));
+                    if v6 {
+                        script.add(&format!("route add default via {}", addr::v6::NAT_GATEWAY));
+                    }
                 }
             } else {
                 plug(&mut sw, "public", &format!("pr{j}"), (ns, &mut script), "eth0", own);
                 if !self.bare {
                     script.add(&format!("addr add {}/32 dev lo", addr::VIP));
+                    if v6 {
+                        script.add(&format!("addr add {}/128 dev lo", addr::v6::VIP));
+                    }
                 }
             }
             rs_scripts.push(script);
@@ -201,6 +281,9 @@ impl TopologyBuilder {
             ns.batch(&script.0)?;
             if nat {
                 ns.sysctl("net.ipv4.ip_forward", "1")?;
+                if v6 {
+                    ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+                }
             }
         }
         for (ns, script) in real_servers.iter().zip(&rs_scripts) {
@@ -218,6 +301,7 @@ impl TopologyBuilder {
         let host = |ns, public, private| Host { ns, public, private };
         Ok(Topology {
             forwarding: self.forwarding,
+            ipv6: v6,
             client: host(client, Some(addr::CLIENT), None),
             directors: directors
                 .into_iter()
@@ -258,9 +342,29 @@ impl Script {
     }
 }
 
+/// The `ip` lines that put the VIP (and for NAT the gateway) on an active
+/// director (`verb` "add") or take them off ("del"), in both families of a
+/// dual-stack topology.
+fn active_lines(nat: bool, v6: bool, verb: &str) -> Vec<String> {
+    let mut v = vec![format!("addr {verb} {}/{} dev eth0", addr::VIP, addr::PREFIX)];
+    if nat {
+        v.push(format!("addr {verb} {}/{} dev eth1", addr::NAT_GATEWAY, addr::PREFIX));
+    }
+    if v6 {
+        let nodad = if verb == "add" { " nodad" } else { "" };
+        v.push(format!("addr {verb} {}/{} dev eth0{nodad}", addr::v6::VIP, addr::v6::PREFIX));
+        if nat {
+            let gw = addr::v6::NAT_GATEWAY;
+            v.push(format!("addr {verb} {gw}/{} dev eth1{nodad}", addr::v6::PREFIX));
+        }
+    }
+    v
+}
+
 /// Joins a namespace to bridge `bridge` of the switch with a veth pair
 /// (`port` on the switch side, `iface` in the namespace) and gives `iface`
-/// address `ip`: the link is made by the switch's script, the address by
+/// address `ip` (and its IPv6 address, without duplicate address
+/// detection): the link is made by the switch's script, the addresses by
 /// the namespace's.
 fn plug(
     sw: &mut Script,
@@ -268,8 +372,9 @@ fn plug(
     port: &str,
     node: (&Netns, &mut Script),
     iface: &str,
-    ip: Ipv4Addr,
+    ip: (Ipv4Addr, Option<Ipv6Addr>),
 ) {
+    let (ip, ip6) = ip;
     let (ns, script) = node;
     // Created inside the switch namespace, peer moved straight into `ns`:
     // no link ever appears in the caller's namespace.
@@ -277,6 +382,9 @@ fn plug(
     sw.add(&format!("link set {port} master {bridge}"));
     sw.add(&format!("link set {port} up"));
     script.add(&format!("addr add {ip}/{} dev {iface}", addr::PREFIX));
+    if let Some(ip6) = ip6 {
+        script.add(&format!("addr add {ip6}/{} dev {iface} nodad", addr::v6::PREFIX));
+    }
     script.add(&format!("link set {iface} up"));
 }
 
@@ -285,6 +393,8 @@ fn plug(
 pub struct Topology {
     /// How directors forward.
     pub forwarding: Forwarding,
+    /// Dual stack ([`TopologyBuilder::ipv6`]).
+    pub ipv6: bool,
     /// The client, on the public LAN.
     pub client: Host,
     /// The directors (LVS routers).
@@ -303,12 +413,8 @@ impl Topology {
     /// When there is no such director or `ip` fails.
     pub fn activate(&self, i: usize) -> Result<()> {
         let d = self.director(i)?;
-        d.ns.ip(&["addr", "add", &format!("{}/{}", addr::VIP, addr::PREFIX), "dev", "eth0"])?;
-        if self.forwarding == Forwarding::Nat {
-            let gw = format!("{}/{}", addr::NAT_GATEWAY, addr::PREFIX);
-            d.ns.ip(&["addr", "add", &gw, "dev", "eth1"])?;
-        }
-        Ok(())
+        let nat = self.forwarding == Forwarding::Nat;
+        d.ns.batch(&(active_lines(nat, self.ipv6, "add").join("\n") + "\n"))
     }
 
     /// Takes the VIP (and NAT gateway) off director `i`.
@@ -317,12 +423,8 @@ impl Topology {
     /// When there is no such director or it does not hold them.
     pub fn deactivate(&self, i: usize) -> Result<()> {
         let d = self.director(i)?;
-        d.ns.ip(&["addr", "del", &format!("{}/{}", addr::VIP, addr::PREFIX), "dev", "eth0"])?;
-        if self.forwarding == Forwarding::Nat {
-            let gw = format!("{}/{}", addr::NAT_GATEWAY, addr::PREFIX);
-            d.ns.ip(&["addr", "del", &gw, "dev", "eth1"])?;
-        }
-        Ok(())
+        let nat = self.forwarding == Forwarding::Nat;
+        d.ns.batch(&(active_lines(nat, self.ipv6, "del").join("\n") + "\n"))
     }
 
     fn director(&self, i: usize) -> Result<&Host> {
@@ -334,5 +436,49 @@ impl Topology {
     /// Real server `j`'s own address.
     pub fn real_server_addr(&self, j: usize) -> Ipv4Addr {
         addr::real_server(self.forwarding, j)
+    }
+
+    /// Real server `j`'s own IPv6 address (dual-stack topologies).
+    pub fn real_server_addr6(&self, j: usize) -> Ipv6Addr {
+        addr::v6::real_server(self.forwarding, j)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_read_like_the_ipv4_ones() {
+        let dr = Forwarding::DirectRouting;
+        let shown = [
+            addr::v6::CLIENT.to_string(),
+            addr::v6::VIP.to_string(),
+            addr::v6::director_public(1).to_string(),
+            addr::v6::real_server(dr, 2).to_string(),
+            addr::v6::real_server(Forwarding::Nat, 0).to_string(),
+            addr::v6::NAT_GATEWAY.to_string(),
+        ];
+        assert_eq!(
+            shown,
+            [
+                "2001:db8:2::100",
+                "2001:db8:2::10",
+                "2001:db8:2::2",
+                "2001:db8:2::103",
+                "2001:db8:10::101",
+                "2001:db8:10::254"
+            ]
+        );
+        assert_eq!(
+            active_lines(true, true, "add"),
+            [
+                "addr add 192.0.2.10/24 dev eth0",
+                "addr add 10.0.0.254/24 dev eth1",
+                "addr add 2001:db8:2::10/64 dev eth0 nodad",
+                "addr add 2001:db8:10::254/64 dev eth1 nodad",
+            ]
+        );
+        assert_eq!(active_lines(false, false, "del"), ["addr del 192.0.2.10/24 dev eth0"]);
     }
 }

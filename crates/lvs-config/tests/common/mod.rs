@@ -247,7 +247,13 @@ fn failover_service(i: usize) -> impl Strategy<Value = FailoverService> {
                         vip,
                         port,
                         protocol,
-                        check,
+                        // pulse checks failover services with these only.
+                        check: match check.kind {
+                            CheckKind::Connect { .. }
+                            | CheckKind::Program { .. }
+                            | CheckKind::None => check,
+                            _ => HealthCheck { kind: CheckKind::None, ..check },
+                        },
                         monitor,
                         start_cmd,
                         stop_cmd,

@@ -40,6 +40,7 @@ fn config(n: usize, me: usize) -> Config {
         protocol: Protocol::Native { key: Key::new(KEY.to_vec()).unwrap() },
         config_digest: [7; 32],
         boot_id: 0xb007_0000 + me as u64,
+        failover: vec![],
     }
 }
 
@@ -847,5 +848,6 @@ fn next_wakeup_covers_send_and_dead_timers_and_never_lies_in_the_past() {
     assert!(w > now, "a wake-up in the past would spin the loop");
 }
 
+mod fos;
 mod freshness;
 mod hot;
