@@ -1,6 +1,7 @@
 //! Repository hygiene, checked by `cargo test` so it cannot drift:
-//! every crate is on the ARCHITECTURE.md code map, every Rust file says why
-//! it exists, and `unsafe` stays in `sys` modules.
+//! every crate is on the ARCHITECTURE.md code map with the dependencies it
+//! has, every Rust file says why it exists, and `unsafe` stays in `sys`
+//! modules.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,126 @@ fn every_crate_is_on_the_code_map() {
         }
     }
     assert!(missing.is_empty(), "ARCHITECTURE.md lacks: {missing:?}");
+}
+
+/// The section of ARCHITECTURE.md about the crate in `dir` (relative to the
+/// root): from its `### ` heading to the next heading.
+fn code_map_section<'a>(map: &'a str, dir: &str) -> Option<&'a str> {
+    let start = [format!("### `{dir}`"), format!("### `{dir}/`")]
+        .iter()
+        .find_map(|h| map.find(&format!("{h}\n")))?;
+    let body = &map[start..];
+    let end = body[4..].find("\n#").map_or(body.len(), |e| e + 4);
+    Some(&body[..end])
+}
+
+/// The crates a code-map section says its crate depends on: the first
+/// sentence "It depends on ..." or "It may depend (only) on ...", up to
+/// its end or a `;`, without parenthesized remarks; `a/b` and `a(-b)` name
+/// `a` and `b`, and `a-b`; words that are not crate names are skipped.
+fn stated_dependencies(section: &str) -> Option<Vec<String>> {
+    let leads = ["It depends on ", "It may depend on ", "It may depend only on "];
+    let (at, lead) =
+        leads.iter().filter_map(|l| section.find(l).map(|at| (at, l))).min_by_key(|(at, _)| *at)?;
+    let rest = &section[at + lead.len()..];
+    // `signal-hook(-mio)` is signal-hook and signal-hook-mio.
+    let mut text = String::new();
+    let mut words = rest.split("(-");
+    text.push_str(words.next().unwrap_or_default());
+    for w in words {
+        let stem: String = text
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        text.push_str(&format!(", {stem}-"));
+        text.push_str(w.replacen(')', "", 1).as_str());
+    }
+    // Drop parenthesized remarks, then stop at the end of the sentence.
+    let mut plain = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let end = [plain.find(';'), plain.find(". "), plain.find(".\n"), plain.rfind('.')]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(plain.len());
+    let names = plain[..end]
+        .replace(" and ", ",")
+        .replace('/', ",")
+        .split(',')
+        .map(|w| w.trim().trim_end_matches(" only").trim_matches('`').to_string())
+        .filter(|w| {
+            !w.is_empty()
+                && w != "std"
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        })
+        .collect();
+    Some(names)
+}
+
+/// Every workspace member's dependencies (build and normal, not dev) are
+/// exactly those its ARCHITECTURE.md section states, from `cargo metadata`.
+#[test]
+fn every_crate_depends_on_what_the_code_map_says() {
+    let map = fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let mut problems = Vec::new();
+    for package in meta["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().unwrap_or_default();
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let dir = manifest.parent().and_then(|d| d.strip_prefix(root()).ok()).expect("in the tree");
+        let dir = dir.to_string_lossy();
+        let mut has: Vec<String> = package["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .filter(|d| d["kind"].as_str() != Some("dev"))
+            .filter_map(|d| d["name"].as_str().map(str::to_string))
+            .collect();
+        has.sort();
+        has.dedup();
+        let Some(section) = code_map_section(&map, &dir) else {
+            problems.push(format!("{name}: no `### `{dir}`` section"));
+            continue;
+        };
+        let Some(mut stated) = stated_dependencies(section) else {
+            problems.push(format!("{name}: its section says nothing like \"It depends on ...\""));
+            continue;
+        };
+        stated.sort();
+        stated.dedup();
+        let missing: Vec<_> = has.iter().filter(|d| !stated.contains(d)).collect();
+        let extra: Vec<_> = stated.iter().filter(|d| !has.contains(d)).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            problems.push(format!(
+                "{name} ({dir}): depends on {missing:?} unstated; states {extra:?} it does not depend on"
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "ARCHITECTURE.md's dependencies drifted:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]

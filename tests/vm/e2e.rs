@@ -38,6 +38,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
+use lvs_tests::pulse::metric;
 use nix::sched::{setns, CloneFlags};
 use testbed::{addr, Forwarding, Netns, Topology, TopologyBuilder};
 
@@ -58,6 +59,10 @@ const TAKEOVER_MARGIN: Duration = Duration::from_secs(1);
 /// noticing a server, a takeover), generous for a loaded software-emulated
 /// guest. Figures are printed; this bound only catches a stuck cluster.
 const LONG: Duration = Duration::from_secs(60);
+/// Where each router's pulse serves HTTP, in its own namespace.
+const HTTP: &str = "127.0.0.1:9539";
+/// The samples' check interval.
+const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// A successful request slower than this is reported as slow.
 const SLOW: Duration = Duration::from_millis(250);
 /// How long a client request may take to connect: a connect through IPVS
@@ -308,6 +313,9 @@ fn runnable_config(sample: &str, key: &Path, standby: Standby) -> String {
         text.push_str("\nstandby: cold\n");
     }
     let ipvsadm = std::env::var("LVS_REF_IPVSADM").expect("LVS_REF_IPVSADM is set in the guest");
+    // Each router serves /metrics and /status.json on the loopback of its
+    // own namespace, where the scenarios read them.
+    text.push_str(&format!("\nhttp:\n  listen: \"{HTTP}\"\n"));
     text.push_str(&format!(
         "\npaths:\n  lvsd: {}\n  nanny: {}\n  send_arp: {}\n  ipvsadm: {ipvsadm}\n",
         bin("lvsd"),
@@ -439,6 +447,24 @@ impl Cluster {
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         Some(out)
+    }
+
+    /// `GET path` from router `i`'s pulse, if it answers 200.
+    fn http(&self, i: usize, path: &str) -> Option<String> {
+        let to: SocketAddr = HTTP.parse().unwrap();
+        let timeout = Duration::from_secs(2);
+        self.topo.directors[i].ns.enter(|| lvs_tests::pulse::http_get(to, path, timeout)).ok()?
+    }
+
+    /// Sends a control request to router `i`'s pulse; its answer.
+    fn control(&self, i: usize, request: &str) -> String {
+        let mut s = UnixStream::connect(self.socket(i)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(format!("{request}\n").as_bytes()).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
     }
 
     /// pulse on router `i` says it is the active router (the status also
@@ -1019,4 +1045,136 @@ fn lsb_init_script_runs_pulse() {
     assert!(!Path::new("/run/pulse.pid").exists());
     c.log.say("init script: `stop` stood pulse down: no VIP, no IPVS service left");
     let _ = std::fs::remove_file("/etc/default/pulse");
+}
+
+// ---- Watching the cluster (issue 19) ----
+
+/// A sample of router `i`'s `/metrics`, if it answers and has it.
+fn sample(c: &Cluster, i: usize, name: &str, labels: &str) -> Option<f64> {
+    lvs_tests::pulse::metric(&c.http(i, "/metrics")?, name, labels)
+}
+
+/// The real server `server` (`IP:PORT`) in a status JSON, as JSON.
+fn real_server(status: &str, server: &str) -> Option<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(status).ok()?;
+    v["lvsd"]["services"]
+        .as_array()?
+        .iter()
+        .flat_map(|s| s["servers"].as_array().cloned().unwrap_or_default())
+        .find(|s| s["server"] == server)
+}
+
+/// The demo cluster watched from outside, as an operator's Prometheus
+/// would: each router's `/metrics` and `/status.json` say which router is
+/// active, a stopped real server goes to `lvs_real_server_up 0` within a
+/// check interval (plus the emulated guest's slack) with its reason in the
+/// status, the kernel's connection counters grow with the client's
+/// traffic, and a failover (the primary stands down) flips
+/// `lvs_router_active` on both routers. Each router's scrape goes to the
+/// host as an artifact, where `cargo xtask vm-test` runs `promtool check
+/// metrics` on it.
+#[test]
+fn nat_cluster_is_watched_through_metrics_and_status() {
+    let _one = serial();
+    let mut c = Cluster::new(Forwarding::Nat, "watch");
+    c.start_pulse(0);
+    c.start_pulse(1);
+    c.wait("the primary to serve, the backup's table to be complete", |c| {
+        c.ready(0) && c.is_standby(1) && c.table(1) == c.live()
+    });
+    let svc = format!("service=\"tcp:{}:80\"", addr::VIP);
+    let label = |j: usize| format!("{svc},server=\"{}:80\"", c.topo.real_server_addr(j));
+    let labels: Vec<String> = (0..NAMES.len()).map(label).collect();
+    // One scrape per router per look: scrapes cost the emulated guest CPU.
+    let heard = c.wait("both routers' metrics to show every real server up", |c| {
+        (0..2).all(|i| {
+            let m = c.http(i, "/metrics").unwrap_or_default();
+            labels.iter().all(|l| metric(&m, "lvs_real_server_up", l) == Some(1.0))
+        })
+    });
+    c.log.say(&format!(
+        "metrics: lvs_real_server_up 1 for web1..3 on both routers ({heard:.1?} after start)"
+    ));
+    assert_eq!(sample(&c, 0, "lvs_router_active", ""), Some(1.0));
+    assert_eq!(sample(&c, 1, "lvs_router_active", ""), Some(0.0));
+    assert_eq!(sample(&c, 0, "lvs_real_server_weight", &labels[0]), Some(1.0));
+
+    // Traffic: the kernel's counters, per service and per real server.
+    let conns = |c: &Cluster, l: &str| sample(c, 0, "lvs_ipvs_connections_total", l);
+    let before = c.wait("the first read of the IPVS counters", |c| conns(c, &svc).is_some());
+    let (svc0, web1) = (conns(&c, &svc).unwrap(), conns(&c, &labels[0]).unwrap_or(0.0));
+    let load = Load::start(&c.topo.client.ns, c.log.t0);
+    let mark = load.samples().len();
+    while load.samples().len() < mark + 30 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let grown = c.wait("the connection counters to count the client's requests", |c| {
+        let m = c.http(0, "/metrics").unwrap_or_default();
+        metric(&m, "lvs_ipvs_connections_total", &svc).is_some_and(|n| n >= svc0 + 30.0)
+            && metric(&m, "lvs_ipvs_connections_total", &labels[0]).is_some_and(|n| n >= web1 + 5.0)
+    });
+    let m = c.http(0, "/metrics").unwrap();
+    c.log.say(&format!(
+        "metrics: lvs_ipvs_connections_total {} -> {} for the service, web1 {} -> {} ({:.1?} after the counters' first read)",
+        svc0,
+        conns(&c, &svc).unwrap(),
+        web1,
+        conns(&c, &labels[0]).unwrap(),
+        grown - before
+    ));
+    let bytes_out =
+        lvs_tests::pulse::metric(&m, "lvs_ipvs_bytes_total", &format!("{svc},direction=\"out\""));
+    assert!(bytes_out.is_some_and(|b| b > 0.0), "{m}");
+    lvs_tests::pulse::artifact("e2e-metrics-primary.prom", &m);
+
+    // A real server stops: its health goes to 0, with the reason.
+    let stop_at = c.log.at();
+    c.stop_server(2);
+    let down = c.wait("web3's lvs_real_server_up to go to 0", |c| {
+        sample(c, 0, "lvs_real_server_up", &labels[2]) == Some(0.0)
+    });
+    let took = down - stop_at;
+    let status = c.http(0, "/status.json").unwrap();
+    let web3 = real_server(&status, &format!("{}:80", c.topo.real_server_addr(2)));
+    c.log.say(&format!(
+        "metrics: web3's lvs_real_server_up went to 0 {took:.2?} after it stopped (check interval {CHECK_INTERVAL:?}); status: {}",
+        web3.as_ref().map_or("?".to_owned(), ToString::to_string)
+    ));
+    let web3 = web3.expect("web3 in /status.json");
+    assert_eq!(web3["health"], "down", "{status}");
+    assert!(web3["reason"].as_str().is_some_and(|r| r.contains("refused")), "{status}");
+    assert_eq!(web3["weight"], serde_json::Value::Null, "{status}");
+    assert_eq!(web3["configured_weight"], 1, "{status}");
+    // The control socket's status is the same document.
+    let json = c.status(0).unwrap();
+    assert!(real_server(&json, &format!("{}:80", c.topo.real_server_addr(2)))
+        .is_some_and(|s| s["health"] == "down"));
+    // One interval until the next check, the check itself (a refused
+    // connect: at once), and one second for the report to cross lvsd,
+    // pulse and the scrape on the loaded emulated guest.
+    assert!(
+        took <= CHECK_INTERVAL + Duration::from_secs(1),
+        "web3 down in the metrics {took:?} after it stopped\n{}",
+        c.logs()
+    );
+    assert_eq!(sample(&c, 0, "lvs_real_server_transitions_total", &labels[2]), Some(1.0));
+
+    // A failover: the primary stands down, the backup takes over.
+    assert_eq!(c.control(0, "stand-down"), "ok\n");
+    let over = c.wait("lvs_router_active to flip on both routers", |c| {
+        sample(c, 0, "lvs_router_active", "") == Some(0.0)
+            && sample(c, 1, "lvs_router_active", "") == Some(1.0)
+    });
+    c.log.say(&format!(
+        "metrics: after the primary stood down, lvs_router_active is 0 on it and 1 on the backup ({:.1?} after the stop)",
+        over - down
+    ));
+    let m1 = c.http(1, "/metrics").unwrap();
+    assert!(
+        lvs_tests::pulse::metric(&m1, "lvs_router_transitions_total", "").is_some_and(|n| n >= 1.0),
+        "{m1}"
+    );
+    lvs_tests::pulse::artifact("e2e-metrics-backup.prom", &m1);
+    drop(load.finish());
+    c.report_stalls();
 }

@@ -727,15 +727,20 @@ impl Lcg {
     }
 }
 
-/// A long random sequence over a few keys, so that most mistakes happen.
-fn random_commands(seed: u64, n: usize) -> Vec<Command> {
-    let mut r = Lcg(seed);
-    let keys = [
+/// The few services the random sequences touch.
+fn keys() -> [ServiceKey; 4] {
+    [
         ServiceKey::tcp(ip("10.7.0.100"), 80),
         ServiceKey::udp(ip("2001:db8:7::100"), 53),
         ServiceKey::fwmark(Family::Inet, 7),
         ServiceKey::fwmark(Family::Inet6, 8),
-    ];
+    ]
+}
+
+/// A long random sequence over a few keys, so that most mistakes happen.
+fn random_commands(seed: u64, n: usize) -> Vec<Command> {
+    let mut r = Lcg(seed);
+    let keys = keys();
     let addrs = ["10.7.0.1", "10.7.0.2", "10.7.0.3", "2001:db8:7::1", "2001:db8:7::2"];
     let service = |r: &mut Lcg, key: ServiceKey| {
         let mut s = Service::new(key).with_scheduler(r.pick(&["wlc", "rr", "sh", "nosuch"]));
@@ -813,6 +818,16 @@ fn the_fake_table_answers_like_the_kernel() {
         theirs.sort_by_key(|(s, _)| s.key);
         assert_eq!(ours, theirs, "seed {seed}");
         assert_eq!(c.timeouts().unwrap(), fake.timeouts(), "seed {seed}");
+        // The reads ipvsadm-rs makes through `IpvsTable` agree too.
+        let reads = |t: &mut dyn IpvsTable| {
+            let mut services = t.services().unwrap();
+            services.sort_by_key(|s| s.key);
+            let one = |t: &mut dyn IpvsTable, k| t.service(&k).map_err(|e| e.errno());
+            let by_key: Vec<_> =
+                keys().into_iter().map(|k| (one(t, k), t.dests(&k).unwrap())).collect();
+            (services, by_key, t.timeouts().unwrap(), t.daemons().unwrap(), t.info().unwrap())
+        };
+        assert_eq!(reads(&mut c), reads(&mut fake), "seed {seed}");
         assert!(
             kernel.iter().filter(|e| e.is_some()).count() > 100,
             "seed {seed}: too few mistakes"

@@ -29,6 +29,7 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
     ("netbase", "/etc/services and /etc/protocols for ipvsadm listings"),
     ("binutils", "strips the guest binaries"),
     ("prometheus", "promtool checks pulse's /metrics (crates/pulse/tests/http.rs)"),
+    ("chromium", "headless browser test of pulse's status page (crates/pulse/tests/page.rs)"),
 ];
 
 /// The metapackage that always depends on Debian's current cloud kernel.

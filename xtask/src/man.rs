@@ -1,8 +1,9 @@
 //! `cargo xtask man`: generates lvs-router.yaml(5) from the one place the
 //! configuration is documented, the doc comments of
-//! `crates/lvs-config/src/model.rs`, whose serde layout *is* the YAML format.
+//! `crates/lvs-config/src/model.rs` and of its submodules in `model/`, whose
+//! serde layout *is* the YAML format.
 //!
-//! The model file is read as text (rustfmt keeps it regular: one field per
+//! The model files are read as text (rustfmt keeps it regular: one field per
 //! line, doc comments and `#[serde(...)]` attributes above it); every key
 //! becomes an entry named by its full path (`heartbeat.deadtime`,
 //! `virtual_services[].real_servers[].weight`), with the field's doc
@@ -19,8 +20,34 @@ use anyhow::{bail, Context};
 
 /// Where the page is written, relative to the project root.
 pub const PAGE: &str = "docs/man/lvs-router.yaml.5";
-/// The model it documents, relative to the project root.
+/// The model it documents, relative to the project root: this file and
+/// the files of the directory of the same name (its submodules).
 pub const MODEL: &str = "crates/lvs-config/src/model.rs";
+
+/// The model's source: `MODEL` and then its submodules in name order,
+/// each without its tests.
+pub fn model_text(root: &std::path::Path) -> anyhow::Result<String> {
+    let main = root.join(MODEL);
+    let mut files = vec![main.clone()];
+    let dir = main.with_extension("");
+    let mut subs: Vec<_> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    subs.sort();
+    files.extend(subs);
+    let mut text = String::new();
+    for file in files {
+        let source =
+            std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+        let end = source.find("\n#[cfg(test)]").map_or(source.len(), |at| at + 1);
+        text.push_str(&source[..end]);
+        text.push('\n');
+    }
+    Ok(text)
+}
 /// The page's date: bumped by hand when the format changes, so that the
 /// generated page is reproducible.
 const DATE: &str = "2026-12-02";
@@ -34,7 +61,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask man [--check]"),
     };
     let root = crate::project_root();
-    let model = std::fs::read_to_string(root.join(MODEL)).context(MODEL)?;
+    let model = model_text(&root)?;
     let page = render(&model)?;
     let path = root.join(PAGE);
     if check {
@@ -571,7 +598,7 @@ mod tests {
     #[test]
     fn the_committed_page_is_what_the_model_gives() {
         let root = crate::project_root();
-        let model = std::fs::read_to_string(root.join(MODEL)).expect(MODEL);
+        let model = model_text(&root).expect(MODEL);
         let page = render(&model).expect("the model parses");
         let committed = std::fs::read_to_string(root.join(PAGE)).unwrap_or_default();
         assert!(

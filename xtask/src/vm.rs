@@ -53,6 +53,8 @@ pub struct Report {
     pub problems: Vec<String>,
     /// The last lines of the console.
     pub tail: Vec<String>,
+    /// Files the guest handed over (`@@lvs-vm: file NAME LINE`), by name.
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// One suite's part of a run.
@@ -88,9 +90,48 @@ pub fn test(opts: &TestOptions) -> anyhow::Result<Report> {
     }
     let timeout = opts.timeout.map_or_else(timeout_from_env, Ok)?;
     let spec = initramfs::Spec { assets: &assets, bins, suites, filter: opts.filter.clone() };
-    let report = boot(&spec, timeout, "vm", Console::Stream)?;
+    let mut report = boot(&spec, timeout, "vm", Console::Stream)?;
+    check_files(&mut report)?;
     println!("{}", report.summary());
     Ok(report)
+}
+
+/// Writes the files the guest handed over under `target/vm-artifacts/`
+/// (paths printed) and checks each `*.prom` scrape with `promtool check
+/// metrics` (Debian's `prometheus`, a host package of `vm-assets`): a
+/// scrape promtool refuses fails the run.
+fn check_files(report: &mut Report) -> anyhow::Result<()> {
+    if report.files.is_empty() {
+        return Ok(());
+    }
+    let dir = crate::target_dir().join("vm-artifacts");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in &report.files {
+        // Names come from the guest: no directories.
+        let name = name.replace('/', "_");
+        let path = dir.join(&name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("artifact: {}", path.display());
+        if !name.ends_with(".prom") {
+            continue;
+        }
+        let out = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::fs::File::open(&path)?)
+            .output()
+            .context("running promtool (cargo xtask vm-assets installs it)")?;
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            println!("promtool check metrics {name}: ok");
+        } else {
+            let problem = format!("promtool check metrics {name}: {}", said.trim());
+            eprintln!("xtask: FAILURE: {problem}");
+            report.failed += 1;
+            report.problems.push(problem);
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn timeout_from_env() -> anyhow::Result<Duration> {
@@ -411,6 +452,14 @@ impl ConsoleLog {
         // can precede the marker on the same line.
         let Some(at) = line.find(MARK) else { return };
         let marker = &line[at + MARK.len()..];
+        if let Some((name, text)) =
+            marker.trim_start().strip_prefix("file ").map(|f| f.split_once(' ').unwrap_or((f, "")))
+        {
+            let file = self.report.files.entry(name.trim().to_owned()).or_default();
+            file.push_str(text);
+            file.push('\n');
+            return;
+        }
         let words: Vec<&str> = marker.split_whitespace().collect();
         let r = &mut self.report;
         match words.as_slice() {
@@ -526,6 +575,14 @@ mod tests {
             "@@lvs-vm: all-done",
         ]);
         assert!(glued.success(), "{glued:?}");
+        let files = feed(&[
+            "@@lvs-vm: file a.prom # TYPE x gauge",
+            "noise@@lvs-vm: file a.prom x{a=\"b c\"} 1",
+            "@@lvs-vm: file b.txt",
+            "@@lvs-vm: all-done",
+        ]);
+        assert_eq!(files.files["a.prom"], "# TYPE x gauge\nx{a=\"b c\"} 1\n");
+        assert_eq!(files.files["b.txt"], "\n");
         let setup = feed(&["@@lvs-vm: error modprobe ip_vs failed", "@@lvs-vm: all-done"]);
         assert_eq!((setup.failed, setup.success()), (1, false));
     }

@@ -250,48 +250,50 @@ impl Client {
             .collect()
     }
 
-    fn run(&mut self, c: &Command) -> Result<(), Error> {
+    /// Apply one command as one request with its ACK (what ipvsadm sends
+    /// for each command line), where [`Client::apply`] batches.
+    pub fn apply_one(&mut self, c: &Command) -> Result<(), Error> {
         self.exchange(c.op(), &wire::command_message(c), false).map(|_| ())
     }
 
     /// Add a virtual service; `ipvsadm -A`.
     pub fn add_service(&mut self, svc: &Service) -> Result<(), Error> {
-        self.run(&Command::AddService(svc.clone()))
+        self.apply_one(&Command::AddService(svc.clone()))
     }
 
     /// Replace a service's scheduler, flags, persistence; `ipvsadm -E`.
     pub fn edit_service(&mut self, svc: &Service) -> Result<(), Error> {
-        self.run(&Command::EditService(svc.clone()))
+        self.apply_one(&Command::EditService(svc.clone()))
     }
 
     /// Delete a service and its destinations; `ipvsadm -D`.
     pub fn del_service(&mut self, key: &ServiceKey) -> Result<(), Error> {
-        self.run(&Command::DelService(*key))
+        self.apply_one(&Command::DelService(*key))
     }
 
     /// Add a real server to a service; `ipvsadm -a`.
     pub fn add_dest(&mut self, svc: &ServiceKey, dest: &Dest) -> Result<(), Error> {
-        self.run(&Command::AddDest(*svc, dest.clone()))
+        self.apply_one(&Command::AddDest(*svc, dest.clone()))
     }
 
     /// Change a real server's method, weight, thresholds, tunnel; `ipvsadm -e`.
     pub fn edit_dest(&mut self, svc: &ServiceKey, dest: &Dest) -> Result<(), Error> {
-        self.run(&Command::EditDest(*svc, dest.clone()))
+        self.apply_one(&Command::EditDest(*svc, dest.clone()))
     }
 
     /// Remove a real server; `ipvsadm -d`.
     pub fn del_dest(&mut self, svc: &ServiceKey, dest: &DestKey) -> Result<(), Error> {
-        self.run(&Command::DelDest(*svc, *dest))
+        self.apply_one(&Command::DelDest(*svc, *dest))
     }
 
     /// Delete every service; `ipvsadm -C`.
     pub fn flush(&mut self) -> Result<(), Error> {
-        self.run(&Command::Flush)
+        self.apply_one(&Command::Flush)
     }
 
     /// Zero the counters of one service, or of all and the totals; `ipvsadm -Z`.
     pub fn zero(&mut self, svc: Option<&ServiceKey>) -> Result<(), Error> {
-        self.run(&Command::Zero(svc.copied()))
+        self.apply_one(&Command::Zero(svc.copied()))
     }
 
     /// Every service, with statistics; the service part of `ipvsadm -L`.
@@ -347,17 +349,17 @@ impl Client {
 
     /// Set connection timeouts (0 keeps a value); `ipvsadm --set`.
     pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), Error> {
-        self.run(&Command::SetTimeouts(*t))
+        self.apply_one(&Command::SetTimeouts(*t))
     }
 
     /// Start a sync daemon; `ipvsadm --start-daemon`.
     pub fn start_daemon(&mut self, d: &DaemonConfig) -> Result<(), Error> {
-        self.run(&Command::StartDaemon(d.clone()))
+        self.apply_one(&Command::StartDaemon(d.clone()))
     }
 
     /// Stop a sync daemon; `ipvsadm --stop-daemon`.
     pub fn stop_daemon(&mut self, state: DaemonState) -> Result<(), Error> {
-        self.run(&Command::StopDaemon(state))
+        self.apply_one(&Command::StopDaemon(state))
     }
 
     /// Running sync daemons; `ipvsadm -L --daemon`.

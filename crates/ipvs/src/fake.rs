@@ -12,27 +12,80 @@ use std::net::IpAddr;
 use crate::client::BatchResults;
 use crate::error::Error;
 use crate::model::{
-    Command, DaemonConfig, DaemonState, Dest, DestKey, Family, ForwardMethod, Netmask, Service,
-    ServiceFlags, ServiceKey, Stats, Stats64, Timeouts, TunnelType,
+    Command, DaemonConfig, DaemonState, Dest, DestKey, Family, ForwardMethod, Info, Netmask, Op,
+    Service, ServiceFlags, ServiceKey, Stats, Stats64, Timeouts, TunnelType,
 };
 
-/// What lvsd-like code needs from an IPVS table: apply changes, read it back.
+/// The kernel's IPVS table as the workspace's programs use it: apply
+/// changes and read them back. Implemented by the real
+/// [`Client`](crate::Client) and by [`FakeTable`]; ipvsadm-rs runs every
+/// command through it.
 pub trait IpvsTable {
     /// Apply `cmds` in order; a failure does not stop the following ones.
+    /// The outer error is a failure of the channel itself.
     fn apply(&mut self, cmds: &[Command]) -> Result<BatchResults, Error>;
+    /// Every service (the kernel's order).
+    fn services(&mut self) -> Result<Vec<Service>, Error>;
+    /// One service; a missing one is `Kernel { op: GetService, errno: ESRCH }`.
+    fn service(&mut self, key: &ServiceKey) -> Result<Service, Error>;
+    /// A service's destinations (the kernel's order); a missing service
+    /// gives an empty list, as the kernel does.
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error>;
+    /// Connection timeouts.
+    fn timeouts(&mut self) -> Result<Timeouts, Error>;
+    /// Running sync daemons.
+    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, Error>;
+    /// IPVS version and connection table size.
+    fn info(&mut self) -> Result<Info, Error>;
+
     /// Every service with its destinations (order unspecified).
-    fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error>;
+    fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
+        let services = self.services()?;
+        let mut out = Vec::with_capacity(services.len());
+        for s in services {
+            let d = self.dests(&s.key)?;
+            out.push((s, d));
+        }
+        Ok(out)
+    }
 }
 
 impl IpvsTable for crate::Client {
+    /// One command goes as a plain request with its ACK, as ipvsadm sends
+    /// it; more go as batches ([`Client::apply`](crate::Client::apply)).
     fn apply(&mut self, cmds: &[Command]) -> Result<BatchResults, Error> {
-        crate::Client::apply(self, cmds)
+        match cmds {
+            [one] => Ok(vec![self.apply_one(one)]),
+            _ => crate::Client::apply(self, cmds),
+        }
     }
-
+    fn services(&mut self) -> Result<Vec<Service>, Error> {
+        crate::Client::services(self)
+    }
+    fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
+        crate::Client::service(self, key)
+    }
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
+        crate::Client::dests(self, key)
+    }
+    fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        crate::Client::timeouts(self)
+    }
+    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, Error> {
+        crate::Client::daemons(self)
+    }
+    fn info(&mut self) -> Result<Info, Error> {
+        crate::Client::info(self)
+    }
     fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
         crate::Client::table(self)
     }
 }
+
+/// What a fresh network namespace's IPVS reports to `IPVS_CMD_GET_INFO`:
+/// version 1.2.1 (`IP_VS_VERSION_CODE`) and a 4096-entry connection table
+/// (the `ip_vs` module's default `conn_tab_bits=12`).
+pub const KERNEL_INFO: Info = Info { version: 0x010201, conn_tab_size: 4096 };
 
 /// Schedulers the kernel ships (`ip_vs_<name>` modules), plus `none`.
 pub const KERNEL_SCHEDULERS: &[&str] = &[
@@ -62,10 +115,14 @@ pub struct FakeTable {
     pub schedulers: Vec<String>,
     /// Every command applied, in order, whatever its result.
     pub log: Vec<Command>,
+    /// Operations answered with an errno whatever the table holds, as the
+    /// kernel answers a caller without `CAP_NET_ADMIN` (EPERM): a test's
+    /// way to see a refusal the table itself would not give.
+    pub refuse: Vec<(Op, i32)>,
 }
 
-fn kernel(cmd: &Command, errno: i32) -> Error {
-    Error::Kernel { op: cmd.op(), errno }
+fn kernel(op: Op, errno: i32) -> Error {
+    Error::Kernel { op, errno }
 }
 
 fn check_dest(d: &Dest) -> Result<(), i32> {
@@ -80,7 +137,7 @@ fn check_dest(d: &Dest) -> Result<(), i32> {
 }
 
 impl FakeTable {
-    /// An empty table with the kernel's default timeouts (900 120 300).
+    /// An empty table with the kernel's default timeouts ([`Timeouts::KERNEL_DEFAULT`]).
     pub fn new() -> FakeTable {
         FakeTable {
             schedulers: KERNEL_SCHEDULERS.iter().map(|s| s.to_string()).collect(),
@@ -90,7 +147,7 @@ impl FakeTable {
 
     /// Current timeouts.
     pub fn timeouts(&self) -> Timeouts {
-        self.timeouts.unwrap_or(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 })
+        self.timeouts.unwrap_or(Timeouts::KERNEL_DEFAULT)
     }
 
     /// Running daemons, master first.
@@ -201,7 +258,7 @@ impl FakeTable {
                 self.services.get(k).ok_or(libc::ESRCH)?;
             }
             Command::SetTimeouts(t) => {
-                let mut now = self.timeouts();
+                let mut now = FakeTable::timeouts(self);
                 for (field, new) in
                     [(&mut now.tcp, t.tcp), (&mut now.tcp_fin, t.tcp_fin), (&mut now.udp, t.udp)]
                 {
@@ -241,6 +298,14 @@ impl FakeTable {
         Ok(())
     }
 
+    /// `Err` if `op` is in [`FakeTable::refuse`].
+    fn refused(&self, op: Op) -> Result<(), Error> {
+        match self.refuse.iter().find(|(o, _)| *o == op) {
+            Some((_, errno)) => Err(kernel(op, *errno)),
+            None => Ok(()),
+        }
+    }
+
     /// The destination keys of a service, as the kernel lists them.
     pub fn dest_keys(&self, key: &ServiceKey) -> Vec<DestKey> {
         self.services.get(key).map(|(_, d)| d.iter().map(Dest::key).collect()).unwrap_or_default()
@@ -253,20 +318,47 @@ impl IpvsTable for FakeTable {
             .iter()
             .map(|c| {
                 self.log.push(c.clone());
-                self.one(c).map_err(|errno| kernel(c, errno))
+                self.refused(c.op())?;
+                self.one(c).map_err(|errno| kernel(c.op(), errno))
             })
             .collect())
     }
 
-    fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
-        Ok(self.services.values().cloned().collect())
+    fn services(&mut self) -> Result<Vec<Service>, Error> {
+        self.refused(Op::GetServices)?;
+        Ok(self.services.values().map(|(s, _)| s.clone()).collect())
+    }
+
+    fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
+        self.refused(Op::GetService)?;
+        let found = self.services.get(key).map(|(s, _)| s.clone());
+        found.ok_or(kernel(Op::GetService, libc::ESRCH))
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
+        self.refused(Op::GetDests)?;
+        Ok(self.services.get(key).map(|(_, d)| d.clone()).unwrap_or_default())
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        self.refused(Op::GetTimeouts)?;
+        Ok(FakeTable::timeouts(self))
+    }
+
+    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, Error> {
+        self.refused(Op::GetDaemons)?;
+        Ok(FakeTable::daemons(self))
+    }
+
+    fn info(&mut self) -> Result<Info, Error> {
+        self.refused(Op::GetInfo)?;
+        Ok(KERNEL_INFO)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Op;
 
     fn errno(r: &Result<(), Error>) -> i32 {
         match r {

@@ -12,46 +12,99 @@
 //! "active_conns":0,"inactive_conns":0,"persistent_conns":0,
 //! "tunnel":{"type":"gue","port":6080,"csum":"csum"}|null,"stats":{..}}]}]}`.
 
-use std::fmt::Write as _;
-use std::net::IpAddr;
+use std::io;
+
+use serde::Serialize;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 use ipvs::conn::Conn;
-use ipvs::{DaemonConfig, Dest, ForwardMethod, Netmask, Protocol, Service, ServiceKey, Stats64};
-use ipvs::{Timeouts, TunnelCsum, TunnelType};
+use ipvs::{
+    DaemonConfig, DaemonState, Dest, Family, ForwardMethod, Netmask, Protocol, Service,
+    ServiceFlags, ServiceKey, Stats64, Timeouts, TunnelCsum, TunnelType,
+};
 
 use crate::format::service_stats;
 use crate::resolve::ntop;
 
+/// serde_json's compact output, but with backspace and form feed written
+/// `\u0008` and `\u000c` (serde_json writes `\b` and `\f`), as every
+/// release of `--json` has: the output stays byte for byte what it was.
+struct Compact;
+
+impl Formatter for Compact {
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        let escape = match escape {
+            CharEscape::Backspace => CharEscape::AsciiControl(0x08),
+            CharEscape::FormFeed => CharEscape::AsciiControl(0x0c),
+            other => other,
+        };
+        CompactFormatter.write_char_escape(writer, escape)
+    }
+}
+
+/// `value` as JSON text.
+fn text(value: &impl Serialize) -> String {
+    let mut out = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Compact);
+    // Serializing these plain structs into memory cannot fail, and
+    // serde_json writes only UTF-8.
+    match value.serialize(&mut ser) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `value` as one line of JSON.
+fn line(value: &impl Serialize) -> String {
+    text(value) + "\n"
+}
+
 /// A JSON string literal.
 pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    text(&s)
+}
+
+/// A name, or the number the kernel gave when it has no name for it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Named {
+    Name(&'static str),
+    Number(u64),
+}
+
+#[derive(Serialize)]
+struct StatsOut {
+    conns: u64,
+    inpkts: u64,
+    outpkts: u64,
+    inbytes: u64,
+    outbytes: u64,
+    cps: u64,
+    inpps: u64,
+    outpps: u64,
+    inbps: u64,
+    outbps: u64,
+}
+
+impl From<Stats64> for StatsOut {
+    fn from(s: Stats64) -> StatsOut {
+        StatsOut {
+            conns: s.conns,
+            inpkts: s.inpkts,
+            outpkts: s.outpkts,
+            inbytes: s.inbytes,
+            outbytes: s.outbytes,
+            cps: s.cps,
+            inpps: s.inpps,
+            outpps: s.outpps,
+            inbps: s.inbps,
+            outbps: s.outbps,
         }
     }
-    out.push('"');
-    out
-}
-
-fn addr(a: &IpAddr) -> String {
-    string(&ntop(a))
-}
-
-fn stats(s: &Stats64) -> String {
-    format!(
-        "{{\"conns\":{},\"inpkts\":{},\"outpkts\":{},\"inbytes\":{},\"outbytes\":{},\"cps\":{},\"inpps\":{},\"outpps\":{},\"inbps\":{},\"outbps\":{}}}",
-        s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes, s.cps, s.inpps, s.outpps, s.inbps, s.outbps
-    )
 }
 
 fn dest_stats(d: &Dest) -> Stats64 {
@@ -73,176 +126,247 @@ fn dest_stats(d: &Dest) -> Stats64 {
     }
 }
 
-fn forward(m: ForwardMethod) -> String {
+fn forward(m: ForwardMethod) -> Named {
     match m {
-        ForwardMethod::Masq => string("masq"),
-        ForwardMethod::Local => string("local"),
-        ForwardMethod::Tunnel => string("tunnel"),
-        ForwardMethod::Route => string("route"),
-        ForwardMethod::Bypass => string("bypass"),
-        ForwardMethod::Other(v) => v.to_string(),
+        ForwardMethod::Masq => Named::Name("masq"),
+        ForwardMethod::Local => Named::Name("local"),
+        ForwardMethod::Tunnel => Named::Name("tunnel"),
+        ForwardMethod::Route => Named::Name("route"),
+        ForwardMethod::Bypass => Named::Name("bypass"),
+        ForwardMethod::Other(v) => Named::Number(v.into()),
     }
 }
 
-fn dest(d: &Dest) -> String {
-    let tunnel = if d.fwd == ForwardMethod::Tunnel {
-        let kind = match d.tunnel.kind {
-            TunnelType::Ipip => string("ipip"),
-            TunnelType::Gue => string("gue"),
-            TunnelType::Gre => string("gre"),
-            TunnelType::Other(v) => v.to_string(),
-        };
-        let csum = match d.tunnel.csum {
-            TunnelCsum::NoCsum => string("nocsum"),
-            TunnelCsum::Csum => string("csum"),
-            TunnelCsum::RemCsum => string("remcsum"),
-            TunnelCsum::Other(v) => v.to_string(),
-        };
-        format!("{{\"type\":{kind},\"port\":{},\"csum\":{csum}}}", d.tunnel.port)
-    } else {
-        "null".to_string()
-    };
-    format!(
-        "{{\"address\":{},\"port\":{},\"forward\":{},\"weight\":{},\"upper_threshold\":{},\"lower_threshold\":{},\"active_conns\":{},\"inactive_conns\":{},\"persistent_conns\":{},\"tunnel\":{},\"stats\":{}}}",
-        addr(&d.addr),
-        d.port,
-        forward(d.fwd),
-        d.weight,
-        d.upper_threshold,
-        d.lower_threshold,
-        d.active_conns,
-        d.inactive_conns,
-        d.persistent_conns,
+#[derive(Serialize)]
+struct TunnelOut {
+    #[serde(rename = "type")]
+    kind: Named,
+    port: u16,
+    csum: Named,
+}
+
+#[derive(Serialize)]
+struct DestOut {
+    address: String,
+    port: u16,
+    forward: Named,
+    weight: u32,
+    upper_threshold: u32,
+    lower_threshold: u32,
+    active_conns: u32,
+    inactive_conns: u32,
+    persistent_conns: u32,
+    tunnel: Option<TunnelOut>,
+    stats: StatsOut,
+}
+
+fn dest(d: &Dest) -> DestOut {
+    let tunnel = (d.fwd == ForwardMethod::Tunnel).then(|| TunnelOut {
+        kind: match d.tunnel.kind {
+            TunnelType::Ipip => Named::Name("ipip"),
+            TunnelType::Gue => Named::Name("gue"),
+            TunnelType::Gre => Named::Name("gre"),
+            TunnelType::Other(v) => Named::Number(v.into()),
+        },
+        port: d.tunnel.port,
+        csum: match d.tunnel.csum {
+            TunnelCsum::NoCsum => Named::Name("nocsum"),
+            TunnelCsum::Csum => Named::Name("csum"),
+            TunnelCsum::RemCsum => Named::Name("remcsum"),
+            TunnelCsum::Other(v) => Named::Number(v.into()),
+        },
+    });
+    DestOut {
+        address: ntop(&d.addr),
+        port: d.port,
+        forward: forward(d.fwd),
+        weight: d.weight,
+        upper_threshold: d.upper_threshold,
+        lower_threshold: d.lower_threshold,
+        active_conns: d.active_conns,
+        inactive_conns: d.inactive_conns,
+        persistent_conns: d.persistent_conns,
         tunnel,
-        stats(&dest_stats(d))
-    )
+        stats: dest_stats(d).into(),
+    }
 }
 
-/// One service with its destinations.
-pub fn service(s: &Service, dests: &[Dest]) -> String {
+#[derive(Serialize)]
+struct PersistenceOut {
+    timeout: u32,
+    netmask: NetmaskOut,
+}
+
+/// An IPv4 mask as text, an IPv6 prefix as its length.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum NetmaskOut {
+    V4(String),
+    V6(u32),
+}
+
+#[derive(Serialize)]
+struct ServiceOut<'a> {
+    protocol: Option<Named>,
+    address: Option<String>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+    family: &'static str,
+    scheduler: &'a str,
+    flags: Vec<&'static str>,
+    persistence: Option<PersistenceOut>,
+    pe: Option<&'a str>,
+    stats: StatsOut,
+    destinations: Vec<DestOut>,
+}
+
+/// The service flags `--json` names, in this order.
+const FLAG_NAMES: [(ServiceFlags, &str); 5] = [
+    (ServiceFlags::PERSISTENT, "persistent"),
+    (ServiceFlags::ONEPACKET, "ops"),
+    (ServiceFlags::SCHED1, "sched1"),
+    (ServiceFlags::SCHED2, "sched2"),
+    (ServiceFlags::SCHED3, "sched3"),
+];
+
+fn service<'a>(s: &'a Service, dests: &[Dest]) -> ServiceOut<'a> {
     let (protocol, address, port, fwmark) = match s.key {
-        ServiceKey::Addr { protocol, addr: a, port } => {
+        ServiceKey::Addr { protocol, addr, port } => {
             let p = match protocol {
-                Protocol::Tcp => string("tcp"),
-                Protocol::Udp => string("udp"),
-                Protocol::Sctp => string("sctp"),
-                Protocol::Other(n) => n.to_string(),
+                Protocol::Tcp => Named::Name("tcp"),
+                Protocol::Udp => Named::Name("udp"),
+                Protocol::Sctp => Named::Name("sctp"),
+                Protocol::Other(n) => Named::Number(n.into()),
             };
-            (p, addr(&a), port.to_string(), "null".to_string())
+            (Some(p), Some(ntop(&addr)), Some(port), None)
         }
-        ServiceKey::Fwmark { mark, .. } => {
-            ("null".into(), "null".into(), "null".into(), mark.to_string())
-        }
+        ServiceKey::Fwmark { mark, .. } => (None, None, None, Some(mark)),
     };
-    let family = match s.key.family() {
-        ipvs::Family::Inet => "inet",
-        ipvs::Family::Inet6 => "inet6",
-    };
-    let mut flags = Vec::new();
-    let f = s.flags.0;
-    for (bit, name) in
-        [(0x1, "persistent"), (0x4, "ops"), (0x8, "sched1"), (0x10, "sched2"), (0x20, "sched3")]
-    {
-        if f & bit != 0 {
-            flags.push(string(name));
-        }
+    ServiceOut {
+        protocol,
+        address,
+        port,
+        fwmark,
+        family: match s.key.family() {
+            Family::Inet => "inet",
+            Family::Inet6 => "inet6",
+        },
+        scheduler: &s.scheduler,
+        flags: FLAG_NAMES.iter().filter(|(f, _)| s.flags.contains(*f)).map(|(_, n)| *n).collect(),
+        persistence: s.is_persistent().then(|| PersistenceOut {
+            timeout: s.timeout,
+            netmask: match s.netmask {
+                Netmask::V4(m) => NetmaskOut::V4(m.to_string()),
+                Netmask::V6Prefix(p) => NetmaskOut::V6(p),
+            },
+        }),
+        pe: s.pe_name.as_deref(),
+        stats: service_stats(s).into(),
+        destinations: dests.iter().map(dest).collect(),
     }
-    let persistence = if s.is_persistent() {
-        let mask = match s.netmask {
-            Netmask::V4(m) => string(&m.to_string()),
-            Netmask::V6Prefix(p) => p.to_string(),
-        };
-        format!("{{\"timeout\":{},\"netmask\":{mask}}}", s.timeout)
-    } else {
-        "null".to_string()
-    };
-    let pe = s.pe_name.as_deref().map_or("null".to_string(), string);
-    let ds: Vec<String> = dests.iter().map(dest).collect();
-    format!(
-        "{{\"protocol\":{protocol},\"address\":{address},\"port\":{port},\"fwmark\":{fwmark},\"family\":\"{family}\",\"scheduler\":{},\"flags\":[{}],\"persistence\":{persistence},\"pe\":{pe},\"stats\":{},\"destinations\":[{}]}}",
-        string(&s.scheduler),
-        flags.join(","),
-        stats(&service_stats(s)),
-        ds.join(",")
-    )
 }
 
 /// `-L --json` and `-L -t ... --json`.
 pub fn services(table: &[(Service, Vec<Dest>)]) -> String {
-    let all: Vec<String> = table.iter().map(|(s, d)| service(s, d)).collect();
-    format!("{{\"services\":[{}]}}\n", all.join(","))
+    #[derive(Serialize)]
+    struct Out<'a> {
+        services: Vec<ServiceOut<'a>>,
+    }
+    line(&Out { services: table.iter().map(|(s, d)| service(s, d)).collect() })
 }
 
 /// `-L --timeout --json`.
 pub fn timeouts(t: &Timeouts) -> String {
-    format!("{{\"timeouts\":{{\"tcp\":{},\"tcpfin\":{},\"udp\":{}}}}}\n", t.tcp, t.tcp_fin, t.udp)
+    #[derive(Serialize)]
+    struct Values {
+        tcp: u32,
+        tcpfin: u32,
+        udp: u32,
+    }
+    #[derive(Serialize)]
+    struct Out {
+        timeouts: Values,
+    }
+    line(&Out { timeouts: Values { tcp: t.tcp, tcpfin: t.tcp_fin, udp: t.udp } })
 }
 
 /// `-L --daemon --json`.
 pub fn daemons(list: &[DaemonConfig]) -> String {
-    let all: Vec<String> = list
+    #[derive(Serialize)]
+    struct DaemonOut<'a> {
+        state: Named,
+        mcast_interface: &'a str,
+        syncid: u32,
+        maxlen: Option<u16>,
+        group: Option<String>,
+        port: Option<u16>,
+        ttl: Option<u8>,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        daemons: Vec<DaemonOut<'a>>,
+    }
+    let daemons = list
         .iter()
-        .map(|d| {
-            let state = match d.state {
-                ipvs::DaemonState::Master => string("master"),
-                ipvs::DaemonState::Backup => string("backup"),
-                ipvs::DaemonState::Other(v) => v.to_string(),
-            };
-            let opt = |v: Option<String>| v.unwrap_or_else(|| "null".to_string());
-            format!(
-                "{{\"state\":{state},\"mcast_interface\":{},\"syncid\":{},\"maxlen\":{},\"group\":{},\"port\":{},\"ttl\":{}}}",
-                string(&d.mcast_ifn),
-                d.syncid,
-                opt(d.maxlen.map(|v| v.to_string())),
-                opt(d.group.as_ref().map(addr)),
-                opt(d.port.map(|v| v.to_string())),
-                opt(d.ttl.map(|v| v.to_string()))
-            )
+        .map(|d| DaemonOut {
+            state: match d.state {
+                DaemonState::Master => Named::Name("master"),
+                DaemonState::Backup => Named::Name("backup"),
+                DaemonState::Other(v) => Named::Number(v.into()),
+            },
+            mcast_interface: &d.mcast_ifn,
+            syncid: d.syncid,
+            maxlen: d.maxlen,
+            group: d.group.as_ref().map(ntop),
+            port: d.port,
+            ttl: d.ttl,
         })
         .collect();
-    format!("{{\"daemons\":[{}]}}\n", all.join(","))
+    line(&Out { daemons })
 }
 
 /// `-L -c --json`.
 pub fn conns(list: &[Conn]) -> String {
-    let all: Vec<String> = list
+    #[derive(Serialize)]
+    struct Pe<'a> {
+        name: &'a str,
+        data: &'a str,
+    }
+    #[derive(Serialize)]
+    struct ConnOut<'a> {
+        protocol: &'a str,
+        client: String,
+        client_port: u16,
+        #[serde(rename = "virtual")]
+        virtual_: String,
+        virtual_port: u16,
+        destination: String,
+        destination_port: u16,
+        state: &'a str,
+        expires: u32,
+        pe: Option<Pe<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        connections: Vec<ConnOut<'a>>,
+    }
+    let connections = list
         .iter()
-        .map(|c| {
-            let pe = match &c.pe {
-                Some((n, d)) => format!("{{\"name\":{},\"data\":{}}}", string(n), string(d)),
-                None => "null".to_string(),
-            };
-            format!(
-                "{{\"protocol\":{},\"client\":{},\"client_port\":{},\"virtual\":{},\"virtual_port\":{},\"destination\":{},\"destination_port\":{},\"state\":{},\"expires\":{},\"pe\":{pe}}}",
-                string(&c.protocol),
-                addr(&c.client_addr),
-                c.client_port,
-                addr(&c.virtual_addr),
-                c.virtual_port,
-                addr(&c.dest_addr),
-                c.dest_port,
-                string(&c.state),
-                c.expires
-            )
+        .map(|c| ConnOut {
+            protocol: &c.protocol,
+            client: ntop(&c.client_addr),
+            client_port: c.client_port,
+            virtual_: ntop(&c.virtual_addr),
+            virtual_port: c.virtual_port,
+            destination: ntop(&c.dest_addr),
+            destination_port: c.dest_port,
+            state: &c.state,
+            expires: c.expires,
+            pe: c.pe.as_ref().map(|(name, data)| Pe { name, data }),
         })
         .collect();
-    format!("{{\"connections\":[{}]}}\n", all.join(","))
+    line(&Out { connections })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::v4;
-
-    #[test]
-    fn escapes_and_shape() {
-        assert_eq!(string("a\"b\\\n\u{1}"), "\"a\\\"b\\\\\\n\\u0001\"");
-        let s = Service::new(ServiceKey::tcp(v4(10, 0, 0, 1), 80));
-        let d = Dest::new(v4(192, 168, 0, 1), 80);
-        let j = services(&[(s, vec![d])]);
-        assert_eq!(
-            j,
-            "{\"services\":[{\"protocol\":\"tcp\",\"address\":\"10.0.0.1\",\"port\":80,\"fwmark\":null,\"family\":\"inet\",\"scheduler\":\"wlc\",\"flags\":[],\"persistence\":null,\"pe\":null,\"stats\":{\"conns\":0,\"inpkts\":0,\"outpkts\":0,\"inbytes\":0,\"outbytes\":0,\"cps\":0,\"inpps\":0,\"outpps\":0,\"inbps\":0,\"outbps\":0},\"destinations\":[{\"address\":\"192.168.0.1\",\"port\":80,\"forward\":\"route\",\"weight\":1,\"upper_threshold\":0,\"lower_threshold\":0,\"active_conns\":0,\"inactive_conns\":0,\"persistent_conns\":0,\"tunnel\":null,\"stats\":{\"conns\":0,\"inpkts\":0,\"outpkts\":0,\"inbytes\":0,\"outbytes\":0,\"cps\":0,\"inpps\":0,\"outpps\":0,\"inbps\":0,\"outbps\":0}}]}]}\n"
-        );
-    }
-}
+mod tests;

@@ -2,10 +2,11 @@
 //!
 //! - [`popt`] and [`cli`]: the command line, from `argv` to an [`cli::Action`]
 //!   or ipvsadm's exact error (pure; names through a [`resolve::Resolver`]).
-//! - [`format`] and [`json`]: the listings as pure functions over the
+//! - [`format`](mod@format) and [`json`]: the listings as pure functions over the
 //!   `ipvs` model; [`sort`] reproduces libipvs's sort order.
 //! - [`commands`]: one module per command family, doing the IO through a
-//!   [`Table`] (the `ipvs` client, or a fake in tests) and the output streams.
+//!   [`IpvsTable`] (the `ipvs` client, or `ipvs::FakeTable` in tests) and the
+//!   output streams.
 //! - `sys`: the C library's resolver calls, the only `unsafe` here.
 //!
 //! Exit statuses follow ipvsadm: 0 success, 1 a listing failed, 2 a bad
@@ -24,69 +25,9 @@ mod sys;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
-use ipvs::{Command, DaemonConfig, Dest, Info, Service, ServiceKey, Timeouts};
+pub use ipvs::IpvsTable;
 
 pub use cli::{Action, CliError, Format, Parsed};
-
-/// The kernel table as ipvsadm-rs uses it: [`ipvs::Client`] in the binary,
-/// an in-memory fake in tests.
-pub trait Table {
-    /// Version and connection table size.
-    fn info(&mut self) -> Result<Info, ipvs::Error>;
-    /// All services.
-    fn services(&mut self) -> Result<Vec<Service>, ipvs::Error>;
-    /// One service.
-    fn service(&mut self, key: &ServiceKey) -> Result<Service, ipvs::Error>;
-    /// A service's destinations.
-    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, ipvs::Error>;
-    /// Connection timeouts.
-    fn timeouts(&mut self) -> Result<Timeouts, ipvs::Error>;
-    /// Sync daemons.
-    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, ipvs::Error>;
-    /// Run commands in order; one result per command (the outer error is a
-    /// failure of the channel itself).
-    fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), ipvs::Error>>, ipvs::Error>;
-}
-
-impl Table for ipvs::Client {
-    fn info(&mut self) -> Result<Info, ipvs::Error> {
-        ipvs::Client::info(self)
-    }
-    fn services(&mut self) -> Result<Vec<Service>, ipvs::Error> {
-        ipvs::Client::services(self)
-    }
-    fn service(&mut self, key: &ServiceKey) -> Result<Service, ipvs::Error> {
-        ipvs::Client::service(self, key)
-    }
-    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, ipvs::Error> {
-        ipvs::Client::dests(self, key)
-    }
-    fn timeouts(&mut self) -> Result<Timeouts, ipvs::Error> {
-        ipvs::Client::timeouts(self)
-    }
-    fn daemons(&mut self) -> Result<Vec<DaemonConfig>, ipvs::Error> {
-        ipvs::Client::daemons(self)
-    }
-    fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), ipvs::Error>>, ipvs::Error> {
-        if let [one] = cmds {
-            // One command: a plain request with its ACK, as ipvsadm sends it.
-            return Ok(vec![match one {
-                Command::AddService(s) => self.add_service(s),
-                Command::EditService(s) => self.edit_service(s),
-                Command::DelService(k) => self.del_service(k),
-                Command::AddDest(k, d) => self.add_dest(k, d),
-                Command::EditDest(k, d) => self.edit_dest(k, d),
-                Command::DelDest(k, d) => self.del_dest(k, d),
-                Command::Flush => self.flush(),
-                Command::Zero(k) => self.zero(k.as_ref()),
-                Command::SetTimeouts(t) => self.set_timeouts(t),
-                Command::StartDaemon(d) => self.start_daemon(d),
-                Command::StopDaemon(s) => self.stop_daemon(*s),
-            }]);
-        }
-        ipvs::Client::apply(self, cmds)
-    }
-}
 
 /// Everything outside the process a run needs.
 pub struct Env<'a> {
@@ -103,7 +44,7 @@ pub struct Env<'a> {
     /// `POSIXLY_CORRECT` or `POSIX_ME_HARDER` is set.
     pub posix_me_harder: bool,
     /// Opens the table (ipvsadm's `ipvs_init`); called at most once.
-    pub connect: &'a mut dyn FnMut() -> Result<Box<dyn Table>, ipvs::Error>,
+    pub connect: &'a mut dyn FnMut() -> Result<Box<dyn IpvsTable>, ipvs::Error>,
 }
 
 impl std::fmt::Debug for Env<'_> {
@@ -118,7 +59,7 @@ pub struct Ctx<'a, 'b> {
     pub env: &'a mut Env<'b>,
     /// `argv[0]`, used in messages.
     pub prog: String,
-    table: Option<Box<dyn Table>>,
+    table: Option<Box<dyn IpvsTable>>,
 }
 
 impl std::fmt::Debug for Ctx<'_, '_> {
@@ -145,7 +86,7 @@ impl From<io::Error> for Stop {
 impl<'a, 'b> Ctx<'a, 'b> {
     /// The table, opened on first use; failing to open it is ipvsadm's
     /// `Can't initialize ipvs` (exit 2).
-    pub fn table(&mut self) -> Result<&mut dyn Table, Stop> {
+    pub fn table(&mut self) -> Result<&mut dyn IpvsTable, Stop> {
         if self.table.is_none() {
             match (self.env.connect)() {
                 Ok(t) => self.table = Some(t),

@@ -4,12 +4,15 @@
 //! A closed output pipe (`ipvsadm-rs -Ln | head`) ends quietly with 0.
 
 #![forbid(unsafe_code)]
+// The binary owns the process's streams and status; the library writes to
+// `Env` only (`clippy.toml`).
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ipvsadm_rs::{resolve::SystemResolver, run, Env, Table};
+use ipvsadm_rs::{resolve::SystemResolver, run, Env, IpvsTable};
 
 /// ipvsadm's `modprobe_ipvs`: `/sbin/modprobe -- ip_vs`, true on success.
 fn modprobe() -> bool {
@@ -19,7 +22,7 @@ fn modprobe() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn connect() -> Result<Box<dyn Table>, ipvs::Error> {
+fn connect() -> Result<Box<dyn IpvsTable>, ipvs::Error> {
     let open = || -> Result<ipvs::Client, ipvs::Error> {
         let mut c = ipvs::Client::connect()?;
         // ipvsadm's ipvs_init also fetches the version; a refusal here
@@ -39,7 +42,7 @@ fn connect() -> Result<Box<dyn Table>, ipvs::Error> {
             if !modprobe() {
                 return Err(first);
             }
-            open().map(|c| Box::new(c) as Box<dyn Table>)
+            open().map(|c| Box::new(c) as Box<dyn IpvsTable>)
         }
     }
 }

@@ -1,115 +1,65 @@
-//! Whole runs of ipvsadm-rs against an in-memory table that answers like
-//! the kernel (EEXIST, ESRCH, ENOENT): exit statuses, `-R` semantics,
-//! listing through the real formatters.
+//! Whole runs of ipvsadm-rs against `ipvs::FakeTable`, the in-memory
+//! table proven to answer like the kernel (EEXIST, ESRCH, ENOENT): exit
+//! statuses, `-R` semantics, listing through the real formatters.
 
 use std::cell::RefCell;
 use std::io::Cursor;
 use std::net::IpAddr;
 use std::rc::Rc;
 
-use ipvs::{Command, DaemonConfig, Dest, Info, Op, Service, ServiceKey, Timeouts};
+use ipvs::{Command, DaemonConfig, Dest, FakeTable, Info, Op, Service, ServiceKey, Timeouts};
 
 use super::*;
 use crate::resolve::Resolver;
 
-#[derive(Default)]
+/// The kernel-like table of one test, shared by its runs (each run opens
+/// it anew), and the size of every batch handed to `apply`.
 struct State {
-    table: Vec<(Service, Vec<Dest>)>,
-    /// Every batch handed to `apply`, by size.
+    table: FakeTable,
     batches: Vec<usize>,
 }
 
-struct Fake(Rc<RefCell<State>>);
-
-fn kernel(op: Op, errno: i32) -> ipvs::Error {
-    ipvs::Error::Kernel { op, errno }
-}
-
-impl Fake {
-    fn one(&self, c: &Command) -> Result<(), ipvs::Error> {
-        let mut st = self.0.borrow_mut();
-        let t = &mut st.table;
-        let find =
-            |t: &Vec<(Service, Vec<Dest>)>, k: &ServiceKey| t.iter().position(|(s, _)| s.key == *k);
-        match c {
-            Command::AddService(s) => {
-                if find(t, &s.key).is_some() {
-                    return Err(kernel(Op::AddService, libc::EEXIST));
-                }
-                if s.scheduler == "nosuch" {
-                    return Err(kernel(Op::AddService, libc::ENOENT));
-                }
-                t.push((s.clone(), Vec::new()));
-            }
-            Command::EditService(s) => match find(t, &s.key) {
-                Some(i) => t[i].0 = s.clone(),
-                None => return Err(kernel(Op::EditService, libc::ESRCH)),
-            },
-            Command::DelService(k) => match find(t, k) {
-                Some(i) => {
-                    t.remove(i);
-                }
-                None => return Err(kernel(Op::DelService, libc::ESRCH)),
-            },
-            Command::AddDest(k, d) => {
-                let Some(i) = find(t, k) else { return Err(kernel(Op::AddDest, libc::ESRCH)) };
-                if t[i].1.iter().any(|x| x.key() == d.key()) {
-                    return Err(kernel(Op::AddDest, libc::EEXIST));
-                }
-                t[i].1.push(d.clone());
-            }
-            Command::EditDest(k, d) => {
-                let Some(i) = find(t, k) else { return Err(kernel(Op::EditDest, libc::ESRCH)) };
-                match t[i].1.iter_mut().find(|x| x.key() == d.key()) {
-                    Some(x) => *x = d.clone(),
-                    None => return Err(kernel(Op::EditDest, libc::ENOENT)),
-                }
-            }
-            Command::DelDest(k, d) => {
-                let Some(i) = find(t, k) else { return Err(kernel(Op::DelDest, libc::ESRCH)) };
-                let before = t[i].1.len();
-                t[i].1.retain(|x| x.key() != *d);
-                if t[i].1.len() == before {
-                    return Err(kernel(Op::DelDest, libc::ENOENT));
-                }
-            }
-            Command::Flush => t.clear(),
-            Command::Zero(_) | Command::SetTimeouts(_) => {}
-            Command::StartDaemon(_) => return Err(kernel(Op::StartDaemon, libc::ENODEV)),
-            Command::StopDaemon(_) => return Err(kernel(Op::StopDaemon, libc::ESRCH)),
-        }
-        Ok(())
+impl Default for State {
+    fn default() -> State {
+        let mut table = FakeTable::new();
+        // As for a caller without CAP_NET_ADMIN: `-L --daemon` fails.
+        table.refuse.push((Op::GetDaemons, libc::EPERM));
+        State { table, batches: Vec::new() }
     }
 }
 
-impl Table for Fake {
-    fn info(&mut self) -> Result<Info, ipvs::Error> {
-        Ok(Info { version: 0x010201, conn_tab_size: 4096 })
+impl State {
+    fn services(&mut self) -> Vec<(Service, Vec<Dest>)> {
+        self.table.table().unwrap()
+    }
+}
+
+/// A run's handle on the shared table.
+struct Shared(Rc<RefCell<State>>);
+
+impl IpvsTable for Shared {
+    fn apply(&mut self, cmds: &[Command]) -> Result<ipvs::client::BatchResults, ipvs::Error> {
+        let mut st = self.0.borrow_mut();
+        st.batches.push(cmds.len());
+        st.table.apply(cmds)
     }
     fn services(&mut self) -> Result<Vec<Service>, ipvs::Error> {
-        Ok(self.0.borrow().table.iter().map(|(s, _)| s.clone()).collect())
+        self.0.borrow_mut().table.services()
     }
     fn service(&mut self, key: &ServiceKey) -> Result<Service, ipvs::Error> {
-        let st = self.0.borrow();
-        st.table
-            .iter()
-            .find(|(s, _)| s.key == *key)
-            .map(|(s, _)| s.clone())
-            .ok_or(kernel(Op::GetService, libc::ESRCH))
+        self.0.borrow_mut().table.service(key)
     }
     fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, ipvs::Error> {
-        let st = self.0.borrow();
-        Ok(st.table.iter().find(|(s, _)| s.key == *key).map(|(_, d)| d.clone()).unwrap_or_default())
+        self.0.borrow_mut().table.dests(key)
     }
     fn timeouts(&mut self) -> Result<Timeouts, ipvs::Error> {
-        Ok(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 })
+        IpvsTable::timeouts(&mut self.0.borrow_mut().table)
     }
     fn daemons(&mut self) -> Result<Vec<DaemonConfig>, ipvs::Error> {
-        Err(kernel(Op::GetDaemons, libc::EPERM))
+        IpvsTable::daemons(&mut self.0.borrow_mut().table)
     }
-    fn apply(&mut self, cmds: &[Command]) -> Result<Vec<Result<(), ipvs::Error>>, ipvs::Error> {
-        self.0.borrow_mut().batches.push(cmds.len());
-        Ok(cmds.iter().map(|c| self.one(c)).collect())
+    fn info(&mut self) -> Result<Info, ipvs::Error> {
+        self.0.borrow_mut().table.info()
     }
 }
 
@@ -149,7 +99,7 @@ fn go(state: &Rc<RefCell<State>>, line: &str, stdin: &str) -> Outcome {
     let mut input = Cursor::new(stdin.as_bytes().to_vec());
     let st = state.clone();
     let mut connect =
-        move || -> Result<Box<dyn Table>, ipvs::Error> { Ok(Box::new(Fake(st.clone()))) };
+        move || -> Result<Box<dyn IpvsTable>, ipvs::Error> { Ok(Box::new(Shared(st.clone()))) };
     let mut env = Env {
         out: &mut out,
         err: &mut err,
@@ -248,13 +198,13 @@ ipvsadm -a -t 10.0.0.1:80 -r 192.168.0.1:80 -m -w 2
     let st = Rc::new(RefCell::new(State::default()));
     let r = go(&st, "-R", "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:99999\n-A -t 10.0.0.2:80\n");
     assert_eq!((r.code, r.err.as_str()), (2, "illegal virtual server address[:port] specified\n"));
-    assert_eq!(st.borrow().table.len(), 1);
+    assert_eq!(st.borrow_mut().services().len(), 1);
 
     // A comment line is no command: ipvsadm gives up with its hint.
     let st = Rc::new(RefCell::new(State::default()));
     let r = go(&st, "-R", "-A -t 10.0.0.1:80\n# saved\n-A -t 10.0.0.2:80\n");
     assert_eq!((r.code, r.err.as_str()), (255, help::try_help("ipvsadm").as_str()));
-    assert_eq!(st.borrow().table.len(), 1);
+    assert_eq!(st.borrow_mut().services().len(), 1);
 
     // -R inside -R likewise; a successful last line gives 0.
     let r = go(&st, "-R", "-R\n");
@@ -280,5 +230,5 @@ fn save_restores_to_the_same_table() {
     let copy = Rc::new(RefCell::new(State::default()));
     assert_eq!(go(&copy, "-R", &saved).code, 0);
     assert_eq!(go(&copy, "-S -n", "").out, saved);
-    assert_eq!(st.borrow().table, copy.borrow().table);
+    assert_eq!(st.borrow_mut().services(), copy.borrow_mut().services());
 }

@@ -8,6 +8,8 @@
 //! - [`kernel`]: the seam to IPVS (`ipvs::Client`, or an in-memory fake).
 //! - [`engine`]: reconciliation and per-report changes through the seam.
 //! - [`supervise`]: the event loop (signals, nanny pipes, restarts).
+//! - [`report`]: what lvsd tells pulse (health, reasons, counters) over
+//!   `--report-socket`, in `lvsd_api`'s messages.
 //! - [`spawn`]: the only place processes are started; `sys`: the only
 //!   `unsafe` (the nannies' parent-death signal, the allocator's tuning).
 //! - Daemon runs log to syslog through the `lvs-syslog` crate.
@@ -18,6 +20,7 @@ pub mod kernel;
 pub mod limits;
 pub mod operate;
 pub mod ready;
+pub mod report;
 pub mod spawn;
 pub mod spec;
 pub mod supervise;
@@ -42,6 +45,9 @@ Usage: lvsd [OPTION...]
       --pid-file=FILE     pid file of a daemon run [/var/run/lvs.pid]
       --ready-file=FILE   hold lvsd's pid in FILE while every nanny has given
                           a first verdict (the table is complete; for pulse)
+      --report-socket=PATH
+                          report health, reasons and the kernel's counters
+                          to pulse on this Unix socket (pulse listens)
       --check-config      load and validate the configuration, print it as
                           normalized YAML and exit 0, or print every error and
                           exit 1
@@ -74,6 +80,8 @@ pub struct Options {
     pub pid_file: Option<PathBuf>,
     /// `--ready-file`: where lvsd says its table is complete.
     pub ready_file: Option<PathBuf>,
+    /// `--report-socket`: where pulse listens for lvsd's reports.
+    pub report_socket: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -111,6 +119,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, A
             Long("own-table") => o.own_table = true,
             Long("pid-file") => o.pid_file = Some(p.value()?.into()),
             Long("ready-file") => o.ready_file = Some(p.value()?.into()),
+            Long("report-socket") => o.report_socket = Some(p.value()?.into()),
             Short('n') | Long("nodaemon") => o.nodaemon = true,
             Long("nofork") => o.nofork = true,
             Short('t') | Long("test-start") => o.test_start = true,
@@ -333,6 +342,9 @@ fn run_with(o: &Options, config: lvs_config::Config, client: ipvs::Client) -> Re
         sup.ready = Some(ready::ReadyFile::new(p.clone()));
     }
     sup.overrides = Some(overrides);
+    if let Some(p) = &o.report_socket {
+        sup.report_to(p.clone());
+    }
     Ok(match sup.run()? {
         supervise::Exit::Signal(_) => 0,
         supervise::Exit::HardShutdown => 1,

@@ -32,6 +32,8 @@ use crate::kernel::Kernel;
 use crate::spec::{self, NannyKey, NannyOptions, Report};
 
 const SIGNALS: Token = Token(0);
+/// The report socket to pulse (writable again); nannies count up from 1.
+const REPORT: Token = Token(usize::MAX);
 /// Longest line accepted from a nanny; longer ones are dropped.
 const MAX_LINE: usize = 8192;
 /// Wait between a nanny's death and its restart, doubled per quick death.
@@ -196,6 +198,8 @@ pub struct Supervisor<K: Kernel> {
     pub overrides: Option<PathBuf>,
     /// When the drains in progress are next looked at.
     next_drain: Instant,
+    /// What is told to pulse over `--report-socket`.
+    watch: Option<crate::report::Watch>,
 }
 
 impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
@@ -242,7 +246,13 @@ impl<K: Kernel> Supervisor<K> {
             ready: None,
             overrides: None,
             next_drain: Instant::now(),
+            watch: None,
         })
+    }
+
+    /// Reports health, reasons and counters to pulse's socket at `path`.
+    pub fn report_to(&mut self, path: PathBuf) {
+        self.watch = Some(crate::report::Watch::new(path, REPORT, Instant::now()));
     }
 
     /// Reconciles the table, starts the nannies and runs until a signal
@@ -286,6 +296,8 @@ impl<K: Kernel> Supervisor<K> {
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => sigs.extend(self.signals.pending()),
+                    // The report socket is written at the end of the turn.
+                    REPORT => {}
                     t => readable.push(t),
                 }
             }
@@ -316,6 +328,9 @@ impl<K: Kernel> Supervisor<K> {
             self.tick();
             self.start_slice();
             self.resync_slice();
+            if let Some(w) = &mut self.watch {
+                w.turn(&mut self.engine, self.poll.registry());
+            }
         }
     }
 
@@ -544,6 +559,20 @@ impl<K: Kernel> Supervisor<K> {
                 return;
             }
         };
+        let verdict = match &msg {
+            Message::Up { reason, .. } | Message::Weight { reason, .. } => Some((true, reason)),
+            Message::Down { reason, .. } => Some((false, reason)),
+            _ => None,
+        };
+        if let Some(w) = &mut self.watch {
+            match (&msg, verdict) {
+                (Message::Check { ok, took, reason }, _) => {
+                    w.check(key, *ok, *took, reason, Instant::now());
+                }
+                (_, Some((up, reason))) => w.verdict(key, up, reason, Instant::now()),
+                _ => {}
+            }
+        }
         let server = || self.server_of(key);
         let report = match msg {
             Message::Hello { version, alive, .. } => {
@@ -578,7 +607,7 @@ impl<K: Kernel> Supervisor<K> {
                 log::debug!("nanny {pid} for {} says bye: {reason}", server());
                 return;
             }
-            Message::Alive { .. } | Message::Unknown { .. } => return,
+            Message::Alive { .. } | Message::Check { .. } | Message::Unknown { .. } => return,
         };
         if let Some(r) = self.running.get_mut(&token) {
             r.verdict_by = None;
@@ -626,6 +655,9 @@ impl<K: Kernel> Supervisor<K> {
             );
             if self.engine.spec.nannies.contains_key(&r.key) {
                 self.schedule_restart(&r.key, Some(r.started.elapsed()));
+                if let Some(w) = &mut self.watch {
+                    w.nanny_restarted();
+                }
             }
         }
         None
@@ -720,6 +752,9 @@ impl<K: Kernel> Supervisor<K> {
             if self.engine.reports.get(&key) != Some(&Report::Removed) {
                 let server = self.server_of(&key);
                 log::info!("real server {server} not reported up since its nanny started: down");
+                if let Some(w) = &mut self.watch {
+                    w.verdict(&key, false, "not reported up since its nanny started", now);
+                }
                 self.engine.report(&key, Report::Removed);
             }
         }

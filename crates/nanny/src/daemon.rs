@@ -49,6 +49,8 @@ enum Kind {
 struct Inflight {
     probe: Probe,
     kind: Kind,
+    /// When it started: its duration is reported to lvsd.
+    started: Instant,
     deadline: Instant,
 }
 
@@ -123,7 +125,7 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io_err("wait for events")(e)),
         }
-        let mut done: Option<(Kind, Outcome)> = None;
+        let mut done: Option<(Kind, Instant, Outcome)> = None;
         let mut sigs = Vec::new();
         for ev in events.iter() {
             match ev.token() {
@@ -133,15 +135,15 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
                 token => {
                     if let Some(f) = d.inflight.as_mut().filter(|_| done.is_none()) {
                         if let Some(o) = f.probe.on_event(token, poll.registry()) {
-                            done = Some((f.kind, o));
+                            done = Some((f.kind, f.started, o));
                         }
                     }
                 }
             }
         }
-        if let Some((kind, o)) = done {
+        if let Some((kind, started, o)) = done {
             d.inflight = None;
-            if d.finished(kind, o, &poll)? {
+            if d.finished(kind, started, o, &poll)? {
                 return Ok(());
             }
         }
@@ -155,7 +157,7 @@ pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
         if d.inflight.as_ref().is_some_and(|f| now >= f.deadline) {
             if let Some(f) = d.inflight.take() {
                 let o = f.probe.time_out(cfg.timeout, poll.registry(), &mut d.dying);
-                if d.finished(f.kind, o, &poll)? {
+                if d.finished(f.kind, f.started, o, &poll)? {
                     return Ok(());
                 }
             }
@@ -206,8 +208,12 @@ impl Daemon<'_> {
                 let check = Check::Load { argv: cmd.argv(cfg.server.ip()) };
                 match self.start(&check, poll) {
                     Ok(probe) => {
-                        self.inflight =
-                            Some(Inflight { probe, kind: Kind::Load, deadline: now + cfg.timeout })
+                        self.inflight = Some(Inflight {
+                            probe,
+                            kind: Kind::Load,
+                            started: now,
+                            deadline: now + cfg.timeout,
+                        })
                     }
                     Err(o) => log::warn!("load probe: {}", o.detail),
                 }
@@ -220,11 +226,15 @@ impl Daemon<'_> {
         self.next_check = Some((t + cfg.interval).max(now));
         match self.start(&cfg.check, poll) {
             Ok(probe) => {
-                self.inflight =
-                    Some(Inflight { probe, kind: Kind::Check, deadline: now + cfg.timeout });
+                self.inflight = Some(Inflight {
+                    probe,
+                    kind: Kind::Check,
+                    started: now,
+                    deadline: now + cfg.timeout,
+                });
                 Ok(false)
             }
-            Err(o) => self.finished(Kind::Check, o, poll),
+            Err(o) => self.finished(Kind::Check, now, o, poll),
         }
     }
 
@@ -246,11 +256,20 @@ impl Daemon<'_> {
     }
 
     /// Feeds a finished probe to the machine; `Ok(true)`: exit.
-    fn finished(&mut self, kind: Kind, o: Outcome, poll: &Poll) -> Result<bool, DaemonError> {
+    /// A probe that started at `started` finished with `o`.
+    fn finished(
+        &mut self,
+        kind: Kind,
+        started: Instant,
+        o: Outcome,
+        poll: &Poll,
+    ) -> Result<bool, DaemonError> {
         let now = Instant::now();
         let actions = match kind {
             Kind::Check => {
                 log::debug!("check {}: {}", if o.ok { "ok" } else { "failed" }, o.detail);
+                // Before the verdict, so that lvsd has the reason with it.
+                self.table.checked(o.ok, now.saturating_duration_since(started), &o.detail)?;
                 self.machine.on_check(now, o.ok, &o.detail)
             }
             Kind::Load => {

@@ -56,6 +56,16 @@ pub enum Message {
         /// Why, for the log.
         reason: String,
     },
+    /// A check finished (one per check, whatever the verdict): for lvsd's
+    /// report of health reasons and check durations, not for the table.
+    Check {
+        /// The check passed.
+        ok: bool,
+        /// How long it took.
+        took: Duration,
+        /// What it found ("connect to 10.0.0.2:80: Connection refused").
+        reason: String,
+    },
     /// Liveness: the event loop is turning. `seq` counts alive lines.
     Alive {
         /// Sequence number, from 1.
@@ -128,6 +138,13 @@ pub fn encode(m: &Message) -> String {
         Message::Weight { weight, reason } => {
             writeln!(s, "weight weight={weight} reason={}", clean(reason))
         }
+        Message::Check { ok, took, reason } => writeln!(
+            s,
+            "check result={} took={:.6} reason={}",
+            if *ok { "ok" } else { "fail" },
+            took.as_secs_f64(),
+            clean(reason)
+        ),
         Message::Alive { seq } => writeln!(s, "alive seq={seq}"),
         Message::Bye { reason } => writeln!(s, "bye reason={}", clean(reason)),
         Message::Unknown { verb } => writeln!(s, "{}", clean(verb).replace(' ', "_")),
@@ -231,6 +248,31 @@ pub fn decode(line: &str) -> Result<Message, DecodeError> {
             reason: f.reason(),
         },
         "weight" => Message::Weight { weight: f.num("weight", "weight")?, reason: f.reason() },
+        "check" => {
+            let took: f64 = f.num("check", "took")?;
+            if !(0.0..1e9).contains(&took) {
+                return Err(DecodeError::BadValue {
+                    verb: "check",
+                    field: "took",
+                    value: took.to_string(),
+                });
+            }
+            Message::Check {
+                ok: match f.get("check", "result")? {
+                    "ok" => true,
+                    "fail" => false,
+                    v => {
+                        return Err(DecodeError::BadValue {
+                            verb: "check",
+                            field: "result",
+                            value: v.to_string(),
+                        })
+                    }
+                },
+                took: Duration::from_secs_f64(took),
+                reason: f.reason(),
+            }
+        }
         "alive" => Message::Alive { seq: f.num("alive", "seq")? },
         "bye" => Message::Bye { reason: f.reason() },
         other => Message::Unknown { verb: other.to_string() },
@@ -286,6 +328,18 @@ mod tests {
             "weight weight=16 reason=slow start",
         );
         round(Message::Alive { seq: 9 }, "alive seq=9");
+        round(
+            Message::Check {
+                ok: false,
+                took: Duration::from_micros(2_000_125),
+                reason: "connect to 10.0.0.2:80 timed out after 2s".into(),
+            },
+            "check result=fail took=2.000125 reason=connect to 10.0.0.2:80 timed out after 2s",
+        );
+        round(
+            Message::Check { ok: true, took: Duration::ZERO, reason: "HTTP status 200".into() },
+            "check result=ok took=0.000000 reason=HTTP status 200",
+        );
         round(Message::Bye { reason: "signal TERM".into() }, "bye reason=signal TERM");
     }
 
@@ -311,6 +365,10 @@ mod tests {
         assert!(matches!(decode("down reason=x"), Err(DecodeError::Missing { .. })));
         assert!(decode("nanny version=1 pid=1 server=x alive=0").is_err());
         assert!(decode("nanny version=1 pid=1 server=x alive=nan").is_err());
+        assert!(decode("check result=ok took=-1").is_err());
+        assert!(decode("check result=ok took=inf").is_err());
+        assert!(decode("check result=maybe took=1").is_err());
+        assert!(decode("check took=1").is_err());
     }
 
     #[test]
@@ -348,6 +406,9 @@ mod tests {
                 (any::<u32>(), reason())
                     .prop_map(|(weight, reason)| Message::Weight { weight, reason }),
                 any::<u64>().prop_map(|seq| Message::Alive { seq }),
+                (any::<bool>(), 0u64..100_000_000, reason()).prop_map(|(ok, us, reason)| {
+                    Message::Check { ok, took: Duration::from_micros(us), reason }
+                }),
                 reason().prop_map(|reason| Message::Bye { reason }),
             ]
         }

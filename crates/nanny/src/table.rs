@@ -34,6 +34,11 @@ pub trait Table {
     fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError>;
     /// Change the weight of a server that is up.
     fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError>;
+    /// A check finished after `took`: passed (`ok`) or not, and what it
+    /// found. Only lvsd hears of it (for reasons and durations).
+    fn checked(&mut self, _ok: bool, _took: Duration, _detail: &str) -> Result<(), TableError> {
+        Ok(())
+    }
     /// The event loop is alive (called every liveness period).
     fn alive(&mut self) -> Result<(), TableError> {
         Ok(())
@@ -78,6 +83,9 @@ impl<W: Write> Table for Report<W> {
     }
     fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
         send(&mut self.out, &Message::Weight { weight, reason: reason.into() })
+    }
+    fn checked(&mut self, ok: bool, took: Duration, detail: &str) -> Result<(), TableError> {
+        send(&mut self.out, &Message::Check { ok, took, reason: detail.into() })
     }
     fn alive(&mut self) -> Result<(), TableError> {
         self.seq += 1;

@@ -56,6 +56,12 @@ fn up_then_down(
 #[test]
 fn tcp_connect_goes_down_and_reentry_is_honoured() {
     let (mut n, srv) = up_then_down(false, &["-a", "1.5"], Mode::Down, "refused", Duration::ZERO);
+    // Each check says how it went and how long it took, before the verdict.
+    let (ok, took, reason) = n.last_check.clone().expect("a check line before the down");
+    assert!(
+        !ok && reason.contains("refused") && took < Duration::from_secs(1),
+        "{reason} {took:?}"
+    );
     let t = Instant::now();
     srv.set(Mode::Ok);
     let (at, m) = n.next(6 * S);

@@ -1,9 +1,10 @@
 //! The control protocol, pure: one request line in, one reply out.
 //!
-//! Requests: `status`, `status json`, `take-over`, `stand-down`, `reload`,
-//! and the operator's overrides (`crate::operate`): `drain SERVICE SERVER
-//! [TIMEOUT]`, `disable SERVICE [SERVER]`, `enable SERVICE [SERVER]`,
-//! `weight SERVICE SERVER N|default`, `overrides`.
+//! Requests: `status`, `status json`, `events` (a stream),
+//! `take-over`, `stand-down`, `reload`, and the operator's overrides
+//! (`crate::operate`): `drain SERVICE SERVER [TIMEOUT]`, `disable SERVICE
+//! [SERVER]`, `enable SERVICE [SERVER]`, `weight SERVICE SERVER
+//! N|default`, `overrides`.
 //! The socket itself (root only, peer credentials checked) is in
 //! `event_loop`.
 
@@ -23,6 +24,9 @@ pub enum Request {
     StatusText,
     /// Status as one JSON object.
     StatusJson,
+    /// The event stream: every kept event, then each new one, one JSON
+    /// object per line, until the client closes.
+    Events,
     /// A command for the state machine.
     Command(Command),
     /// A change to the operator's overrides.
@@ -40,6 +44,7 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
     match words.as_slice() {
         ["status"] => Ok(Request::StatusText),
         ["status", "json"] => Ok(Request::StatusJson),
+        ["events"] => Ok(Request::Events),
         ["take-over"] => Ok(Request::Command(Command::TakeOver)),
         ["stand-down"] => Ok(Request::Command(Command::StandDown)),
         ["reload"] => Ok(Request::Command(Command::Reload)),
@@ -48,7 +53,7 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
             crate::operate::parse(&words).map(Request::Operate)
         }
         _ => Err(format!(
-            "unknown request {:?}; try status, status json, take-over, stand-down, reload, \
+            "unknown request {:?}; try status, status json, events, take-over, stand-down, reload, \
              drain, disable, enable, weight, overrides",
             line.trim()
         )),
@@ -137,6 +142,28 @@ struct StatusJson<'a> {
     loop_turns: u64,
     loop_stalls: u64,
     loop_worst_turn_us: u128,
+    /// lvsd's last report: every virtual service and real server.
+    lvsd: Option<LvsdJson>,
+}
+
+/// lvsd's report as of the status: its ages grown by the report's own.
+#[derive(Serialize)]
+struct LvsdJson {
+    report_age_ms: u128,
+    reports_dropped: u64,
+    #[serde(flatten)]
+    report: lvsd_api::Report,
+}
+
+fn lvsd_json(v: &crate::lvsd_link::LvsdView, now: std::time::Instant) -> LvsdJson {
+    let age = now.saturating_duration_since(v.received);
+    let mut report = v.report.clone();
+    let grow = |x: f64| ((x + age.as_secs_f64()) * 1000.0).round() / 1000.0;
+    report.counters_age = report.counters_age.map(grow);
+    for srv in report.services.iter_mut().flat_map(|s| s.servers.iter_mut()) {
+        srv.since = grow(srv.since);
+    }
+    LvsdJson { report_age_ms: age.as_millis(), reports_dropped: v.dropped, report }
 }
 
 #[derive(Serialize)]
@@ -212,6 +239,7 @@ pub fn render_json(snap: &Snapshot) -> String {
         loop_turns: snap.loop_stats.turns,
         loop_stalls: snap.loop_stats.stalls,
         loop_worst_turn_us: snap.loop_stats.worst.as_micros(),
+        lvsd: snap.lvsd.as_deref().map(|v| lvsd_json(v, snap.taken)),
     };
     // Plain structs of strings and numbers always serialize.
     let mut out = serde_json::to_string(&j).unwrap_or_default();
@@ -263,6 +291,7 @@ pub(crate) mod tests {
     fn requests() {
         assert_eq!(parse_request("status\n"), Ok(Request::StatusText));
         assert_eq!(parse_request(" status  json "), Ok(Request::StatusJson));
+        assert_eq!(parse_request("events"), Ok(Request::Events));
         assert_eq!(parse_request("take-over"), Ok(Request::Command(Command::TakeOver)));
         assert_eq!(parse_request("stand-down"), Ok(Request::Command(Command::StandDown)));
         assert_eq!(parse_request("reload"), Ok(Request::Command(Command::Reload)));
@@ -289,11 +318,13 @@ pub(crate) mod tests {
             lvsd_pid: None,
             loop_stats: LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
             reloads: Reloads { accepted: 1, refused: 2 },
+            lvsd: None,
+            events: Default::default(),
         });
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
-            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200}\n"
+            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"lvsd\":null}\n"
         ), "{j}");
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["peers"][0]["name"], "lvs\"2");

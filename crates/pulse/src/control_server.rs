@@ -157,6 +157,15 @@ impl ControlServer {
         let _ = self.advance(slot, registry);
     }
 
+    /// Takes a connection out of the server (a request answered by a
+    /// stream, `events`): it is deregistered and handed over as it is.
+    pub fn take(&mut self, token: Token, registry: &Registry) -> Option<UnixStream> {
+        let slot = token.0.checked_sub(self.first)?;
+        let mut c = self.conns.get_mut(slot)?.take()?;
+        let _ = registry.deregister(&mut c.stream);
+        Some(c.stream)
+    }
+
     /// Closes every connection whose deadline has passed.
     pub fn expire(&mut self, registry: &Registry, now: Instant) {
         for slot in 0..self.conns.len() {

@@ -18,8 +18,11 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
+use crate::event_stream::EventStreams;
+use crate::events::{EventLog, Watcher, What};
 use crate::host::{CommandKind, Host, RealHost};
 use crate::http_server::HttpServer;
+use crate::lvsd_link::{LvsdView, Mailbox};
 use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::reload::Reloader;
@@ -87,6 +90,16 @@ pub struct Daemon<H: Host> {
     http_listen: Option<SocketAddr>,
     /// The operator's overrides and their file.
     operator: Operator,
+    /// Where lvsd's reports arrive, read off the loop.
+    lvsd_link: Option<Mailbox>,
+    /// lvsd's last report as of this turn.
+    lvsd_view: Option<Arc<LvsdView>>,
+    /// The last few hundred events, shared with the snapshot's readers.
+    events: Arc<EventLog>,
+    /// What the last turn saw, to tell this turn's transitions.
+    watcher: Watcher,
+    /// `--control events` readers, on a thread of their own.
+    event_streams: EventStreams,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -197,6 +210,15 @@ impl<H: Host> Daemon<H> {
             loaded.me.clone(),
             sharing(&loaded.machine),
         );
+        // lvsd's reports: read on threads that wake the loop. Without
+        // them pulse still runs; it only shows less.
+        let link_path = crate::lvsd_link::socket_path(&control_path);
+        let link_waker = Arc::clone(&waker);
+        let lvsd_link = crate::lvsd_link::listen(&link_path, move || {
+            let _ = link_waker.wake();
+        })
+        .map_err(|e| log::warn!("lvsd report socket {}: {e}", link_path.display()))
+        .ok();
         let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
         signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
         signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
@@ -252,6 +274,11 @@ impl<H: Host> Daemon<H> {
             http,
             http_listen: loaded.settings.http_listen,
             operator,
+            lvsd_link,
+            lvsd_view: None,
+            events: Arc::new(EventLog::default()),
+            watcher: Watcher::default(),
+            event_streams: EventStreams::default(),
         })
     }
 
@@ -280,7 +307,38 @@ impl<H: Host> Daemon<H> {
             lvsd_pid: self.host.lvsd_pid(),
             loop_stats: self.stats,
             reloads: self.reloads,
+            lvsd: self.lvsd_view.clone(),
+            events: Arc::clone(&self.events),
         }
+    }
+
+    /// Takes lvsd's newest report and its real-server transitions if the
+    /// mailbox is free (never waits).
+    fn refresh_lvsd(&mut self) {
+        if let Some(Ok((view, changes))) = self.lvsd_link.as_ref().map(Mailbox::try_take) {
+            self.lvsd_view = view;
+            self.record(changes);
+        }
+    }
+
+    /// Adds events to the log (copied first if a reader holds it).
+    fn record(&mut self, events: Vec<(What, String)>) {
+        if events.is_empty() {
+            return;
+        }
+        let log = Arc::make_mut(&mut self.events);
+        let now = std::time::SystemTime::now();
+        for (what, reason) in events {
+            log.push(what, reason, now);
+        }
+    }
+
+    /// This turn's own transitions: role, peers, nanny restarts.
+    fn observe(&mut self) {
+        let status = self.machine.status(Instant::now());
+        let lvsd = self.lvsd_view.as_ref().map(|v| (v.report.pid, v.report.nanny_restarts));
+        let events = self.watcher.observe(&status, lvsd);
+        self.record(events);
     }
 
     /// Hands the HTTP thread this turn's view (never waits for it).
@@ -343,6 +401,7 @@ impl<H: Host> Daemon<H> {
         // takeover's announcement, SIGKILL at a grace deadline) runs
         // first, so it never shares a turn with the work that queued it.
         self.host.on_deadline(Instant::now());
+        self.refresh_lvsd();
         // Heartbeats that queued up while this process was not scheduled
         // are read before anything else can judge a peer dead: a stall
         // of ours must not look like a silent peer.
@@ -390,6 +449,7 @@ impl<H: Host> Daemon<H> {
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
         // Published before the turn is measured, so that the copy counts
         // as the turn's work (the snapshot's figures lag by one turn).
+        self.observe();
         self.publish();
         let slowest = self.slowest.take();
         if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
@@ -506,10 +566,15 @@ impl<H: Host> Daemon<H> {
         match self.reloader.take(&self.opts, boot_id) {
             Some(Ok(l)) => {
                 self.reloads.accepted += 1;
+                self.record(vec![(
+                    What::Reload { accepted: true },
+                    "configuration applied".into(),
+                )]);
                 self.apply(l)
             }
             Some(Err(e)) => {
                 self.reloads.refused += 1;
+                self.record(vec![(What::Reload { accepted: false }, e.to_string())]);
                 log::error!("reload refused, keeping the running configuration: {e}");
                 false
             }
@@ -653,6 +718,16 @@ impl<H: Host> Daemon<H> {
                 Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
                 Ok(Request::Operate(r)) => self.operator.request(&r, p.uid),
                 Ok(Request::Overrides) => self.operator.list(),
+                Ok(Request::Events) => {
+                    // Served by a thread from the board, made now if no
+                    // `http:` made it at start.
+                    if let Some(stream) = self.control.take(p.token, self.poll.registry()) {
+                        let board = self.board.get_or_insert_with(Board::new).clone();
+                        self.event_streams.add(stream, &board);
+                        self.publish();
+                    }
+                    continue;
+                }
                 Ok(Request::Command(c)) => {
                     log::info!("control (uid {}): {}", p.uid, p.line.trim());
                     exit |= self.handle(Event::Control(c));

@@ -14,6 +14,14 @@
 //! request per connection (`Connection: close`); GET only, anything else is
 //! answered 405.
 //!
+//! `/events` is the exception to one answer per connection: Server-Sent
+//! Events, the kept events after the client's `Last-Event-ID` and then
+//! each new one as the loop publishes it (looked for every
+//! [`STREAM_TICK`]). At most [`MAX_STREAMS`] stream at once, each for
+//! [`STREAM_DEADLINE`] (browsers reconnect with their `Last-Event-ID`),
+//! and a reader that lets more than [`MAX_STREAM_BUF`] bytes pile up is
+//! dropped: a slow reader costs memory bounded per client, never the loop.
+//!
 //! Why not a server crate that owns the sockets: `tiny_http` runs a thread
 //! per connection without read timeouts, so 1,000 idle clients are 1,000
 //! threads and a slowloris client holds one forever; hyper needs an async
@@ -41,6 +49,20 @@ pub const MAX_REQUEST: usize = 8 * 1024;
 /// its answer.
 const MAX_DRAIN: usize = 64 * 1024;
 
+/// Most `/events` streams open at once.
+pub const MAX_STREAMS: usize = 16;
+/// How long one `/events` stream lasts before it is closed (the browser's
+/// `EventSource` reconnects).
+pub const STREAM_DEADLINE: Duration = Duration::from_secs(300);
+/// Most bytes waiting for a slow `/events` reader before it is dropped.
+pub const MAX_STREAM_BUF: usize = 256 * 1024;
+/// How often streams look for new events.
+pub const STREAM_TICK: Duration = Duration::from_millis(200);
+
+/// The status page at `/`: plain HTML, CSS and JavaScript, no external
+/// assets, live from `/events` and `/status.json`.
+const PAGE: &str = include_str!("status_page.html");
+
 /// How soon a failed accept (out of descriptors) is tried again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -57,15 +79,33 @@ pub struct Response {
     pub content_type: &'static str,
     /// The body.
     pub body: String,
+    /// `/events`: the body is the start of a stream, whose last event is
+    /// this one.
+    pub stream: Option<u64>,
 }
 
 impl Response {
     fn text(status: (u16, &'static str), body: &str) -> Response {
-        Response { status, content_type: "text/plain; charset=utf-8", body: body.to_owned() }
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_owned(),
+            stream: None,
+        }
     }
 
     /// The bytes on the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
+        if self.stream.is_some() {
+            // No length: the body runs until the connection closes.
+            let mut out = format!(
+                "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                self.status.0, self.status.1, self.content_type
+            )
+            .into_bytes();
+            out.extend_from_slice(self.body.as_bytes());
+            return out;
+        }
         let allow = if self.status.0 == 405 { "Allow: GET\r\n" } else { "" };
         let mut out = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{allow}Cache-Control: no-store\r\nConnection: close\r\n\r\n",
@@ -87,22 +127,53 @@ pub fn route(method: &str, path: &str, snap: Option<&Snapshot>, now: Instant) ->
     }
     let path = path.split(['?', '#']).next().unwrap_or("");
     match (path, snap) {
-        ("/", _) => Response::text((200, "OK"), "pulse: /metrics /status.json\n"),
-        ("/metrics" | "/status.json", None) => {
+        ("/", _) => Response {
+            status: (200, "OK"),
+            content_type: "text/html; charset=utf-8",
+            body: PAGE.to_owned(),
+            stream: None,
+        },
+        ("/metrics" | "/status.json" | "/events", None) => {
             Response::text((503, "Service Unavailable"), "pulse has not finished a loop turn yet\n")
         }
         ("/metrics", Some(s)) => Response {
             status: (200, "OK"),
             content_type: crate::metrics::CONTENT_TYPE,
             body: crate::metrics::render(&s.aged(now)),
+            stream: None,
         },
+        ("/events", Some(s)) => {
+            let (body, last) = sse(s, 0);
+            Response {
+                status: (200, "OK"),
+                content_type: "text/event-stream",
+                body,
+                stream: Some(last),
+            }
+        }
         ("/status.json", Some(s)) => Response {
             status: (200, "OK"),
             content_type: "application/json",
             body: crate::control::render_json(&s.aged(now)),
+            stream: None,
         },
-        _ => Response::text((404, "Not Found"), "not found; try /metrics or /status.json\n"),
+        _ => Response::text(
+            (404, "Not Found"),
+            "not found; try /, /metrics, /status.json or /events\n",
+        ),
     }
+}
+
+/// The kept events after `after` as Server-Sent Events, and the number of
+/// the last one (`after` when there is none).
+pub fn sse(s: &Snapshot, after: u64) -> (String, u64) {
+    let mut out = String::new();
+    let mut last = after;
+    for e in s.events.after(after) {
+        out.push_str(&format!("id: {}\ndata: {}\n\n", e.seq, e.to_json()));
+        last = e.seq;
+    }
+    (out, last)
 }
 
 /// The answer to the request head in `buf`, or `None` while it is
@@ -112,7 +183,16 @@ pub fn answer(buf: &[u8], eof: bool, snap: Option<&Snapshot>, now: Instant) -> O
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
         Ok(httparse::Status::Complete(_)) => {
-            Some(route(req.method.unwrap_or(""), req.path.unwrap_or(""), snap, now))
+            let mut r = route(req.method.unwrap_or(""), req.path.unwrap_or(""), snap, now);
+            // A reconnecting `EventSource` says what it has seen.
+            let seen = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("Last-Event-ID"));
+            let seen = seen.and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok());
+            if let (Some(_), Some(seen), Some(s)) = (r.stream, seen, snap) {
+                let (body, last) = sse(s, seen);
+                r.body = body;
+                r.stream = Some(last);
+            }
+            Some(r)
         }
         Ok(httparse::Status::Partial) if buf.len() >= MAX_REQUEST => {
             Some(Response::text((431, "Request Header Fields Too Large"), "request too large\n"))
@@ -133,6 +213,8 @@ enum State {
     Reading,
     Writing,
     Draining,
+    /// An `/events` stream with nothing to write now.
+    Streaming,
 }
 
 #[derive(Debug)]
@@ -143,6 +225,8 @@ struct Conn {
     buf: Vec<u8>,
     out: Vec<u8>,
     written: usize,
+    /// `/events`: the number of the last event queued.
+    events: Option<u64>,
 }
 
 /// The listener: bound by [`HttpServer::bind`], served on its thread from
@@ -243,6 +327,9 @@ impl Worker {
             if self.accept_failed {
                 timeout = Some(timeout.map_or(ACCEPT_RETRY, |t| t.min(ACCEPT_RETRY)));
             }
+            if self.conns.iter().flatten().any(|c| c.events.is_some()) {
+                timeout = Some(timeout.map_or(STREAM_TICK, |t| t.min(STREAM_TICK)));
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("http listener stopped: polling: {e}");
@@ -259,6 +346,7 @@ impl Worker {
             if self.accept_failed {
                 self.accept();
             }
+            self.feed_streams();
             let now = Instant::now();
             for slot in 0..self.conns.len() {
                 if self.conns[slot].as_ref().is_some_and(|c| c.deadline <= now) {
@@ -303,6 +391,7 @@ impl Worker {
                 buf: Vec::new(),
                 out: Vec::new(),
                 written: 0,
+                events: None,
             });
             // Edge-triggered: whatever is already there is read now.
             self.advance(slot);
@@ -323,8 +412,34 @@ impl Worker {
         Some(oldest)
     }
 
+    /// Queues the events published since each stream's last one, and drops
+    /// the streams whose reader is too slow.
+    fn feed_streams(&mut self) {
+        let Some(snap) = self.board.latest() else { return };
+        for slot in 0..self.conns.len() {
+            let Some(Some(c)) = self.conns.get_mut(slot) else { continue };
+            let Some(last) = c.events else { continue };
+            if snap.events.last_seq() <= last {
+                continue;
+            }
+            let (more, last) = sse(&snap, last);
+            c.events = Some(last);
+            if c.out.len() - c.written + more.len() > MAX_STREAM_BUF {
+                log::debug!("http: an /events reader too slow: dropped");
+                self.close(slot);
+                continue;
+            }
+            c.out.extend_from_slice(more.as_bytes());
+            if matches!(c.state, State::Streaming) {
+                c.state = State::Writing;
+            }
+            self.advance(slot);
+        }
+    }
+
     /// Moves connection `slot` as far as it goes without blocking.
     fn advance(&mut self, slot: usize) {
+        let streams = self.conns.iter().flatten().filter(|c| c.events.is_some()).count();
         let Some(Some(c)) = self.conns.get_mut(slot) else { return };
         let close = loop {
             match c.state {
@@ -341,7 +456,17 @@ impl Worker {
                     c.buf.extend_from_slice(&chunk[..n]);
                     let snap = self.board.latest();
                     match answer(&c.buf, eof, snap.as_deref(), Instant::now()) {
-                        Some(r) => {
+                        Some(mut r) => {
+                            if r.stream.is_some() && streams >= MAX_STREAMS {
+                                r = Response::text(
+                                    (503, "Service Unavailable"),
+                                    "too many event streams\n",
+                                );
+                            }
+                            if r.stream.is_some() {
+                                c.deadline = Instant::now() + STREAM_DEADLINE;
+                            }
+                            c.events = r.stream;
                             c.out = r.to_bytes();
                             c.state = State::Writing;
                         }
@@ -352,7 +477,11 @@ impl Worker {
                 State::Writing => match c.stream.write(&c.out[c.written..]) {
                     Ok(n) => {
                         c.written += n;
-                        if c.written >= c.out.len() {
+                        if c.written >= c.out.len() && c.events.is_some() {
+                            c.out.clear();
+                            c.written = 0;
+                            c.state = State::Streaming;
+                        } else if c.written >= c.out.len() {
                             let _ = c.stream.shutdown(std::net::Shutdown::Write);
                             c.state = State::Draining;
                         }
@@ -363,7 +492,8 @@ impl Worker {
                 },
                 // Closing with unread bytes would reset the connection and
                 // the client could lose the answer: read until it closes.
-                State::Draining => {
+                // A stream's reader says nothing: its bytes are dropped too.
+                State::Draining | State::Streaming => {
                     let mut chunk = [0u8; 4096];
                     let mut dropped = 0;
                     break loop {
@@ -409,6 +539,8 @@ mod tests {
             lvsd_pid: None,
             loop_stats: LoopStats::default(),
             reloads: Reloads::default(),
+            lvsd: None,
+            events: Default::default(),
         }
     }
 
@@ -447,5 +579,36 @@ mod tests {
         let r = route("GET", "/status.json", Some(&s), s.taken + Duration::from_millis(500));
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(v["peers"][0]["last_heard_ms"], 1734);
+    }
+
+    #[test]
+    fn events_stream_from_the_last_seen_one() {
+        let mut s = snap();
+        let mut log = crate::events::EventLog::default();
+        for accepted in [true, false, true] {
+            log.push(
+                crate::events::What::Reload { accepted },
+                "r".into(),
+                std::time::SystemTime::UNIX_EPOCH,
+            );
+        }
+        s.events = std::sync::Arc::new(log);
+        let now = Instant::now();
+        let r = answer(b"GET /events HTTP/1.1\r\n\r\n", false, Some(&s), now).unwrap();
+        assert_eq!(r.stream, Some(3));
+        assert!(r.body.starts_with("id: 1\ndata: {\"seq\":1,"), "{}", r.body);
+        assert_eq!(r.body.matches("\n\n").count(), 3);
+        let head = String::from_utf8(r.to_bytes()).unwrap();
+        assert!(head.contains("Content-Type: text/event-stream\r\n"), "{head}");
+        assert!(!head.contains("Content-Length"), "{head}");
+        let r = answer(b"GET /events HTTP/1.1\r\nLast-Event-ID: 2\r\n\r\n", false, Some(&s), now)
+            .unwrap();
+        assert_eq!((r.stream, r.body.matches("id: ").count()), (Some(3), 1));
+        let page = route("GET", "/", Some(&s), now);
+        assert!(page.content_type.starts_with("text/html") && page.body.contains("EventSource"));
+        // No external assets: nothing is fetched but pulse's own paths.
+        for external in [" src=", "href=\"http", "url(", "@import"] {
+            assert!(!page.body.contains(external), "external asset: {external}");
+        }
     }
 }

@@ -10,11 +10,15 @@
 //! - [`settings`]: pulse's settings file, parsed and validated purely;
 //!   [`fos`]: the failover services (`service = fos`) within them.
 //! - [`control`]: the control protocol (requests, status text and JSON).
+//! - [`events`]: the event stream's events and the log of the last few
+//!   hundred, pure.
 //! - [`stall`]: the stall detector (how late and how long each loop turn
 //!   is), pure.
 //! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
 //!   [`metrics`]: that view in the Prometheus text format, pure.
-//! - IO: [`event_loop`] (the mio loop), [`control_server`] (the control
+//! - IO: [`event_loop`] (the mio loop), [`lvsd_link`] (lvsd's reports,
+//!   read on threads of their own), [`event_stream`] (`--control events`
+//!   on a thread), [`control_server`] (the control
 //!   socket's non-blocking connections), [`http_server`] (the read-only
 //!   HTTP listener's thread), [`reload`] (settings read on a
 //!   thread), [`setup`] (reading the settings), [`host`] (the
@@ -26,11 +30,14 @@
 pub mod control;
 pub mod control_server;
 pub mod event_loop;
+pub mod event_stream;
+pub mod events;
 pub mod fos;
 pub mod freshness;
 pub mod host;
 pub mod http_server;
 pub mod keyfile;
+pub mod lvsd_link;
 pub mod machine;
 pub mod metrics;
 pub mod notify;

@@ -30,7 +30,8 @@ Usage: pulse [OPTION...]
                           whose address a local interface has)
       --control=REQUEST   send a request to the running pulse and print the
                           reply: status, \"status json\", take-over,
-                          stand-down, reload
+                          stand-down, reload; events streams one JSON
+                          object per transition until interrupted
       --socket=PATH       control socket (default /run/pulse.sock)
       --version           print the version
   -?, --help, --usage     this text
@@ -94,6 +95,10 @@ fn parse_args() -> Result<Mode, lexopt::Error> {
 
 fn control(socket: Option<PathBuf>, request: &str) -> anyhow::Result<()> {
     let socket = socket.unwrap_or_else(|| pulse::settings::CONTROL_SOCKET.into());
+    if request.trim() == "events" {
+        return pulse::event_stream::follow(&socket, &mut std::io::stdout().lock())
+            .with_context(|| format!("control socket {}", socket.display()));
+    }
     let reply = event_loop::request(&socket, request)
         .with_context(|| format!("control socket {}", socket.display()))?;
     print!("{reply}");

@@ -6,12 +6,14 @@
 
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{prometheus_text, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
+use crate::lvsd_link::LvsdView;
 use crate::snapshot::Snapshot;
 use crate::wire::Role;
 
@@ -126,14 +128,150 @@ pub fn render(s: &Snapshot) -> String {
         s.loop_stats.stalls,
     );
     counter(&mut reg, "lvs_loop_turns", "Turns of pulse's heartbeat loop", s.loop_stats.turns);
+    if let Some(v) = &s.lvsd {
+        lvsd(&mut reg, v);
+    }
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_text::encode(&mut out, &reg);
     out
 }
 
+/// Check-duration histograms as lvsd counted them (buckets of
+/// `lvsd_api::CHECK_BUCKETS`), one per label set: `prometheus-client`'s own
+/// histogram only counts observations, these arrive counted.
+#[derive(Debug, Default)]
+struct Checks(Vec<Histogram>);
+
+/// Labels, sum, count and (upper bound, count) per bucket.
+type Histogram = (Labels, f64, u64, Vec<(f64, u64)>);
+
+impl TypedMetric for Checks {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Checks {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, sum, count, buckets) in &self.0 {
+            encoder
+                .encode_family(labels)?
+                .encode_histogram::<NoLabelSet>(*sum, *count, buckets, None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// What lvsd reported: real servers' health and checks, the kernel's
+/// counters per service and per real server, nanny restarts.
+fn lvsd(reg: &mut Registry, v: &LvsdView) {
+    let r = &v.report;
+    let up: Family<Labels, Gauge> = Family::default();
+    let weight: Family<Labels, Gauge> = Family::default();
+    let configured: Family<Labels, Gauge> = Family::default();
+    let transitions: Family<Labels, Counter> = Family::default();
+    let conns: Family<Labels, Counter> = Family::default();
+    let packets: Family<Labels, Counter> = Family::default();
+    let bytes: Family<Labels, Counter> = Family::default();
+    let active: Family<Labels, Gauge> = Family::default();
+    let inactive: Family<Labels, Gauge> = Family::default();
+    let mut checks = Checks::default();
+    let count = |l: &Labels, c: &lvsd_api::Counters| {
+        conns.get_or_create(l).inc_by(c.connections);
+        for (dir, p, b) in [("in", c.packets_in, c.bytes_in), ("out", c.packets_out, c.bytes_out)] {
+            let mut l = l.clone();
+            l.push(("direction", dir.to_owned()));
+            packets.get_or_create(&l).inc_by(p);
+            bytes.get_or_create(&l).inc_by(b);
+        }
+        active.get_or_create(l).set(i64::try_from(c.active_connections).unwrap_or(i64::MAX));
+        inactive.get_or_create(l).set(i64::try_from(c.inactive_connections).unwrap_or(i64::MAX));
+    };
+    for svc in &r.services {
+        let sl: Labels = vec![("service", svc.service.clone())];
+        if let Some(c) = &svc.counters {
+            count(&sl, c);
+        }
+        for srv in &svc.servers {
+            let mut l = sl.clone();
+            l.push(("server", srv.server.clone()));
+            up.get_or_create(&l).set(i64::from(srv.health == lvsd_api::Health::Up));
+            weight.get_or_create(&l).set(i64::from(srv.weight.unwrap_or(0)));
+            configured.get_or_create(&l).set(i64::from(srv.configured_weight));
+            transitions.get_or_create(&l).inc_by(srv.transitions);
+            if let Some(c) = &srv.counters {
+                count(&l, c);
+            }
+            // A server not checked yet has an empty histogram.
+            let c = &srv.checks;
+            let counts = c.buckets.iter().copied().chain(std::iter::repeat(0));
+            let bounds = lvsd_api::CHECK_BUCKETS.iter().copied().chain([f64::INFINITY]);
+            checks.0.push((l, c.sum, c.count, bounds.zip(counts).collect()));
+        }
+    }
+    reg.register(
+        "lvs_real_server_up",
+        "1 while the real server's health check says it is up, else 0",
+        up,
+    );
+    reg.register(
+        "lvs_real_server_weight",
+        "The real server's weight in the kernel's IPVS table now (0 when not in it)",
+        weight,
+    );
+    reg.register(
+        "lvs_real_server_configured_weight",
+        "The weight the configuration gives the real server",
+        configured,
+    );
+    reg.register(
+        "lvs_real_server_check_duration_seconds",
+        "How long the real server's health checks took",
+        checks,
+    );
+    reg.register(
+        "lvs_real_server_transitions",
+        "Changes of the real server's health verdict since lvsd started",
+        transitions,
+    );
+    reg.register(
+        "lvs_ipvs_connections",
+        "Connections IPVS scheduled (per service, and per real server with a server label)",
+        conns,
+    );
+    reg.register("lvs_ipvs_packets", "Packets IPVS forwarded, by direction", packets);
+    reg.register("lvs_ipvs_bytes", "Bytes IPVS forwarded, by direction", bytes);
+    reg.register(
+        "lvs_ipvs_active_connections",
+        "Active (established) connections in IPVS now",
+        active,
+    );
+    reg.register("lvs_ipvs_inactive_connections", "Inactive connections in IPVS now", inactive);
+    counter(
+        reg,
+        "lvs_nanny_restarts",
+        "Health-check processes (nannies) lvsd restarted since it started",
+        r.nanny_restarts,
+    );
+    gauge(
+        reg,
+        "lvs_lvsd_ready",
+        "1 when every real server's nanny has given a first verdict",
+        i64::from(r.ready),
+    );
+    counter(
+        reg,
+        "lvs_lvsd_reports_dropped",
+        "Lines on lvsd's report socket that pulse could not read",
+        v.dropped,
+    );
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::control::tests::status;
     use crate::snapshot::Reloads;
@@ -148,6 +286,8 @@ mod tests {
             lvsd_pid: Some(7),
             loop_stats: LoopStats { turns: 9, stalls: 1, worst: Duration::from_millis(60) },
             reloads: Reloads { accepted: 2, refused: 1 },
+            lvsd: None,
+            events: Default::default(),
         };
         let m = render(&s);
         for line in [
@@ -170,5 +310,135 @@ mod tests {
         for l in m.lines().filter(|l| !l.starts_with('#')) {
             assert!(l.starts_with("lvs_"), "{l}");
         }
+    }
+
+    pub(crate) fn lvsd_view() -> crate::lvsd_link::LvsdView {
+        use lvsd_api::{Checks, Counters, Health, Report, Server, Service};
+        let mut checks = Checks::default();
+        checks.observe(true, 0.002, "HTTP status 200");
+        checks.observe(false, 2.0, "timed out after 2s");
+        let c = Counters {
+            connections: 10,
+            packets_in: 50,
+            packets_out: 40,
+            bytes_in: 5000,
+            bytes_out: 90000,
+            active_connections: 2,
+            inactive_connections: 1,
+        };
+        crate::lvsd_link::LvsdView {
+            report: Report {
+                version: lvsd_api::VERSION,
+                pid: 9,
+                ready: true,
+                nanny_restarts: 4,
+                counters_age: Some(0.2),
+                services: vec![Service {
+                    service: "tcp:10.0.0.100:80".into(),
+                    counters: Some(c),
+                    servers: vec![
+                        Server {
+                            server: "192.168.10.2:80".into(),
+                            health: Health::Up,
+                            reason: "check ok".into(),
+                            since: 3.0,
+                            configured_weight: 2,
+                            weight: Some(2),
+                            transitions: 1,
+                            checks,
+                            counters: Some(c),
+                        },
+                        Server {
+                            server: "192.168.10.3:80".into(),
+                            health: Health::Down,
+                            reason: "check failed: connect: Connection refused".into(),
+                            since: 1.0,
+                            configured_weight: 1,
+                            weight: None,
+                            transitions: 2,
+                            checks: Checks::default(),
+                            counters: None,
+                        },
+                    ],
+                }],
+            },
+            received: Instant::now(),
+            dropped: 0,
+        }
+    }
+
+    #[test]
+    fn lvsd_metrics() {
+        let s = Snapshot {
+            status: status(),
+            taken: Instant::now(),
+            lvsd_pid: Some(9),
+            loop_stats: LoopStats::default(),
+            reloads: Reloads::default(),
+            lvsd: Some(std::sync::Arc::new(lvsd_view())),
+            events: Default::default(),
+        };
+        let m = render(&s);
+        let a = "service=\"tcp:10.0.0.100:80\",server=\"192.168.10.2:80\"";
+        let b = "service=\"tcp:10.0.0.100:80\",server=\"192.168.10.3:80\"";
+        for line in [
+            format!("lvs_real_server_up{{{a}}} 1\n"),
+            format!("lvs_real_server_up{{{b}}} 0\n"),
+            format!("lvs_real_server_weight{{{a}}} 2\n"),
+            format!("lvs_real_server_weight{{{b}}} 0\n"),
+            format!("lvs_real_server_transitions_total{{{b}}} 2\n"),
+            format!("lvs_real_server_check_duration_seconds_count{{{a}}} 2\n"),
+            format!("lvs_real_server_check_duration_seconds_bucket{{{a},le=\"0.0025\"}} 1\n"),
+            format!("lvs_real_server_check_duration_seconds_bucket{{{a},le=\"+Inf\"}} 2\n"),
+            format!("lvs_real_server_check_duration_seconds_count{{{b}}} 0\n"),
+            format!("lvs_ipvs_connections_total{{{a}}} 10\n"),
+            "lvs_ipvs_connections_total{service=\"tcp:10.0.0.100:80\"} 10\n".to_owned(),
+            format!("lvs_ipvs_bytes_total{{{a},direction=\"out\"}} 90000\n"),
+            format!("lvs_ipvs_packets_total{{{a},direction=\"in\"}} 50\n"),
+            format!("lvs_ipvs_active_connections{{{a}}} 2\n"),
+            format!("lvs_ipvs_inactive_connections{{{a}}} 1\n"),
+            "lvs_nanny_restarts_total 4\n".to_owned(),
+            "lvs_lvsd_ready 1\n".to_owned(),
+        ] {
+            assert!(m.contains(&line), "{line:?} missing from\n{m}");
+        }
+        std::fs::write(std::env::temp_dir().join("pulse-lvsd-metrics.txt"), &m).unwrap();
+    }
+
+    /// The Grafana dashboard of `etc/` asks only for metrics pulse exports.
+    #[test]
+    fn the_dashboard_uses_exported_metrics() {
+        let dash = include_str!("../../../etc/grafana-lvs-router.json");
+        let v: serde_json::Value = serde_json::from_str(dash).unwrap();
+        let s = Snapshot {
+            status: status(),
+            taken: Instant::now(),
+            lvsd_pid: Some(9),
+            loop_stats: LoopStats::default(),
+            reloads: Reloads::default(),
+            lvsd: Some(std::sync::Arc::new(lvsd_view())),
+            events: Default::default(),
+        };
+        let m = render(&s);
+        let mut exprs = 0;
+        for p in v["panels"].as_array().unwrap() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let e = t["expr"].as_str().unwrap();
+                exprs += 1;
+                let mut rest = e;
+                while let Some(at) = rest.find("lvs_") {
+                    let name: String = rest[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        m.contains(&format!("\n{name}{{")) || m.contains(&format!("\n{name} ")),
+                        "{name} (in {e}) is not exported"
+                    );
+                    rest = &rest[at + name.len()..];
+                }
+            }
+        }
+        assert!(exprs >= 15, "{exprs}");
     }
 }

@@ -200,6 +200,9 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
     // Next to the control socket: a directory only root writes to.
     let ready_file = s.control_socket.with_extension("lvsd-ready");
     lvsd_args.push(format!("--ready-file={}", ready_file.display()));
+    // lvsd's health, reasons and counters (`lvsd_link`).
+    let report = crate::lvsd_link::socket_path(&s.control_socket);
+    lvsd_args.push(format!("--report-socket={}", report.display()));
     let host = HostConfig {
         active_cmd: s.active_cmd.as_deref().and_then(split_command),
         inactive_cmd: s.inactive_cmd.as_deref().and_then(split_command),

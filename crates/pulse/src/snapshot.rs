@@ -8,6 +8,8 @@
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Instant;
 
+use crate::events::EventLog;
+use crate::lvsd_link::LvsdView;
 use crate::machine::Status;
 use crate::stall::LoopStats;
 
@@ -34,6 +36,10 @@ pub struct Snapshot {
     pub loop_stats: LoopStats,
     /// Reloads so far.
     pub reloads: Reloads,
+    /// lvsd's last report (health, reasons, counters), while it reports.
+    pub lvsd: Option<Arc<LvsdView>>,
+    /// The last few hundred events.
+    pub events: Arc<EventLog>,
 }
 
 impl Snapshot {

@@ -414,7 +414,7 @@ fn slowloris_and_a_thousand_idle_connections_do_not_delay_heartbeats() {
     // The listener serves again once the attack is over.
     let (code, m) = p.http(0, "GET", "/metrics");
     assert_eq!(code, 200);
-    assert_eq!(sample(&m, "lvs_loop_stalls_total"), Some(0.0), "{m}");
+    assert_eq!(sample(&m, "lvs_loop_stalls_total"), Some(0.0), "{m}\n{}", p.dump());
     eprintln!("http flood: {:?}", p.no_stalls());
 }
 
@@ -460,4 +460,70 @@ fn a_daemonized_pulse_serves_http() {
     let (code, m) = p.http(0, "GET", "/metrics");
     assert_eq!(code, 200, "{m}");
     assert_eq!(sample(&m, "lvs_router_active"), Some(1.0), "{m}");
+}
+
+/// Reads from `s` until `pred` holds for all that was read, or `limit`.
+fn read_until(s: &mut dyn Read, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+    let t0 = Instant::now();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !pred(&text) && t0.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {}
+        }
+    }
+    text
+}
+
+/// The event stream (issue 19): `/events` (Server-Sent Events) and
+/// `pulse --control events` both start with the kept past (the peer heard,
+/// the role taken) and then carry each transition as it happens (the peer
+/// lost, a reload accepted), one JSON object each with its time and reason.
+#[test]
+fn events_stream_over_sse_and_the_control_socket() {
+    if !can_run() {
+        return;
+    }
+    let mut p = Pair::new("ev", &format!("http: {{ listen: \"{LISTEN}\" }}\n"));
+    p.start(0);
+    p.start(1);
+    p.wait(Duration::from_secs(10), "r0 active", |p| p.is_active(0));
+    let mut sse = p.in_ns(0, || {
+        let mut s = TcpStream::connect(LISTEN).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s
+    });
+    let mut ctl = UnixStream::connect(p.socket(0)).unwrap();
+    ctl.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    ctl.write_all(b"events\n").unwrap();
+    let limit = Duration::from_secs(10);
+    let past = |t: &str| {
+        t.contains("\"kind\":\"peer\",\"peer\":\"router2\",\"alive\":true")
+            && t.contains("\"kind\":\"role\",\"from\":\"standby\",\"to\":\"active\"")
+    };
+    let head = read_until(&mut sse, limit, past);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"), "{head}");
+    assert!(past(&head) && head.contains("\nid: 1\ndata: {\"seq\":1,\"time\":\"20"), "{head}");
+    let lines = read_until(&mut ctl, limit, past);
+    assert!(past(&lines), "{lines}\n{}", p.dump());
+    for l in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["seq"].as_u64().is_some() && v["reason"].is_string(), "{l}");
+    }
+    // New transitions reach both readers.
+    p.kill(1);
+    let lost = |t: &str| t.contains("\"peer\":\"router2\",\"alive\":false");
+    assert!(lost(&read_until(&mut sse, limit, lost)), "{}", p.dump());
+    assert!(lost(&read_until(&mut ctl, limit, lost)), "{}", p.dump());
+    assert_eq!(p.request(0, "reload").as_deref(), Some("ok\n"));
+    let reload = |t: &str| t.contains("\"kind\":\"reload\",\"accepted\":true");
+    assert!(reload(&read_until(&mut sse, limit, reload)), "{}", p.dump());
+    assert!(reload(&read_until(&mut ctl, limit, reload)), "{}", p.dump());
+    // The status page is served, with nothing to fetch from elsewhere.
+    let (code, page) = p.http(0, "GET", "/");
+    assert_eq!(code, 200);
+    assert!(page.contains("new EventSource(\"/events\")"), "{page}");
 }

@@ -5,258 +5,40 @@
 //! wrong types and bad values of a file are reported together, each at the
 //! node it is about. It records where each model path was read so the
 //! validator can point at it too.
+//!
+//! `decode.rs` reads the root and the cluster-wide settings;
+//! `decode/read.rs` holds the mapping reader and the scalar readers every
+//! part uses, `decode/service.rs` the virtual services and real servers,
+//! `decode/check.rs` the health checks and `decode/failover.rs` the
+//! failover services, as the model is laid out.
+
+mod check;
+mod failover;
+mod read;
+mod service;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::tree::{Children, Kind, Node};
-use crate::diag::{Loc, Pos, Sink};
+use super::tree::Node;
+use crate::diag::{Loc, Sink};
 use crate::model::*;
 use crate::values;
-
-/// A mapping being read: its entries, which of them were used, its path.
-struct Map<'n> {
-    pos: Pos,
-    loc: Loc,
-    entries: Vec<(&'n str, Pos, Node<'n>, bool)>,
-    /// Every key asked for, present or not: the keys this mapping may hold.
-    known: Vec<&'static str>,
-}
-
-/// Mappings up to this size find duplicate keys by looking through the
-/// keys already read; larger ones use a set, so that a huge mapping in a
-/// bad file is not quadratic.
-const SMALL_MAP: usize = 32;
-
-impl<'n> Map<'n> {
-    /// Reads `node`, recorded at `loc`, as a mapping with scalar keys;
-    /// reports duplicate keys.
-    fn new(sink: &mut Sink, node: Node<'n>, loc: Loc, what: &str) -> Option<Map<'n>> {
-        let Kind::Map(entries) = node.kind() else {
-            sink.error(
-                node.pos(),
-                format!("{what}: expected a mapping, found {}", node.describe()),
-            );
-            return None;
-        };
-        let len = entries.len();
-        let mut out: Vec<(&'n str, Pos, Node<'n>, bool)> = Vec::with_capacity(len);
-        let mut seen = std::collections::HashMap::new();
-        for (k, v) in entries {
-            let Kind::Scalar { text, .. } = k.kind() else {
-                sink.error(
-                    k.pos(),
-                    format!("{what}: keys must be plain words, found {}", k.describe()),
-                );
-                continue;
-            };
-            let first = if len <= SMALL_MAP {
-                out.iter().find(|(key, ..)| *key == text).map(|e| e.1)
-            } else {
-                seen.insert(text, k.pos())
-            };
-            if let Some(first) = first {
-                // A YAML mapping with a repeated key is not valid YAML
-                // (unlike lvs.cf, where piranha keeps the last value).
-                sink.error(
-                    k.pos(),
-                    format!(
-                        "duplicate key `{text}` (first at line {}, column {})",
-                        first.line, first.column
-                    ),
-                );
-                continue;
-            }
-            out.push((text, k.pos(), v, false));
-        }
-        // One allocation for the keys asked of most mappings.
-        Some(Map { pos: node.pos(), loc, entries: out, known: Vec::with_capacity(24) })
-    }
-
-    /// Takes the value of `key`, if present. An empty or null value is an
-    /// error: no key gives a meaning to "no value", and a file cut short
-    /// (`deadtime:` as its last line) must not load with a default.
-    fn get(&mut self, sink: &mut Sink, key: &'static str) -> Option<(Node<'n>, Loc)> {
-        self.known.push(key);
-        let entry = self.entries.iter_mut().find(|(k, ..)| *k == key)?;
-        entry.3 = true;
-        let loc = sink.loc(self.loc, key, entry.2.pos());
-        if entry.2.is_null() {
-            sink.error(entry.2.pos(), format!("`{key}` has no value"));
-            return None;
-        }
-        Some((entry.2, loc))
-    }
-
-    /// Takes a required value, reporting its absence at the mapping.
-    fn need(&mut self, sink: &mut Sink, key: &'static str, what: &str) -> Option<(Node<'n>, Loc)> {
-        let got = self.get(sink, key);
-        // An empty value was reported by `get`.
-        if got.is_none() && !self.entries.iter().any(|(k, ..)| *k == key) {
-            sink.error(self.pos, format!("{what}: missing key `{key}`"));
-        }
-        got
-    }
-
-    /// Reports every key that was not read.
-    fn finish(self, sink: &mut Sink, what: &str) {
-        for (key, pos, _, used) in self.entries {
-            if !used {
-                let hint = values::did_you_mean(key, self.known.iter().copied());
-                sink.error(pos, format!("unknown key `{key}` in {what}{hint}"));
-            }
-        }
-    }
-}
-
-fn scalar<'n>(sink: &mut Sink, n: Node<'n>, key: &str, expected: &str) -> Option<(&'n str, bool)> {
-    match n.kind() {
-        Kind::Scalar { text, plain } => Some((text, plain)),
-        _ => {
-            sink.error(n.pos(), format!("`{key}`: expected {expected}, found {}", n.describe()));
-            None
-        }
-    }
-}
-
-fn string(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
-    scalar(sink, n, key, "a string").map(|(t, _)| t.to_owned())
-}
-
-/// A string that is not empty; blank and control characters are the
-/// validator's (`values::name_or_command`), the same for both front ends.
-fn nonempty(sink: &mut Sink, n: Node, key: &str) -> Option<String> {
-    let s = string(sink, n, key)?;
-    if s.is_empty() {
-        sink.error(n.pos(), format!("`{key}` is empty"));
-        return None;
-    }
-    Some(s)
-}
-
-fn boolean(sink: &mut Sink, n: Node, key: &str) -> Option<bool> {
-    let (t, plain) = scalar(sink, n, key, "true or false")?;
-    match (t, plain) {
-        ("true" | "True" | "TRUE", true) => Some(true),
-        ("false" | "False" | "FALSE", true) => Some(false),
-        _ => {
-            sink.error(n.pos(), format!("`{key}`: expected true or false, found {}", n.describe()));
-            None
-        }
-    }
-}
-
-fn uint(sink: &mut Sink, n: Node, key: &str, max: u64) -> Option<u64> {
-    let (t, plain) = scalar(sink, n, key, "an integer")?;
-    match values::int(t) {
-        Some(v) if plain && v <= max => Some(v),
-        Some(_) if plain => {
-            sink.error(n.pos(), format!("`{key}`: {t} is out of range (0-{max})"));
-            None
-        }
-        _ => {
-            sink.error(
-                n.pos(),
-                format!("`{key}`: expected an integer 0-{max}, found {}", n.describe()),
-            );
-            None
-        }
-    }
-}
-
-fn u32_(sink: &mut Sink, n: Node, key: &str, max: u32) -> Option<u32> {
-    uint(sink, n, key, u64::from(max)).and_then(|v| u32::try_from(v).ok())
-}
-
-fn millis(sink: &mut Sink, n: Node, key: &str) -> Option<Millis> {
-    let (t, _) = scalar(sink, n, key, "a duration")?;
-    match Millis::parse(t) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            sink.error(n.pos(), format!("`{key}`: {e}"));
-            None
-        }
-    }
-}
-
-fn ip(sink: &mut Sink, n: Node, key: &str) -> Option<IpAddr> {
-    let (t, _) = scalar(sink, n, key, "an ip address")?;
-    match values::ip(t) {
-        Ok(a) => Some(a),
-        Err(e) => {
-            sink.error(n.pos(), format!("`{key}`: {e}"));
-            None
-        }
-    }
-}
-
-fn port(sink: &mut Sink, n: Node, key: &str) -> Option<u16> {
-    let (t, plain) = scalar(sink, n, key, "a port")?;
-    if !plain && values::int(t).is_some() {
-        sink.error(
-            n.pos(),
-            format!("`{key}`: expected a port number, found the string {}", n.describe()),
-        );
-        return None;
-    }
-    match values::port(t) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            sink.error(n.pos(), format!("`{key}`: {e}"));
-            None
-        }
-    }
-}
-
-fn netmask(sink: &mut Sink, n: Node, key: &str, v6: Option<bool>) -> Option<u8> {
-    let (t, _) = scalar(sink, n, key, "a netmask")?;
-    match values::netmask(t, v6) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            sink.error(n.pos(), format!("`{key}`: {e}"));
-            None
-        }
-    }
-}
-
-fn choice<T: Copy>(sink: &mut Sink, n: Node, key: &str, table: &[(&str, T)]) -> Option<T> {
-    let names: Vec<&str> = table.iter().map(|(k, _)| *k).collect();
-    let expected = names.join(", ");
-    let (t, _) = scalar(sink, n, key, &format!("one of {expected}"))?;
-    match table.iter().find(|(k, _)| *k == t) {
-        Some((_, v)) => Some(*v),
-        None => {
-            sink.error(
-                n.pos(),
-                format!("`{key}`: expected one of {expected}, found {}", n.describe()),
-            );
-            None
-        }
-    }
-}
-
-/// The items of a list; none (after reporting) if `n` is not one.
-fn seq<'n>(sink: &mut Sink, n: Node<'n>, key: &str) -> Children<'n> {
-    match n.kind() {
-        Kind::Seq(items) => items,
-        _ => {
-            sink.error(n.pos(), format!("`{key}`: expected a list, found {}", n.describe()));
-            n.no_children()
-        }
-    }
-}
+use failover::failover_service;
+use read::*;
+use service::virtual_service;
 
 // Stand-ins for values that were missing or invalid, so that decoding and
 // validation go on and report every other problem. Their own problem has
 // already been reported at their position, where the validator's remarks
 // about them are dropped; a file with any error yields no config.
-const UNSPECIFIED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+pub(super) const UNSPECIFIED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
-fn placeholder_router() -> Router {
+pub(super) fn placeholder_router() -> Router {
     Router { address: UNSPECIFIED, private: None, shared_disk: None }
 }
 
-fn placeholder_vip() -> Vip {
+pub(super) fn placeholder_vip() -> Vip {
     Vip { address: UNSPECIFIED, interface: String::new(), netmask: None }
 }
 
@@ -383,7 +165,7 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
     })
 }
 
-fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
+pub(super) fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
     let mut m = Map::new(sink, n, path, "`routers`")?;
     let has_pool = m.entries.iter().any(|(k, ..)| *k == "pool");
     let out = if has_pool {
@@ -409,7 +191,7 @@ fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
     out
 }
 
-fn router(sink: &mut Sink, n: Node, path: Loc, what: &str) -> Option<Router> {
+pub(super) fn router(sink: &mut Sink, n: Node, path: Loc, what: &str) -> Option<Router> {
     let mut m = Map::new(sink, n, path, what)?;
     let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
     let private = m.get(sink, "private").and_then(|(n, _)| ip(sink, n, "private"));
@@ -421,7 +203,7 @@ fn router(sink: &mut Sink, n: Node, path: Loc, what: &str) -> Option<Router> {
     Some(Router { address: address.unwrap_or(UNSPECIFIED), private, shared_disk })
 }
 
-fn heartbeat(sink: &mut Sink, n: Node, path: Loc) -> Option<Heartbeat> {
+pub(super) fn heartbeat(sink: &mut Sink, n: Node, path: Loc) -> Option<Heartbeat> {
     let mut m = Map::new(sink, n, path, "`heartbeat`")?;
     let d = Heartbeat::default();
     let hb = Heartbeat {
@@ -457,7 +239,7 @@ fn heartbeat(sink: &mut Sink, n: Node, path: Loc) -> Option<Heartbeat> {
     Some(hb)
 }
 
-fn arp(sink: &mut Sink, n: Node, path: Loc) -> Option<Arp> {
+pub(super) fn arp(sink: &mut Sink, n: Node, path: Loc) -> Option<Arp> {
     let mut m = Map::new(sink, n, path, "`arp`")?;
     let d = Arp::default();
     let a = Arp {
@@ -475,22 +257,29 @@ fn arp(sink: &mut Sink, n: Node, path: Loc) -> Option<Arp> {
     Some(a)
 }
 
-fn nat_router(sink: &mut Sink, n: Node, path: Loc) -> Option<NatRouter> {
-    let mut m = Map::new(sink, n, path, "`nat_router`")?;
-    let address = m.need(sink, "address", "`nat_router`").and_then(|(n, _)| ip(sink, n, "address"));
-    let interface =
-        m.need(sink, "interface", "`nat_router`").and_then(|(n, _)| string(sink, n, "interface"));
+/// The `address`, `interface` and `netmask` of a mapping named `what`
+/// (a VIP, the NAT router).
+pub(super) fn address_on_interface(
+    sink: &mut Sink,
+    n: Node,
+    path: Loc,
+    what: &str,
+) -> Option<(IpAddr, String, Option<u8>)> {
+    let mut m = Map::new(sink, n, path, what)?;
+    let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
+    let interface = m.need(sink, "interface", what).and_then(|(n, _)| string(sink, n, "interface"));
     let v6 = address.map(|a| a.is_ipv6());
     let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
-    m.finish(sink, "`nat_router`");
-    Some(NatRouter {
-        address: address.unwrap_or(UNSPECIFIED),
-        interface: interface.unwrap_or_default(),
-        netmask,
-    })
+    m.finish(sink, what);
+    Some((address.unwrap_or(UNSPECIFIED), interface.unwrap_or_default(), netmask))
 }
 
-fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDaemon> {
+pub(super) fn nat_router(sink: &mut Sink, n: Node, path: Loc) -> Option<NatRouter> {
+    let (address, interface, netmask) = address_on_interface(sink, n, path, "`nat_router`")?;
+    Some(NatRouter { address, interface, netmask })
+}
+
+pub(super) fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDaemon> {
     let mut m = Map::new(sink, n, path, "`sync_daemon`")?;
     let s = SyncDaemon {
         interface: m
@@ -506,7 +295,7 @@ fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDaemon> {
     Some(s)
 }
 
-fn timeouts(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsTimeouts> {
+pub(super) fn timeouts(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsTimeouts> {
     let mut m = Map::new(sink, n, path, "`ipvs_timeouts`")?;
     let max = i32::MAX as u32;
     let t = IpvsTimeouts {
@@ -518,7 +307,7 @@ fn timeouts(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsTimeouts> {
     Some(t)
 }
 
-fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
+pub(super) fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
     let mut m = Map::new(sink, n, path, "`paths`")?;
     let d = Paths::default();
     let mut one = |m: &mut Map, key: &'static str, default: PathBuf| {
@@ -536,7 +325,7 @@ fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
     Some(p)
 }
 
-fn http(sink: &mut Sink, n: Node, path: Loc) -> Option<Http> {
+pub(super) fn http(sink: &mut Sink, n: Node, path: Loc) -> Option<Http> {
     let mut m = Map::new(sink, n, path, "`http`")?;
     let listen = m.need(sink, "listen", "`http`").and_then(|(n, _)| {
         let (t, _) = scalar(sink, n, "listen", "an address and port")?;
@@ -574,295 +363,4 @@ fn http(sink: &mut Sink, n: Node, path: Loc) -> Option<Http> {
     });
     m.finish(sink, "`http`");
     Some(Http { listen: listen? })
-}
-
-fn vip(sink: &mut Sink, n: Node, path: Loc) -> Option<Vip> {
-    let mut m = Map::new(sink, n, path, "`vip`")?;
-    let address = m.need(sink, "address", "`vip`").and_then(|(n, _)| ip(sink, n, "address"));
-    let interface =
-        m.need(sink, "interface", "`vip`").and_then(|(n, _)| string(sink, n, "interface"));
-    let v6 = address.map(|a| a.is_ipv6());
-    let netmask = m.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
-    m.finish(sink, "`vip`");
-    Some(Vip {
-        address: address.unwrap_or(UNSPECIFIED),
-        interface: interface.unwrap_or_default(),
-        netmask,
-    })
-}
-
-fn name(sink: &mut Sink, m: &mut Map, what: &str) -> Option<String> {
-    m.need(sink, "name", what).and_then(|(n, _)| nonempty(sink, n, "name"))
-}
-
-fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<VirtualService> {
-    let what = "a virtual service";
-    let mut m = Map::new(sink, n, path, what)?;
-    let name = name(sink, &mut m, what);
-    let active =
-        m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
-    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, p));
-    let vport = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(80);
-    let fwmark = m.get(sink, "fwmark").and_then(|(n, _)| u32_(sink, n, "fwmark", u32::MAX));
-    let protocol = m
-        .get(sink, "protocol")
-        .and_then(|(n, _)| choice(sink, n, "protocol", values::PROTOCOLS))
-        .unwrap_or_default();
-    let scheduler = m
-        .get(sink, "scheduler")
-        .and_then(|(n, _)| nonempty(sink, n, "scheduler"))
-        .map(Scheduler)
-        .unwrap_or_default();
-    let mut scheduler_flags = Vec::new();
-    if let Some((list, _)) = m.get(sink, "scheduler_flags") {
-        for item in seq(sink, list, "scheduler_flags") {
-            let Some(t) = string(sink, item, "scheduler_flags") else { continue };
-            match values::sched_flag(&t, &scheduler.0) {
-                Ok(f) if scheduler_flags.contains(&f) => {
-                    sink.error(item.pos(), format!("scheduler flag `{t}` is given twice"))
-                }
-                Ok(f) => scheduler_flags.push(f),
-                Err(e) => sink.error(item.pos(), e),
-            }
-        }
-    }
-    let v6 = vip.as_ref().map(|v| v.address.is_ipv6());
-    let persistence = m.get(sink, "persistence").and_then(|(n, p)| {
-        let mut pm = Map::new(sink, n, p, "`persistence`")?;
-        let timeout = pm
-            .need(sink, "timeout", "`persistence`")
-            .and_then(|(n, _)| u32_(sink, n, "timeout", u32::MAX));
-        let netmask = pm.get(sink, "netmask").and_then(|(n, _)| netmask(sink, n, "netmask", v6));
-        pm.finish(sink, "`persistence`");
-        Some(Persistence { timeout: timeout.unwrap_or(1), netmask })
-    });
-    let one_packet = m
-        .get(sink, "one_packet")
-        .and_then(|(n, _)| boolean(sink, n, "one_packet"))
-        .unwrap_or(false);
-    let sorry_server = m.get(sink, "sorry_server").and_then(|(n, _)| {
-        let (t, _) = scalar(sink, n, "sorry_server", "an address")?;
-        values::socket_addr(t, vport)
-            .map_err(|e| sink.error(n.pos(), format!("`sorry_server`: {e}")))
-            .ok()
-    });
-    let monitor =
-        m.get(sink, "monitor").and_then(|(n, _)| nonempty(sink, n, "monitor")).map(PathBuf::from);
-    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
-    let min_up = m.get(sink, "min_up").and_then(|(n, _)| {
-        let (t, _) = scalar(sink, n, "min_up", "a percentage or a count")?;
-        MinUp::parse(t).map_err(|e| sink.error(n.pos(), format!("`min_up`: {e}"))).ok()
-    });
-    let drain_timeout = m
-        .get(sink, "drain_timeout")
-        .and_then(|(n, _)| millis(sink, n, "drain_timeout"))
-        .unwrap_or(DEFAULT_DRAIN_TIMEOUT);
-    let mut real_servers = Vec::new();
-    if let Some((list, lp)) = m.get(sink, "real_servers") {
-        let items = seq(sink, list, "real_servers");
-        real_servers.reserve_exact(items.len());
-        for (i, item) in items.enumerate() {
-            let at = sink.loc(lp, i, item.pos());
-            if let Some(r) = real_server(sink, item, at, vport) {
-                real_servers.push(r);
-            }
-        }
-    }
-    m.finish(sink, what);
-    Some(VirtualService {
-        name: name.unwrap_or_default(),
-        active,
-        vip: vip.unwrap_or_else(placeholder_vip),
-        port: vport,
-        fwmark,
-        protocol,
-        scheduler,
-        scheduler_flags,
-        persistence,
-        one_packet,
-        sorry_server,
-        monitor,
-        check,
-        real_servers,
-        min_up,
-        drain_timeout,
-    })
-}
-
-fn real_server(sink: &mut Sink, n: Node, path: Loc, vport: u16) -> Option<RealServer> {
-    let what = "a real server";
-    let mut m = Map::new(sink, n, path, what)?;
-    let name = name(sink, &mut m, what);
-    let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
-    let port = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(vport);
-    let weight =
-        m.get(sink, "weight").and_then(|(n, _)| u32_(sink, n, "weight", 65535)).unwrap_or(1);
-    let forwarding =
-        m.get(sink, "forwarding").and_then(|(n, _)| choice(sink, n, "forwarding", values::FORWARD));
-    let max = i32::MAX as u32;
-    let upper_threshold = m
-        .get(sink, "upper_threshold")
-        .and_then(|(n, _)| u32_(sink, n, "upper_threshold", max))
-        .unwrap_or(0);
-    let lower_threshold = m
-        .get(sink, "lower_threshold")
-        .and_then(|(n, _)| u32_(sink, n, "lower_threshold", max))
-        .unwrap_or(0);
-    let active =
-        m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
-    m.finish(sink, what);
-    Some(RealServer {
-        name: name.unwrap_or_default(),
-        address: address.unwrap_or(UNSPECIFIED),
-        port,
-        weight,
-        forwarding,
-        upper_threshold,
-        lower_threshold,
-        active,
-    })
-}
-
-fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> {
-    let what = "`check`";
-    let mut m = Map::new(sink, n, path, what)?;
-    let kind_name = m.get(sink, "type").and_then(|(n, _)| {
-        choice(
-            sink,
-            n,
-            "type",
-            &[
-                ("connect", "connect"),
-                ("program", "program"),
-                ("agent", "agent"),
-                ("http", "http"),
-                ("ping", "ping"),
-                ("dns", "dns"),
-                ("none", "none"),
-            ],
-        )
-    });
-    let d = HealthCheck::default();
-    let interval = m
-        .get(sink, "interval")
-        .and_then(|(n, _)| millis(sink, n, "interval"))
-        .unwrap_or(d.interval);
-    let timeout = m.get(sink, "timeout").and_then(|(n, _)| millis(sink, n, "timeout"));
-    let reentry =
-        m.get(sink, "reentry").and_then(|(n, _)| millis(sink, n, "reentry")).unwrap_or(d.reentry);
-    let retries =
-        m.get(sink, "retries").and_then(|(n, _)| u32_(sink, n, "retries", 1000)).unwrap_or(0);
-    let quiesce =
-        m.get(sink, "quiesce").and_then(|(n, _)| boolean(sink, n, "quiesce")).unwrap_or(false);
-    let load_monitor = m
-        .get(sink, "load_monitor")
-        .and_then(|(n, _)| choice(sink, n, "load_monitor", values::LOAD))
-        .unwrap_or_default();
-    let opt_str = |m: &mut Map, sink: &mut Sink, key: &'static str| {
-        m.get(sink, key).and_then(|(n, _)| string(sink, n, key))
-    };
-    let kind = match kind_name.unwrap_or("connect") {
-        "connect" => CheckKind::Connect {
-            send: opt_str(&mut m, sink, "send"),
-            expect: opt_str(&mut m, sink, "expect"),
-            regex: m
-                .get(sink, "regex")
-                .and_then(|(n, _)| boolean(sink, n, "regex"))
-                .unwrap_or(false),
-        },
-        "program" => CheckKind::Program {
-            command: m
-                .need(sink, "command", "a program check")
-                .and_then(|(n, _)| nonempty(sink, n, "command"))
-                .unwrap_or_default(),
-            expect: opt_str(&mut m, sink, "expect"),
-        },
-        "agent" => CheckKind::Agent {
-            command: m
-                .need(sink, "command", "an agent check")
-                .and_then(|(n, _)| nonempty(sink, n, "command"))
-                .unwrap_or_default(),
-            on_up: m.get(sink, "on_up").and_then(|(n, _)| nonempty(sink, n, "on_up")),
-            on_down: m.get(sink, "on_down").and_then(|(n, _)| nonempty(sink, n, "on_down")),
-        },
-        "http" => {
-            let mut status = Vec::new();
-            if let Some((list, _)) = m.get(sink, "status") {
-                for item in seq(sink, list, "status") {
-                    if let Some(code) = uint(sink, item, "status", 999) {
-                        status.push(code as u16);
-                    }
-                }
-            } else {
-                status.push(200);
-            }
-            CheckKind::Http {
-                path: opt_str(&mut m, sink, "path").unwrap_or_else(|| "/".to_owned()),
-                host: m.get(sink, "host").and_then(|(n, _)| nonempty(sink, n, "host")),
-                status,
-                body_regex: opt_str(&mut m, sink, "body_regex"),
-                tls: m.get(sink, "tls").and_then(|(n, _)| boolean(sink, n, "tls")).unwrap_or(false),
-            }
-        }
-        "ping" => CheckKind::Ping {
-            count: m
-                .get(sink, "count")
-                .and_then(|(n, _)| uint(sink, n, "count", 100))
-                .map_or(crate::model::DEFAULT_PING_COUNT, |c| c as u16),
-        },
-        "dns" => CheckKind::Dns {
-            query: m
-                .need(sink, "query", "a dns check")
-                .and_then(|(n, _)| nonempty(sink, n, "query"))
-                .unwrap_or_default(),
-            record: m
-                .get(sink, "record")
-                .and_then(|(n, _)| choice(sink, n, "record", values::DNS_RECORD_TYPES))
-                .map(str::to_owned),
-        },
-        _ => CheckKind::None,
-    };
-    let kind_what = match kind {
-        CheckKind::Connect { .. } => "a `connect` check",
-        CheckKind::Program { .. } => "a `program` check",
-        CheckKind::Agent { .. } => "a `agent` check",
-        CheckKind::Http { .. } => "a `http` check",
-        CheckKind::Ping { .. } => "a `ping` check",
-        CheckKind::Dns { .. } => "a `dns` check",
-        CheckKind::None => "a `none` check",
-    };
-    m.finish(sink, kind_what);
-    Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor })
-}
-
-fn failover_service(sink: &mut Sink, n: Node, path: Loc) -> Option<FailoverService> {
-    let what = "a failover service";
-    let mut m = Map::new(sink, n, path, what)?;
-    let name = name(sink, &mut m, what);
-    let active =
-        m.get(sink, "active").and_then(|(n, _)| boolean(sink, n, "active")).unwrap_or(true);
-    let vip = m.need(sink, "vip", what).and_then(|(n, p)| vip(sink, n, p));
-    let port = m.get(sink, "port").and_then(|(n, _)| port(sink, n, "port")).unwrap_or(80);
-    let protocol = m
-        .get(sink, "protocol")
-        .and_then(|(n, _)| choice(sink, n, "protocol", values::PROTOCOLS))
-        .unwrap_or_default();
-    let check = m.get(sink, "check").and_then(|(n, p)| check(sink, n, p)).unwrap_or_default();
-    let monitor =
-        m.get(sink, "monitor").and_then(|(n, _)| nonempty(sink, n, "monitor")).map(PathBuf::from);
-    let start_cmd =
-        m.need(sink, "start_cmd", what).and_then(|(n, _)| nonempty(sink, n, "start_cmd"));
-    let stop_cmd = m.need(sink, "stop_cmd", what).and_then(|(n, _)| nonempty(sink, n, "stop_cmd"));
-    m.finish(sink, what);
-    Some(FailoverService {
-        name: name.unwrap_or_default(),
-        active,
-        vip: vip.unwrap_or_else(placeholder_vip),
-        port,
-        protocol,
-        check,
-        monitor,
-        start_cmd: start_cmd.unwrap_or_default(),
-        stop_cmd: stop_cmd.unwrap_or_default(),
-    })
 }

@@ -408,7 +408,7 @@ mod tests {
     fn same_as_full(text: &str) -> bool {
         let Some(fast) = parse(text) else { return false };
         let mut sink = Sink::new("t");
-        let full = super::super::tree::parse_full(text, &mut sink);
+        let full = super::super::tree::parse(text, &mut sink);
         assert_eq!(sink.diags, vec![], "the full parser complains about:\n{text}");
         let full = full.as_ref().and_then(|t| t.root());
         assert_eq!(full, fast.root(), "different trees for:\n{text}");

@@ -325,20 +325,9 @@ pub(super) fn capacity_for(text: &str) -> usize {
     text.len() / 5 + 16
 }
 
-/// Parses `text` into one document's tree. Problems go to `sink`;
-/// `None` means there is no usable document.
-///
-/// Files in the common subset of YAML that `fast` reads are read there,
-/// several times faster; the others by `saphyr-parser`, to the same tree.
+/// Parses `text` into one document's tree with `saphyr-parser`. Problems
+/// go to `sink`; `None` means there is no usable document.
 pub(crate) fn parse<'a>(text: &'a str, sink: &mut Sink) -> Option<Tree<'a>> {
-    if let Some(tree) = super::fast::parse(text) {
-        return Some(tree);
-    }
-    parse_full(text, sink)
-}
-
-/// [`parse`] with `saphyr-parser`, whatever the text.
-pub(super) fn parse_full<'a>(text: &'a str, sink: &mut Sink) -> Option<Tree<'a>> {
     let mut parser = Parser::new_from_str(text);
     let mut tree = Tree::new_for(text);
     let mut stack: Vec<Frame> = Vec::new();

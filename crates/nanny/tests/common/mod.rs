@@ -189,6 +189,9 @@ pub struct Nanny {
     pub child: Child,
     lines: Receiver<(Instant, String)>,
     pub started: Instant,
+    /// The last `check` line (passed, duration, reason), skipped by
+    /// [`Nanny::next`] like `alive` lines: they report, they decide nothing.
+    pub last_check: Option<(bool, Duration, String)>,
 }
 
 impl Nanny {
@@ -218,7 +221,7 @@ impl Nanny {
                 }
             }
         });
-        let mut n = Nanny { child, lines: rx, started: Instant::now() };
+        let mut n = Nanny { child, lines: rx, started: Instant::now(), last_check: None };
         let (_, hello) = n.next_any(Duration::from_secs(10)).expect("hello line");
         assert!(matches!(hello, Message::Hello { version: 1, .. }), "{hello:?}");
         n
@@ -235,13 +238,17 @@ impl Nanny {
         }
     }
 
-    /// Next line that is not an `alive`, within `within`; panics if none.
+    /// Next line that is not an `alive` or a `check`, within `within`;
+    /// panics if none.
     pub fn next(&mut self, within: Duration) -> (Instant, Message) {
         let end = Instant::now() + within;
         loop {
             let left = end.saturating_duration_since(Instant::now());
             match self.next_any(left) {
                 Some((_, Message::Alive { .. })) => continue,
+                Some((_, Message::Check { ok, took, reason })) => {
+                    self.last_check = Some((ok, took, reason));
+                }
                 Some(x) => return x,
                 None => panic!("no message within {within:?}"),
             }
@@ -257,7 +264,7 @@ impl Nanny {
                 return;
             }
             match self.next_any(left) {
-                Some((_, Message::Alive { .. })) => {}
+                Some((_, Message::Alive { .. } | Message::Check { .. })) => {}
                 Some((_, m)) => panic!("unexpected {m:?}"),
                 None => return,
             }
