@@ -516,6 +516,16 @@ fn the_depool_threshold_keeps_half_of_four_servers() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(view(r.ns())[WEB], vec![(rs[0].clone(), 1), (rs[3].clone(), 1)], "2 stay in");
     assert!(r.log().contains(&format!("{} stay in although their checks fail", rs[3])));
+    // Marked in pulse's status (from lvsd's report).
+    let kept = format!("\"server\":\"{}\",", rs[3]);
+    wait_for("the kept server marked in the status", LONG, || {
+        let (j, _) = r.control("status json");
+        let at = j.find(&kept)?;
+        let rest = &j[at..];
+        // Up to the next server (its fields come after nested objects).
+        let end = rest[1..].find("\"server\":").map_or(rest.len(), |i| i + 1);
+        rest[..end].contains("\"kept_by_threshold\":true").then_some(())
+    });
     // The client still gets answers from the server that is up (and tries
     // on the kept one fail, as they would anyway: that is the trade).
     let vip = SocketAddr::from((addr::VIP, 80));

@@ -245,6 +245,27 @@ impl Ops {
     }
 }
 
+/// What the operator's layer does to one real server, for the report to
+/// pulse (`disabled`, `service disabled`, `draining`, `drained`,
+/// `weight N`), or `None`.
+pub fn describe(ops: Option<&ServiceOps>, dk: DestKey) -> Option<String> {
+    let o = ops?;
+    let mut what = Vec::new();
+    if o.disabled {
+        what.push("service disabled".to_owned());
+    }
+    if o.disabled_servers.contains(&dk) {
+        what.push("disabled".to_owned());
+    }
+    if let Some(d) = o.drains.get(&dk) {
+        what.push(if d.done { "drained" } else { "draining" }.to_owned());
+    }
+    if let Some(w) = o.weights.get(&dk) {
+        what.push(format!("weight {w}"));
+    }
+    (!what.is_empty()).then(|| what.join(", "))
+}
+
 /// The real servers of one service and the weight of each, from the
 /// nannies' reports (`base`: `None` = out, `Some(w)` = in at `w`; an
 /// unreported one keeps what the kernel has, `observed`) and the
@@ -417,6 +438,11 @@ mod tests {
         assert_eq!(log.len(), 2, "{log:?}");
         let (e, kept) = desired_service_with(svc(&s), &all_up(&s), None, &ops);
         assert!(kept.is_empty());
+        let so = ops.services.values().next();
+        let dk = |ip: &str| DestKey { addr: ip.parse().unwrap(), port: 80 };
+        assert_eq!(describe(so, dk("10.0.0.2")).as_deref(), Some("disabled"));
+        assert_eq!(describe(so, dk("10.0.0.3")).as_deref(), Some("weight 9"));
+        assert_eq!(describe(so, dk("10.0.0.1")), None);
         assert_eq!(
             weights(&e),
             [("10.0.0.1".into(), 1), ("10.0.0.3".into(), 9), ("10.0.0.4".into(), 1)]
