@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use lvs_config::{
     Arp, CheckKind, Config, FailoverService, ForwardMethod, HealthCheck, Heartbeat,
-    HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, NatRouter, Paths, Persistence, Protocol,
-    RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler, SchedulerFlag,
-    ServiceMode, SyncDaemon, Vip, VirtualService,
+    HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, MinUp, NatRouter, Paths, Persistence,
+    Protocol, RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler,
+    SchedulerFlag, ServiceMode, SyncDaemon, Vip, VirtualService,
 };
 
 fn root() -> PathBuf {
@@ -121,6 +121,8 @@ fn full_models() -> Vec<Config> {
                 lower_threshold: 5,
                 active: true,
             }],
+            min_up: Some(MinUp::Percent(50)),
+            drain_timeout: Millis(30_000),
         })
         .collect();
     let config = Config {

@@ -25,6 +25,7 @@
 mod diag;
 mod lvscf;
 pub mod model;
+pub mod overrides;
 mod validate;
 mod values;
 mod writer;

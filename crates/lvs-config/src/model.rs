@@ -22,8 +22,8 @@ pub use check::{CheckKind, Expect, HealthCheck, LoadMonitor, DEFAULT_PING_COUNT}
 pub use failover::FailoverService;
 pub use millis::Millis;
 pub use service::{
-    ForwardMethod, Persistence, Protocol, RealServer, Scheduler, SchedulerFlag, Vip,
-    VirtualService, KNOWN_SCHEDULERS,
+    ForwardMethod, MinUp, Persistence, Protocol, RealServer, Scheduler, SchedulerFlag, Vip,
+    VirtualService, DEFAULT_DRAIN_TIMEOUT, KNOWN_SCHEDULERS,
 };
 
 use std::net::IpAddr;
@@ -380,6 +380,14 @@ pub struct Paths {
     /// compatibility; pulse announces VIPs itself and does not run it.
     #[serde(default = "default_send_arp")]
     pub send_arp: PathBuf,
+    /// The operator's overrides (drain, disable, weights), written by pulse
+    /// and read by lvsd (default `/var/lib/lvs-router/overrides`).
+    #[serde(default = "default_overrides")]
+    pub overrides: PathBuf,
+}
+
+fn default_overrides() -> PathBuf {
+    "/var/lib/lvs-router/overrides".into()
 }
 
 fn default_lvsd() -> PathBuf {
@@ -406,6 +414,7 @@ impl Default for Paths {
             ipvsadm: default_ipvsadm(),
             fos: default_fos(),
             send_arp: default_send_arp(),
+            overrides: default_overrides(),
         }
     }
 }

@@ -415,6 +415,15 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
             }
         }
     }
+    if let Some(MinUp::Count(n)) = v.min_up {
+        let active = v.real_servers.iter().filter(|r| r.active).count();
+        if usize::try_from(n).unwrap_or(usize::MAX) > active {
+            sink.warn(
+                p.field("min_up").at(sink),
+                format!("`min_up: {n}` is more than the {active} active real servers: no failing server will leave"),
+            );
+        }
+    }
     if v.one_packet && v.protocol != Protocol::Udp && v.fwmark.is_none() {
         sink.error(
             p.field("one_packet").at(sink),

@@ -75,6 +75,7 @@ fn expected() -> Config {
             ipvsadm: "/sbin/ipvsadm".into(),
             fos: "/usr/sbin/fos".into(),
             send_arp: "/usr/sbin/send_arp".into(),
+            overrides: "/var/lib/lvs-router/overrides".into(),
         },
         virtual_services: vec![
             VirtualService {
@@ -129,6 +130,8 @@ fn expected() -> Config {
                         active: true,
                     },
                 ],
+                min_up: None,
+                drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             },
             VirtualService {
                 name: "dns".into(),
@@ -169,6 +172,8 @@ fn expected() -> Config {
                     lower_threshold: 0,
                     active: true,
                 }],
+                min_up: None,
+                drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             },
         ],
         failover_services: vec![FailoverService {

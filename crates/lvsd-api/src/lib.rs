@@ -94,6 +94,14 @@ pub struct Server {
     /// The kernel's counters for it; none until read, or when it is not in
     /// the table.
     pub counters: Option<Counters>,
+    /// In the table although its check fails: kept by the service's depool
+    /// threshold (`min_up`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept_by_threshold: bool,
+    /// What the operator's overrides do to it: `disabled`, `service
+    /// disabled`, `draining`, `drained`, `weight N` (comma-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// The checks of one real server: a histogram of their durations
@@ -218,6 +226,8 @@ mod tests {
                     transitions: 2,
                     checks,
                     counters: None,
+                    kept_by_threshold: false,
+                    operator: None,
                 }],
             }],
         }

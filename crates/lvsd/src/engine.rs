@@ -11,9 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use ipvs::{Command, ServiceKey};
+use ipvs::{Command, DestKey, ServiceKey};
+
+mod ops;
 
 use crate::kernel::Kernel;
+use crate::operate::Ops;
 use crate::spec::{self, NannyKey, Report, Spec};
 use crate::table::{self, describe, Entry, Ownership, Table};
 
@@ -36,6 +39,14 @@ pub struct Engine<K: Kernel> {
     pub needs_resync: bool,
     /// The resync in progress, if any.
     pub resync: Option<Resync>,
+    /// The operator's layer: overrides, drains, the order of failures.
+    pub ops: Ops,
+    /// Real servers the depool threshold keeps in, by service, as last
+    /// logged.
+    pub kept: BTreeMap<ServiceKey, Vec<DestKey>>,
+    /// Where the next [`Engine::drain_step`] starts among the services
+    /// with a drain in progress.
+    pub(crate) drain_cursor: Option<ServiceKey>,
 }
 
 /// A read of the kernel table in progress, spread over calls of
@@ -94,6 +105,9 @@ impl<K: Kernel> Engine<K> {
             commands_sent: 0,
             needs_resync: false,
             resync: None,
+            ops: Ops::default(),
+            kept: BTreeMap::new(),
+            drain_cursor: None,
         }
     }
 
@@ -107,11 +121,12 @@ impl<K: Kernel> Engine<K> {
         self.observed = self.kernel.dump()?;
         self.needs_resync = false;
         self.resync = None;
-        let desired = spec::desired_table(&self.spec, &self.reports, &self.observed);
+        let desired = spec::desired_table(&self.spec, &self.reports, &self.observed, &self.ops);
         let before = self.sorry_state();
         let cmds = table::plan(&desired, &self.observed, self.own);
         let n = self.apply(&cmds);
         self.log_sorry_changes(&before);
+        self.log_threshold();
         Ok(n)
     }
 
@@ -138,6 +153,8 @@ impl<K: Kernel> Engine<K> {
             }
         }
         self.reports.retain(|k, _| new.nannies.contains_key(k));
+        self.ops.failed_at.retain(|k, _| new.nannies.contains_key(k));
+        self.drain_removed(&new, Instant::now());
         let old = std::mem::replace(&mut self.spec, new);
         let before = self.sorry_state();
         cmds.extend(table::timeouts_command(&self.spec.timeouts, self.observed.timeouts.as_ref()));
@@ -153,15 +170,16 @@ impl<K: Kernel> Engine<K> {
         }
         for (k, s) in &self.spec.services {
             let have = self.observed.services.get(k);
-            if have.is_some_and(|h| spec::in_sync(s, &self.reports, h)) {
+            if have.is_some_and(|h| self.ops.plain(s) && spec::in_sync(s, &self.reports, h)) {
                 continue;
             }
-            let want = spec::desired_service(s, &self.reports, have);
+            let want = spec::desired_service_with(s, &self.reports, have, &self.ops).0;
             table::plan_service(Some(&want), have, &mut cmds);
         }
         let t1 = Instant::now();
         let n = self.apply(&cmds);
         self.log_sorry_changes(&before);
+        self.log_threshold();
         let t2 = Instant::now();
         drop(old);
         self.start_resync("reload");
@@ -214,7 +232,7 @@ impl<K: Kernel> Engine<K> {
             r.dests_read += dests.len();
             let Some(e) = self.observed.services.get_mut(&key) else { continue };
             e.dests = dests.into_iter().map(|d| (d.key(), d)).collect();
-            let want = spec::desired_service(s, &self.reports, Some(e));
+            let want = spec::desired_service_with(s, &self.reports, Some(e), &self.ops).0;
             table::plan_service(Some(&want), Some(e), &mut cmds);
         }
         let done = pending.is_empty();
@@ -265,7 +283,7 @@ impl<K: Kernel> Engine<K> {
         for (k, s) in &self.spec.services {
             match self.observed.services.get(k) {
                 None => {
-                    let want = spec::desired_service(s, &self.reports, None);
+                    let want = spec::desired_service_with(s, &self.reports, None, &self.ops).0;
                     table::plan_service(Some(&want), None, &mut cmds);
                 }
                 Some(have) if !table::service_matches(&s.service, &have.service) => {
@@ -288,16 +306,19 @@ impl<K: Kernel> Engine<K> {
         if old == Some(report) {
             return 0;
         }
+        self.ops.note_report(nanny, report);
         let services: BTreeSet<ServiceKey> = n.members.iter().map(|(s, _)| *s).collect();
         let before = self.sorry_state();
         let mut cmds = Vec::new();
         for key in services {
             let Some(s) = self.spec.services.get(&key) else { continue };
-            let want = spec::desired_service(s, &self.reports, self.observed.services.get(&key));
-            table::plan_service(Some(&want), self.observed.services.get(&key), &mut cmds);
+            let have = self.observed.services.get(&key);
+            let want = spec::desired_service_with(s, &self.reports, have, &self.ops).0;
+            table::plan_service(Some(&want), have, &mut cmds);
         }
         let sent = self.apply(&cmds);
         self.log_sorry_changes(&before);
+        self.log_threshold();
         sent
     }
 

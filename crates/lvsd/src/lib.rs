@@ -18,6 +18,7 @@
 pub mod engine;
 pub mod kernel;
 pub mod limits;
+pub mod operate;
 pub mod ready;
 pub mod report;
 pub mod spawn;
@@ -243,7 +244,7 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
             table::Table::default()
         }
     };
-    let desired = spec::desired_table(&spec, &Default::default(), &observed);
+    let desired = spec::desired_table(&spec, &Default::default(), &observed, &Default::default());
     for cmd in table::plan(&desired, &observed, ownership(o)) {
         out.push_str(&format!("ipvs: {}\n", table::describe(&cmd)));
     }
@@ -316,6 +317,7 @@ impl Prepared {
 
 fn run_with(o: &Options, config: lvs_config::Config, client: ipvs::Client) -> Result<i32, Error> {
     let spec = spec::build(&config, NannyOptions { verbose: o.verbose });
+    let overrides = config.paths.overrides.clone();
     // The spec is all lvsd keeps: the model's memory goes back to the
     // allocator, for the next reload's parse.
     drop(config);
@@ -339,6 +341,7 @@ fn run_with(o: &Options, config: lvs_config::Config, client: ipvs::Client) -> Re
     if let Some(p) = &o.ready_file {
         sup.ready = Some(ready::ReadyFile::new(p.clone()));
     }
+    sup.overrides = Some(overrides);
     if let Some(p) = &o.report_socket {
         sup.report_to(p.clone());
     }

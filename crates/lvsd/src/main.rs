@@ -10,6 +10,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 fn main() -> ExitCode {
+    // pulse sends SIGUSR1 when its overrides file changes; one that comes
+    // before the loop's handler is installed must not kill lvsd (the
+    // default action): the loop reads the file at start anyway.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGUSR1,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let command = match lvsd::parse_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {

@@ -383,6 +383,11 @@ impl Watch {
                             transitions,
                             checks,
                             counters: read.and_then(|x| x.dests.get(&dk)).map(|(c, _)| *c),
+                            kept_by_threshold: engine
+                                .kept
+                                .get(key)
+                                .is_some_and(|k| k.contains(&dk)),
+                            operator: crate::operate::describe(engine.ops.services.get(key), dk),
                         }
                     })
                     .collect();

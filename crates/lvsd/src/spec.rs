@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipvs::{Dest, DestKey, Family, ForwardMethod, Netmask, Service, ServiceFlags, ServiceKey};
-use lvs_config::{CheckKind, Config, HealthCheck, Protocol, VirtualService};
+use lvs_config::overrides::ServiceId;
+use lvs_config::{CheckKind, Config, HealthCheck, MinUp, Protocol, VirtualService};
 
+use crate::operate::Ops;
 use crate::table::{Entry, Table};
 
 /// What identifies a nanny: its program and its argv. Real servers of
@@ -82,6 +84,12 @@ pub struct ServiceSpec {
     pub reals: Vec<RealSpec>,
     /// The sorry server, in when no real server is.
     pub sorry: Option<Dest>,
+    /// Its identity in the operator's overrides.
+    pub id: ServiceId,
+    /// The depool threshold (`min_up`), if any.
+    pub min_up: Option<MinUp>,
+    /// How long a drained real server may keep connections.
+    pub drain_timeout: Duration,
 }
 
 /// Everything lvsd keeps for one configuration.
@@ -372,7 +380,18 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
             let port = if s.port() == 0 { vs.port } else { s.port() };
             Dest::new(s.ip(), port).with_fwd(forward(config.network)).with_weight(1)
         });
-        spec.services.insert(key, ServiceSpec { name: vs.name.clone(), service, reals, sorry });
+        spec.services.insert(
+            key,
+            ServiceSpec {
+                name: vs.name.clone(),
+                service,
+                reals,
+                sorry,
+                id: ServiceId::of(vs),
+                min_up: vs.min_up,
+                drain_timeout: vs.drain_timeout.to_duration(),
+            },
+        );
     }
     spec.warnings.sort();
     spec.warnings.dedup();
@@ -380,7 +399,7 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
 }
 
 /// The report that decides a real server, given every nanny's report.
-fn report_of(real: &RealSpec, reports: &BTreeMap<NannyKey, Report>) -> Report {
+pub(crate) fn report_of(real: &RealSpec, reports: &BTreeMap<NannyKey, Report>) -> Report {
     match &real.watch {
         Watch::Always => Report::Up(real.dest.weight),
         Watch::Nanny(k) => reports.get(k).copied().unwrap_or(Report::Unknown),
@@ -389,36 +408,35 @@ fn report_of(real: &RealSpec, reports: &BTreeMap<NannyKey, Report>) -> Report {
 
 /// The desired entry of one service: real servers as reported (an
 /// unreported one keeps what the kernel has, `observed`), and the sorry
-/// server when no real server is in with a weight above 0.
+/// server when no real server is in with a weight above 0. Without the
+/// operator's layer: [`desired_service_with`].
 pub fn desired_service(
     spec: &ServiceSpec,
     reports: &BTreeMap<NannyKey, Report>,
     observed: Option<&Entry>,
 ) -> Entry {
+    desired_service_with(spec, reports, observed, &Ops::default()).0
+}
+
+/// [`desired_service`] with the operator's layer ([`crate::operate`]):
+/// also returns the real servers kept in by the depool threshold.
+pub fn desired_service_with(
+    spec: &ServiceSpec,
+    reports: &BTreeMap<NannyKey, Report>,
+    observed: Option<&Entry>,
+    ops: &Ops,
+) -> (Entry, Vec<ipvs::DestKey>) {
     let mut e = Entry::new(spec.service.clone());
-    let mut serving = false;
-    for real in &spec.reals {
-        let k = real.dest.key();
-        let weight = match report_of(real, reports) {
-            Report::Up(w) => Some(w),
-            Report::Quiesced => Some(0),
-            Report::Removed => None,
-            Report::Unknown => observed.and_then(|o| o.dests.get(&k)).map(|d| d.weight),
-        };
-        if let Some(w) = weight {
-            serving |= w > 0;
-            let mut d = real.dest.clone();
-            d.weight = w;
-            e.dests.insert(k, d);
-        }
-    }
+    let kept =
+        crate::operate::real_servers(spec, reports, observed.map(|o| &o.dests), ops, &mut e.dests);
+    let serving = e.dests.values().any(|d| d.weight > 0);
     if let Some(sorry) = &spec.sorry {
         // A sorry server that is also a real server is left to its nanny.
         if !serving && !e.dests.contains_key(&sorry.key()) {
             e.dests.insert(sorry.key(), sorry.clone());
         }
     }
-    e
+    (e, kept)
 }
 
 /// Whether `have` already is what [`desired_service`] makes of it, that
@@ -465,12 +483,17 @@ pub fn in_sync(spec: &ServiceSpec, reports: &BTreeMap<NannyKey, Report>, have: &
 }
 
 /// The desired table: every service of the spec.
-pub fn desired_table(spec: &Spec, reports: &BTreeMap<NannyKey, Report>, observed: &Table) -> Table {
+pub fn desired_table(
+    spec: &Spec,
+    reports: &BTreeMap<NannyKey, Report>,
+    observed: &Table,
+    ops: &Ops,
+) -> Table {
     Table {
         services: spec
             .services
             .iter()
-            .map(|(k, s)| (*k, desired_service(s, reports, observed.services.get(k))))
+            .map(|(k, s)| (*k, desired_service_with(s, reports, observed.services.get(k), ops).0))
             .collect(),
         timeouts: Some(spec.timeouts),
     }
@@ -711,6 +734,9 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
                     RealSpec { name: "b".into(), dest: real(2, 1), watch: Watch::Nanny(nk(2)) },
                 ],
                 sorry: Some(real(sorry_last, 1)),
+                id: ServiceId::Tcp("192.0.2.10:80".parse().unwrap()),
+                min_up: None,
+                drain_timeout: Duration::from_secs(300),
             };
             for sched in ["wlc", "rr"] {
                 for ra in reports {

@@ -24,7 +24,7 @@ use mio::{Events, Interest, Poll, Token};
 use nanny::protocol::{self, DownMode, Message};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::engine::Engine;
@@ -54,6 +54,8 @@ const RESYNC_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// The longest a turn of the loop spends starting nannies (at least one
 /// per turn) before it reads their reports again.
 const START_SLICE: Duration = Duration::from_millis(20);
+/// How often the connection counts of draining real servers are read.
+const DRAIN_EVERY: Duration = Duration::from_millis(500);
 /// How often the loop looks over every nanny for silence and first
 /// verdicts (not at every event: that would make each event cost as much
 /// as there are nannies).
@@ -191,6 +193,11 @@ pub struct Supervisor<K: Kernel> {
     child_exited: bool,
     /// Where readiness is told to pulse (`--ready-file`), judged at each scan.
     pub ready: Option<crate::ready::ReadyFile>,
+    /// pulse's overrides file (`paths.overrides`): read at start, at
+    /// reload and on SIGUSR1.
+    pub overrides: Option<PathBuf>,
+    /// When the drains in progress are next looked at.
+    next_drain: Instant,
     /// What is told to pulse over `--report-socket`.
     watch: Option<crate::report::Watch>,
 }
@@ -212,7 +219,7 @@ impl<K: Kernel> Supervisor<K> {
         nanny_opts: NannyOptions,
     ) -> Result<Self, Error> {
         let poll = Poll::new().map_err(io_err("create the poller"))?;
-        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT])
+        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1])
             .map_err(io_err("install signal handlers"))?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)
@@ -237,6 +244,8 @@ impl<K: Kernel> Supervisor<K> {
             next_reap: Instant::now() + REAP_EVERY,
             child_exited: false,
             ready: None,
+            overrides: None,
+            next_drain: Instant::now(),
             watch: None,
         })
     }
@@ -252,6 +261,11 @@ impl<K: Kernel> Supervisor<K> {
     /// # Errors
     /// The kernel table cannot be read at start, or the poller fails.
     pub fn run(&mut self) -> Result<Exit, Error> {
+        if let Some(file) = self.read_overrides() {
+            for line in self.engine.ops.sync_overrides(&self.engine.spec, &file, Instant::now()) {
+                log::info!("start: {line}");
+            }
+        }
         let n = self.engine.sync()?;
         log::info!(
             "start: table reconciled with {} ({} services, {} real servers in the kernel), {n} IPVS commands",
@@ -293,6 +307,7 @@ impl<K: Kernel> Supervisor<K> {
             for s in sigs {
                 match s {
                     SIGHUP => self.reload(),
+                    SIGUSR1 => self.apply_overrides("SIGUSR1"),
                     SIGTERM | SIGINT => {
                         log::info!("shutting down due to signal {s}");
                         self.shutdown();
@@ -401,7 +416,14 @@ impl<K: Kernel> Supervisor<K> {
 
     fn next_timeout(&self) -> Duration {
         let now = Instant::now();
-        let soonest = self.restarts.values().min().map(|t| t.saturating_duration_since(now));
+        let drain = self.engine.draining().then_some(self.next_drain);
+        let soonest = self
+            .restarts
+            .values()
+            .copied()
+            .chain(drain)
+            .min()
+            .map(|t| t.saturating_duration_since(now));
         soonest.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1))
     }
 
@@ -674,6 +696,12 @@ impl<K: Kernel> Supervisor<K> {
                 self.pending.insert(k);
             }
         }
+        if now >= self.next_drain && self.engine.draining() {
+            self.next_drain = now + DRAIN_EVERY;
+            if let Err(e) = self.engine.drain_step(now, RESYNC_STEP) {
+                log::warn!("drain: {e}");
+            }
+        }
         if self.engine.needs_resync
             && self.engine.resync.is_none()
             && now.duration_since(self.last_resync) > RESYNC_AFTER_FAILURE
@@ -806,6 +834,10 @@ impl<K: Kernel> Supervisor<K> {
         }
         let stats = self.engine.reload(new);
         let t2 = Instant::now();
+        if self.overrides.is_some() {
+            self.overrides = Some(config.paths.overrides.clone());
+        }
+        self.apply_overrides("reload");
         let n_fresh = fresh.len();
         // Started between polls, so that the running nannies are heard.
         self.queue_starts(fresh);
@@ -826,6 +858,35 @@ impl<K: Kernel> Supervisor<K> {
         );
         self.last_resync = Instant::now();
         self.resync_clock = None;
+    }
+
+    /// Reads pulse's overrides file, bounded and never blocking
+    /// (`lvs_config::read_file`); `None` (logged) when there is none to
+    /// read or it is bad: the overrides in force stay, nothing is half
+    /// applied.
+    fn read_overrides(&self) -> Option<lvs_config::overrides::Overrides> {
+        let path = self.overrides.as_ref()?;
+        match lvs_config::overrides::read(path) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                log::error!("overrides: {e}; keeping the overrides in force");
+                None
+            }
+        }
+    }
+
+    /// Re-reads the overrides and changes what they touch.
+    fn apply_overrides(&mut self, why: &str) {
+        if let Some(file) = self.read_overrides() {
+            let n = self.engine.set_overrides(&file, Instant::now());
+            log::info!(
+                "overrides ({why}): generation {} from {}, {} entries, {n} IPVS commands",
+                file.generation,
+                if file.origin.is_empty() { "nobody" } else { &file.origin },
+                file.entries.len()
+            );
+            self.next_drain = Instant::now();
+        }
     }
 
     /// Stops every nanny (SIGTERM, then SIGKILL after a grace period) and

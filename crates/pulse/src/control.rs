@@ -1,7 +1,10 @@
 //! The control protocol, pure: one request line in, one reply out.
 //!
 //! Requests: `status`, `status json`, `events` (a stream),
-//! `take-over`, `stand-down`, `reload`.
+//! `take-over`, `stand-down`, `reload`, and the operator's overrides
+//! (`crate::operate`): `drain SERVICE SERVER [TIMEOUT]`, `disable SERVICE
+//! [SERVER]`, `enable SERVICE [SERVER]`, `weight SERVICE SERVER
+//! N|default`, `overrides`.
 //! The socket itself (root only, peer credentials checked) is in
 //! `event_loop`.
 
@@ -15,7 +18,7 @@ use crate::stall::LoopStats;
 use crate::wire::DropCounters;
 
 /// A parsed control request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// Human-readable status.
     StatusText,
@@ -26,6 +29,10 @@ pub enum Request {
     Events,
     /// A command for the state machine.
     Command(Command),
+    /// A change to the operator's overrides.
+    Operate(crate::operate::OpRequest),
+    /// The list of overrides.
+    Overrides,
 }
 
 /// Parses one request line.
@@ -41,8 +48,13 @@ pub fn parse_request(line: &str) -> Result<Request, String> {
         ["take-over"] => Ok(Request::Command(Command::TakeOver)),
         ["stand-down"] => Ok(Request::Command(Command::StandDown)),
         ["reload"] => Ok(Request::Command(Command::Reload)),
+        ["overrides"] => Ok(Request::Overrides),
+        [verb, ..] if crate::operate::VERBS.contains(verb) => {
+            crate::operate::parse(&words).map(Request::Operate)
+        }
         _ => Err(format!(
-            "unknown request {:?}; try status, status json, events, take-over, stand-down, reload",
+            "unknown request {:?}; try status, status json, events, take-over, stand-down, reload, \
+             drain, disable, enable, weight, overrides",
             line.trim()
         )),
     }

@@ -48,6 +48,8 @@ enum State {
 #[derive(Debug)]
 struct Conn {
     stream: UnixStream,
+    /// The peer's uid, read at accept (always 0: others are refused).
+    uid: u32,
     deadline: Instant,
     state: State,
     request: Vec<u8>,
@@ -62,6 +64,8 @@ pub struct Pending {
     pub token: Token,
     /// The request line (lossy UTF-8, at most 256 bytes).
     pub line: String,
+    /// The caller's uid (from its credentials at accept), for the log.
+    pub uid: u32,
 }
 
 /// The listener and its open connections.
@@ -136,8 +140,9 @@ impl ControlServer {
         }
         let slot = token.0 - self.first;
         let mut out = Vec::new();
+        let uid = self.conns.get(slot).and_then(Option::as_ref).map_or(0, |c| c.uid);
         if let Some(line) = self.advance(slot, registry) {
-            out.push(Pending { token, line });
+            out.push(Pending { token, line, uid });
         }
         out
     }
@@ -218,6 +223,7 @@ impl ControlServer {
             };
             let mut conn = Conn {
                 stream,
+                uid: uid.unwrap_or(0),
                 deadline: now + DEADLINE,
                 state: State::Reading,
                 request: Vec::new(),
@@ -238,7 +244,7 @@ impl ControlServer {
             self.conns[slot] = Some(conn);
             // Edge-triggered: whatever is already there is read now.
             if let Some(line) = self.advance(slot, registry) {
-                complete.push(Pending { token, line });
+                complete.push(Pending { token, line, uid: uid.unwrap_or(0) });
             }
         }
     }

@@ -29,6 +29,7 @@ use crate::order::Held;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
+use crate::state_file::{Operator, Sharing};
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
 
@@ -90,6 +91,8 @@ pub struct Daemon<H: Host> {
     http: Option<HttpServer>,
     /// `http: listen` as configured at start.
     http_listen: Option<SocketAddr>,
+    /// The operator's overrides and their file.
+    operator: Operator,
     /// Where lvsd's reports arrive, read off the loop.
     lvsd_link: Option<Mailbox>,
     /// lvsd's last report as of this turn.
@@ -115,6 +118,15 @@ fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
 /// CPU time this thread has used, for the stall warning.
 fn thread_cpu() -> Option<Duration> {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
+}
+
+/// How overrides reach the peers under this configuration.
+fn sharing(cfg: &machine::Config) -> Sharing {
+    match &cfg.protocol {
+        _ if cfg.routers.len() < 2 => Sharing::Alone,
+        machine::Protocol::Native { key } => Sharing::Native(key.clone()),
+        machine::Protocol::Piranha => Sharing::Local,
+    }
 }
 
 fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
@@ -174,6 +186,13 @@ impl<H: Host> Daemon<H> {
             Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
         let mut host = host;
         host.attach(Arc::clone(&waker));
+        let operator = Operator::new(
+            Arc::clone(&waker),
+            loaded.catalog.clone(),
+            loaded.overrides.clone(),
+            loaded.me.clone(),
+            sharing(&loaded.machine),
+        );
         // lvsd's reports: read on threads that wake the loop. Without
         // them pulse still runs; it only shows less.
         let link_path = crate::lvsd_link::socket_path(&control_path);
@@ -238,6 +257,7 @@ impl<H: Host> Daemon<H> {
             board,
             http,
             http_listen: loaded.settings.http_listen,
+            operator,
             lvsd_link,
             lvsd_view: None,
             events: Arc::new(EventLog::default()),
@@ -327,9 +347,10 @@ impl<H: Host> Daemon<H> {
         match crate::sys::realtime_here(crate::sys::PRIORITY) {
             Ok(()) => log::info!("the loop runs at real-time priority (SCHED_RR {})", crate::sys::PRIORITY),
             Err(e) => log::warn!(
-                "the loop runs at normal priority, so a busy router may delay heartbeats:                  real-time scheduling refused: {e}"
+                "the loop runs at normal priority, so a busy router may delay heartbeats: real-time scheduling refused: {e}"
             ),
         }
+        self.operator.begin();
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
         }
@@ -384,7 +405,12 @@ impl<H: Host> Daemon<H> {
             let exit = match ev.token() {
                 SIGNALS => self.on_signals(),
                 LINKS => self.on_link_events(),
-                WOKEN => self.on_reloaded() || self.on_host_wake(),
+                WOKEN => {
+                    if self.operator.written() {
+                        self.host.overrides_changed();
+                    }
+                    self.on_reloaded() || self.on_host_wake()
+                }
                 t if self.control.owns(t) => self.on_control(t, now),
                 Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                 Token(n) => {
@@ -478,6 +504,9 @@ impl<H: Host> Daemon<H> {
             let r = match a {
                 Action::SendHeartbeat(p) => {
                     self.send(&p);
+                    if let Some(v) = self.operator.due_version(Instant::now()) {
+                        self.send(&v);
+                    }
                     Ok(())
                 }
                 Action::RunActiveCmd => self.host.run_command(CommandKind::Active),
@@ -578,6 +607,8 @@ impl<H: Host> Daemon<H> {
         }
         self.links = links;
         self.host.reconfigure(l.host);
+        let sharing = sharing(&l.machine);
+        self.operator.reconfigure(l.catalog, l.overrides, l.me, sharing);
         self.host.prepare_announcements(&l.machine.vips);
         self.handle(Event::Reconfigured(Box::new(l.machine)))
     }
@@ -631,6 +662,9 @@ impl<H: Host> Daemon<H> {
         loop {
             let r = self.sockets[k].recv_from(&mut buf);
             match r {
+                Ok((n, from)) if crate::share::is_share(&buf[..n]) => {
+                    self.on_share(k, from, &buf[..n]);
+                }
                 Ok((n, from)) => {
                     let data = buf[..n].to_vec();
                     if self.handle(Event::Packet { from: from.ip(), data }) {
@@ -647,6 +681,32 @@ impl<H: Host> Daemon<H> {
         }
     }
 
+    /// An overrides message on heartbeat socket `k`: only from a peer's
+    /// address; a reply (our whole set) goes back where it came from.
+    fn on_share(&mut self, k: usize, from: SocketAddr, data: &[u8]) {
+        let cfg = self.machine.config();
+        let peer = cfg
+            .routers
+            .iter()
+            .enumerate()
+            .find(|(i, r)| *i != cfg.me && r.addrs.contains(&from.ip()))
+            .map(|(_, r)| r.name.clone());
+        let Some(peer) = peer else {
+            log::debug!("overrides message from {from}, not a peer: dropped");
+            return;
+        };
+        match self.operator.on_share(data, &peer) {
+            Ok(Some(reply)) => {
+                if let Err(e) = self.sockets[k].send_to(&reply, from) {
+                    log::debug!("overrides to {from}: {e}");
+                }
+            }
+            Ok(None) => {}
+            // A wrong key already shows in the heartbeats' rate-limited warnings.
+            Err(e) => log::debug!("overrides message from {peer} ({from}) dropped: {e}"),
+        }
+    }
+
     /// Readiness on the control socket or a connection: answers every
     /// request that is complete.
     fn on_control(&mut self, token: Token, now: Instant) -> bool {
@@ -659,6 +719,8 @@ impl<H: Host> Daemon<H> {
                     &self.stats,
                 ),
                 Ok(Request::StatusJson) => control::render_json(&self.snapshot()),
+                Ok(Request::Operate(r)) => self.operator.request(&r, p.uid),
+                Ok(Request::Overrides) => self.operator.list(),
                 Ok(Request::Events) => {
                     // Served by a thread from the board, made now if no
                     // `http:` made it at start.
@@ -670,7 +732,7 @@ impl<H: Host> Daemon<H> {
                     continue;
                 }
                 Ok(Request::Command(c)) => {
-                    log::info!("control: {}", p.line.trim());
+                    log::info!("control (uid {}): {}", p.uid, p.line.trim());
                     exit |= self.handle(Event::Control(c));
                     "ok\n".to_owned()
                 }

@@ -111,6 +111,8 @@ pub trait Host {
     fn stop_lvsd(&mut self);
     /// Forwards SIGHUP to lvsd.
     fn reload_lvsd(&mut self);
+    /// Tells lvsd (SIGUSR1) that the overrides file changed.
+    fn overrides_changed(&mut self) {}
     /// Switches the IPVS sync daemon.
     fn sync_daemon(&mut self, role: SyncRole) -> Result<(), HostError>;
     /// Reaps exited children; returns supervised ones that exited.
@@ -266,6 +268,10 @@ impl Host for RealHost {
 
     fn reload_lvsd(&mut self) {
         self.procs.reload_lvsd();
+    }
+
+    fn overrides_changed(&mut self) {
+        self.procs.signal_lvsd(nix::sys::signal::Signal::SIGUSR1);
     }
 
     fn sync_daemon(&mut self, role: SyncRole) -> Result<(), HostError> {

@@ -42,12 +42,15 @@ pub mod lvsd_link;
 pub mod machine;
 pub mod metrics;
 pub mod notify;
+pub mod operate;
 pub mod order;
 pub mod reload;
 pub mod settings;
 pub mod setup;
+pub mod share;
 pub mod snapshot;
 pub mod stall;
+pub mod state_file;
 #[allow(unsafe_code)]
 mod sys;
 pub mod wire;

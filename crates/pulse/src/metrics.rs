@@ -172,6 +172,7 @@ fn lvsd(reg: &mut Registry, v: &LvsdView) {
     let up: Family<Labels, Gauge> = Family::default();
     let weight: Family<Labels, Gauge> = Family::default();
     let configured: Family<Labels, Gauge> = Family::default();
+    let kept: Family<Labels, Gauge> = Family::default();
     let transitions: Family<Labels, Counter> = Family::default();
     let conns: Family<Labels, Counter> = Family::default();
     let packets: Family<Labels, Counter> = Family::default();
@@ -201,6 +202,7 @@ fn lvsd(reg: &mut Registry, v: &LvsdView) {
             up.get_or_create(&l).set(i64::from(srv.health == lvsd_api::Health::Up));
             weight.get_or_create(&l).set(i64::from(srv.weight.unwrap_or(0)));
             configured.get_or_create(&l).set(i64::from(srv.configured_weight));
+            kept.get_or_create(&l).set(i64::from(srv.kept_by_threshold));
             transitions.get_or_create(&l).inc_by(srv.transitions);
             if let Some(c) = &srv.counters {
                 count(&l, c);
@@ -226,6 +228,11 @@ fn lvsd(reg: &mut Registry, v: &LvsdView) {
         "lvs_real_server_configured_weight",
         "The weight the configuration gives the real server",
         configured,
+    );
+    reg.register(
+        "lvs_real_server_kept_by_threshold",
+        "1 while the real server is in the table only because of its service's depool threshold (min_up)",
+        kept,
     );
     reg.register(
         "lvs_real_server_check_duration_seconds",
@@ -347,6 +354,8 @@ pub(crate) mod tests {
                             transitions: 1,
                             checks,
                             counters: Some(c),
+                            kept_by_threshold: false,
+                            operator: None,
                         },
                         Server {
                             server: "192.168.10.3:80".into(),
@@ -358,6 +367,8 @@ pub(crate) mod tests {
                             transitions: 2,
                             checks: Checks::default(),
                             counters: None,
+                            kept_by_threshold: true,
+                            operator: Some("disabled".into()),
                         },
                     ],
                 }],
@@ -386,6 +397,8 @@ pub(crate) mod tests {
             format!("lvs_real_server_up{{{b}}} 0\n"),
             format!("lvs_real_server_weight{{{a}}} 2\n"),
             format!("lvs_real_server_weight{{{b}}} 0\n"),
+            format!("lvs_real_server_kept_by_threshold{{{a}}} 0\n"),
+            format!("lvs_real_server_kept_by_threshold{{{b}}} 1\n"),
             format!("lvs_real_server_transitions_total{{{b}}} 2\n"),
             format!("lvs_real_server_check_duration_seconds_count{{{a}}} 2\n"),
             format!("lvs_real_server_check_duration_seconds_bucket{{{a},le=\"0.0025\"}} 1\n"),

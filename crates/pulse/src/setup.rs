@@ -109,6 +109,12 @@ pub struct Loaded {
     pub host: HostConfig,
     /// Our heartbeat addresses and port.
     pub bind: Vec<SocketAddr>,
+    /// What control requests may name (services and real servers).
+    pub catalog: lvs_config::overrides::Catalog,
+    /// The overrides file (`paths.overrides`).
+    pub overrides: PathBuf,
+    /// This router's name.
+    pub me: String,
 }
 
 /// Local interface addresses, with the interface names.
@@ -208,7 +214,17 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
         failover: crate::fos::host_services(&s.failover, opts.verbose),
     };
     let bind = my_addrs.iter().map(|a| SocketAddr::new(*a, s.heartbeat.port)).collect();
-    Ok(Loaded { settings: s, machine: mc, host, bind })
+    let catalog = lvs_config::overrides::Catalog::of(&model);
+    let me_name = s.routers[me].name.clone();
+    Ok(Loaded {
+        settings: s,
+        machine: mc,
+        host,
+        bind,
+        catalog,
+        overrides: model.paths.overrides.clone(),
+        me: me_name,
+    })
 }
 
 /// `--test-config`: what to print on stdout and stderr, and the exit code.

@@ -329,6 +329,21 @@ impl Key {
     fn mac(&self) -> HmacSha256 {
         self.mac.clone()
     }
+
+    /// The HMAC-SHA256 of `bytes` (for other authenticated messages on the
+    /// heartbeat sockets, `share`).
+    pub fn sign(&self, bytes: &[u8]) -> [u8; MAC_LEN] {
+        let mut m = self.mac();
+        m.update(bytes);
+        m.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the HMAC of `bytes`, compared in constant time.
+    pub fn verify(&self, bytes: &[u8], tag: &[u8]) -> bool {
+        let mut m = self.mac();
+        m.update(bytes);
+        m.verify_slice(tag).is_ok()
+    }
 }
 
 impl fmt::Debug for Key {

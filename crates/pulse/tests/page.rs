@@ -57,6 +57,8 @@ fn report(down: bool) -> lvsd_api::Report {
             active_connections: 2,
             ..Counters::default()
         }),
+        kept_by_threshold: false,
+        operator: None,
     };
     Report {
         version: lvsd_api::VERSION,

@@ -361,6 +361,8 @@ fn virtual_service(b: &Block, path: Loc, r: &mut Reader) -> Option<VirtualServic
         monitor,
         check,
         real_servers,
+        min_up: None,
+        drain_timeout: DEFAULT_DRAIN_TIMEOUT,
     })
 }
 

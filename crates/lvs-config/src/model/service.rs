@@ -4,9 +4,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
 
-use super::{yes, HealthCheck};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{yes, HealthCheck, Millis};
 
 /// How IPVS forwards packets to a real server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -183,10 +185,102 @@ pub struct VirtualService {
     /// The real servers, in file order.
     #[serde(default)]
     pub real_servers: Vec<RealServer>,
+    /// Depool threshold (PyBal's `depool_threshold`): when failing checks
+    /// would leave fewer real servers in than this, `50%` of the active
+    /// real servers or a count such as `2`, the servers that failed last
+    /// stay in at their weight, marked "kept by threshold" with a warning.
+    /// An operator's `disable` or `drain` is not limited by it. Absent
+    /// (the default): off. YAML only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_up: Option<MinUp>,
+    /// How long a drained real server (`pulse --control drain`, or one a
+    /// reload removed) may keep connections before it is deleted anyway
+    /// (default 300 s). YAML only.
+    #[serde(default = "default_drain_timeout", skip_serializing_if = "is_default_drain_timeout")]
+    pub drain_timeout: Millis,
 }
 
 pub(super) fn default_port() -> u16 {
     80
+}
+
+/// The default of [`VirtualService::drain_timeout`].
+pub const DEFAULT_DRAIN_TIMEOUT: Millis = Millis::from_secs(300);
+
+fn default_drain_timeout() -> Millis {
+    DEFAULT_DRAIN_TIMEOUT
+}
+
+fn is_default_drain_timeout(m: &Millis) -> bool {
+    *m == DEFAULT_DRAIN_TIMEOUT
+}
+
+/// A depool threshold ([`VirtualService::min_up`]): written `50%` or `2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinUp {
+    /// This percentage (1-100) of the active real servers, rounded up.
+    Percent(u8),
+    /// This many real servers.
+    Count(u32),
+}
+
+impl MinUp {
+    /// How many of `total` real servers must stay in.
+    pub fn of(self, total: usize) -> usize {
+        match self {
+            MinUp::Percent(p) => (total * usize::from(p)).div_ceil(100),
+            MinUp::Count(n) => usize::try_from(n).unwrap_or(usize::MAX).min(total),
+        }
+    }
+
+    /// Parses `50%` or `2`; the error is a plain lowercase message.
+    pub fn parse(text: &str) -> Result<MinUp, String> {
+        let t = text.trim();
+        let bad = || {
+            format!("invalid threshold `{text}` (use a percentage such as `50%` or a count such as `2`)")
+        };
+        if let Some(p) = t.strip_suffix('%') {
+            match p.trim_end().parse::<u8>() {
+                Ok(p) if (1..=100).contains(&p) => Ok(MinUp::Percent(p)),
+                _ => Err(bad()),
+            }
+        } else {
+            t.parse::<u32>().map(MinUp::Count).map_err(|_| bad())
+        }
+    }
+}
+
+impl fmt::Display for MinUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MinUp::Percent(p) => write!(f, "{p}%"),
+            MinUp::Count(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for MinUp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MinUp::Percent(_) => s.serialize_str(&self.to_string()),
+            MinUp::Count(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MinUp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u32),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(MinUp::Count(n)),
+            Raw::S(s) => MinUp::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A real server of a virtual service.

@@ -319,6 +319,7 @@ pub(super) fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {
         ipvsadm: one(&mut m, "ipvsadm", d.ipvsadm),
         fos: one(&mut m, "fos", d.fos),
         send_arp: one(&mut m, "send_arp", d.send_arp),
+        overrides: one(&mut m, "overrides", d.overrides),
     };
     m.finish(sink, "`paths`");
     Some(p)

@@ -218,6 +218,8 @@ fn virtual_service(i: usize) -> impl Strategy<Value = VirtualService> {
                         monitor,
                         check,
                         real_servers,
+                        min_up: None,
+                        drain_timeout: DEFAULT_DRAIN_TIMEOUT,
                     }
                 },
             )
@@ -381,7 +383,14 @@ pub fn config() -> impl Strategy<Value = Config> {
                     rsh_command,
                     reservation_conflict_action: rca,
                     http: None,
-                    paths: Paths { lvsd: p.0, nanny: p.1, ipvsadm: p.2, fos: p.3, send_arp: p.4 },
+                    paths: Paths {
+                        lvsd: p.0,
+                        nanny: p.1,
+                        ipvsadm: p.2,
+                        fos: p.3,
+                        send_arp: p.4,
+                        ..Paths::default()
+                    },
                     virtual_services,
                     failover_services,
                 }
@@ -489,6 +498,8 @@ fn cf_virtual(i: usize) -> impl Strategy<Value = VirtualService> {
                         monitor,
                         check,
                         real_servers,
+                        min_up: None,
+                        drain_timeout: DEFAULT_DRAIN_TIMEOUT,
                     }
                 },
             )

@@ -216,6 +216,16 @@ impl Procs {
         }
     }
 
+    /// Sends `sig` to lvsd while it runs.
+    pub fn signal_lvsd(&self, sig: Signal) {
+        if let Lvsd::Running(child) = &self.lvsd {
+            let pid = pid_of(child);
+            if let Err(e) = kill(pid, sig) {
+                log::warn!("{sig} to lvsd ({pid}): {e}");
+            }
+        }
+    }
+
     /// lvsd's pid while it runs.
     pub fn lvsd_pid(&self) -> Option<u32> {
         match &self.lvsd {

@@ -80,6 +80,14 @@ pub(super) fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<Vir
             }
         }
     }
+    let min_up = m.get(sink, "min_up").and_then(|(n, _)| {
+        let (t, _) = scalar(sink, n, "min_up", "a percentage or a count")?;
+        MinUp::parse(t).map_err(|e| sink.error(n.pos(), format!("`min_up`: {e}"))).ok()
+    });
+    let drain_timeout = m
+        .get(sink, "drain_timeout")
+        .and_then(|(n, _)| millis(sink, n, "drain_timeout"))
+        .unwrap_or(DEFAULT_DRAIN_TIMEOUT);
     m.finish(sink, what);
     Some(VirtualService {
         name: name.unwrap_or_default(),
@@ -96,6 +104,8 @@ pub(super) fn virtual_service(sink: &mut Sink, n: Node, path: Loc) -> Option<Vir
         monitor,
         check,
         real_servers,
+        min_up,
+        drain_timeout,
     })
 }
 
