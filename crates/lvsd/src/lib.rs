@@ -7,7 +7,10 @@
 //!   the nannies' reports (pure).
 //! - [`kernel`]: the seam to IPVS (`ipvs::Client`, or an in-memory fake).
 //! - [`engine`]: reconciliation and per-report changes through the seam.
-//! - [`supervise`]: the event loop (signals, nanny pipes, restarts).
+//! - [`policy`]: when nannies are restarted, judged hung, and their
+//!   servers taken as down without a verdict (a pure state machine).
+//! - [`supervise`]: the event loop (signals, nanny pipes), carrying out
+//!   the policy's actions.
 //! - [`report`]: what lvsd tells pulse (health, reasons, counters) over
 //!   `--report-socket`, in `lvsd_api`'s messages.
 //! - [`spawn`]: the only place processes are started; `sys`: the only
@@ -19,6 +22,7 @@ pub mod engine;
 pub mod kernel;
 pub mod limits;
 pub mod operate;
+pub mod policy;
 pub mod ready;
 pub mod report;
 pub mod spawn;
