@@ -3,24 +3,22 @@
 //! into [`Event`]s, calls the pure [`Machine::step`], and carries out the
 //! returned [`Action`]s through a [`Host`].
 
-use std::io::{self, ErrorKind, Write};
+use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::event_stream::EventStreams;
 use crate::events::{EventLog, Watcher, What};
-use crate::host::{CommandKind, Host, RealHost};
+use crate::host::{CommandKind, Host};
 use crate::http_server::HttpServer;
 use crate::lvsd_link::{LvsdView, Mailbox};
 use crate::machine::{self, Action, Event, Machine, Now};
@@ -29,9 +27,17 @@ use crate::order::Held;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
 use crate::stall::LoopStats;
-use crate::state_file::{Operator, Sharing};
+use crate::state_file::Operator;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
+pub use client::request;
+pub use open::random_boot_id;
+
+mod client;
+mod links;
+mod open;
+
+use open::{peer_targets, sharing};
 
 const SIGNALS: Token = Token(0);
 const CONTROL: Token = Token(1);
@@ -45,23 +51,6 @@ const CONN_BASE: usize = 1024;
 
 fn now() -> Now {
     Now { mono: Instant::now() }
-}
-
-/// A random boot id from the kernel's generator.
-pub fn random_boot_id() -> u64 {
-    let mut b = [0u8; 8];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = io::Read::read_exact(&mut f, &mut b);
-    }
-    let id = u64::from_ne_bytes(b);
-    if id == 0 {
-        // Fall back to time and pid: unique enough across restarts (only
-        // uniqueness matters, not what the clock says).
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        (wall as u64) ^ (u64::from(std::process::id()) << 40)
-    } else {
-        id
-    }
 }
 
 /// The running daemon: machine, host and the fds it waits on.
@@ -120,152 +109,7 @@ fn thread_cpu() -> Option<Duration> {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
 }
 
-/// How overrides reach the peers under this configuration.
-fn sharing(cfg: &machine::Config) -> Sharing {
-    match &cfg.protocol {
-        _ if cfg.routers.len() < 2 => Sharing::Alone,
-        machine::Protocol::Native { key } => Sharing::Native(key.clone()),
-        machine::Protocol::Piranha => Sharing::Local,
-    }
-}
-
-fn peer_targets(cfg: &machine::Config, port: u16, nsockets: usize) -> Vec<(usize, SocketAddr)> {
-    let mut v = Vec::new();
-    for (i, r) in cfg.routers.iter().enumerate() {
-        if i == cfg.me {
-            continue;
-        }
-        for (k, a) in r.addrs.iter().enumerate() {
-            v.push((k.min(nsockets.saturating_sub(1)), SocketAddr::new(*a, port)));
-        }
-    }
-    v
-}
-
-impl Daemon<RealHost> {
-    /// Loads the settings, binds the sockets and installs signal handlers.
-    ///
-    /// # Errors
-    /// Any [`RunError`]; nothing has been changed on the host then.
-    pub fn prepare(opts: Options) -> Result<Daemon<RealHost>, RunError> {
-        let loaded = load(&opts, random_boot_id())?;
-        let host = RealHost::new(loaded.host.clone());
-        Daemon::with_host(opts, loaded, host)
-    }
-}
-
 impl<H: Host> Daemon<H> {
-    /// Like [`Daemon::prepare`] with a given host and settings.
-    ///
-    /// # Errors
-    /// Any [`RunError`] from sockets and signals.
-    pub fn with_host(opts: Options, loaded: Loaded, host: H) -> Result<Daemon<H>, RunError> {
-        let poll = Poll::new().map_err(os("creating the poller"))?;
-        let mut sockets = Vec::new();
-        for (n, addr) in loaded.bind.iter().enumerate() {
-            let mut s =
-                UdpSocket::bind(*addr).map_err(|source| RunError::Bind { addr: *addr, source })?;
-            poll.registry()
-                .register(&mut s, Token(UDP_BASE + n), Interest::READABLE)
-                .map_err(os("registering a heartbeat socket"))?;
-            sockets.push(s);
-        }
-        let peers = peer_targets(&loaded.machine, loaded.settings.heartbeat.port, sockets.len());
-        let control_path = loaded.settings.control_socket.clone();
-        let control = ControlServer::bind(&control_path, poll.registry(), CONTROL, CONN_BASE)
-            .map_err(|source| RunError::Control { path: control_path.clone(), source })?;
-        let board = loaded.settings.http_listen.map(|_| Board::new());
-        let http = match (loaded.settings.http_listen, &board) {
-            (Some(addr), Some(b)) => Some(
-                HttpServer::bind(addr, b.clone())
-                    .map_err(|source| RunError::Http { addr, source })?,
-            ),
-            _ => None,
-        };
-        let waker =
-            Arc::new(mio::Waker::new(poll.registry(), WOKEN).map_err(os("creating the waker"))?);
-        let mut host = host;
-        host.attach(Arc::clone(&waker));
-        let operator = Operator::new(
-            Arc::clone(&waker),
-            loaded.catalog.clone(),
-            loaded.overrides.clone(),
-            loaded.me.clone(),
-            sharing(&loaded.machine),
-        );
-        // lvsd's reports: read on threads that wake the loop. Without
-        // them pulse still runs; it only shows less.
-        let link_path = crate::lvsd_link::socket_path(&control_path);
-        let link_waker = Arc::clone(&waker);
-        let lvsd_link = crate::lvsd_link::listen(&link_path, move || {
-            let _ = link_waker.wake();
-        })
-        .map_err(|e| log::warn!("lvsd report socket {}: {e}", link_path.display()))
-        .ok();
-        let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
-        signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
-        signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
-        let flags = [
-            (signal_hook::consts::SIGHUP, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGTERM, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGINT, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGCHLD, Arc::new(AtomicBool::new(false))),
-        ];
-        for (sig, flag) in &flags {
-            signal_hook::flag::register(*sig, Arc::clone(flag))
-                .map_err(os("installing a signal handler"))?;
-            let tx = signal_tx.try_clone().map_err(os("installing a signal handler"))?;
-            signal_hook::low_level::pipe::register(*sig, tx)
-                .map_err(os("installing a signal handler"))?;
-        }
-        poll.registry()
-            .register(&mut SourceFd(&signal_rx.as_raw_fd()), SIGNALS, Interest::READABLE)
-            .map_err(os("registering the signal pipe"))?;
-        let links: Vec<(String, bool)> =
-            loaded.machine.monitored_links.iter().map(|l| (l.clone(), true)).collect();
-        let monitor = if links.is_empty() {
-            None
-        } else {
-            let m = lvs_net::LinkMonitor::open()?;
-            poll.registry()
-                .register(&mut SourceFd(&m.as_raw_fd()), LINKS, Interest::READABLE)
-                .map_err(os("registering the link monitor"))?;
-            log::info!(
-                "monitoring links {}",
-                links.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            );
-            Some(m)
-        };
-        Ok(Daemon {
-            opts,
-            machine: Machine::new(loaded.machine),
-            host,
-            poll,
-            sockets,
-            peers,
-            control,
-            control_path,
-            reloader: Reloader::new(waker),
-            held: Held::default(),
-            stats: LoopStats::default(),
-            slowest: None,
-            signal_rx,
-            flags,
-            links,
-            monitor,
-            reloads: Reloads::default(),
-            board,
-            http,
-            http_listen: loaded.settings.http_listen,
-            operator,
-            lvsd_link,
-            lvsd_view: None,
-            events: Arc::new(EventLog::default()),
-            watcher: Watcher::default(),
-            event_streams: EventStreams::default(),
-        })
-    }
-
     /// Runs until SIGTERM/SIGINT has been handled, then waits for the
     /// processes being stopped.
     ///
@@ -742,126 +586,10 @@ impl<H: Host> Daemon<H> {
         }
         exit
     }
-
-    /// Applies a link's new state; true when the process must exit.
-    fn link_changed(&mut self, name: &str, now_up: bool) -> bool {
-        let Some((_, up)) = self.links.iter_mut().find(|(n, _)| n == name) else { return false };
-        if *up == now_up {
-            return false;
-        }
-        *up = now_up;
-        let ev =
-            if now_up { Event::LinkUp(name.to_owned()) } else { Event::LinkDown(name.to_owned()) };
-        self.handle(ev)
-    }
-
-    /// Reads the watched links' state afresh (at start, and after the
-    /// kernel dropped notifications).
-    fn reread_links(&mut self) -> bool {
-        if self.links.is_empty() {
-            return false;
-        }
-        let mut rtnl = match lvs_net::Rtnl::open() {
-            Ok(r) => r,
-            Err(e) => {
-                log::error!("monitor_links: {e}");
-                return false;
-            }
-        };
-        let names: Vec<String> = self.links.iter().map(|(n, _)| n.clone()).collect();
-        let mut exit = false;
-        for name in names {
-            let up = match rtnl.link(&name) {
-                Ok(l) => l.is_up(),
-                Err(lvs_net::Error::NoSuchInterface(_)) => false,
-                Err(e) => {
-                    log::error!("monitor_links: {e}");
-                    continue;
-                }
-            };
-            exit |= self.link_changed(&name, up);
-        }
-        exit
-    }
-
-    fn on_link_events(&mut self) -> bool {
-        let Some(m) = &mut self.monitor else { return false };
-        match m.read_events() {
-            Ok(events) => {
-                let mut exit = false;
-                for e in events {
-                    exit |= self.link_changed(&e.name, e.state == lvs_net::LinkState::Up);
-                }
-                exit
-            }
-            Err(lvs_net::Error::EventsLost) => self.reread_links(),
-            Err(e) => {
-                log::error!("monitor_links: {e}");
-                false
-            }
-        }
-    }
 }
 
 impl<H: Host> Drop for Daemon<H> {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.control_path);
-    }
-}
-
-/// Sends one request to a running pulse and returns its reply.
-///
-/// # Errors
-/// The socket error.
-pub fn request(socket: &Path, line: &str) -> io::Result<String> {
-    let mut s = UnixStream::connect(socket)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    // A refused client is answered and closed before it has written, so a
-    // failed write is not the end: the reply says why.
-    let sent = s.write_all(format!("{line}\n").as_bytes());
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    let mut out = String::new();
-    io::Read::read_to_string(&mut s, &mut out)?;
-    if out.is_empty() {
-        sent?;
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn peer_targets_pair_public_with_public() {
-        let r = |n: &str, a: &[&str]| machine::Router {
-            name: n.into(),
-            node_id: 1,
-            addrs: a.iter().map(|x| x.parse().unwrap()).collect(),
-        };
-        let cfg = machine::Config {
-            routers: vec![r("a", &["10.0.0.1", "10.1.0.1"]), r("b", &["10.0.0.2", "10.1.0.2"])],
-            me: 0,
-            keepalive: Duration::from_secs(2),
-            deadtime: Duration::from_secs(5),
-            preempt: false,
-            force_active: false,
-            test_start: false,
-            vips: vec![],
-            arp: machine::ArpPolicy::default(),
-            syncdaemon: false,
-            hot_standby: false,
-            monitored_links: vec![],
-            protocol: machine::Protocol::Piranha,
-            config_digest: [0; 32],
-            boot_id: 1,
-            failover: vec![],
-        };
-        let t = peer_targets(&cfg, 539, 2);
-        assert_eq!(
-            t,
-            vec![(0, "10.0.0.2:539".parse().unwrap()), (1, "10.1.0.2:539".parse().unwrap())]
-        );
-        assert_eq!(peer_targets(&cfg, 539, 1)[1].0, 0);
     }
 }
