@@ -63,7 +63,7 @@ pub fn hung_after(alive: Duration) -> Duration {
 }
 
 /// The wait before restarting a nanny after `quick_deaths` deaths in a
-/// row that each came less than [`STABLE`] after its start.
+/// row that each came less than a minute (`STABLE`) after its start.
 pub fn backoff(quick_deaths: u32) -> Duration {
     BACKOFF_START.saturating_mul(1 << quick_deaths.min(6)).min(BACKOFF_MAX)
 }

@@ -10,11 +10,12 @@
 //! (the [`Ear`]), never by time lvsd itself was busy or stalled.
 //!
 //! Nannies are started through [`crate::spawn`] only. What they say is
-//! framed into lines ([`lines`]), decoded with `nanny::protocol` and
-//! handed to the [`Engine`], which alone changes the table. When to
-//! restart, kill or give up on a nanny is decided by the pure
-//! [`Policy`]; this module only carries its actions out. The reload is in
-//! [`reload`](self::reload).
+//! framed into lines (`supervise/lines.rs`), decoded with
+//! `nanny::protocol` and handed to the [`Engine`], which alone changes the
+//! table. When to restart, kill or give up on a nanny is decided by the
+//! pure [`Policy`]; this module only carries its actions out. The reload
+//! is in `supervise/reload.rs`, the work done in slices between polls in
+//! `supervise/slices.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
@@ -37,6 +38,7 @@ use crate::spec::{NannyKey, NannyOptions, Report};
 
 mod lines;
 mod reload;
+mod slices;
 
 pub use crate::policy::{backoff, hung_after, Ear};
 use lines::{LineBuf, MAX_LINE};
@@ -46,16 +48,10 @@ const SIGNALS: Token = Token(0);
 const REPORT: Token = Token(usize::MAX);
 /// How long stopping nannies get to say goodbye at shutdown.
 const STOP_GRACE: Duration = Duration::from_secs(3);
-/// The longest a turn of the loop spends on a resync before it looks at
-/// signals and nanny reports again.
-const RESYNC_SLICE: Duration = Duration::from_millis(20);
 /// Services whose destinations one resync step reads.
 const RESYNC_STEP: usize = 8;
 /// Least time between two resyncs after refused commands.
 const RESYNC_AFTER_FAILURE: Duration = Duration::from_secs(2);
-/// The longest a turn of the loop spends starting nannies (at least one
-/// per turn) before it reads their reports again.
-const START_SLICE: Duration = Duration::from_millis(20);
 /// How often the connection counts of draining real servers are read.
 const DRAIN_EVERY: Duration = Duration::from_millis(500);
 /// How often the loop looks over every nanny for silence and first
@@ -123,7 +119,7 @@ pub struct Supervisor<K: Kernel> {
     last_resync: Instant,
     /// The resync in progress: when it started and the time spent on it.
     resync_clock: Option<(Instant, Duration)>,
-    /// Nannies to start, a [`START_SLICE`] at a time.
+    /// Nannies to start, a slice at a time (`slices.rs`).
     pending: BTreeSet<NannyKey>,
     /// When the current batch of starts began, and how many it started.
     start_clock: Option<(Instant, usize)>,
@@ -267,83 +263,6 @@ impl<K: Kernel> Supervisor<K> {
             self.resync_slice();
             if let Some(w) = &mut self.watch {
                 w.turn(&mut self.engine, self.poll.registry());
-            }
-        }
-    }
-
-    /// Queues nannies to start in [`START_SLICE`]s between polls.
-    fn queue_starts(&mut self, keys: Vec<NannyKey>) {
-        if keys.is_empty() {
-            return;
-        }
-        if self.start_clock.is_none() {
-            self.start_clock = Some((Instant::now(), 0));
-        }
-        self.pending.extend(keys);
-    }
-
-    /// Starts queued nannies for at most [`START_SLICE`] (at least one).
-    fn start_slice(&mut self) {
-        let t0 = Instant::now();
-        let mut started = 0;
-        while let Some(k) = self.pending.pop_first() {
-            if self.engine.spec.nannies.contains_key(&k) && self.policy.may_start(&k) {
-                self.start(&k);
-                started += 1;
-                if t0.elapsed() >= START_SLICE {
-                    break;
-                }
-            }
-        }
-        if let Some((since, n)) = self.start_clock.as_mut() {
-            *n += started;
-            if self.pending.is_empty() {
-                log::info!(
-                    "{n} nannies started in {:.1} s, {} running",
-                    since.elapsed().as_secs_f64(),
-                    self.running.len()
-                );
-                self.start_clock = None;
-            }
-        }
-    }
-
-    /// Works on the resync in progress for at most [`RESYNC_SLICE`], in
-    /// steps of [`RESYNC_STEP`] services; logs a summary when it ends.
-    fn resync_slice(&mut self) {
-        if self.engine.resync.is_none() {
-            self.resync_clock = None;
-            return;
-        }
-        let started = Instant::now();
-        let (since, busy) = *self.resync_clock.get_or_insert((started, Duration::ZERO));
-        let outcome = loop {
-            match self.engine.resync_step(RESYNC_STEP) {
-                Ok(None) if self.engine.resync.is_some() && started.elapsed() < RESYNC_SLICE => {}
-                other => break other,
-            }
-        };
-        let busy = busy + started.elapsed();
-        self.resync_clock = Some((since, busy));
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(r)) => {
-                self.resync_clock = None;
-                let restored = if r.commands > 0 { " (restored what drifted)" } else { "" };
-                log::info!(
-                    "resync after {}: read {} services and {} real servers in {} requests, {} IPVS commands; {:.3} s of work over {:.3} s{restored}",
-                    r.why,
-                    r.services_read,
-                    r.dests_read,
-                    r.reads,
-                    r.commands,
-                    busy.as_secs_f64(),
-                    since.elapsed().as_secs_f64()
-                );
-            }
-            Err(e) => {
-                self.resync_clock = None;
-                log::error!("resync: {e}; will retry");
             }
         }
     }
