@@ -10,7 +10,7 @@
 //! (the [`Ear`]), never by time lvsd itself was busy or stalled.
 //!
 //! Nannies are started through [`crate::spawn`] only. What they say is
-//! decoded with `nanny::protocol` and handed to the [`Engine`], which alone
+//! decoded with `nanny_api::protocol` and handed to the [`Engine`], which alone
 //! changes the table.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::pipe::Receiver;
 use mio::{Events, Interest, Poll, Token};
-use nanny::protocol::{self, DownMode, Message};
+use nanny_api::protocol::{self, DownMode, Message};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
