@@ -5,7 +5,9 @@
 //! Pure: no IO, no clocks. Time comes in as an argument.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+#[cfg(test)]
+use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -113,7 +115,8 @@ pub struct Spec {
     pub warnings: Vec<String>,
 }
 
-/// What a nanny last said about its server.
+/// What a nanny last said about its server: its last
+/// [`nanny_api::Decision`] as the table sees it, or nothing yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Report {
     /// Nothing yet: keep what the kernel has (adoption at start).
@@ -126,7 +129,19 @@ pub enum Report {
     Quiesced,
 }
 
-/// Options of lvsd that shape the nanny command lines.
+impl From<nanny_api::Decision> for Report {
+    fn from(d: nanny_api::Decision) -> Report {
+        use nanny_api::{Decision, DownMode};
+        match d {
+            Decision::Up { weight } | Decision::Weight { weight } => Report::Up(weight),
+            Decision::Down { mode: DownMode::Remove } => Report::Removed,
+            Decision::Down { mode: DownMode::Quiesce } => Report::Quiesced,
+        }
+    }
+}
+
+/// Options of lvsd that shape the nanny command lines (the command line
+/// itself is `nanny_api::NannyOptions`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NannyOptions {
     /// Pass `-v`.
@@ -187,22 +202,9 @@ pub fn service_of(vs: &VirtualService) -> Service {
     s
 }
 
-fn secs(d: lvs_config::Millis) -> String {
-    let ms = d.0;
-    if ms.is_multiple_of(1000) {
-        (ms / 1000).to_string()
-    } else {
-        format!("{}.{:03}", ms / 1000, ms % 1000)
-    }
-}
-
 /// The liveness period asked of nannies: their check interval, at most 5 s,
 /// so that a hung nanny is found within 15 s (3 periods).
 pub const MAX_ALIVE: Duration = Duration::from_secs(5);
-
-fn host(a: IpAddr) -> String {
-    a.to_string()
-}
 
 /// The nanny command line for one real server of a virtual service, or
 /// `None` for a check that needs no nanny (`none`).
@@ -212,112 +214,62 @@ fn nanny_args(
     check: &HealthCheck,
     opts: NannyOptions,
 ) -> Option<Vec<String>> {
+    use nanny_api::{CheckOptions, LoadCmd, Secs};
     if check.kind == CheckKind::None {
         return None; // before any allocation: tables of many `none` servers
     }
-    let mut a: Vec<String> = vec![
-        "-h".into(),
-        host(rs.address),
-        "-p".into(),
-        vs.port.to_string(),
-        "-r".into(),
-        rs.port.to_string(),
-    ];
-    if let Some(mark) = vs.fwmark.filter(|m| *m != 0) {
-        a.extend(["-f".into(), mark.to_string()]);
-    }
-    if vs.protocol == Protocol::Udp {
-        a.push("-u".into());
-    }
-    match &check.kind {
+    let mut o = nanny_api::NannyOptions::new(rs.address);
+    o.port = vs.port;
+    o.rport = Some(rs.port);
+    o.fwmark = vs.fwmark.unwrap_or(0);
+    o.udp = vs.protocol == Protocol::Udp;
+    o.check = match &check.kind {
         CheckKind::None => return None,
+        // The configuration holds decoded bytes: nanny must not decode again.
         CheckKind::Connect { send, expect, regex } => {
-            // The configuration holds decoded bytes: nanny must not decode again.
-            if send.is_some() || expect.is_some() {
-                a.push("-T".into());
-            }
-            if let Some(s) = send {
-                a.extend(["-s".into(), s.clone()]);
-            }
-            if let Some(x) = expect {
-                a.extend(["-x".into(), x.clone()]);
-            }
-            if *regex {
-                a.push("--regex".into());
-            }
+            CheckOptions::decoded_stream(send.clone(), expect.clone(), *regex)
         }
         CheckKind::Program { command, expect } => {
-            a.extend(["-e".into(), command.clone()]);
-            if let Some(x) = expect {
-                a.extend(["-T".into(), "-x".into(), x.clone()]);
-            }
+            CheckOptions::decoded_program(command.clone(), expect.clone())
         }
         CheckKind::Agent { command, on_up, on_down } => {
-            a.extend(["--agent".into(), command.clone()]);
-            if let Some(up) = on_up {
-                a.extend(["--agent-up".into(), up.clone()]);
-            }
-            if let Some(down) = on_down {
-                a.extend(["--agent-down".into(), down.clone()]);
-            }
+            o.agent_up.clone_from(on_up);
+            o.agent_down.clone_from(on_down);
+            CheckOptions::Agent { command: command.clone() }
         }
         CheckKind::Http { path, host, status, body_regex, tls } => {
-            a.extend(["--http-path".into(), path.clone()]);
-            if let Some(h) = host {
-                a.extend(["--http-host".into(), h.clone()]);
-            }
-            let list: Vec<String> = status.iter().map(u16::to_string).collect();
-            a.extend(["--http-status".into(), list.join(",")]);
-            if let Some(b) = body_regex {
-                a.extend(["--http-body".into(), b.clone()]);
-            }
-            if *tls {
-                a.push("--tls".into());
-            }
             // The Host header defaults to the virtual address.
-            a.extend(["-V".into(), host_of_vip(vs)]);
-        }
-        CheckKind::Ping { count } => {
-            a.extend(["--ping-count".into(), count.to_string()]);
-        }
-        CheckKind::Dns { query, record } => {
-            a.extend(["--dns".into(), query.clone()]);
-            if let Some(r) = record {
-                a.extend(["--dns-record".into(), r.clone()]);
+            o.vip = Some(vs.vip.address);
+            let list: Vec<String> = status.iter().map(u16::to_string).collect();
+            CheckOptions::Http {
+                path: Some(path.clone()),
+                host: host.clone(),
+                status: Some(list.join(",")),
+                body: body_regex.clone(),
+                tls: tls.then(nanny_api::TlsOptions::default),
             }
         }
-    }
-    let alive = check.interval.to_duration().min(MAX_ALIVE);
-    a.extend([
-        "-t".into(),
-        secs(check.interval),
-        "--timeout".into(),
-        secs(check.effective_timeout()),
-        "-a".into(),
-        secs(check.reentry),
-        "--retries".into(),
-        check.retries.to_string(),
-        "-w".into(),
-        rs.weight.to_string(),
-    ]);
-    if check.quiesce {
-        a.push("-q".into());
-    }
-    match check.load_monitor {
-        lvs_config::LoadMonitor::None => {}
-        lvs_config::LoadMonitor::Rup => a.extend(["-U".into(), "rup".into()]),
-        lvs_config::LoadMonitor::Ruptime => a.extend(["-U".into(), "ruptime".into()]),
-        lvs_config::LoadMonitor::Uptime => a.extend(["-U".into(), "rsh".into()]),
-    }
-    a.extend(["--alive".into(), format!("{:.3}", alive.as_secs_f64()), "--report".into()]);
-    if opts.verbose {
-        a.push("-v".into());
-    }
-    Some(a)
-}
-
-fn host_of_vip(vs: &VirtualService) -> String {
-    vs.vip.address.to_string()
+        CheckKind::Ping { count } => CheckOptions::Ping { count: Some(*count) },
+        CheckKind::Dns { query, record } => {
+            CheckOptions::Dns { name: query.clone(), record: record.clone() }
+        }
+    };
+    o.interval = Some(Secs::new(check.interval.to_duration()));
+    o.timeout = Some(Secs::new(check.effective_timeout().to_duration()));
+    o.reentry = Some(Secs::new(check.reentry.to_duration()));
+    o.retries = Some(check.retries);
+    o.weight = Some(rs.weight);
+    o.quiesce = check.quiesce;
+    o.load = match check.load_monitor {
+        lvs_config::LoadMonitor::None => None,
+        lvs_config::LoadMonitor::Rup => Some(LoadCmd::Rup),
+        lvs_config::LoadMonitor::Ruptime => Some(LoadCmd::Ruptime),
+        lvs_config::LoadMonitor::Uptime => Some(LoadCmd::Rsh),
+    };
+    o.alive = Some(Secs::with_decimals(check.interval.to_duration().min(MAX_ALIVE)));
+    o.mode = nanny_api::Mode::Report;
+    o.verbose = opts.verbose;
+    Some(o.to_args())
 }
 
 /// Works out what lvsd keeps for a configuration.
@@ -584,11 +536,20 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
         assert_eq!(e.dests.values().next().unwrap().weight, 7, "always up, at its weight");
     }
 
+    #[test]
+    fn a_nannys_decision_is_a_report() {
+        use nanny_api::{Decision, DownMode};
+        assert_eq!(Report::from(Decision::Up { weight: 3 }), Report::Up(3));
+        assert_eq!(Report::from(Decision::Weight { weight: 0 }), Report::Up(0));
+        assert_eq!(Report::from(Decision::Down { mode: DownMode::Remove }), Report::Removed);
+        assert_eq!(Report::from(Decision::Down { mode: DownMode::Quiesce }), Report::Quiesced);
+    }
+
     /// The record types the configuration accepts are those nanny knows.
     #[test]
     fn dns_record_types_agree_with_nanny() {
         let ours: Vec<&str> = lvs_config::DNS_RECORD_TYPES.iter().map(|(n, _)| *n).collect();
-        let nannys: Vec<&str> = nanny::dns::RECORD_TYPES.iter().map(|(n, _)| *n).collect();
+        let nannys: Vec<&str> = nanny_api::DNS_RECORD_TYPES.iter().map(|(n, _)| *n).collect();
         assert_eq!(ours, nannys);
     }
 

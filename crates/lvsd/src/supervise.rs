@@ -11,7 +11,7 @@
 //!
 //! Nannies are started through [`crate::spawn`] only. What they say is
 //! framed into lines (`supervise/lines.rs`), decoded with
-//! `nanny::protocol` and handed to the [`Engine`], which alone changes the
+//! `nanny_api::protocol` and handed to the [`Engine`], which alone changes the
 //! table. When to restart, kill or give up on a nanny is decided by the
 //! pure [`Policy`]; this module only carries its actions out. The reload
 //! is in `supervise/reload.rs`, the work done in slices between polls in
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::pipe::Receiver;
 use mio::{Events, Interest, Poll, Token};
-use nanny::protocol::{self, DownMode, Message};
+use nanny_api::protocol::{self, DownMode, Message};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};

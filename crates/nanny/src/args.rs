@@ -1,38 +1,20 @@
-//! Command line: piranha nanny's options (piranha 0.8.6 popt table) plus our
-//! own long options. Pure: turns argv into a [`Config`] without IO.
+//! Command line: read by `nanny_api::NannyOptions::from_args` (piranha
+//! nanny's options plus our own, the contract lvsd and pulse write with
+//! `to_args`); this module makes a [`Config`] of it: defaults, escapes,
+//! regexes, TLS, the check. Pure, without IO.
 
 use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+pub use nanny_api::{ArgsError, Method, Mode, DEFAULT_PING_COUNT, MAX_PING_COUNT};
+use nanny_api::{CheckOptions, Invocation, NannyOptions, Secs, TlsOptions};
 use regex::bytes::Regex;
 
 use crate::http::parse_statuses;
 use crate::load::LoadCmd;
 use crate::matcher::{unescape, Expect};
 use crate::probe::{Check, Tls};
-
-/// Forwarding method for standalone mode (`-M`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// NAT (`-m`).
-    Masquerade,
-    /// Direct routing (`-g`).
-    Gatewaying,
-    /// IP-in-IP tunnel (`-i`).
-    Tunnel,
-}
-
-/// Where decisions go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Report to lvsd on stdout with the line protocol (`--report`).
-    Report,
-    /// Apply to the kernel IPVS table (the default: run by hand).
-    Ipvs,
-    /// Change nothing, only log (`--norun`, `--test-start`).
-    NoRun,
-}
 
 /// Everything a nanny needs to run.
 #[derive(Debug, Clone)]
@@ -97,42 +79,6 @@ pub enum Parsed {
     Version,
 }
 
-/// A bad command line. Messages follow piranha's where it has one.
-#[derive(Debug, thiserror::Error)]
-pub enum ArgsError {
-    /// No `-h`.
-    #[error("No address supplied (use -h)")]
-    NoAddress,
-    /// `-h`/`-V` is not an IP address.
-    #[error("bad IP address -- {0}")]
-    BadIp(String),
-    /// A value is not valid for its option.
-    #[error("bad value {value:?} for {option}: {why}")]
-    BadValue {
-        /// The option.
-        option: String,
-        /// The value.
-        value: String,
-        /// Why.
-        why: String,
-    },
-    /// lexopt's complaint (unknown option, missing value...).
-    #[error("{0}")]
-    Lexopt(#[from] lexopt::Error),
-    /// `--fos` given.
-    #[error("--fos (failover services) is not supported by this nanny")]
-    Fos,
-    /// Two options that exclude each other.
-    #[error("{0}")]
-    Conflict(String),
-}
-
-/// Echo requests per `--ping` check unless `--ping-count` says otherwise:
-/// one lost datagram alone does not fail a check.
-pub const DEFAULT_PING_COUNT: u16 = 3;
-/// Most echo requests per check.
-pub const MAX_PING_COUNT: u16 = 100;
-
 /// Usage text for `--help`.
 pub const USAGE: &str = "\
 usage: nanny -h RIP [options]
@@ -193,236 +139,28 @@ fn bad(option: &str, value: &str, why: impl Into<String>) -> ArgsError {
     ArgsError::BadValue { option: option.into(), value: value.into(), why: why.into() }
 }
 
-fn secs(option: &str, v: &str) -> Result<Duration, ArgsError> {
-    let f: f64 = v.trim().parse().map_err(|_| bad(option, v, "not a number of seconds"))?;
-    if !(0.0..=86_400.0 * 365.0).contains(&f) {
-        return Err(bad(option, v, "out of range"));
-    }
-    Ok(Duration::from_secs_f64(f))
-}
-
-fn num<T: std::str::FromStr>(option: &str, v: &str) -> Result<T, ArgsError> {
-    v.trim().parse().map_err(|_| bad(option, v, "not a valid number"))
-}
-
-fn ip(v: &str) -> Result<IpAddr, ArgsError> {
-    v.trim().parse().map_err(|_| ArgsError::BadIp(v.to_string()))
-}
-
 /// Parses argv (without the program name).
 pub fn parse<I>(args: I) -> Result<Parsed, ArgsError>
 where
     I: IntoIterator,
     I::Item: Into<OsString>,
 {
-    use lexopt::prelude::*;
-    let mut p = lexopt::Parser::from_args(args);
-    let mut server = None;
-    let mut vip = None;
-    let mut port: u16 = 80;
-    let mut rport: Option<u16> = None;
-    let mut fwmark = 0u32;
-    let mut udp = false;
-    let mut method = Method::Masquerade;
-    let mut interval = Duration::from_secs(10);
-    let mut timeout = None;
-    let mut reentry = Duration::ZERO;
-    let mut retries = 0u32;
-    let mut weight = 1u32;
-    let mut scale = 10u32;
-    let mut quiesce = false;
-    let mut slow_start = true;
-    let mut adjust = crate::state::ADJUST_PERIOD;
-    let mut load = None;
-    let mut program = None;
-    let mut send = None;
-    let mut expect = None;
-    let mut regex = false;
-    let mut suppress = false;
-    let mut mode = Mode::Ipvs;
-    let mut alive = None;
-    let mut verbose = false;
-    let mut http = false;
-    let mut http_path = None;
-    let mut http_host = None;
-    let mut http_status = None;
-    let mut http_body = None;
-    let mut tls = false;
-    let mut tls_name = None;
-    let mut agent = None;
-    let mut agent_up = None;
-    let mut agent_down = None;
-    let mut always_up = false;
-    let mut ping: Option<u16> = None;
-    let mut dns_name: Option<String> = None;
-    let mut dns_record: Option<String> = None;
-    let mut fos = false;
-    while let Some(arg) = p.next()? {
-        let name = match &arg {
-            Short(c) => format!("-{c}"),
-            Long(l) => format!("--{l}"),
-            Value(v) => {
-                return Err(ArgsError::Lexopt(lexopt::Error::UnexpectedArgument(v.clone())));
-            }
-        };
-        match arg {
-            Short('h') | Long("server") => server = Some(ip(&p.value()?.string()?)?),
-            Short('V') | Long("virtaddress") => vip = Some(ip(&p.value()?.string()?)?),
-            Short('p') | Long("port") => port = num(&name, &p.value()?.string()?)?,
-            Short('r') | Long("rport") => rport = Some(num(&name, &p.value()?.string()?)?),
-            Short('f') | Long("fwmark") => fwmark = num(&name, &p.value()?.string()?)?,
-            Short('u') | Long("udp") | Long("UDP") => udp = true,
-            Short('M') | Long("method") => {
-                let v = p.value()?.string()?;
-                method = match v.trim_start_matches('-') {
-                    "i" => Method::Tunnel,
-                    "g" => Method::Gatewaying,
-                    // piranha maps everything else, `t` included, to -m.
-                    _ => Method::Masquerade,
-                };
-            }
-            Short('t') | Long("interval") => {
-                let v = p.value()?.string()?;
-                interval = secs(&name, &v)?;
-                if interval.is_zero() {
-                    return Err(bad(&name, &v, "must be more than 0"));
-                }
-            }
-            Long("timeout") => {
-                let v = p.value()?.string()?;
-                let t = secs(&name, &v)?;
-                if t.is_zero() {
-                    return Err(bad(&name, &v, "must be more than 0"));
-                }
-                timeout = Some(t);
-            }
-            Short('a') | Long("reentrytime") => reentry = secs(&name, &p.value()?.string()?)?,
-            Long("retries") => retries = num(&name, &p.value()?.string()?)?,
-            Short('w') | Long("weight") => weight = num(&name, &p.value()?.string()?)?,
-            Short('S') | Long("scale") => scale = num(&name, &p.value()?.string()?)?,
-            Short('q') | Long("quiesce_server") | Long("quiesce-server") => quiesce = true,
-            Long("no-slow-start") => slow_start = false,
-            Long("adjust") => {
-                let v = p.value()?.string()?;
-                adjust = secs(&name, &v)?;
-                if adjust.is_zero() {
-                    return Err(bad(&name, &v, "must be more than 0"));
-                }
-            }
-            Short('U') | Long("loadcmd") => {
-                let v = p.value()?.string()?;
-                load = LoadCmd::parse(&v).map_err(|why| bad(&name, &v, why))?;
-            }
-            Long("load-program") => load = Some(LoadCmd::Program(p.value()?.string()?)),
-            Short('e') | Long("send_program") => program = Some(p.value()?.string()?),
-            Short('s') | Long("send_string") | Long("send_str") => {
-                send = Some(p.value()?.string()?)
-            }
-            Short('x') | Long("expect_string") | Long("expect_str") => {
-                expect = Some(p.value()?.string()?)
-            }
-            Long("regex") => regex = true,
-            Short('T') | Long("suppress") => suppress = true,
-            Short('v') | Long("verbose") => verbose = true,
-            Short('I') | Long("ipvsadm") => {
-                p.value()?;
-            }
-            Short('n') | Long("nodaemon") | Short('c') | Long("nofork") => {}
-            Long("test-start") | Long("norun") => mode = Mode::NoRun,
-            Long("report") => mode = Mode::Report,
-            Long("alive") => {
-                let v = p.value()?.string()?;
-                let a = secs(&name, &v)?;
-                if a.is_zero() {
-                    return Err(bad(&name, &v, "must be more than 0"));
-                }
-                alive = Some(a);
-            }
-            Long("lvs") => {}
-            Long("fos") => fos = true,
-            Long("http") => http = true,
-            Long("http-path") => http_path = Some(p.value()?.string()?),
-            Long("http-host") => http_host = Some(p.value()?.string()?),
-            Long("http-status") => {
-                let v = p.value()?.string()?;
-                http_status = Some(parse_statuses(&v).map_err(|why| bad(&name, &v, why))?);
-            }
-            Long("http-body") => {
-                let v = p.value()?.string()?;
-                http_body = Some(Regex::new(&v).map_err(|e| bad(&name, &v, e.to_string()))?);
-            }
-            Long("tls") => tls = true,
-            Long("tls-name") => tls_name = Some(p.value()?.string()?),
-            Long("agent") => agent = Some(p.value()?.string()?),
-            Long("agent-up") => agent_up = Some(p.value()?.string()?),
-            Long("agent-down") => agent_down = Some(p.value()?.string()?),
-            Long("always-up") => always_up = true,
-            Long("dns") => dns_name = Some(p.value()?.string()?),
-            Long("dns-record") => dns_record = Some(p.value()?.string()?),
-            Long("ping") => ping = Some(ping.unwrap_or(DEFAULT_PING_COUNT)),
-            Long("ping-count") => {
-                let v = p.value()?.string()?;
-                let n: u16 = num(&name, &v)?;
-                if !(1..=MAX_PING_COUNT).contains(&n) {
-                    return Err(bad(&name, &v, format!("must be 1 to {MAX_PING_COUNT}")));
-                }
-                ping = Some(n);
-            }
-            Long("help") => return Ok(Parsed::Help),
-            Long("version") => return Ok(Parsed::Version),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    if fos {
-        return Err(ArgsError::Fos);
-    }
-    let server_ip = server.ok_or(ArgsError::NoAddress)?;
-    let rport = rport.unwrap_or(port);
-    let server = SocketAddr::new(server_ip, rport);
-    if reentry.is_zero() {
-        reentry = Duration::from_secs(180);
-    }
-    let text = |s: &str| if suppress { s.as_bytes().to_vec() } else { unescape(s) };
-    let expect_of = |s: &str| -> Result<Expect, ArgsError> {
-        if regex {
-            let pat = String::from_utf8_lossy(&text(s)).into_owned();
-            Ok(Expect::Regex(Regex::new(&pat).map_err(|e| bad("--regex", s, e.to_string()))?))
-        } else {
-            Ok(Expect::literal(&text(s)))
-        }
+    Ok(match NannyOptions::from_args(args)? {
+        Invocation::Help => Parsed::Help,
+        Invocation::Version => Parsed::Version,
+        Invocation::Run(o) => Parsed::Run(Box::new(config(&o)?)),
+    })
+}
+
+/// What nanny makes of its options: defaults, and the check built.
+fn config(o: &NannyOptions) -> Result<Config, ArgsError> {
+    let server_ip = o.server;
+    let rport = o.rport.unwrap_or(o.port);
+    let interval = o.interval.map_or(Duration::from_secs(10), Secs::duration);
+    let reentry = match o.reentry.map(Secs::duration) {
+        Some(d) if !d.is_zero() => d,
+        _ => Duration::from_secs(180),
     };
-    let http = http
-        || http_path.is_some()
-        || http_host.is_some()
-        || http_status.is_some()
-        || http_body.is_some();
-    let tls_cfg = if tls {
-        let config = crate::tls::client_config().map_err(|e| bad("--tls", "", e.to_string()))?;
-        Some(Tls { config, name: tls_name })
-    } else {
-        None
-    };
-    let mut notes = Vec::new();
-    if dns_record.is_some() && dns_name.is_none() {
-        return Err(ArgsError::Conflict("--dns-record needs --dns NAME".into()));
-    }
-    let dns = dns_name.is_some();
-    let exclusive = [program.is_some(), agent.is_some(), http, always_up, ping.is_some(), dns]
-        .iter()
-        .filter(|b| **b)
-        .count();
-    if exclusive > 1 {
-        return Err(ArgsError::Conflict(
-            "--send_program, --agent, --http, --always-up, --ping and --dns exclude each other"
-                .into(),
-        ));
-    }
-    if (ping.is_some() || dns) && (tls || send.is_some() || expect.is_some()) {
-        return Err(ArgsError::Conflict(
-            "--ping and --dns make their own requests: no --tls, --send_string or --expect_string"
-                .into(),
-        ));
-    }
     // Turbolinux calling convention: CMD IP PORT 1|2.
     let agent_argv = |cmd: &str| -> Result<Vec<OsString>, ArgsError> {
         let mut argv: Vec<OsString> = cmd.split_whitespace().map(OsString::from).collect();
@@ -431,107 +169,147 @@ where
         }
         argv.push(server_ip.to_string().into());
         argv.push(rport.to_string().into());
-        argv.push(if udp { "2" } else { "1" }.into());
+        argv.push(if o.udp { "2" } else { "1" }.into());
         Ok(argv)
     };
-    let agent_up = agent_up.as_deref().map(agent_argv).transpose()?;
-    let agent_down = agent_down.as_deref().map(agent_argv).transpose()?;
-    if (udp || program.is_some() || agent.is_some()) && tls {
-        return Err(ArgsError::Conflict(
-            "--tls needs a TCP connect, send/expect or HTTP check".into(),
-        ));
-    }
-    let check = if let Some(cmd) = program {
-        // piranha splits on spaces and replaces %h and %p; no shell.
-        let ipstr = server_ip.to_string();
-        let argv: Vec<OsString> = cmd
-            .split_whitespace()
-            .map(|t| t.replace("%h", &ipstr).replace("%p", &rport.to_string()).into())
-            .collect();
-        if argv.is_empty() {
-            return Err(bad("--send_program", &cmd, "empty command"));
-        }
-        match expect.as_deref() {
-            Some(x) => Check::Program { argv, expect: Some(text(x)) },
-            None => {
-                notes.push(
-                    "send_program without an expect string (-x): piranha's nanny never counts such a check as up, nor does this one (--agent judges by the exit status)"
-                        .into(),
-                );
-                Check::ProgramNoExpect { argv }
+    let on_up = o.agent_up.as_deref().map(agent_argv).transpose()?;
+    let on_down = o.agent_down.as_deref().map(agent_argv).transpose()?;
+    let mut notes = Vec::new();
+    let check = check(o, rport, &agent_argv, &mut notes)?;
+    Ok(Config {
+        server: SocketAddr::new(server_ip, rport),
+        vip: o.vip,
+        vport: o.port,
+        fwmark: o.fwmark,
+        udp: o.udp,
+        method: o.method,
+        interval,
+        timeout: o.timeout.map_or(interval, Secs::duration),
+        reentry,
+        retries: o.retries.unwrap_or(0),
+        weight: o.weight.unwrap_or(1),
+        scale: o.scale.unwrap_or(10),
+        quiesce: o.quiesce,
+        slow_start: !o.no_slow_start,
+        adjust: o.adjust.map_or(crate::state::ADJUST_PERIOD, Secs::duration),
+        on_up,
+        on_down,
+        load: o.load.clone(),
+        check,
+        mode: o.mode,
+        alive: o.alive.map_or(interval, Secs::duration),
+        verbose: o.verbose,
+        notes,
+    })
+}
+
+/// The check the options choose.
+fn check(
+    o: &NannyOptions,
+    rport: u16,
+    agent_argv: &dyn Fn(&str) -> Result<Vec<OsString>, ArgsError>,
+    notes: &mut Vec<String>,
+) -> Result<Check, ArgsError> {
+    let text = |s: &str, suppress: bool| if suppress { s.as_bytes().to_vec() } else { unescape(s) };
+    let tls_of = |t: &Option<TlsOptions>| -> Result<Option<Tls>, ArgsError> {
+        t.as_ref()
+            .map(|t| {
+                let config =
+                    crate::tls::client_config().map_err(|e| bad("--tls", "", e.to_string()))?;
+                Ok(Tls { config, name: t.name.clone() })
+            })
+            .transpose()
+    };
+    Ok(match &o.check {
+        CheckOptions::Program { command, expect, suppress } => {
+            // piranha splits on spaces and replaces %h and %p; no shell.
+            let ipstr = o.server.to_string();
+            let argv: Vec<OsString> = command
+                .split_whitespace()
+                .map(|t| t.replace("%h", &ipstr).replace("%p", &rport.to_string()).into())
+                .collect();
+            if argv.is_empty() {
+                return Err(bad("--send_program", command, "empty command"));
+            }
+            match expect.as_deref() {
+                Some(x) => Check::Program { argv, expect: Some(text(x, *suppress)) },
+                None => {
+                    notes.push(
+                        "send_program without an expect string (-x): piranha's nanny never counts such a check as up, nor does this one (--agent judges by the exit status)"
+                            .into(),
+                    );
+                    Check::ProgramNoExpect { argv }
+                }
             }
         }
-    } else if let Some(cmd) = agent {
-        Check::Program { argv: agent_argv(&cmd)?, expect: None }
-    } else if always_up {
-        Check::None
-    } else if let Some(name) = dns_name {
-        let q = crate::dns_probe::DnsQuery::new(&name, dns_record.as_deref())
-            .map_err(|why| bad("--dns", &name, why))?;
-        Check::Dns(q)
-    } else if let Some(count) = ping {
-        Check::Ping { count, socket: crate::ping::Shared::default() }
-    } else if udp {
-        if http {
-            return Err(ArgsError::Conflict("--http with --udp".into()));
+        CheckOptions::Agent { command } => {
+            Check::Program { argv: agent_argv(command)?, expect: None }
         }
-        Check::Udp {
-            send: send.as_deref().map(text).unwrap_or_default(),
-            expect: expect.as_deref().map(expect_of).transpose()?,
+        CheckOptions::AlwaysUp => Check::None,
+        CheckOptions::Dns { name, record } => {
+            let q = crate::dns_probe::DnsQuery::new(name, record.as_deref())
+                .map_err(|why| bad("--dns", name, why))?;
+            Check::Dns(q)
         }
-    } else if http {
-        let host = http_host.unwrap_or_else(|| match vip.unwrap_or(server_ip) {
-            IpAddr::V6(a) => format!("[{a}]"),
-            a => a.to_string(),
-        });
-        Check::Http {
-            path: http_path.unwrap_or_else(|| "/".into()),
-            host,
-            statuses: http_status.unwrap_or_else(|| vec![(200, 200)]),
-            body: http_body,
-            tls: tls_cfg,
+        CheckOptions::Ping { count } => Check::Ping {
+            count: count.unwrap_or(DEFAULT_PING_COUNT),
+            socket: crate::ping::Shared::default(),
+        },
+        CheckOptions::Http { path, host, status, body, tls } => {
+            let statuses = match status {
+                Some(v) => parse_statuses(v).map_err(|why| bad("--http-status", v, why))?,
+                None => vec![(200, 200)],
+            };
+            let body = body
+                .as_deref()
+                .map(|v| Regex::new(v).map_err(|e| bad("--http-body", v, e.to_string())))
+                .transpose()?;
+            let host = host.clone().unwrap_or_else(|| match o.vip.unwrap_or(o.server) {
+                IpAddr::V6(a) => format!("[{a}]"),
+                a => a.to_string(),
+            });
+            Check::Http {
+                path: path.clone().unwrap_or_else(|| "/".into()),
+                host,
+                statuses,
+                body,
+                tls: tls_of(tls)?,
+            }
         }
-    } else if send.is_some() || expect.is_some() {
-        Check::SendExpect {
-            send: send.as_deref().map(text).unwrap_or_default(),
-            expect: expect.as_deref().map(expect_of).transpose()?,
-            tls: tls_cfg,
+        CheckOptions::Stream { send, expect, regex, suppress, tls } => {
+            let expect = expect
+                .as_deref()
+                .map(|s| -> Result<Expect, ArgsError> {
+                    if *regex {
+                        let pat = String::from_utf8_lossy(&text(s, *suppress)).into_owned();
+                        let re = Regex::new(&pat).map_err(|e| bad("--regex", s, e.to_string()))?;
+                        Ok(Expect::Regex(re))
+                    } else {
+                        Ok(Expect::literal(&text(s, *suppress)))
+                    }
+                })
+                .transpose()?;
+            let send_bytes = send.as_deref().map(|s| text(s, *suppress));
+            if o.udp {
+                Check::Udp { send: send_bytes.unwrap_or_default(), expect }
+            } else if send.is_some() || expect.is_some() {
+                Check::SendExpect {
+                    send: send_bytes.unwrap_or_default(),
+                    expect,
+                    tls: tls_of(tls)?,
+                }
+            } else if o.port == 80 && tls.is_none() {
+                notes.push("no monitor configured, assuming web service on port 80".into());
+                Check::SendExpect {
+                    send: b"GET / HTTP/1.0\r\n\r\n".to_vec(),
+                    expect: Some(Expect::literal(b"HTTP")),
+                    tls: None,
+                }
+            } else {
+                Check::Connect { tls: tls_of(tls)? }
+            }
         }
-    } else if port == 80 && !tls {
-        notes.push("no monitor configured, assuming web service on port 80".into());
-        Check::SendExpect {
-            send: b"GET / HTTP/1.0\r\n\r\n".to_vec(),
-            expect: Some(Expect::literal(b"HTTP")),
-            tls: None,
-        }
-    } else {
-        Check::Connect { tls: tls_cfg }
-    };
-    Ok(Parsed::Run(Box::new(Config {
-        server,
-        vip,
-        vport: port,
-        fwmark,
-        udp,
-        method,
-        interval,
-        timeout: timeout.unwrap_or(interval),
-        reentry,
-        retries,
-        weight,
-        scale,
-        quiesce,
-        slow_start,
-        adjust,
-        on_up: agent_up,
-        on_down: agent_down,
-        load,
-        check,
-        mode,
-        alive: alive.unwrap_or(interval),
-        verbose,
-        notes,
-    })))
+    })
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::args::Config;
 use crate::probe::{Check, Outcome, Probe, DYING};
+use crate::protocol::Decision;
 use crate::spawn::{Dying, Running};
 use crate::state::{Action, Machine, Params, Sig};
 use crate::table::{Table, TableError};
@@ -321,18 +322,18 @@ impl Daemon<'_> {
                     if let (Some(argv), false) = (&self.cfg.on_up, exiting) {
                         self.run_hook(argv, poll);
                     }
-                    self.table.set_up(weight, &reason)
+                    self.table.decide(Decision::Up { weight }, &reason)
                 }
                 Action::Down { mode, reason } => {
                     log::info!("[inactive] shutting down {server} ({mode:?}): {reason}");
                     if let (Some(argv), false) = (&self.cfg.on_down, exiting) {
                         self.run_hook(argv, poll);
                     }
-                    self.table.set_down(mode, &reason)
+                    self.table.decide(Decision::Down { mode }, &reason)
                 }
                 Action::Weight { weight, reason } => {
                     log::info!("{server}: weight {weight}: {reason}");
-                    self.table.set_weight(weight, &reason)
+                    self.table.decide(Decision::Weight { weight }, &reason)
                 }
                 Action::ProbeLoad => {
                     self.load_pending = true;

@@ -3,20 +3,9 @@
 //! [`crate::dns_probe`]. No resolver library, no state between checks: each
 //! check builds its query from the name, the type and a fresh identifier.
 
-/// Record types the check can ask for, by name (RFC 1035 §3.2.2, RFC 3596,
-/// RFC 2782). The same list is accepted by `lvs-config` (a test in lvsd
-/// keeps them equal).
-pub const RECORD_TYPES: &[(&str, u16)] = &[
-    ("A", 1),
-    ("NS", 2),
-    ("CNAME", 5),
-    ("SOA", 6),
-    ("PTR", 12),
-    ("MX", 15),
-    ("TXT", 16),
-    ("AAAA", 28),
-    ("SRV", 33),
-];
+/// Record types the check can ask for, by name: the contract's list
+/// (`nanny_api`), which `lvs-config` accepts too.
+pub use nanny_api::DNS_RECORD_TYPES as RECORD_TYPES;
 
 /// The type asked when the check names none (any answer then does).
 pub const DEFAULT_QTYPE: u16 = 1;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use ipvs::{Client, Dest, ForwardMethod, ServiceKey};
 
 use crate::args::{Config, Method};
-use crate::protocol::DownMode;
+use crate::protocol::Decision;
 use crate::table::{Table, TableError};
 
 /// The real server's entry in one virtual service, through netlink.
@@ -62,23 +62,15 @@ impl Kernel {
 }
 
 impl Table for Kernel {
-    fn set_up(&mut self, weight: u32, _reason: &str) -> Result<(), TableError> {
-        self.put(weight)
-    }
-
-    fn set_down(&mut self, mode: DownMode, _reason: &str) -> Result<(), TableError> {
-        match mode {
-            DownMode::Quiesce => self.put(0),
-            DownMode::Remove => match self.client.del_dest(&self.service, &self.dest.key()) {
+    fn decide(&mut self, d: Decision, _reason: &str) -> Result<(), TableError> {
+        match d.weight_in_table() {
+            Some(weight) => self.put(weight),
+            None => match self.client.del_dest(&self.service, &self.dest.key()) {
                 Ok(()) => Ok(()),
                 Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
                 Err(err) => Err(TableError::Ipvs { op: "delete real server", err }),
             },
         }
-    }
-
-    fn set_weight(&mut self, weight: u32, _reason: &str) -> Result<(), TableError> {
-        self.put(weight)
     }
 }
 

@@ -36,10 +36,11 @@ pub mod load;
 pub mod matcher;
 pub mod ping;
 pub mod probe;
-pub mod protocol;
 pub mod spawn;
 pub mod state;
 mod sys;
+/// The line protocol, from the nanny contract crate (shared with lvsd).
+pub use nanny_api::protocol;
 pub mod table;
 pub mod tls;
 

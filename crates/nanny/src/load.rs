@@ -1,54 +1,14 @@
 //! Load probes (piranha `-U rup|ruptime|rsh|ssh`): the command line to run
-//! and the parser for its output. Pure; the probe itself runs through
+//! (`LoadCmd`, part of the nanny contract in `nanny_api`) and the parser
+//! for its output. Pure; the probe itself runs through
 //! [`crate::spawn`] like any external check.
 
+#[cfg(test)]
 use std::ffi::OsString;
+#[cfg(test)]
 use std::net::IpAddr;
 
-/// Which program reports the real server's load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadCmd {
-    /// `rup RIP` (needs rstatd on the real server).
-    Rup,
-    /// `ruptime RIP` (needs rwhod).
-    Ruptime,
-    /// `rsh RIP uptime`.
-    Rsh,
-    /// `ssh RIP uptime`.
-    Ssh,
-    /// Our extension: `PROG RIP`, output parsed the same way.
-    Program(String),
-}
-
-impl LoadCmd {
-    /// Parses piranha's `-U` value; `none` gives `None`.
-    pub fn parse(s: &str) -> Result<Option<LoadCmd>, String> {
-        Ok(Some(match s {
-            "none" | "" => return Ok(None),
-            "rup" => LoadCmd::Rup,
-            "ruptime" => LoadCmd::Ruptime,
-            "rsh" => LoadCmd::Rsh,
-            "ssh" | "uptime" => LoadCmd::Ssh,
-            other => {
-                return Err(format!(
-                    "unknown load command {other:?} (rup, ruptime, rsh, ssh or none)"
-                ))
-            }
-        }))
-    }
-
-    /// The argv to run for real server `rip`.
-    pub fn argv(&self, rip: IpAddr) -> Vec<OsString> {
-        let ip = OsString::from(rip.to_string());
-        match self {
-            LoadCmd::Rup => vec!["rup".into(), ip],
-            LoadCmd::Ruptime => vec!["ruptime".into(), ip],
-            LoadCmd::Rsh => vec!["rsh".into(), ip, "uptime".into()],
-            LoadCmd::Ssh => vec!["ssh".into(), ip, "uptime".into()],
-            LoadCmd::Program(p) => vec![p.into(), ip],
-        }
-    }
-}
+pub use nanny_api::LoadCmd;
 
 /// Finds the 1-minute load average in `uptime`, `rup` or `ruptime` output:
 /// after the word `load` (and an optional `average`/`averages`, `:`), the

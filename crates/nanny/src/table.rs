@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use crate::protocol::{encode, DownMode, Message, VERSION};
+use crate::protocol::{encode, Decision, DownMode, Message, VERSION};
 
 /// Applying a decision failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +28,20 @@ pub enum TableError {
 
 /// The operations a nanny performs on its real server.
 pub trait Table {
+    /// Apply a decision about the server.
+    fn decide(&mut self, d: Decision, reason: &str) -> Result<(), TableError>;
     /// Put the server in the table (or raise it from quiesced) with `weight`.
-    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError>;
+    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        self.decide(Decision::Up { weight }, reason)
+    }
     /// Take the server out, or quiesce it to weight 0.
-    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError>;
+    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
+        self.decide(Decision::Down { mode }, reason)
+    }
     /// Change the weight of a server that is up.
-    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError>;
+    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
+        self.decide(Decision::Weight { weight }, reason)
+    }
     /// A check finished after `took`: passed (`ok`) or not, and what it
     /// found. Only lvsd hears of it (for reasons and durations).
     fn checked(&mut self, _ok: bool, _took: Duration, _detail: &str) -> Result<(), TableError> {
@@ -75,14 +83,8 @@ fn send<W: Write>(out: &mut W, m: &Message) -> Result<(), TableError> {
 }
 
 impl<W: Write> Table for Report<W> {
-    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        send(&mut self.out, &Message::Up { weight, reason: reason.into() })
-    }
-    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
-        send(&mut self.out, &Message::Down { mode, reason: reason.into() })
-    }
-    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        send(&mut self.out, &Message::Weight { weight, reason: reason.into() })
+    fn decide(&mut self, d: Decision, reason: &str) -> Result<(), TableError> {
+        send(&mut self.out, &d.message(reason))
     }
     fn checked(&mut self, ok: bool, took: Duration, detail: &str) -> Result<(), TableError> {
         send(&mut self.out, &Message::Check { ok, took, reason: detail.into() })
@@ -101,22 +103,20 @@ impl<W: Write> Table for Report<W> {
 pub struct LogOnly;
 
 impl Table for LogOnly {
-    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        log::info!("[ active ] would make server available with weight {weight}: {reason}");
-        Ok(())
-    }
-    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
-        log::info!(
-            "[inactive] would {} server: {reason}",
-            match mode {
-                DownMode::Remove => "remove",
-                DownMode::Quiesce => "quiesce",
+    fn decide(&mut self, d: Decision, reason: &str) -> Result<(), TableError> {
+        match d {
+            Decision::Up { weight } => {
+                log::info!("[ active ] would make server available with weight {weight}: {reason}");
             }
-        );
-        Ok(())
-    }
-    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        log::info!("would set weight {weight}: {reason}");
+            Decision::Down { mode } => log::info!(
+                "[inactive] would {} server: {reason}",
+                match mode {
+                    DownMode::Remove => "remove",
+                    DownMode::Quiesce => "quiesce",
+                }
+            ),
+            Decision::Weight { weight } => log::info!("would set weight {weight}: {reason}"),
+        }
         Ok(())
     }
 }

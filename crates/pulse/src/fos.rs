@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lvs_config::{CheckKind, FailoverService, HealthCheck, Protocol};
+use nanny_api::{CheckOptions, Mode, NannyOptions, Secs};
 
 use crate::host::{split_command, FosService};
 use crate::machine::{FosWatch, Vip};
@@ -32,10 +33,6 @@ pub struct FailoverSettings {
     pub grace: Duration,
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64())
-}
-
 /// The grace a service has to come up after `start_cmd`: two check
 /// intervals plus a check's timeout (piranha's fos nanny gave up after
 /// about two failed rounds).
@@ -50,34 +47,18 @@ pub fn grace(check: &HealthCheck) -> Duration {
 /// A check other than `connect` (piranha's `send`/`expect`), `program`
 /// (`send_program`) or `none`.
 pub fn nanny_args(f: &FailoverService, verbose: bool) -> Result<Option<Vec<String>>, String> {
-    let port = f.port.to_string();
-    let mut a: Vec<String> =
-        vec!["-h".into(), f.vip.address.to_string(), "-p".into(), port.clone(), "-r".into(), port];
-    if f.protocol == Protocol::Udp {
-        a.push("-u".into());
-    }
-    match &f.check.kind {
+    let mut o = NannyOptions::new(f.vip.address);
+    o.port = f.port;
+    o.rport = Some(f.port);
+    o.udp = f.protocol == Protocol::Udp;
+    o.check = match &f.check.kind {
         CheckKind::None => return Ok(None),
+        // The configuration holds decoded bytes: nanny must not decode again.
         CheckKind::Connect { send, expect, regex } => {
-            // The configuration holds decoded bytes: nanny must not decode again.
-            if send.is_some() || expect.is_some() {
-                a.push("-T".into());
-            }
-            if let Some(s) = send {
-                a.extend(["-s".into(), s.clone()]);
-            }
-            if let Some(x) = expect {
-                a.extend(["-x".into(), x.clone()]);
-            }
-            if *regex {
-                a.push("--regex".into());
-            }
+            CheckOptions::decoded_stream(send.clone(), expect.clone(), *regex)
         }
         CheckKind::Program { command, expect } => {
-            a.extend(["-e".into(), command.clone()]);
-            if let Some(x) = expect {
-                a.extend(["-T".into(), "-x".into(), x.clone()]);
-            }
+            CheckOptions::decoded_program(command.clone(), expect.clone())
         }
         _ => {
             return Err(format!(
@@ -86,28 +67,18 @@ pub fn nanny_args(f: &FailoverService, verbose: bool) -> Result<Option<Vec<Strin
                 f.name
             ))
         }
-    }
+    };
     let interval = f.check.interval.to_duration();
-    a.extend([
-        "-t".into(),
-        secs(interval),
-        "--timeout".into(),
-        secs(f.check.effective_timeout().to_duration()),
-        "-a".into(),
-        secs(interval),
-        "--retries".into(),
-        f.check.retries.to_string(),
-        "-w".into(),
-        "1".into(),
-        "--no-slow-start".into(),
-        "--alive".into(),
-        secs(interval.min(Duration::from_secs(5))),
-        "--report".into(),
-    ]);
-    if verbose {
-        a.push("-v".into());
-    }
-    Ok(Some(a))
+    o.interval = Some(Secs::with_decimals(interval));
+    o.timeout = Some(Secs::with_decimals(f.check.effective_timeout().to_duration()));
+    o.reentry = Some(Secs::with_decimals(interval));
+    o.retries = Some(f.check.retries);
+    o.weight = Some(1);
+    o.no_slow_start = true;
+    o.alive = Some(Secs::with_decimals(interval.min(Duration::from_secs(5))));
+    o.mode = Mode::Report;
+    o.verbose = verbose;
+    Ok(Some(o.to_args()))
 }
 
 /// The active failover services of the model.

@@ -1,5 +1,6 @@
 //! The line protocol a nanny speaks on stdout when run under lvsd:
-//! a pure encoder and decoder, shared with lvsd. See docs/nanny-protocol.md.
+//! a pure encoder and decoder, shared with lvsd, and the [`Decision`] its
+//! `up`, `down` and `weight` lines carry. See docs/nanny-protocol.md.
 //!
 //! Each message is one line: a verb, then `key=value` fields separated by
 //! single spaces, and optionally `reason=` last, whose value runs to the end
@@ -19,6 +20,51 @@ pub enum DownMode {
     Remove,
     /// Keep it with weight 0 (piranha's `quiesce_server`).
     Quiesce,
+}
+
+/// What a nanny decides about its server: the one form of a decision from
+/// nanny's state machine to its output (the protocol's `up`, `down` and
+/// `weight` lines, or the kernel in standalone mode) and to lvsd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The server enters the table (or comes back from quiesced) with
+    /// this weight.
+    Up {
+        /// Weight to set.
+        weight: u32,
+    },
+    /// The server stays in with a new weight (slow start, load adjustment).
+    Weight {
+        /// Weight to set.
+        weight: u32,
+    },
+    /// The server leaves the table, or stays with weight 0.
+    Down {
+        /// Remove or quiesce.
+        mode: DownMode,
+    },
+}
+
+impl Decision {
+    /// The weight the server has in the table once this is applied, or
+    /// `None` when it is out of it.
+    pub fn weight_in_table(self) -> Option<u32> {
+        match self {
+            Decision::Up { weight } | Decision::Weight { weight } => Some(weight),
+            Decision::Down { mode: DownMode::Quiesce } => Some(0),
+            Decision::Down { mode: DownMode::Remove } => None,
+        }
+    }
+
+    /// The line that says it.
+    pub fn message(self, reason: &str) -> Message {
+        let reason = reason.to_string();
+        match self {
+            Decision::Up { weight } => Message::Up { weight, reason },
+            Decision::Weight { weight } => Message::Weight { weight, reason },
+            Decision::Down { mode } => Message::Down { mode, reason },
+        }
+    }
 }
 
 /// One line of the protocol.
@@ -81,6 +127,21 @@ pub enum Message {
         /// The verb.
         verb: String,
     },
+}
+
+impl Message {
+    /// The decision this line carries, with its reason; `None` for lines
+    /// that decide nothing (hello, check, alive, bye, unknown).
+    pub fn decision(&self) -> Option<(Decision, &str)> {
+        match self {
+            Message::Up { weight, reason } => Some((Decision::Up { weight: *weight }, reason)),
+            Message::Weight { weight, reason } => {
+                Some((Decision::Weight { weight: *weight }, reason))
+            }
+            Message::Down { mode, reason } => Some((Decision::Down { mode: *mode }, reason)),
+            _ => None,
+        }
+    }
 }
 
 /// A line that could not be decoded.
@@ -341,6 +402,22 @@ mod tests {
             "check result=ok took=0.000000 reason=HTTP status 200",
         );
         round(Message::Bye { reason: "signal TERM".into() }, "bye reason=signal TERM");
+    }
+
+    #[test]
+    fn decisions_are_the_up_down_and_weight_lines() {
+        for d in [
+            Decision::Up { weight: 3 },
+            Decision::Weight { weight: 0 },
+            Decision::Down { mode: DownMode::Quiesce },
+            Decision::Down { mode: DownMode::Remove },
+        ] {
+            let m = decode(&encode(&d.message("why"))).unwrap();
+            assert_eq!(m.decision(), Some((d, "why")));
+        }
+        assert_eq!(Decision::Down { mode: DownMode::Quiesce }.weight_in_table(), Some(0));
+        assert_eq!(Decision::Down { mode: DownMode::Remove }.weight_in_table(), None);
+        assert_eq!(Message::Alive { seq: 1 }.decision(), None);
     }
 
     #[test]
