@@ -4,4 +4,6 @@
 
 pub mod capture;
 pub mod guest;
+pub mod nlmon;
 pub mod pulse;
+pub mod traffic;
