@@ -36,7 +36,8 @@ use std::time::{Duration, Instant};
 
 // `Running`: dropping it SIGKILLs the daemon's whole process group
 // (keepalived's children, pulse's lvsd), as a power cut would.
-use lvs_tests::capture::{recv_stamped, Watch};
+use lvs_tests::capture::recv_stamped;
+use lvs_tests::failover::{Timers, Watch};
 use lvs_tests::guest::Running;
 use nix::sys::socket::{self, sockopt};
 use testbed::Netns;
@@ -56,32 +57,6 @@ fn router_addr(i: usize) -> String {
 enum Daemon {
     Pulse,
     Keepalived,
-}
-
-/// Timers: the interval between heartbeats/adverts.
-#[derive(Clone, Copy, Debug)]
-struct Timers {
-    interval_ms: u64,
-}
-
-/// keepalived's backup (priority 253) declares the master down after
-/// 3 adverts plus a skew of (256 - 253) / 256 of an advert (RFC 5798
-/// Master_Down_Interval); its timers count microseconds.
-const BACKUP_PRIORITY: u64 = 253;
-
-impl Timers {
-    /// The silence after which the backup takes over, in microseconds:
-    /// keepalived's master-down interval.
-    fn dead_us(self) -> u64 {
-        let advert_us = self.interval_ms * 1000;
-        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
-    }
-
-    /// pulse's deadtime: the same interval to the nearest millisecond (its
-    /// setting's unit), so both wait equally long (within 0.5 ms).
-    fn pulse_deadtime_ms(self) -> u64 {
-        (self.dead_us() + 500) / 1000
-    }
 }
 
 struct Lab {

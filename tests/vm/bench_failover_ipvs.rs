@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lvs_tests::capture::Watch;
+use lvs_tests::failover::{Timers, Watch};
 use lvs_tests::guest::{bin, ref_ipvsadm, spawn, Running};
 use testbed::{addr, Forwarding, Topology, TopologyBuilder};
 
@@ -57,29 +57,6 @@ const REAL_SERVERS: usize = 2;
 enum Daemon {
     Pulse,
     Keepalived,
-}
-
-/// Timers: the interval between heartbeats/adverts.
-#[derive(Clone, Copy, Debug)]
-struct Timers {
-    interval_ms: u64,
-}
-
-/// keepalived's backup priority; its master-down interval is 3 adverts
-/// plus (256 - priority) / 256 of one (RFC 5798).
-const BACKUP_PRIORITY: u64 = 253;
-
-impl Timers {
-    /// The silence after which the backup takes over, in microseconds.
-    fn dead_us(self) -> u64 {
-        let advert_us = self.interval_ms * 1000;
-        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
-    }
-
-    /// pulse's deadtime: the same, to the millisecond.
-    fn pulse_deadtime_ms(self) -> u64 {
-        (self.dead_us() + 500) / 1000
-    }
 }
 
 /// One client request: when it was sent and, if it was answered within the
