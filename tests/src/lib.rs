@@ -3,5 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod failover;
 pub mod guest;
+pub mod nlmon;
 pub mod pulse;
+pub mod traffic;

@@ -36,9 +36,10 @@ use std::time::{Duration, Instant};
 
 // `Running`: dropping it SIGKILLs the daemon's whole process group
 // (keepalived's children, pulse's lvsd), as a power cut would.
-use lvs_tests::capture::{recv_stamped, PACKET_OUTGOING};
+use lvs_tests::capture::recv_stamped;
+use lvs_tests::failover::{Timers, Watch};
 use lvs_tests::guest::Running;
-use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
+use nix::sys::socket::{self, sockopt};
 use testbed::Netns;
 
 const VIP: &str = "10.77.0.100";
@@ -58,32 +59,6 @@ enum Daemon {
     Keepalived,
 }
 
-/// Timers: the interval between heartbeats/adverts.
-#[derive(Clone, Copy, Debug)]
-struct Timers {
-    interval_ms: u64,
-}
-
-/// keepalived's backup (priority 253) declares the master down after
-/// 3 adverts plus a skew of (256 - 253) / 256 of an advert (RFC 5798
-/// Master_Down_Interval); its timers count microseconds.
-const BACKUP_PRIORITY: u64 = 253;
-
-impl Timers {
-    /// The silence after which the backup takes over, in microseconds:
-    /// keepalived's master-down interval.
-    fn dead_us(self) -> u64 {
-        let advert_us = self.interval_ms * 1000;
-        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
-    }
-
-    /// pulse's deadtime: the same interval to the nearest millisecond (its
-    /// setting's unit), so both wait equally long (within 0.5 ms).
-    fn pulse_deadtime_ms(self) -> u64 {
-        (self.dead_us() + 500) / 1000
-    }
-}
-
 struct Lab {
     hub: Netns,
     /// An rtnetlink socket in the hub and router 0's port there: the cut is
@@ -97,10 +72,9 @@ struct Lab {
     keepalived: PathBuf,
     /// Arrival time of each reply and the router (0, 1) that sent it.
     replies: Arc<Mutex<Vec<(Instant, u8)>>>,
-    /// Arrival time at router 1 of each heartbeat/advert from router 0.
-    heartbeats: Arc<Mutex<Vec<Instant>>>,
-    /// When router 1 sent each gratuitous ARP for the VIP.
-    arps: Arc<Mutex<Vec<Instant>>>,
+    /// At router 1: the heartbeats/adverts from router 0 and the
+    /// gratuitous ARPs router 1 sends.
+    watch: Watch,
 }
 
 fn bin_dir() -> PathBuf {
@@ -176,90 +150,19 @@ impl Lab {
             bin_dir: bin_dir(),
             keepalived: find_keepalived(),
             replies,
-            heartbeats: Arc::new(Mutex::new(Vec::new())),
-            arps: Arc::new(Mutex::new(Vec::new())),
+            watch: Watch::default(),
         };
         lab.start_client();
         lab.start_capture();
         lab
     }
 
-    /// On router 1's link, with the kernel's arrival times: every heartbeat
-    /// (UDP to pulse's port 539) or VRRP advertisement (IP protocol 112)
-    /// from router 0 that arrives, and every gratuitous ARP for the VIP that
-    /// router 1 sends.
+    /// On router 1's link: router 0's heartbeats/adverts and router 1's
+    /// gratuitous ARPs.
     fn start_capture(&self) {
-        let fd = self.routers[1]
-            .enter(|| {
-                socket::socket(
-                    AddressFamily::Packet,
-                    SockType::Raw,
-                    SockFlag::SOCK_CLOEXEC,
-                    SockProtocol::EthAll,
-                )
-            })
-            .unwrap()
-            .unwrap();
-        socket::setsockopt(&fd, sockopt::ReceiveTimestampns, &true).unwrap();
         let from: Ipv4Addr = router_addr(0).parse().unwrap();
         let vip: Ipv4Addr = VIP.parse().unwrap();
-        let (heartbeats, arps) = (Arc::clone(&self.heartbeats), Arc::clone(&self.arps));
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 2048];
-            loop {
-                let Some((n, at, pkttype)) = recv_stamped(&fd, &mut buf) else { continue };
-                let f = &buf[..n];
-                if f.len() < 42 {
-                    continue;
-                }
-                let outgoing = pkttype == Some(PACKET_OUTGOING);
-                // A gratuitous ARP router 1 sends: sender and target the VIP.
-                if outgoing && f[12..14] == [8, 6] && f[28..32] == vip.octets() {
-                    if f[38..42] == vip.octets() {
-                        arps.lock().unwrap().push(at);
-                    }
-                    continue;
-                }
-                // IPv4 from router 0.
-                if outgoing || f[12..14] != [8, 0] || f[26..30] != from.octets() {
-                    continue;
-                }
-                let ip = &f[14..];
-                let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
-                let heartbeat = match ip[9] {
-                    112 => true,
-                    17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
-                    _ => false,
-                };
-                if heartbeat {
-                    heartbeats.lock().unwrap().push(at);
-                }
-            }
-        });
-    }
-
-    /// The first gratuitous ARP router 1 sent after `t`.
-    fn arp_after(&self, t: Instant) -> Option<Instant> {
-        self.arps.lock().unwrap().iter().find(|a| **a > t).copied()
-    }
-
-    /// The first heartbeat from router 0 that arrives after `t`.
-    fn heartbeat_after(&self, t: Instant, limit: Duration) -> Option<Instant> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(h) = self.heartbeats.lock().unwrap().iter().find(|h| **h > t) {
-                return Some(*h);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    /// The last heartbeat from router 0 that arrived before `t`.
-    fn heartbeat_before(&self, t: Instant) -> Option<Instant> {
-        self.heartbeats.lock().unwrap().iter().rev().find(|h| **h <= t).copied()
+        self.watch.start(&self.routers[1], from, vip);
     }
 
     /// The client: one datagram to the VIP every [`POLL`], replies timed.
@@ -437,7 +340,7 @@ impl Lab {
         // between 0.1 and 0.9: at the edges a few ms of timer jitter decide
         // whether one more heartbeat gets through, a whole interval.
         let phase = Duration::from_micros(t.interval_ms * (100 + 8 * ((n * 37) % 100) as u64));
-        let Some(hb) = self.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
+        let Some(hb) = self.watch.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
             panic!("no heartbeat from router 0 seen on router 1's link");
         };
         // If this thread learnt of the heartbeat late (a busy guest), aim at
@@ -475,8 +378,8 @@ impl Lab {
         // beyond the timer, taking the VIP, announcing it), and from the
         // ARP to the first answer (the client switching over).
         let dead = Duration::from_micros(t.dead_us());
-        let dead_over = self.heartbeat_before(cut_at).map(|h| h + dead);
-        let arp = self.arp_after(kill_at);
+        let dead_over = self.watch.heartbeat_before(cut_at).map(|h| h + dead);
+        let arp = self.watch.arp_after(kill_at);
         let after_dead = first.zip(dead_over).map(|(f, d)| f.saturating_duration_since(d));
         let reaction = arp.zip(dead_over).map(|(a, d)| a.saturating_duration_since(d));
         let announce = first.zip(arp).map(|(f, a)| f.saturating_duration_since(a));

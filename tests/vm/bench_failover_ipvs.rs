@@ -38,9 +38,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lvs_tests::capture::{recv_stamped, PACKET_OUTGOING};
+use lvs_tests::failover::{Timers, Watch};
 use lvs_tests::guest::{bin, ref_ipvsadm, spawn, Running};
-use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
 use testbed::{addr, Forwarding, Topology, TopologyBuilder};
 
 /// One request every POLL.
@@ -60,29 +59,6 @@ enum Daemon {
     Keepalived,
 }
 
-/// Timers: the interval between heartbeats/adverts.
-#[derive(Clone, Copy, Debug)]
-struct Timers {
-    interval_ms: u64,
-}
-
-/// keepalived's backup priority; its master-down interval is 3 adverts
-/// plus (256 - priority) / 256 of one (RFC 5798).
-const BACKUP_PRIORITY: u64 = 253;
-
-impl Timers {
-    /// The silence after which the backup takes over, in microseconds.
-    fn dead_us(self) -> u64 {
-        let advert_us = self.interval_ms * 1000;
-        3 * advert_us + (256 - BACKUP_PRIORITY) * advert_us / 256
-    }
-
-    /// pulse's deadtime: the same, to the millisecond.
-    fn pulse_deadtime_ms(self) -> u64 {
-        (self.dead_us() + 500) / 1000
-    }
-}
-
 /// One client request: when it was sent and, if it was answered within the
 /// budget, when.
 #[derive(Clone, Copy, Debug)]
@@ -97,10 +73,9 @@ struct Lab {
     switch_rtnl: Mutex<(lvs_net::Rtnl, Vec<u32>)>,
     dir: PathBuf,
     requests: Arc<Mutex<Vec<Request>>>,
-    /// Arrival at router 1 of each heartbeat/advert from router 0.
-    heartbeats: Arc<Mutex<Vec<Instant>>>,
-    /// When router 1 sent each gratuitous ARP for the VIP.
-    arps: Arc<Mutex<Vec<Instant>>>,
+    /// At router 1: the heartbeats/adverts from router 0 and the
+    /// gratuitous ARPs router 1 sends.
+    watch: Watch,
     stop: Arc<AtomicBool>,
 }
 
@@ -141,8 +116,7 @@ impl Lab {
             switch_rtnl: Mutex::new(switch_rtnl),
             dir,
             requests: Arc::new(Mutex::new(Vec::new())),
-            heartbeats: Arc::new(Mutex::new(Vec::new())),
-            arps: Arc::new(Mutex::new(Vec::new())),
+            watch: Watch::default(),
             stop: Arc::new(AtomicBool::new(false)),
         };
         lab.start_client();
@@ -191,74 +165,10 @@ impl Lab {
         }
     }
 
-    /// On router 1's public link, with the kernel's arrival times: every
-    /// heartbeat (UDP to pulse's port 539) or VRRP advertisement (IP
-    /// protocol 112) from router 0, and every gratuitous ARP for the VIP
-    /// that router 1 sends.
+    /// On router 1's public link: router 0's heartbeats/adverts and router
+    /// 1's gratuitous ARPs.
     fn start_capture(&self) {
-        let fd = self.topo.directors[1]
-            .ns
-            .enter(|| {
-                socket::socket(
-                    AddressFamily::Packet,
-                    SockType::Raw,
-                    SockFlag::SOCK_CLOEXEC,
-                    SockProtocol::EthAll,
-                )
-            })
-            .unwrap()
-            .unwrap();
-        socket::setsockopt(&fd, sockopt::ReceiveTimestampns, &true).unwrap();
-        let from = addr::director_public(0);
-        let vip = addr::VIP;
-        let (heartbeats, arps) = (Arc::clone(&self.heartbeats), Arc::clone(&self.arps));
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 2048];
-            loop {
-                let Some((n, at, pkttype)) = recv_stamped(&fd, &mut buf) else { continue };
-                let f = &buf[..n];
-                if f.len() < 42 {
-                    continue;
-                }
-                let outgoing = pkttype == Some(PACKET_OUTGOING);
-                if outgoing && f[12..14] == [8, 6] && f[28..32] == vip.octets() {
-                    if f[38..42] == vip.octets() {
-                        arps.lock().unwrap().push(at);
-                    }
-                    continue;
-                }
-                if outgoing || f[12..14] != [8, 0] || f[26..30] != from.octets() {
-                    continue;
-                }
-                let ip = &f[14..];
-                let udp = &ip[usize::from(ip[0] & 0xf) * 4..];
-                let heartbeat = match ip[9] {
-                    112 => true,
-                    17 => udp.len() >= 4 && u16::from_be_bytes([udp[2], udp[3]]) == 539,
-                    _ => false,
-                };
-                if heartbeat {
-                    heartbeats.lock().unwrap().push(at);
-                }
-            }
-        });
-    }
-
-    fn heartbeat_after(&self, t: Instant, limit: Duration) -> Option<Instant> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(h) = self.heartbeats.lock().unwrap().iter().find(|h| **h > t) {
-                return Some(*h);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn heartbeat_before(&self, t: Instant) -> Option<Instant> {
-        self.heartbeats.lock().unwrap().iter().rev().find(|h| **h <= t).copied()
+        self.watch.start(&self.topo.directors[1].ns, addr::director_public(0), addr::VIP);
     }
 
     fn answered_recently(&self) -> bool {
@@ -463,7 +373,7 @@ impl Lab {
 
         // The same phases of the timer for both daemons (see bench_failover).
         let phase = Duration::from_micros(t.interval_ms * (100 + 8 * ((n * 37) % 100) as u64));
-        let Some(hb) = self.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
+        let Some(hb) = self.watch.heartbeat_after(Instant::now(), Duration::from_secs(5)) else {
             panic!("no heartbeat from router 0 seen on router 1's link");
         };
         let mut cut_at = hb + phase;
@@ -487,18 +397,14 @@ impl Lab {
         std::thread::sleep(BUDGET * 2);
         let last = self.last_answer_before(cut_at);
         let dead_over =
-            self.heartbeat_before(cut_at).map(|h| h + Duration::from_micros(t.dead_us()));
-        let arp = self.arps.lock().unwrap().iter().find(|a| **a > cut_at).copied();
+            self.watch.heartbeat_before(cut_at).map(|h| h + Duration::from_micros(t.dead_us()));
+        let arp = self.watch.arp_after(cut_at);
         let timeline = Timeline {
             heartbeats: self
-                .heartbeats
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|h| {
-                    **h + Duration::from_millis(4 * t.interval_ms) > cut_at && **h <= cut_at
-                })
-                .copied()
+                .watch
+                .heartbeats()
+                .into_iter()
+                .filter(|h| *h + Duration::from_millis(4 * t.interval_ms) > cut_at && *h <= cut_at)
                 .collect(),
             cut: cut_at,
             dead_over,
@@ -570,8 +476,7 @@ impl Lab {
         let _ = self.topo.client.ns.ip(&["neigh", "flush", "dev", "eth0"]);
         // Only the next run's events matter: keep the searches short.
         self.requests.lock().unwrap().clear();
-        self.heartbeats.lock().unwrap().clear();
-        self.arps.lock().unwrap().clear();
+        self.watch.clear();
         for rs in &self.topo.real_servers {
             let _ = rs.ns.ip(&["neigh", "flush", "dev", "eth0"]);
         }

@@ -37,14 +37,15 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use ipvs::{Client, ServiceKey};
 use lvs_tests::guest::{bin, ref_ipvsadm, spawn};
+use lvs_tests::nlmon;
 use testbed::{addr, Forwarding, Netns, TopologyBuilder};
 
 const SERVICES: u32 = 2_284;
@@ -210,22 +211,7 @@ struct NlCapture {
 
 impl NlCapture {
     fn start(ns: &Netns, file: PathBuf) -> NlCapture {
-        let _ = ns.ip(&["link", "add", "nlmon0", "type", "nlmon"]);
-        ns.ip(&["link", "set", "nlmon0", "up"]).unwrap();
-        let mut tcpdump = ns
-            .command("tcpdump")
-            .args(["-i", "nlmon0", "-U", "-B", "16384", "-Z", "root", "-w"])
-            .arg(&file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // It says "listening on ..." once the capture runs.
-        let mut err = BufReader::new(tcpdump.stderr.take().unwrap());
-        let mut line = String::new();
-        while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
-            line.clear();
-        }
+        let (tcpdump, err) = nlmon::start(ns, &file, &["-B", "16384"]);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for l in err.lines().map_while(Result::ok) {
@@ -274,62 +260,25 @@ struct Counts {
     sends: usize,
 }
 
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_ne_bytes([b[i], b[i + 1]])
-}
-
-fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-
-/// Where the netlink messages of a captured packet start: after a Linux
-/// cooked header (16 or 20 bytes) or at once, whichever makes the packet a
-/// whole chain of netlink messages.
-fn netlink_start(pkt: &[u8]) -> Option<usize> {
-    [16usize, 20, 0].into_iter().find(|&start| {
-        let mut m = start;
-        while m + 16 <= pkt.len() {
-            let len = u32_at(pkt, m) as usize;
-            if len < 16 || m + len > pkt.len() {
-                return false;
-            }
-            m += (len + 3) & !3;
-        }
-        m >= pkt.len() && start + 16 <= pkt.len()
-    })
-}
-
 fn count_ipvs_requests(pcap: &[u8], family: u16) -> Counts {
-    const NLM_F_REQUEST: u16 = 1;
     // IPVS_CMD_{NEW,SET,DEL}_SERVICE = 1..=3, {NEW,SET,DEL}_DEST = 5..=7,
     // SET_CONFIG = 12, ZERO = 16, FLUSH = 17; GET_SERVICE = 4, GET_DEST
     // = 8, GET_DAEMON = 11, GET_CONFIG = 13, GET_INFO = 15.
     let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 12 | 16 | 17);
     let reading = |cmd: u8| matches!(cmd, 4 | 8 | 11 | 13 | 15);
     let mut c = Counts::default();
-    if pcap.len() < 24 {
-        return c;
-    }
-    let mut at = 24;
-    while at + 16 <= pcap.len() {
-        let caplen = u32_at(pcap, at + 8) as usize;
-        let pkt = &pcap[at + 16..(at + 16 + caplen).min(pcap.len())];
-        at += 16 + caplen;
-        let Some(mut m) = netlink_start(pkt) else { continue };
+    for pkt in nlmon::packets(pcap) {
         let mut any = false;
-        while m + 17 <= pkt.len() {
-            let len = u32_at(pkt, m) as usize;
-            let (kind, flags, cmd) = (u16_at(pkt, m + 4), u16_at(pkt, m + 6), pkt[m + 16]);
-            if kind == family && flags & NLM_F_REQUEST != 0 {
-                if changing(cmd) {
+        for m in nlmon::messages(pkt) {
+            if m.kind == family && m.flags & nlmon::NLM_F_REQUEST != 0 {
+                if changing(m.cmd) {
                     c.changes += 1;
                     any = true;
-                } else if reading(cmd) {
+                } else if reading(m.cmd) {
                     c.reads += 1;
                     any = true;
                 }
             }
-            m += (len.max(16) + 3) & !3;
         }
         c.sends += usize::from(any);
     }

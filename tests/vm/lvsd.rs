@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
+use lvs_tests::nlmon;
 use testbed::{addr, Forwarding, Netns, TcpServer, Topology, TopologyBuilder};
 
 fn bin(name: &str) -> String {
@@ -363,22 +364,7 @@ struct NlCapture {
 
 impl NlCapture {
     fn start(ns: &Netns, file: std::path::PathBuf) -> NlCapture {
-        let _ = ns.ip(&["link", "add", "nlmon0", "type", "nlmon"]);
-        ns.ip(&["link", "set", "nlmon0", "up"]).unwrap();
-        let mut tcpdump = ns
-            .command("tcpdump")
-            .args(["-i", "nlmon0", "-U", "-Z", "root", "-w"])
-            .arg(&file)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // It says "listening on ..." once the capture runs.
-        let mut err = BufReader::new(tcpdump.stderr.take().unwrap());
-        let mut line = String::new();
-        while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening") {
-            line.clear();
-        }
+        let (tcpdump, mut err) = nlmon::start(ns, &file, &[]);
         std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
         NlCapture { tcpdump, file }
     }
@@ -406,62 +392,27 @@ impl NlCapture {
     }
 }
 
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_ne_bytes([b[i], b[i + 1]])
-}
-
-fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-
-/// Where the netlink messages of a captured packet start: after a Linux
-/// cooked header (16 or 20 bytes) or at once, whichever makes the
-/// packet a whole chain of netlink messages.
-fn netlink_start(pkt: &[u8]) -> Option<usize> {
-    [16usize, 20, 0].into_iter().find(|&start| {
-        let mut m = start;
-        while m + 16 <= pkt.len() {
-            let len = u32_at(pkt, m) as usize;
-            if len < 16 || m + len > pkt.len() {
-                return false;
-            }
-            m += (len + 3) & !3;
-        }
-        m >= pkt.len() && start + 16 <= pkt.len()
-    })
-}
-
 /// Counts IPVS requests that change the table in a pcap of netlink;
 /// also returns a description of the capture for failure messages.
 fn count_ipvs_changes(pcap: &[u8], family: u16) -> (usize, String) {
-    const NLM_F_REQUEST: u16 = 1;
     // IPVS_CMD_{NEW,SET,DEL}_SERVICE = 1..=3, {NEW,SET,DEL}_DEST = 5..=7,
     // SET_CONFIG = 12, ZERO = 16, FLUSH = 17 (GET_CONFIG is 13).
     let changing = |cmd: u8| matches!(cmd, 1..=3 | 5..=7 | 12 | 16 | 17);
-    assert!(pcap.len() >= 24, "no pcap header");
-    let linktype = u32_at(pcap, 20);
+    let linktype = nlmon::link_type(pcap).unwrap_or_else(|| panic!("no pcap header"));
     let (mut n, mut packets, mut ipvs) = (0, 0, 0);
     let mut first = String::new();
-    let mut at = 24;
-    while at + 16 <= pcap.len() {
-        let caplen = u32_at(pcap, at + 8) as usize;
-        let pkt = &pcap[at + 16..(at + 16 + caplen).min(pcap.len())];
-        at += 16 + caplen;
+    for pkt in nlmon::packets(pcap) {
         packets += 1;
         if first.is_empty() {
             first = format!("{:02x?}", &pkt[..pkt.len().min(40)]);
         }
-        let Some(mut m) = netlink_start(pkt) else { continue };
-        while m + 17 <= pkt.len() {
-            let len = u32_at(pkt, m) as usize;
-            let (kind, flags, cmd) = (u16_at(pkt, m + 4), u16_at(pkt, m + 6), pkt[m + 16]);
-            if kind == family {
+        for m in nlmon::messages(pkt) {
+            if m.kind == family {
                 ipvs += 1;
-                if flags & NLM_F_REQUEST != 0 && changing(cmd) {
+                if m.flags & nlmon::NLM_F_REQUEST != 0 && changing(m.cmd) {
                     n += 1;
                 }
             }
-            m += (len.max(16) + 3) & !3;
         }
     }
     let about = format!(

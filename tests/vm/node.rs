@@ -8,29 +8,27 @@
 //! then that stopping `lvs-node` leaves every real server exactly as it was
 //! found (addresses, links, ARP and rp_filter sysctls).
 //!
-//! The scenario and its helpers follow `tests/vm/e2e.rs` (copied, not
-//! shared, while that file is being changed elsewhere).
+//! The scenario follows `tests/vm/e2e.rs`; the real servers, the client and
+//! the timeline are the ones it uses (`lvs_tests::traffic`).
 //!
 //! Run with `cargo xtask vm-test --suite node`.
 
 // Helpers of a test file: a failed unwrap is a failed test, with its place.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
-use nix::sched::{setns, CloneFlags};
+use lvs_tests::traffic::{
+    serial, show_spread, spread, Dir, Load, Patience, RealServer, Sample, Timeline,
+};
 use testbed::{addr, Forwarding, Netns, Topology, TopologyBuilder};
 
 /// The DR sample, as shipped.
@@ -47,39 +45,15 @@ const DEADTIME: Duration = Duration::from_secs(2);
 const LONG: Duration = Duration::from_secs(60);
 /// A successful request slower than this is reported as slow.
 const SLOW: Duration = Duration::from_secs(1);
-/// Pause between two client requests.
-const REQUEST_GAP: Duration = Duration::from_millis(50);
-
-/// One cluster at a time: under software emulation two would measure the
-/// emulator.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// The client's patience: 3 s to connect (one lost SYN is retransmitted
+/// after 1 s and still makes it), 3 s for the answer, so a request fails
+/// within about 6 s rather than riding out an outage on TCP retransmissions.
+const PATIENCE: Patience =
+    Patience { connect: Duration::from_secs(3), answer: Duration::from_secs(3) };
 
 fn bin(name: &str) -> String {
     let dir = std::env::var("LVS_BIN_DIR").expect("LVS_BIN_DIR is set in the test guest");
     format!("{dir}/{name}")
-}
-
-/// Writes one line of the timeline to the console, uncaptured.
-struct Timeline {
-    t0: Instant,
-    tag: &'static str,
-}
-
-impl Timeline {
-    fn say(&self, what: &str) {
-        let t = self.t0.elapsed().as_secs_f64();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "[{:>6}] {:>7.2}s  {what}", self.tag, t);
-        let _ = out.flush();
-    }
-
-    fn at(&self) -> Duration {
-        self.t0.elapsed()
-    }
 }
 
 /// How the routers forward to the real servers (both on one LAN).
@@ -89,200 +63,7 @@ enum Method {
     Tunnel,
 }
 
-// ---- Real servers ----
-
-/// A real server: HTTP `GET` gets a page naming the server and the
-/// connection is closed; any other first line starts an echo session that
-/// answers every line with `<name> <line>` until the client closes (the
-/// long-lived connection of the sync-daemon test).
-struct RealServer {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl RealServer {
-    fn start(ns: &Netns, name: &str) -> RealServer {
-        let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80));
-        let listener = ns.enter(|| TcpListener::bind(any)).unwrap().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, name) = (stop.clone(), name.to_string());
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let name = name.clone();
-                        std::thread::spawn(move || serve(stream, &name));
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        RealServer { stop, thread: Some(thread) }
-    }
-}
-
-impl Drop for RealServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(stream: TcpStream, name: &str) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
-    let mut writer = match stream.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(stream);
-    let mut first = String::new();
-    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-        return;
-    }
-    if first.starts_with("GET ") {
-        // Read the rest of the header, then answer and close.
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 && line.trim() != "" {
-            line.clear();
-        }
-        let reply = format!(
-            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{name}",
-            name.len()
-        );
-        let _ = writer.write_all(reply.as_bytes());
-        return;
-    }
-    let mut line = first;
-    loop {
-        if writer.write_all(format!("{name} {}", line).as_bytes()).is_err() {
-            return;
-        }
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-    }
-}
-
-// ---- The client ----
-
-/// One client request: when it started and ended (since the scenario's
-/// start) and which real server answered, or why it failed.
-#[derive(Debug, Clone)]
-struct Sample {
-    start: Duration,
-    end: Duration,
-    result: Result<String, String>,
-}
-
-/// A thread in the client's namespace making one HTTP request to the VIP
-/// after another (a new connection each), recording every outcome.
-struct Load {
-    stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<Sample>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(client: &Netns, t0: Instant) -> Load {
-        let path = format!("/run/netns/{}", client.name());
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let (flag, out) = (stop.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            setns(File::open(&path).unwrap(), CloneFlags::CLONE_NEWNET).unwrap();
-            let vip = SocketAddr::from((addr::VIP, 80));
-            while !flag.load(Ordering::Relaxed) {
-                let start = t0.elapsed();
-                let result = http_get(vip).map_err(|e| e.to_string());
-                out.lock().unwrap().push(Sample { start, end: t0.elapsed(), result });
-                std::thread::sleep(REQUEST_GAP);
-            }
-        });
-        Load { stop, samples, thread: Some(thread) }
-    }
-
-    fn samples(&self) -> Vec<Sample> {
-        self.samples.lock().unwrap().clone()
-    }
-
-    fn finish(mut self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-        self.samples()
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// `GET /` with the patience of an impatient client: 3 s to connect (one
-/// lost SYN is retransmitted after 1 s and still makes it), 3 s for the
-/// answer, so a request fails within about 6 s rather than riding out an
-/// outage on TCP retransmissions. Requests slower than [`SLOW`] are
-/// reported in the timeline.
-fn http_get(to: SocketAddr) -> std::io::Result<String> {
-    let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(3))?;
-    s.set_read_timeout(Some(Duration::from_secs(3)))?;
-    s.set_write_timeout(Some(Duration::from_secs(3)))?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply)?;
-    match reply.split_once("\r\n\r\n") {
-        Some((head, body)) if head.starts_with("HTTP/1.0 200") => Ok(body.to_string()),
-        _ => Err(std::io::Error::other(format!("bad reply {reply:?}"))),
-    }
-}
-
-/// Answers per real server among successful samples.
-fn spread(samples: &[Sample]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for s in samples {
-        if let Ok(name) = &s.result {
-            *m.entry(name.clone()).or_insert(0) += 1;
-        }
-    }
-    m
-}
-
-fn show_spread(m: &BTreeMap<String, usize>) -> String {
-    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
-}
-
 // ---- The cluster ----
-
-/// A scratch directory under /tmp, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = PathBuf::from(format!("/tmp/node-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The sample configuration made runnable here: the key file moved to the
 /// scratch directory, a `paths:` section naming this build's binaries, and
@@ -351,7 +132,7 @@ impl Cluster {
             .bare_real_servers()
             .build()
             .unwrap();
-        let dir = Dir::new(tag);
+        let dir = Dir::new("node", tag);
         let key = dir.0.join("heartbeat.key");
         std::fs::write(&key, b"end-to-end test key, 32 bytes!!!").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -748,7 +529,7 @@ fn balance_remove_failover(method: Method, tag: &'static str) -> Duration {
     assert!(!c.is_active(1), "the backup is active too:\n{}", c.logs());
 
     // Balancing.
-    let load = Load::start(&c.topo.client.ns, c.log.t0);
+    let load = Load::start(&c.topo.client.ns, c.log.t0, PATIENCE);
     let before = load.samples().len();
     while load.samples().len() < before + 30 {
         std::thread::sleep(Duration::from_millis(50));

@@ -101,6 +101,25 @@ pub struct Stats64 {
     pub outbps: u64,
 }
 
+/// The 32-bit layout widened, so that readers print one type whether or not
+/// the kernel sent `STATS64`.
+impl From<Stats> for Stats64 {
+    fn from(s: Stats) -> Stats64 {
+        Stats64 {
+            conns: s.conns.into(),
+            inpkts: s.inpkts.into(),
+            outpkts: s.outpkts.into(),
+            inbytes: s.inbytes,
+            outbytes: s.outbytes,
+            cps: s.cps.into(),
+            inpps: s.inpps.into(),
+            outpps: s.outpps.into(),
+            inbps: s.inbps.into(),
+            outbps: s.outbps.into(),
+        }
+    }
+}
+
 /// Connection timeouts in seconds (`--set tcp tcpfin udp`); 0 on a set
 /// means "leave unchanged".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -64,6 +64,8 @@ pub enum Cmd {
     Zero,
 }
 
+/// How a listing is printed: the display options ipvsadm's
+/// `print_service_entry` and friends read from `options`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Format {
     /// `-n`.

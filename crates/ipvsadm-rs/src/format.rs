@@ -130,22 +130,7 @@ pub fn service_stats(s: &Service) -> Stats64 {
     if let Some(s64) = s.stats64 {
         return s64;
     }
-    s.stats.map(widen).unwrap_or_default()
-}
-
-fn widen(s: ipvs::Stats) -> Stats64 {
-    Stats64 {
-        conns: s.conns.into(),
-        inpkts: s.inpkts.into(),
-        outpkts: s.outpkts.into(),
-        inbytes: s.inbytes,
-        outbytes: s.outbytes,
-        cps: s.cps.into(),
-        inpps: s.inpps.into(),
-        outpps: s.outpps.into(),
-        inbps: s.inbps.into(),
-        outbps: s.outbps.into(),
-    }
+    s.stats.map(Stats64::from).unwrap_or_default()
 }
 
 /// The statistics ipvsadm shows for a destination. libipvs 1.31 reads the
@@ -168,7 +153,7 @@ pub fn dest_stats(d: &Dest) -> Stats64 {
                 outbps: lo(s.outbps),
             }
         }
-        None => d.stats.map(widen).unwrap_or_default(),
+        None => d.stats.map(Stats64::from).unwrap_or_default(),
     }
 }
 

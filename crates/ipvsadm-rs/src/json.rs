@@ -108,22 +108,7 @@ impl From<Stats64> for StatsOut {
 }
 
 fn dest_stats(d: &Dest) -> Stats64 {
-    if let Some(s) = d.stats64 {
-        return s;
-    }
-    let s = d.stats.unwrap_or_default();
-    Stats64 {
-        conns: s.conns.into(),
-        inpkts: s.inpkts.into(),
-        outpkts: s.outpkts.into(),
-        inbytes: s.inbytes,
-        outbytes: s.outbytes,
-        cps: s.cps.into(),
-        inpps: s.inpps.into(),
-        outpps: s.outpps.into(),
-        inbps: s.inbps.into(),
-        outbps: s.outbps.into(),
-    }
+    d.stats64.or(d.stats.map(Stats64::from)).unwrap_or_default()
 }
 
 fn forward(m: ForwardMethod) -> Named {

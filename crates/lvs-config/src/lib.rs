@@ -20,7 +20,6 @@
 //! This crate does no IO beyond reading the file it is given, resolves no
 //! host names, and knows nothing about netlink or processes.
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
 
 mod diag;
 mod lvscf;

@@ -13,7 +13,6 @@
 //! interface. IO happens only in [`rtnl::Rtnl`], [`monitor::LinkMonitor`]
 //! and [`packet`]; the raw system calls are in the private `sys` module.
 //! Sockets live in the network namespace of the thread that opens them.
-#![deny(missing_docs)]
 
 pub mod announce;
 pub mod error;

@@ -18,21 +18,7 @@ use nix::sys::signal::Signal;
 use testbed::Netns;
 
 fn can_run() -> bool {
-    let why = if !nix::unistd::geteuid().is_root() {
-        Some("not root")
-    } else if Netns::new("probe").is_err() {
-        Some("cannot create a network namespace (no iproute2?)")
-    } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(w) if std::env::var_os("CI").is_some() => panic!("lvs-node tests must run in CI: {w}"),
-        Some(w) => {
-            eprintln!("skipping lvs-node test: {w}");
-            false
-        }
-    }
+    Netns::can_run("lvs-node")
 }
 
 fn config(vip4: &str) -> String {

@@ -13,7 +13,6 @@
 //! Pure: encoding and decoding only; a line that does not decode is an
 //! error the reader counts and drops, never a panic.
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 

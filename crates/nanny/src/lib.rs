@@ -1,10 +1,16 @@
 //! nanny: checks one real-server service and decides when it enters and
 //! leaves the IPVS table, and with which weight.
 //!
-//! Pure parts: [`matcher`], [`http`], [`icmp`], [`dns`], [`load`], [`state`], [`protocol`],
-//! [`args`]. IO parts: [`probe`] (sockets), [`ping`] (the ICMP socket), [`dns_probe`], [`spawn`] (the only place that
-//! starts processes), [`table`] (where decisions go), [`kernel`] (IPVS, standalone mode), [`daemon`] (the
-//! event loop), `sys` (raw syscalls).
+//! The API is what the `nanny` binary, lvsd and the tests use: [`args`]
+//! (the command line), [`daemon`] (the event loop), [`table`] (where
+//! decisions go), [`kernel`] (IPVS, standalone mode), [`protocol`] (the
+//! lines nanny writes to lvsd), [`probe`], [`dns_probe`] and [`matcher`]
+//! (the checks, which the tests drive against real servers) and [`dns`]
+//! (the query and answer codec lvsd shares), and [`state`], the pure
+//! machine that turns check results into up/down and weight decisions. The
+//! rest is private: pure parts `http`, `icmp` and `load`; IO parts `ping`
+//! (the ICMP socket), `tls`, `spawn` (the only place that starts processes)
+//! and `sys` (raw syscalls).
 //!
 //! Where this nanny knowingly differs from piranha 0.8.6 (reference §3.10):
 //! - `send_program` with an expect string: a non-zero exit or a timeout is
@@ -29,20 +35,20 @@ pub mod args;
 pub mod daemon;
 pub mod dns;
 pub mod dns_probe;
-pub mod http;
-pub mod icmp;
+mod http;
+mod icmp;
 pub mod kernel;
-pub mod load;
+mod load;
 pub mod matcher;
-pub mod ping;
+mod ping;
 pub mod probe;
-pub mod spawn;
+mod spawn;
 pub mod state;
 mod sys;
 /// The line protocol, from the nanny contract crate (shared with lvsd).
 pub use nanny_api::protocol;
 pub mod table;
-pub mod tls;
+mod tls;
 
 #[cfg(test)]
 mod tests {

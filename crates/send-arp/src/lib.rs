@@ -10,7 +10,6 @@
 //! [`parse_args`] validates the command line without touching the system;
 //! [`run`] does the IO (through `lvs-net`).
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};

@@ -101,6 +101,30 @@ impl Netns {
         Ok(ns)
     }
 
+    /// Whether this host can run the namespace tests of `suite`: root, and
+    /// `ip` makes a namespace. When it cannot, it says why on standard
+    /// error and the caller skips, except under `CI`, where a skip would
+    /// hide a runner that tests nothing: there it panics.
+    pub fn can_run(suite: &str) -> bool {
+        let why = if !nix::unistd::geteuid().is_root() {
+            Some("not root")
+        } else if Netns::new("probe").is_err() {
+            Some("cannot create a network namespace (no iproute2?)")
+        } else {
+            None
+        };
+        match why {
+            None => true,
+            Some(w) if std::env::var_os("CI").is_some() => {
+                panic!("{suite} tests must run in CI: {w}")
+            }
+            Some(w) => {
+                eprintln!("skipping {suite} test: {w}");
+                false
+            }
+        }
+    }
+
     /// Creates one namespace per role at once (one `ip` process for all of
     /// them: under the guest's software emulation every process start
     /// counts). Loopback is left down: bring it up in a [`Netns::batch`].
