@@ -50,8 +50,12 @@ fn a_change_on_either_router_reaches_the_other_and_survives_a_restart() {
         overrides(l, 1).contains("tcp:10.77.0.100:80 disabled by uid 0 on router1")
     });
     eprintln!("measure: override on r0 reached r1 in {:?}", asked.elapsed());
-    let file = std::fs::read_to_string(lab.dir.join("overrides-r1")).unwrap();
-    assert!(file.contains("\"generation\": 1"), "{file}");
+    // The status shows the adopted set at once; the file follows from the
+    // writer thread (the loop never waits for the disk).
+    let path = lab.dir.join("overrides-r1");
+    lab.wait(Duration::from_secs(5), "r1 wrote its overrides file", |_| {
+        std::fs::read_to_string(&path).is_ok_and(|f| f.contains("\"generation\": 1"))
+    });
     assert!(lab.log(1).contains("adopted from router1"), "{}", lab.log(1));
 
     // On the standby: the active one has it too; the newer set wins.
