@@ -1,8 +1,10 @@
 //! In-guest suite of the `ipvs` crate against the real kernel: every
 //! command round-trips for IPv4, IPv6 and fwmark services, kernel errors
 //! come back typed with ipvsadm's own words, a 10,000-service table dumps
-//! back exactly, our requests match the reference ipvsadm's bytes, and
-//! `/proc/net/ip_vs_conn` parses while traffic really flows.
+//! back exactly, our requests match the reference ipvsadm's bytes,
+//! `/proc/net/ip_vs_conn` parses while traffic really flows, and
+//! `ipvs::FakeTable` answers like the kernel (errnos, tables, and a
+//! destination's connections kept across an edit).
 //!
 //! Run with `cargo xtask vm-test --suite ipvs`.
 
@@ -875,4 +877,44 @@ fn proc_ip_vs_conn_parses_live_connections() {
         assert!(std::time::Instant::now() < deadline, "counters still zero: {stats:?}");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// `FakeTable` keeps a destination's connection counts when the
+/// destination is edited (its stand-in for traffic, `set_conns`, is only
+/// worth what this holds to): the kernel does, for a connection that
+/// really went through it.
+#[test]
+fn an_edit_keeps_a_destinations_connections_in_the_kernel_and_the_fake() {
+    let _shared = changing();
+    let topo = TopologyBuilder::new(Forwarding::Nat).real_servers(1).build().unwrap();
+    let director = &topo.directors[0].ns;
+    let rs_ns = &topo.real_servers[0].ns;
+    let _server =
+        TcpServer::http(rs_ns, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 80)), "rs0").unwrap();
+    let mut c = director.enter(Client::connect).unwrap().unwrap();
+    let key = ServiceKey::tcp(IpAddr::V4(addr::VIP), 80);
+    let dest = Dest::new(IpAddr::V4(topo.real_server_addr(0)), 80).with_fwd(ForwardMethod::Masq);
+    let setup = [Command::AddService(Service::new(key)), Command::AddDest(key, dest.clone())];
+    let results = c.apply(&setup).unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(topo.client.ns.http_get(SocketAddr::from((addr::VIP, 80))).unwrap(), "rs0");
+    let conns = |d: &[Dest]| {
+        let [d] = d else { panic!("one destination expected: {d:?}") };
+        (d.weight, d.active_conns, d.inactive_conns, d.persistent_conns)
+    };
+    let before = conns(&c.dests(&key).unwrap());
+    assert!(before.1 + before.2 >= 1, "the request's connection is counted: {before:?}");
+
+    let edit = Command::EditDest(key, dest.clone().with_weight(0));
+    assert!(c.apply_one(&edit).is_ok());
+    let kernel = conns(&c.dests(&key).unwrap());
+    assert_eq!(kernel, (0, before.1, before.2, before.3), "the kernel keeps them");
+
+    let mut fake = FakeTable::new();
+    let results = IpvsTable::apply(&mut fake, &setup).unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(fake.set_conns(&key, &dest.key(), before.1, before.2));
+    let results = IpvsTable::apply(&mut fake, &[edit]).unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(conns(&IpvsTable::dests(&mut fake, &key).unwrap()), kernel);
 }

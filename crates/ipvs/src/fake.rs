@@ -53,9 +53,16 @@ pub trait IpvsTable {
 impl IpvsTable for crate::Client {
     /// One command goes as a plain request with its ACK, as ipvsadm sends
     /// it; more go as batches ([`Client::apply`](crate::Client::apply)).
+    /// The same message reaches the kernel either way, and the errors are
+    /// sorted as a batch sorts them: the kernel's refusal is the command's
+    /// result, any other failure is the channel's.
     fn apply(&mut self, cmds: &[Command]) -> Result<BatchResults, Error> {
         match cmds {
-            [one] => Ok(vec![self.apply_one(one)]),
+            [one] => match self.apply_one(one) {
+                Err(e @ Error::Kernel { .. }) => Ok(vec![Err(e)]),
+                Err(e) => Err(e),
+                Ok(()) => Ok(vec![Ok(())]),
+            },
             _ => crate::Client::apply(self, cmds),
         }
     }
@@ -104,9 +111,12 @@ pub const KERNEL_PES: &[&str] = &["sip"];
 /// weight above `i32::MAX` or lower threshold above upper (ERANGE), GUE
 /// without a port (EINVAL), a destination of another family without
 /// tunnelling (EINVAL), daemons already running or not running.
+/// Editing a destination keeps its connection counters and statistics, as
+/// the kernel keeps them.
 /// Not modelled: interfaces (any name is accepted for a daemon), address
-/// types (multicast destinations are accepted), traffic and counters.
-#[derive(Clone, Debug, Default)]
+/// types (multicast destinations are accepted), traffic and counters; a
+/// test stands for traffic with [`FakeTable::set_conns`].
+#[derive(Clone, Debug)]
 pub struct FakeTable {
     services: BTreeMap<ServiceKey, (Service, Vec<Dest>)>,
     timeouts: Option<Timeouts>,
@@ -119,6 +129,16 @@ pub struct FakeTable {
     /// kernel answers a caller without `CAP_NET_ADMIN` (EPERM): a test's
     /// way to see a refusal the table itself would not give.
     pub refuse: Vec<(Op, i32)>,
+    /// Read requests answered (each call of a read method of
+    /// [`IpvsTable`] counts one, as one request to the kernel would).
+    pub reads: u64,
+}
+
+impl Default for FakeTable {
+    /// The kernel's fresh table ([`FakeTable::new`]).
+    fn default() -> FakeTable {
+        FakeTable::new()
+    }
 }
 
 fn kernel(op: Op, errno: i32) -> Error {
@@ -140,8 +160,13 @@ impl FakeTable {
     /// An empty table with the kernel's default timeouts ([`Timeouts::KERNEL_DEFAULT`]).
     pub fn new() -> FakeTable {
         FakeTable {
+            services: BTreeMap::new(),
+            timeouts: None,
+            daemons: Vec::new(),
             schedulers: KERNEL_SCHEDULERS.iter().map(|s| s.to_string()).collect(),
-            ..FakeTable::default()
+            log: Vec::new(),
+            refuse: Vec::new(),
+            reads: 0,
         }
     }
 
@@ -245,7 +270,14 @@ impl FakeTable {
                 check_dest(d)?;
                 let dests = self.dests_mut(k)?;
                 let slot = dests.iter_mut().find(|x| x.key() == d.key()).ok_or(libc::ENOENT)?;
-                *slot = Self::dest_as_kernel_reports(d);
+                // The settings change; the connections and statistics stay.
+                let mut new = Self::dest_as_kernel_reports(d);
+                new.active_conns = slot.active_conns;
+                new.inactive_conns = slot.inactive_conns;
+                new.persistent_conns = slot.persistent_conns;
+                new.stats = slot.stats;
+                new.stats64 = slot.stats64;
+                *slot = new;
             }
             Command::DelDest(k, key) => {
                 let dests = self.dests_mut(k)?;
@@ -306,9 +338,39 @@ impl FakeTable {
         }
     }
 
+    /// A read request: counted, then refused or answered.
+    fn read(&mut self, op: Op) -> Result<(), Error> {
+        self.reads += 1;
+        self.refused(op)
+    }
+
     /// The destination keys of a service, as the kernel lists them.
     pub fn dest_keys(&self, key: &ServiceKey) -> Vec<DestKey> {
         self.services.get(key).map(|(_, d)| d.iter().map(Dest::key).collect()).unwrap_or_default()
+    }
+
+    /// Every service with its destinations, as [`IpvsTable::table`] reads
+    /// them but without counting a read or meeting a refusal: a test's
+    /// look at the table.
+    pub fn snapshot(&self) -> Vec<(Service, Vec<Dest>)> {
+        self.services.values().cloned().collect()
+    }
+
+    /// Stands for traffic: gives a destination the connection counts the
+    /// kernel would report for it. `false` when the destination is not in
+    /// the table.
+    pub fn set_conns(
+        &mut self,
+        key: &ServiceKey,
+        dest: &DestKey,
+        active: u32,
+        inactive: u32,
+    ) -> bool {
+        let Ok(dests) = self.dests_mut(key) else { return false };
+        let Some(d) = dests.iter_mut().find(|d| d.key() == *dest) else { return false };
+        d.active_conns = active;
+        d.inactive_conns = inactive;
+        true
     }
 }
 
@@ -325,33 +387,33 @@ impl IpvsTable for FakeTable {
     }
 
     fn services(&mut self) -> Result<Vec<Service>, Error> {
-        self.refused(Op::GetServices)?;
+        self.read(Op::GetServices)?;
         Ok(self.services.values().map(|(s, _)| s.clone()).collect())
     }
 
     fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
-        self.refused(Op::GetService)?;
+        self.read(Op::GetService)?;
         let found = self.services.get(key).map(|(s, _)| s.clone());
         found.ok_or(kernel(Op::GetService, libc::ESRCH))
     }
 
     fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
-        self.refused(Op::GetDests)?;
+        self.read(Op::GetDests)?;
         Ok(self.services.get(key).map(|(_, d)| d.clone()).unwrap_or_default())
     }
 
     fn timeouts(&mut self) -> Result<Timeouts, Error> {
-        self.refused(Op::GetTimeouts)?;
+        self.read(Op::GetTimeouts)?;
         Ok(FakeTable::timeouts(self))
     }
 
     fn daemons(&mut self) -> Result<Vec<DaemonConfig>, Error> {
-        self.refused(Op::GetDaemons)?;
+        self.read(Op::GetDaemons)?;
         Ok(FakeTable::daemons(self))
     }
 
     fn info(&mut self) -> Result<Info, Error> {
-        self.refused(Op::GetInfo)?;
+        self.read(Op::GetInfo)?;
         Ok(KERNEL_INFO)
     }
 }
@@ -420,5 +482,25 @@ mod tests {
         let mut t = FakeTable::new();
         t.apply(&[Command::SetTimeouts(Timeouts { tcp: 10, tcp_fin: 0, udp: 20 })]).unwrap();
         assert_eq!(t.timeouts(), Timeouts { tcp: 10, tcp_fin: 120, udp: 20 });
+    }
+
+    #[test]
+    fn an_edit_keeps_the_connections_and_reads_are_counted() {
+        let mut t = FakeTable::new();
+        let key = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+        let d = Dest::new("10.1.0.1".parse().unwrap(), 80);
+        t.apply(&[Command::AddService(Service::new(key)), Command::AddDest(key, d.clone())])
+            .unwrap();
+        assert!(t.set_conns(&key, &d.key(), 2, 3));
+        assert!(!t.set_conns(&key, &DestKey { addr: d.addr, port: 81 }, 1, 1));
+        t.apply(&[Command::EditDest(key, d.clone().with_weight(0))]).unwrap();
+        assert_eq!(t.reads, 0);
+        let got = t.dests(&key).unwrap();
+        assert_eq!((got[0].weight, got[0].active_conns, got[0].inactive_conns), (0, 2, 3));
+        t.services().unwrap();
+        IpvsTable::timeouts(&mut t).unwrap();
+        assert_eq!(t.reads, 3);
+        assert_eq!(t.snapshot().len(), 1);
+        assert_eq!(t.reads, 3, "a snapshot is no read");
     }
 }

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use ipvs::conn::Conn;
 use ipvs::{DaemonConfig, DaemonState, Dest, ForwardMethod, Info, Netmask, Protocol, Service};
-use ipvs::{ServiceKey, Stats64, Timeouts, TunnelCsum, TunnelType};
+use ipvs::{SchedFlags, ServiceKey, Stats64, Timeouts, TunnelCsum, TunnelType};
 
 use crate::cli::Format;
 use crate::resolve::{ntop, Resolver};
@@ -195,17 +195,18 @@ pub fn version_header(info: &Info) -> String {
 
 /// `print_sched_flags`: names depend on the scheduler.
 fn sched_flags(s: &Service) -> String {
-    let f = s.flags.0;
-    let names: &[(u32, &str)] = match s.scheduler.as_str() {
-        "sh" => &[(0x8, "sh-fallback"), (0x10, "sh-port")],
-        "mh" => &[(0x8, "mh-fallback"), (0x10, "mh-port")],
-        _ => &[(0x8, "flag-1"), (0x10, "flag-2"), (0x20, "flag-3")],
+    let f = s.flags.sched();
+    let (one, two, three) = (SchedFlags::FLAG1, SchedFlags::FLAG2, SchedFlags::FLAG3);
+    let names: &[(SchedFlags, &str)] = match s.scheduler.as_str() {
+        "sh" => &[(one, "sh-fallback"), (two, "sh-port")],
+        "mh" => &[(one, "mh-fallback"), (two, "mh-port")],
+        _ => &[(one, "flag-1"), (two, "flag-2"), (three, "flag-3")],
     };
-    names.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
+    names.iter().filter(|(b, _)| f.0 & b.0 != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
 }
 
 fn has_sched_flags(s: &Service) -> bool {
-    s.flags.0 & 0x38 != 0
+    s.flags.sched() != SchedFlags::default()
 }
 
 /// The service part of a line (`svc_name` in ipvsadm).

@@ -5,8 +5,9 @@
 //! go through [`Engine::apply`].
 //!
 //! No processes here: the supervisor tells the engine what nannies said,
-//! and the engine talks to the kernel only through the [`Kernel`] seam,
-//! so everything here is tested with [`crate::kernel::FakeKernel`].
+//! and the engine talks to the kernel only through [`ipvs::IpvsTable`], so
+//! everything here is tested with [`ipvs::FakeTable`], the in-memory table
+//! `tests/vm/ipvs.rs` holds to the kernel's answers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -15,14 +16,14 @@ use ipvs::{Command, DestKey, ServiceKey};
 
 mod ops;
 
-use crate::kernel::Kernel;
 use crate::operate::Ops;
 use crate::spec::{self, NannyKey, Report, Spec};
 use crate::table::{self, describe, Entry, Ownership, Table};
+use ipvs::IpvsTable;
 
 /// lvsd's view of the table and what decides it.
 #[derive(Debug)]
-pub struct Engine<K: Kernel> {
+pub struct Engine<K: IpvsTable> {
     /// The kernel.
     pub kernel: K,
     /// The configuration in force.
@@ -93,7 +94,7 @@ pub struct ReloadStats {
 #[error("cannot read the IPVS table: {0}")]
 pub struct DumpError(#[from] pub ipvs::Error);
 
-impl<K: Kernel> Engine<K> {
+impl<K: IpvsTable> Engine<K> {
     /// An engine with nothing reported yet.
     pub fn new(kernel: K, spec: Spec, own: Ownership) -> Engine<K> {
         Engine {
@@ -118,7 +119,7 @@ impl<K: Kernel> Engine<K> {
     /// # Errors
     /// The table cannot be read; nothing was changed.
     pub fn sync(&mut self) -> Result<usize, DumpError> {
-        self.observed = self.kernel.dump()?;
+        self.observed = table::read(&mut self.kernel)?;
         self.needs_resync = false;
         self.resync = None;
         let desired = spec::desired_table(&self.spec, &self.reports, &self.observed, &self.ops);
@@ -414,8 +415,8 @@ impl<K: Kernel> Engine<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::FakeKernel;
     use crate::spec::NannyOptions;
+    use ipvs::FakeTable;
     use ipvs::{Dest, ForwardMethod};
 
     fn cf(extra: &str) -> String {
@@ -459,15 +460,16 @@ virtual web {{
         s.nannies.iter().find(|(_, n)| n.server.ip().to_string() == ip).unwrap().0.clone()
     }
 
-    fn dests(e: &Engine<FakeKernel>, k: ServiceKey) -> Vec<(String, u32)> {
-        e.kernel.table.services[&k].dests.values().map(|d| (d.addr.to_string(), d.weight)).collect()
+    fn dests(e: &Engine<FakeTable>, k: ServiceKey) -> Vec<(String, u32)> {
+        let kernel = table::of_fake(&e.kernel);
+        kernel.services[&k].dests.values().map(|d| (d.addr.to_string(), d.weight)).collect()
     }
 
     #[test]
     fn start_up_down_and_sorry_server() {
         let s = spec_of(&cf(""));
         let (a, b) = (nanny(&s, "10.0.0.1"), nanny(&s, "10.0.0.2"));
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         assert_eq!(e.sync().unwrap(), 2, "service and sorry server");
         assert_eq!(dests(&e, web()), vec![("10.0.0.250".into(), 1)]);
         assert_eq!(e.report(&a, Report::Up(1)), 2, "a in, sorry out");
@@ -484,34 +486,48 @@ virtual web {{
         assert_eq!(dests(&e, web()), vec![("10.0.0.2".into(), 0), ("10.0.0.250".into(), 1)]);
         assert!(!e.needs_resync);
         assert_eq!(e.teardown(), 1);
-        assert!(e.kernel.table.services.is_empty());
+        assert!(e.kernel.snapshot().is_empty());
     }
 
     #[test]
     fn restart_adopts_the_running_table_without_a_single_command() {
         let s = spec_of(&cf(""));
         let a = nanny(&s, "10.0.0.1");
-        let mut first = Engine::new(FakeKernel::default(), s.clone(), Ownership::Configured);
+        let mut first = Engine::new(FakeTable::new(), s.clone(), Ownership::Configured);
         first.sync().unwrap();
         first.report(&a, Report::Up(5));
-        let kernel = FakeKernel { table: first.kernel.table.clone(), ..FakeKernel::default() };
+        let mut kernel = first.kernel.clone();
+        kernel.reads = 0;
         // A foreign service, made by hand.
-        let mut kernel = kernel;
         let foreign = ServiceKey::tcp("192.0.2.99".parse().unwrap(), 25);
         kernel.apply(&[Command::AddService(ipvs::Service::new(foreign))]).unwrap();
         kernel.log.clear();
         let mut second = Engine::new(kernel, s, Ownership::Configured);
         assert_eq!(second.sync().unwrap(), 0, "{:?}", second.kernel.log);
         assert!(second.all_up(&a));
-        assert!(second.kernel.table.services.contains_key(&foreign));
+        assert!(table::of_fake(&second.kernel).services.contains_key(&foreign));
         // Under --own-table the foreign service goes, and only it.
         second.own = Ownership::Whole;
         assert_eq!(second.sync().unwrap(), 1);
         assert_eq!(second.kernel.log, vec![Command::DelService(foreign)]);
     }
 
+    /// A table as lvsd records what it sent: without what the kernel adds
+    /// on its own (the `HASHED` flag, the counters), which lvsd's record
+    /// of a restored service has not read yet.
+    fn as_sent(mut t: Table) -> Table {
+        for e in t.services.values_mut() {
+            e.service.flags = ipvs::ServiceFlags(e.service.flags.0 & !ipvs::ServiceFlags::HASHED.0);
+            (e.service.stats, e.service.stats64) = (None, None);
+            for d in e.dests.values_mut() {
+                (d.stats, d.stats64) = (None, None);
+            }
+        }
+        t
+    }
+
     /// Runs the resync in progress to its end, in steps of one service.
-    fn finish_resync(e: &mut Engine<FakeKernel>) -> Resync {
+    fn finish_resync(e: &mut Engine<FakeTable>) -> Resync {
         for _ in 0..1000 {
             if let Some(r) = e.resync_step(1).unwrap() {
                 return r;
@@ -524,12 +540,12 @@ virtual web {{
     fn reload_applies_the_difference_at_once_and_the_resync_restores_hand_removed_entries() {
         let s = spec_of(&cf(""));
         let a = nanny(&s, "10.0.0.1");
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         e.sync().unwrap();
         e.report(&a, Report::Up(5));
         // Someone deletes a real server by hand.
         let dk = Dest::new("10.0.0.1".parse().unwrap(), 80).key();
-        e.kernel.table.services.get_mut(&web()).unwrap().dests.remove(&dk);
+        e.kernel.apply(&[Command::DelDest(web(), dk)]).unwrap();
         e.kernel.log.clear();
         let reads = e.kernel.reads;
         // New: a second service; scheduler of web changed.
@@ -570,64 +586,67 @@ virtual web {{
         assert_eq!(finish_resync(&mut e).commands, 0);
         // Dropping the service removes it.
         assert_eq!(e.reload(spec_of(&cf(""))).commands, 2, "{:?}", e.kernel.log);
-        assert!(!e.kernel.table.services.contains_key(&mail));
+        assert!(!table::of_fake(&e.kernel).services.contains_key(&mail));
     }
 
     #[test]
     fn a_reload_under_own_table_deletes_dropped_and_foreign_services_once() {
         let mail = "virtual mail {\n active = 1\n address = 192.0.2.10 eth0:1\n port = 25\n server m {\n active = 1\n address = 10.0.0.5\n }\n}\n";
-        let mut e = Engine::new(FakeKernel::default(), spec_of(&cf(mail)), Ownership::Whole);
+        let mut e = Engine::new(FakeTable::new(), spec_of(&cf(mail)), Ownership::Whole);
         e.sync().unwrap();
         let foreign = ServiceKey::tcp("192.0.2.99".parse().unwrap(), 25);
         e.kernel.apply(&[Command::AddService(ipvs::Service::new(foreign))]).unwrap();
         e.start_resync("test");
         finish_resync(&mut e);
-        assert!(!e.kernel.table.services.contains_key(&foreign), "the resync removed it");
+        assert!(
+            !table::of_fake(&e.kernel).services.contains_key(&foreign),
+            "the resync removed it"
+        );
         e.kernel.apply(&[Command::AddService(ipvs::Service::new(foreign))]).unwrap();
         // Known to lvsd's record only after a read: read it, then reload.
-        e.observed = e.kernel.dump().unwrap();
+        e.observed = table::read(&mut e.kernel).unwrap();
         e.kernel.log.clear();
         let mail_key = ServiceKey::tcp("192.0.2.10".parse().unwrap(), 25);
         assert_eq!(e.reload(spec_of(&cf(""))).commands, 2, "{:?}", e.kernel.log);
         assert_eq!(e.kernel.log, vec![Command::DelService(mail_key), Command::DelService(foreign)]);
         assert!(!e.needs_resync, "nothing refused");
-        assert_eq!(e.kernel.table.services.keys().copied().collect::<Vec<_>>(), vec![web()]);
+        let left: Vec<ServiceKey> = table::of_fake(&e.kernel).services.into_keys().collect();
+        assert_eq!(left, vec![web()]);
     }
 
     #[test]
     fn the_resync_restores_services_deleted_or_edited_by_hand() {
         let s = spec_of(&cf(""));
         let (a, b) = (nanny(&s, "10.0.0.1"), nanny(&s, "10.0.0.2"));
-        let mut e = Engine::new(FakeKernel::default(), s.clone(), Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s.clone(), Ownership::Configured);
         e.sync().unwrap();
         e.report(&a, Report::Up(5));
         e.report(&b, Report::Up(1));
-        let full = e.kernel.table.clone();
+        let full = table::of_fake(&e.kernel);
         // ipvsadm -D, then ipvsadm -A with another scheduler and no servers.
-        let edited = e.kernel.table.services[&web()].service.clone().with_scheduler("lc");
-        e.kernel.table.services.clear();
-        e.kernel.apply(&[Command::AddService(edited)]).unwrap();
+        let edited = full.services[&web()].service.clone().with_scheduler("lc");
+        e.kernel.apply(&[Command::DelService(web()), Command::AddService(edited)]).unwrap();
         e.kernel.log.clear();
         // An unchanged reload sends nothing; its resync puts everything back.
         assert_eq!(e.reload(s.clone()).commands, 0);
         let r = finish_resync(&mut e);
         assert_eq!(r.commands, 3, "{:?}", e.kernel.log);
         assert!(matches!(e.kernel.log[0], Command::EditService(_)), "{:?}", e.kernel.log);
-        assert_eq!(e.kernel.table, full);
+        assert_eq!(table::of_fake(&e.kernel), full);
         // Deleted whole: restored whole at the service level, with its
         // servers at their reported weights.
-        e.kernel.table.services.clear();
+        e.kernel.apply(&[Command::Flush]).unwrap();
         e.start_resync("test");
         finish_resync(&mut e);
-        assert_eq!(e.kernel.table, full);
-        assert_eq!(e.observed.services, full.services);
+        assert_eq!(table::of_fake(&e.kernel), full);
+        assert_eq!(e.observed.services, as_sent(full).services);
     }
 
     #[test]
     fn reports_between_resync_steps_meet_no_stale_read() {
         let s = spec_of(&cf(""));
         let (a, b) = (nanny(&s, "10.0.0.1"), nanny(&s, "10.0.0.2"));
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         e.sync().unwrap();
         e.report(&a, Report::Up(5));
         e.start_resync("test");
@@ -651,7 +670,7 @@ virtual web {{
                 20 + i
             ));
         }
-        let mut e = Engine::new(FakeKernel::default(), spec_of(&cf(&text)), Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), spec_of(&cf(&text)), Ownership::Configured);
         e.sync().unwrap();
         e.start_resync("test");
         let reads = e.kernel.reads;
@@ -669,10 +688,10 @@ virtual web {{
     fn failed_commands_ask_for_a_resync_and_the_resync_heals() {
         let s = spec_of(&cf(""));
         let a = nanny(&s, "10.0.0.1");
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         e.sync().unwrap();
         // The service vanishes behind lvsd's back (ipvsadm -C).
-        e.kernel.table.services.clear();
+        e.kernel.apply(&[Command::Flush]).unwrap();
         e.report(&a, Report::Up(5));
         assert!(e.needs_resync);
         e.start_resync("a refused command");
@@ -681,7 +700,8 @@ virtual web {{
         assert!(!e.needs_resync);
         assert_eq!(r.commands, 2, "the service and its server");
         assert_eq!(dests(&e, web()), vec![("10.0.0.1".into(), 5)]);
-        let d = &e.kernel.table.services[&web()].dests.values().next().unwrap();
+        let kernel = table::of_fake(&e.kernel);
+        let d = kernel.services[&web()].dests.values().next().unwrap();
         assert_eq!(d.fwd, ForwardMethod::Masq);
     }
 }

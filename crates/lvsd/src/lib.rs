@@ -5,8 +5,8 @@
 //! - [`table`]: the table model and the pure planner (`plan`).
 //! - [`spec`]: what a configuration asks for, and the desired table given
 //!   the nannies' reports (pure).
-//! - [`kernel`]: the seam to IPVS (`ipvs::Client`, or an in-memory fake).
-//! - [`engine`]: reconciliation and per-report changes through the seam.
+//! - [`engine`]: reconciliation and per-report changes through
+//!   `ipvs::IpvsTable` (`ipvs::Client`, or `ipvs::FakeTable` in tests).
 //! - [`policy`]: when nannies are restarted, judged hung, and their
 //!   servers taken as down without a verdict (a pure state machine).
 //! - [`supervise`]: the event loop (signals, nanny pipes), carrying out
@@ -19,7 +19,6 @@
 #![deny(missing_docs)]
 
 pub mod engine;
-pub mod kernel;
 pub mod limits;
 pub mod operate;
 pub mod policy;
@@ -239,7 +238,7 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
     for w in &spec.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
-    let observed = match ipvs::Client::connect().and_then(|mut c| kernel::Kernel::dump(&mut c)) {
+    let observed = match ipvs::Client::connect().and_then(|mut c| table::read(&mut c)) {
         Ok(t) => t,
         Err(e) => {
             out.push_str(&format!(

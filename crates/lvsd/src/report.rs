@@ -24,8 +24,8 @@ use lvsd_api::{Checks, Counters, Health, Report, Server, Service};
 use mio::{Interest, Registry, Token};
 
 use crate::engine::Engine;
-use crate::kernel::Kernel;
 use crate::spec::{self, NannyKey, Watch as Decider};
+use ipvs::IpvsTable;
 
 /// How often the kernel's counters are read.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -191,7 +191,7 @@ impl Watch {
     /// One turn of lvsd's loop: connect if due, read counters for at most
     /// [`SWEEP_SLICE`], send a report if something changed, write what
     /// the socket takes.
-    pub fn turn<K: Kernel>(&mut self, engine: &mut Engine<K>, registry: &Registry) {
+    pub fn turn<K: IpvsTable>(&mut self, engine: &mut Engine<K>, registry: &Registry) {
         let now = Instant::now();
         if self.conn.is_none() && now >= self.next_connect {
             self.connect(registry, now);
@@ -256,7 +256,7 @@ impl Watch {
     /// Reads the kernel's counters, a few services per step, for at most
     /// [`SWEEP_SLICE`]; a finished sweep replaces the counters and makes
     /// the next report due.
-    fn sweep_slice<K: Kernel>(&mut self, kernel: &mut K, spec: &spec::Spec, now: Instant) {
+    fn sweep_slice<K: IpvsTable>(&mut self, kernel: &mut K, spec: &spec::Spec, now: Instant) {
         if self.sweep.is_none() {
             if now < self.next_sweep || self.conn.is_none() {
                 return;
@@ -334,7 +334,7 @@ impl Watch {
     }
 
     /// The report as of `now` (pure but for the engine's state).
-    pub fn build<K: Kernel>(&self, engine: &Engine<K>, now: Instant) -> Report {
+    pub fn build<K: IpvsTable>(&self, engine: &Engine<K>, now: Instant) -> Report {
         let spec = &engine.spec;
         let services = spec
             .services
@@ -412,10 +412,10 @@ impl Watch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::FakeKernel;
     use crate::table::Ownership;
+    use ipvs::FakeTable;
 
-    fn engine() -> Engine<FakeKernel> {
+    fn engine() -> Engine<FakeTable> {
         let text = "\
 primary = 10.0.0.1
 service = lvs
@@ -435,7 +435,7 @@ virtual web {
         let (c, d) = lvs_config::parse_str(text, "lvs.cf", lvs_config::Format::LvsCf);
         let c = c.unwrap_or_else(|| panic!("{d:?}"));
         let spec = spec::build(&c, spec::NannyOptions::default());
-        Engine::new(FakeKernel::default(), spec, Ownership::Configured)
+        Engine::new(FakeTable::new(), spec, Ownership::Configured)
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub struct NannyOptions {
     pub verbose: bool,
 }
 
+/// The one conversion of the configuration's forwarding method into
+/// IPVS's: `lvs_config::ForwardMethod` is an edge type (pulse reads the
+/// configuration and may not build `ipvs`), and past this function lvsd
+/// knows only `ipvs::ForwardMethod`.
 fn forward(m: lvs_config::ForwardMethod) -> ForwardMethod {
     match m {
         lvs_config::ForwardMethod::Nat => ForwardMethod::Masq,

@@ -32,9 +32,9 @@ use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::engine::Engine;
-use crate::kernel::Kernel;
 use crate::policy::{Action, Event, Policy};
 use crate::spec::{NannyKey, NannyOptions, Report};
+use ipvs::IpvsTable;
 
 mod lines;
 mod reload;
@@ -105,7 +105,7 @@ struct Running {
 }
 
 /// The supervisor: the engine plus the nanny processes.
-pub struct Supervisor<K: Kernel> {
+pub struct Supervisor<K: IpvsTable> {
     /// The table keeper.
     pub engine: Engine<K>,
     poll: Poll,
@@ -138,13 +138,13 @@ pub struct Supervisor<K: Kernel> {
     watch: Option<crate::report::Watch>,
 }
 
-impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
+impl<K: IpvsTable> std::fmt::Debug for Supervisor<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Supervisor").field("nannies", &self.running.len()).finish()
     }
 }
 
-impl<K: Kernel> Supervisor<K> {
+impl<K: IpvsTable> Supervisor<K> {
     /// Sets up signals and the poller; starts nothing yet.
     ///
     /// # Errors

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use ipvs::{Command, Dest, DestKey, ForwardMethod, Service, ServiceFlags, ServiceKey, Timeouts};
+use ipvs::{
+    Command, Dest, DestKey, ForwardMethod, IpvsTable, Service, ServiceFlags, ServiceKey, Timeouts,
+};
 
 /// The destinations of one service, by key.
 pub type Dests = BTreeMap<DestKey, Dest>;
@@ -55,6 +57,23 @@ impl Table {
     pub fn dest_count(&self) -> usize {
         self.services.values().map(|e| e.dests.len()).sum()
     }
+}
+
+/// Reads the whole kernel table, timeouts included: one request for the
+/// timeouts, one for the services, one per service for its destinations.
+///
+/// # Errors
+/// A socket or kernel error.
+pub fn read(kernel: &mut impl IpvsTable) -> Result<Table, ipvs::Error> {
+    let timeouts = kernel.timeouts()?;
+    Ok(Table::from_dump(kernel.table()?, Some(timeouts)))
+}
+
+/// What an `ipvs::FakeTable` holds, as lvsd models a table (destinations
+/// by key), without counting a read: the tests' look at the kernel.
+#[cfg(test)]
+pub(crate) fn of_fake(fake: &ipvs::FakeTable) -> Table {
+    Table::from_dump(fake.snapshot(), Some(ipvs::FakeTable::timeouts(fake)))
 }
 
 /// Whether lvsd may remove services its configuration does not describe.

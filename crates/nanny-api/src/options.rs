@@ -97,8 +97,13 @@ fn exact_decimal(t: &str) -> Option<Duration> {
 }
 
 /// Forwarding method for standalone mode (`-M`): what `-M` can say.
-/// nanny turns it into `ipvs::ForwardMethod` where it talks to the kernel;
-/// this crate does not depend on `ipvs`, so pulse does not either.
+///
+/// An edge type: `ipvs::ForwardMethod` is the workspace's one forwarding
+/// method, but this crate does not depend on `ipvs`, so that pulse (which
+/// writes nanny command lines and may not build `ipvs`, `tests/tests/deps.rs`)
+/// does not either. It is read and written only as `-M`; nanny turns it into
+/// `ipvs::ForwardMethod` in one place (`nanny::kernel::forward`), where it
+/// talks to the kernel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Method {
     /// NAT (`-M m`, the default).

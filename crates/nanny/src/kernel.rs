@@ -32,12 +32,18 @@ pub fn entry(cfg: &Config) -> Result<(ServiceKey, Dest), TableError> {
             ServiceKey::tcp(vip, cfg.vport)
         }
     };
-    let fwd = match cfg.method {
+    Ok((service, Dest::new(rip, cfg.server.port()).with_fwd(forward(cfg.method))))
+}
+
+/// `-M` as IPVS names it: the one conversion of the command line's
+/// `nanny_api::Method` (an edge type, so that pulse, which may not build
+/// `ipvs`, can write nanny's argv) into `ipvs::ForwardMethod`.
+fn forward(m: Method) -> ForwardMethod {
+    match m {
         Method::Masquerade => ForwardMethod::Masq,
         Method::Gatewaying => ForwardMethod::Route,
         Method::Tunnel => ForwardMethod::Tunnel,
-    };
-    Ok((service, Dest::new(rip, cfg.server.port()).with_fwd(fwd)))
+    }
 }
 
 impl Kernel {

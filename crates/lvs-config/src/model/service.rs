@@ -10,7 +10,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{yes, HealthCheck, Millis};
 
-/// How IPVS forwards packets to a real server.
+/// How IPVS forwards packets to a real server, as the configuration says it.
+///
+/// An edge type: `ipvs::ForwardMethod` is the workspace's one forwarding
+/// method, but this crate knows nothing of netlink and pulse, which reads
+/// the configuration, may not build `ipvs` (`tests/tests/deps.rs`). lvsd
+/// turns it into `ipvs::ForwardMethod` in one place (`spec::forward`);
+/// besides this crate, only pulse (the NAT router check) and lvs-node (a
+/// real server's set-up) read it, and neither programs IPVS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ForwardMethod {

@@ -10,12 +10,12 @@ use ipvs::ServiceKey;
 use lvs_config::overrides::Overrides;
 
 use super::{DumpError, Engine};
-use crate::kernel::Kernel;
 use crate::operate::{sa, Drain, ServiceOps};
 use crate::spec::{self, Spec};
 use crate::table;
+use ipvs::IpvsTable;
 
-impl<K: Kernel> Engine<K> {
+impl<K: IpvsTable> Engine<K> {
     /// Makes the operator's layer what pulse's state file says and
     /// changes the services it touches (before or after). `now` starts new
     /// drains. Returns the number of commands sent.
@@ -210,9 +210,9 @@ mod tests {
     use lvs_config::Millis;
 
     use crate::engine::Engine;
-    use crate::kernel::FakeKernel;
     use crate::spec::{self, NannyKey, NannyOptions, Report, Spec};
     use crate::table::Ownership;
+    use ipvs::FakeTable;
 
     fn spec_of(servers: &[&str], protocol: &str) -> Spec {
         let mut lines = vec![
@@ -236,26 +236,23 @@ mod tests {
         *s.services.keys().next().unwrap()
     }
 
-    fn all_up(e: &mut Engine<FakeKernel>) {
+    fn all_up(e: &mut Engine<FakeTable>) {
         let ks: Vec<NannyKey> = e.spec.nannies.keys().cloned().collect();
         for k in ks {
             e.report(&k, Report::Up(1));
         }
     }
 
-    fn weights(e: &Engine<FakeKernel>) -> Vec<(String, u32)> {
+    fn weights(e: &Engine<FakeTable>) -> Vec<(String, u32)> {
         let k = key(&e.spec);
-        e.kernel.table.services[&k].dests.values().map(|d| (d.addr.to_string(), d.weight)).collect()
+        let kernel = crate::table::of_fake(&e.kernel);
+        kernel.services[&k].dests.values().map(|d| (d.addr.to_string(), d.weight)).collect()
     }
 
-    fn set_conns(e: &mut Engine<FakeKernel>, ip: &str, active: u32, inactive: u32) {
+    fn set_conns(e: &mut Engine<FakeTable>, ip: &str, active: u32, inactive: u32) {
         let k = key(&e.spec);
-        for d in e.kernel.table.services.get_mut(&k).unwrap().dests.values_mut() {
-            if d.addr.to_string() == ip {
-                d.active_conns = active;
-                d.inactive_conns = inactive;
-            }
-        }
+        let dest = ipvs::DestKey { addr: ip.parse().unwrap(), port: 80 };
+        assert!(e.kernel.set_conns(&k, &dest, active, inactive), "{ip} not in the table");
     }
 
     fn file(change: Change) -> Overrides {
@@ -275,7 +272,7 @@ mod tests {
     #[test]
     fn a_drain_waits_for_the_connections_then_deletes() {
         let s = spec_of(&["10.0.0.1", "10.0.0.2"], "tcp");
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         e.sync().unwrap();
         all_up(&mut e);
         let t0 = std::time::Instant::now();
@@ -301,7 +298,7 @@ mod tests {
     #[test]
     fn the_drain_timeout_removes_a_server_that_never_goes_idle() {
         let s = spec_of(&["10.0.0.1", "10.0.0.2"], "tcp");
-        let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
         e.sync().unwrap();
         all_up(&mut e);
         let t0 = std::time::Instant::now();
@@ -317,7 +314,7 @@ mod tests {
     fn a_reload_drains_a_removed_tcp_server_and_deletes_a_udp_one() {
         for (proto, drained) in [("tcp", true), ("udp", false)] {
             let s = spec_of(&["10.0.0.1", "10.0.0.2"], proto);
-            let mut e = Engine::new(FakeKernel::default(), s, Ownership::Configured);
+            let mut e = Engine::new(FakeTable::new(), s, Ownership::Configured);
             e.sync().unwrap();
             all_up(&mut e);
             set_conns(&mut e, "10.0.0.1", 1, 0);
@@ -343,7 +340,7 @@ mod tests {
     #[test]
     fn a_server_back_in_the_configuration_stops_draining() {
         let s = spec_of(&["10.0.0.1", "10.0.0.2"], "tcp");
-        let mut e = Engine::new(FakeKernel::default(), s.clone(), Ownership::Configured);
+        let mut e = Engine::new(FakeTable::new(), s.clone(), Ownership::Configured);
         e.sync().unwrap();
         all_up(&mut e);
         set_conns(&mut e, "10.0.0.1", 1, 0);

@@ -5,13 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::kernel::Kernel;
 use crate::policy::{Action, Event};
 use crate::spec;
+use ipvs::IpvsTable;
 
 use super::Supervisor;
 
-impl<K: Kernel> Supervisor<K> {
+impl<K: IpvsTable> Supervisor<K> {
     /// SIGHUP: read and validate the configuration; on any error keep the
     /// running one. Otherwise apply the difference, restart only the
     /// nannies whose command line changed.

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::kernel::Kernel;
 use crate::spec::NannyKey;
+use ipvs::IpvsTable;
 
 use super::{Supervisor, RESYNC_STEP};
 
@@ -16,7 +16,7 @@ const RESYNC_SLICE: Duration = Duration::from_millis(20);
 /// per turn) before it reads their reports again.
 const START_SLICE: Duration = Duration::from_millis(20);
 
-impl<K: Kernel> Supervisor<K> {
+impl<K: IpvsTable> Supervisor<K> {
     /// Queues nannies to start in [`START_SLICE`]s between polls.
     pub(super) fn queue_starts(&mut self, keys: Vec<NannyKey>) {
         if keys.is_empty() {
