@@ -8,7 +8,7 @@
 //! a summary, and fails if a pulse that was not stopped on purpose had a
 //! loop stall over 50 ms (the stall detector, read before each kill and at
 //! the end; listed with pulse's log line naming the turn's slowest step and
-//! CPU time; pauses of the guest are counted and printed).
+//! CPU time; pauses of the whole guest are counted and printed).
 //!
 //! The sequence is drawn from a seed, printed first: the same seed and
 //! round count replay the same faults (`LVS_CHAOS_SEED`, `LVS_CHAOS_ROUNDS`,
@@ -714,7 +714,7 @@ fn main() {
     println!(
         "chaos: {} rounds, 0 ended with two or zero active routers; worst time to one active {} ms; \
          client outage median {} ms, p90 {} ms, max {} ms; worst loop turn {:.1} ms, {} turns over 50 ms, \
-         {} pauses of the guest (worst {:.1} ms)",
+         {} pauses of the whole guest (worst {:.1} ms)",
         results.len(),
         worst.as_millis(),
         pct(50),

@@ -355,7 +355,7 @@ impl Cluster {
     }
 
     /// No running pulse had a loop stall over 50 ms (issue 15's stall
-    /// detector; pauses of the guest, which its canaries tell, are
+    /// detector; pauses of the whole guest, which its canaries tell, are
     /// counted and printed): each one's worst turn is printed, and a stall fails the
     /// test with pulse's log lines naming the turn's slowest step and CPU
     /// time.
@@ -364,7 +364,7 @@ impl Cluster {
             let who = format!("e2e {} router {i}", self.log.tag);
             match lvs_tests::pulse::stalls(&self.socket(i), &who) {
                 Ok(f) => self.log.say(&format!(
-                    "router {i}: no loop stall over 50 ms (worst turn {:.1} ms; {} pauses of the guest, worst {:.1} ms)",
+                    "router {i}: no loop stall over 50 ms (worst turn {:.1} ms; {} pauses of the whole guest, worst {:.1} ms)",
                     f.worst_us as f64 / 1000.0,
                     f.pauses,
                     f.worst_pause_us as f64 / 1000.0

@@ -266,7 +266,7 @@ impl Cluster {
     }
 
     /// No running pulse had a loop stall over 50 ms (issue 15's stall
-    /// detector; pauses of the guest, which its canaries tell, are
+    /// detector; pauses of the whole guest, which its canaries tell, are
     /// counted and printed); each one's worst turn is printed.
     fn assert_no_stalls(&self, tag: &str) {
         for i in (0..2).filter(|&i| self.pulses[i].is_some()) {

@@ -418,7 +418,7 @@ impl Cluster {
     /// Router `i` dies: its links go down, then every process in its
     /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
     /// No running pulse had a loop stall over 50 ms (issue 15's stall
-    /// detector; pauses of the guest, which its canaries tell, are
+    /// detector; pauses of the whole guest, which its canaries tell, are
     /// counted and printed); each one's worst turn is printed.
     fn assert_no_stalls(&self) {
         for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {

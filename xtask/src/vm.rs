@@ -58,7 +58,7 @@ pub struct Report {
     /// pulse's stall detector over the run: the worst loop turn any suite
     /// printed (µs, and whose), and the turns over 50 ms.
     pub pulse_loop: Option<(u64, String, u64)>,
-    /// The pauses of the guest those suites printed, and the worst
+    /// The pauses of the whole guest those suites printed, and the worst
     /// (µs).
     pub pulse_pauses: (u64, u64),
 }
@@ -415,7 +415,7 @@ pub(crate) fn boot(
         let (pauses, worst_pause) = report.pulse_pauses;
         eprintln!(
             "xtask: pulse's stall detector over the run: worst loop turn {:.1} ms ({who}), \
-             {stalls} turns over 50 ms; {pauses} pauses of the guest (worst {:.1} ms)",
+             {stalls} turns over 50 ms; {pauses} pauses of the whole guest (worst {:.1} ms)",
             *worst as f64 / 1000.0,
             worst_pause as f64 / 1000.0
         );

@@ -161,7 +161,7 @@ impl Canaries {
         c.trusted = !c.shared.is_empty() && c.shared.len() == cpus.len() && refused.is_empty();
         if c.trusted {
             log::info!(
-                "stall detector: {} canaries (one per CPU, SCHED_RR {}) tell a pause of the machine from a stall of the loop",
+                "stall detector: {} canaries (one per CPU, SCHED_RR {}) tell a pause of the whole machine from a stall of the loop",
                 c.shared.len(),
                 crate::sys::CANARY_PRIORITY
             );
@@ -172,7 +172,7 @@ impl Canaries {
                 refused.join("; ")
             };
             log::warn!(
-                "stall detector: the canaries run at normal priority ({why}), so it cannot tell a pause of the machine from a stall of the loop: every turn over 50 ms counts as a stall"
+                "stall detector: the canaries run at normal priority ({why}), so it cannot tell a pause of the whole machine from a stall of the loop: every turn over 50 ms counts as a stall"
             );
         }
         c

@@ -13,7 +13,7 @@
 //! - [`events`]: the event stream's events and the log of the last few
 //!   hundred, pure.
 //! - [`stall`]: the stall detector (how late and how long each loop turn
-//!   is, and whether a long one was a pause of the machine under it), pure;
+//!   is, and whether a long one was the whole machine's pause), pure;
 //!   [`canary`]: the threads, one per CPU, whose lateness tells a pause.
 //! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
 //!   [`metrics`]: that view in the Prometheus text format, pure.

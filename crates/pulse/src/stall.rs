@@ -41,7 +41,7 @@ pub struct LoopStats {
     /// Turns over [`THRESHOLD`] because the machine (or the loop's CPU)
     /// paused.
     pub pauses: u64,
-    /// The longest turn, less the time the machine was paused in it
+    /// The longest turn, less the time the whole machine was paused in it
     /// (a stall's whole length).
     pub worst: Duration,
     /// The longest machine pause a turn was found in (the pause's whole
