@@ -5,13 +5,10 @@
 //! was due to when it woke) and the start of its current sleep.
 //!
 //! A canary can be late only when its CPU ran nothing of pulse's: being
-//! above the loop, nothing pulse does in user space delays it. So when the
-//! loop's turn is long and the canaries of the CPUs the loop ran on were
-//! late over the same time, those CPUs were not running (a guest or one
-//! of its virtual CPUs that its host did not schedule, a stopped process):
-//! a pause, not a stall of pulse's (`crate::stall`). Under an emulator each
-//! virtual CPU is a host thread of its own, descheduled on its own, so a
-//! pause is often one CPU's.
+//! above the loop, nothing pulse does delays it. So when the loop wakes
+//! late and every canary was late over the same time, the whole machine
+//! was not running (a guest its host did not schedule, a stopped
+//! process): a machine pause, not a stall of pulse's (`crate::stall`).
 //!
 //! Each canary writes its figures under a sequence lock (odd while it
 //! writes); the loop reads them without waiting, only after a turn over
@@ -107,8 +104,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Canaries {
     epoch: Instant,
-    /// Each canary's figures, with its CPU.
-    shared: Vec<(usize, Arc<Shared>)>,
+    shared: Vec<Arc<Shared>>,
     /// Every canary is pinned and real-time: their gaps can be trusted.
     trusted: bool,
     stop: Arc<AtomicBool>,
@@ -147,7 +143,7 @@ impl Canaries {
                 .name(format!("pulse-canary{cpu}"))
                 .spawn(move || run(cpu, &me, &stop, &tx, epoch));
             match spawned {
-                Ok(_) => c.shared.push((cpu, shared)),
+                Ok(_) => c.shared.push(shared),
                 Err(e) => log::warn!("cannot start the stall detector's canary on CPU {cpu}: {e}"),
             }
         }
@@ -178,23 +174,19 @@ impl Canaries {
         c
     }
 
-    /// The gaps that end after `from` of the canaries of the CPUs `on`
-    /// (the CPUs the loop ran on over the turn; every canary when none of
-    /// them has one), a current sleep as a gap up to `now` if it is
-    /// overdue; `None` when the canaries cannot be trusted (then every
-    /// long turn is a stall). A canary whose figures could not be read
-    /// consistently has no gaps.
-    pub fn gaps(&self, from: Instant, now: Instant, on: &[usize]) -> Option<Vec<Vec<Gap>>> {
+    /// Each canary's gaps that end after `from`, its current sleep as a
+    /// gap up to `now` if it is overdue; `None` when the canaries cannot
+    /// be trusted (then every long turn is a stall). A canary whose
+    /// figures could not be read consistently has no gaps.
+    pub fn gaps(&self, from: Instant, now: Instant) -> Option<Vec<Vec<Gap>>> {
         if !self.trusted {
             return None;
         }
         let at = |ns: u64| self.epoch + Duration::from_nanos(ns);
-        let any = self.shared.iter().any(|(cpu, _)| on.contains(cpu));
         let out = self
             .shared
             .iter()
-            .filter(|(cpu, _)| !any || on.contains(cpu))
-            .map(|(_, s)| {
+            .map(|s| {
                 let Some((since, kept)) = s.read() else { return Vec::new() };
                 let mut gaps: Vec<Gap> = kept
                     .into_iter()
@@ -274,25 +266,18 @@ mod tests {
     #[test]
     fn an_overdue_canary_is_a_gap_up_to_now_and_untrusted_ones_say_nothing() {
         let mut c = Canaries::none();
-        assert_eq!(c.gaps(c.epoch, Instant::now(), &[]), None);
+        assert_eq!(c.gaps(c.epoch, Instant::now()), None);
         let s = Arc::new(Shared::new());
         s.publish(Some((1_000_000, 9_000_000)), 9_000_000);
-        c.shared.push((0, Arc::clone(&s)));
+        c.shared.push(Arc::clone(&s));
         c.trusted = true;
         let e = c.epoch;
         let ms = Duration::from_millis;
         // Read 100 ms after its last wake-up: due at 14 ms, overdue since.
-        let g = c.gaps(e, e + ms(109), &[0]).unwrap();
+        let g = c.gaps(e, e + ms(109)).unwrap();
         assert_eq!(g, vec![vec![(e + ms(1), e + ms(9)), (e + ms(14), e + ms(109))]]);
         // Read while it sleeps: no open gap; gaps ended before `from` left out.
-        assert_eq!(c.gaps(e + ms(10), e + ms(12), &[0]).unwrap(), vec![Vec::<Gap>::new()]);
-        // Another CPU's canary, on time: asked only about a turn on its CPU.
-        c.shared.push((1, Arc::new(Shared::new())));
-        assert_eq!(c.gaps(e, e + ms(109), &[0]).unwrap().len(), 1);
-        assert_eq!(c.gaps(e, e + ms(109), &[1]).unwrap(), vec![Vec::<Gap>::new()]);
-        assert_eq!(c.gaps(e, e + ms(109), &[0, 1]).unwrap().len(), 2);
-        // No CPU known: every canary.
-        assert_eq!(c.gaps(e, e + ms(109), &[]).unwrap().len(), 2);
+        assert_eq!(c.gaps(e + ms(10), e + ms(12)).unwrap(), vec![Vec::<Gap>::new()]);
     }
 
     #[test]
@@ -301,7 +286,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         // Whether trusted depends on the test's privileges; the figures
         // are there either way.
-        for (_, s) in &c.shared {
+        for s in &c.shared {
             let (since, _) = s.read().unwrap();
             assert_ne!(since, NEVER);
         }

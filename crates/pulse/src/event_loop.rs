@@ -70,10 +70,6 @@ pub struct Daemon<H: Host> {
     stats: LoopStats,
     /// The stall detector's canaries, started with the loop.
     canaries: Canaries,
-    /// The CPUs the loop thread was seen on since the end of the last
-    /// turn (where it slept, woke and ended): the canaries asked about a
-    /// long turn are theirs.
-    cpus: Vec<usize>,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
     signal_rx: UnixStream,
@@ -234,7 +230,6 @@ impl<H: Host> Daemon<H> {
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
             let (woke, cpu) = (Instant::now(), thread_cpu());
-            self.note_cpu();
             if self.turn(&events, woke) {
                 return Ok(());
             }
@@ -306,10 +301,9 @@ impl<H: Host> Daemon<H> {
         self.observe();
         self.publish();
         let slowest = self.slowest.take();
-        self.note_cpu();
-        let (canaries, on) = (&self.canaries, std::mem::take(&mut self.cpus));
+        let canaries = &self.canaries;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        match self.stats.record(deadline, woke, Instant::now(), |from, to| canaries.gaps(from, to, &on)) {
+        match self.stats.record(deadline, woke, Instant::now(), |from, to| canaries.gaps(from, to)) {
             Some((Kind::Stall, t)) => {
                 let step = slowest
                     .map_or(String::new(), |(what, d)| format!(", slowest step {what} {:.1} ms", ms(d)));
@@ -320,7 +314,7 @@ impl<H: Host> Daemon<H> {
                 let paused = if t.paused.is_zero() {
                     String::new()
                 } else {
-                    format!(", its CPUs paused {:.1} ms of it", ms(t.paused))
+                    format!(", the whole machine paused {:.1} ms of it", ms(t.paused))
                 };
                 log::warn!(
                     "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}{paused}); heartbeats were neither sent nor read meanwhile",
@@ -330,7 +324,7 @@ impl<H: Host> Daemon<H> {
                 );
             }
             Some((Kind::Pause, t)) => log::info!(
-                "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of {:.1} ms of the CPUs it ran on (their canaries late too), not a stall of pulse's",
+                "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of the whole machine of {:.1} ms (every CPU's canary late too), not a stall of pulse's",
                 ms(t.total()),
                 ms(t.late),
                 ms(t.work),
@@ -338,17 +332,6 @@ impl<H: Host> Daemon<H> {
                 ms(t.pause)
             ),
             None => {}
-        }
-        // Where this turn ends, the next one sleeps.
-        self.note_cpu();
-    }
-
-    /// Notes the CPU the loop thread runs on now.
-    fn note_cpu(&mut self) {
-        if let Some(c) = crate::sys::current_cpu() {
-            if !self.cpus.contains(&c) {
-                self.cpus.push(c);
-            }
         }
     }
 

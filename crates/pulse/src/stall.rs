@@ -4,20 +4,17 @@
 //! long: the loop was not there to send or judge heartbeats for that long.
 //!
 //! A long turn is one of two things, told apart by the canaries
-//! (`crate::canary`: a real-time thread pinned to each CPU, above the
-//! loop, which wakes every few milliseconds and publishes when it woke
-//! late), those of the CPUs the loop thread ran on over the turn:
-//! - a **pause**: every one of those canaries was kept from running over
-//!   the turn too, so those CPUs ran nothing of pulse's: the machine (an
-//!   emulated guest, a virtual machine its host did not schedule, or only
-//!   the virtual CPU the loop was on, a process stopped by SIGSTOP) stood
-//!   still. Taken out of the turn, what is left is not over the
-//!   threshold. The loop could not have done better; it is counted and
-//!   logged at info.
+//! (`crate::canary`: a real-time thread pinned to each CPU, which wakes
+//! every few milliseconds and publishes when it woke late):
+//! - a **machine pause**: every canary was kept from running over the
+//!   turn too, so no CPU ran anything of pulse's: the whole machine (an
+//!   emulated guest, a virtual machine its host did not schedule, a
+//!   process stopped by SIGSTOP) stood still. Taken out of the turn, what
+//!   is left is not over the threshold. The loop could not have done
+//!   better; it is counted and logged at info.
 //! - a **stall**: anything else, pulse's own fault (a blocking call, work
-//!   that took long, the loop thread alone kept from running while its
-//!   CPU ran the canary); counted, logged at warning, and the tests
-//!   assert there were none.
+//!   that took long, the loop thread alone kept from its CPU); counted,
+//!   logged at warning, and the tests assert there were none.
 //!
 //! Without canaries that can be trusted (none started, or real-time
 //! scheduling refused them) every long turn is a stall.
@@ -38,8 +35,7 @@ pub struct LoopStats {
     pub turns: u64,
     /// Turns over [`THRESHOLD`] that were pulse's own: stalls.
     pub stalls: u64,
-    /// Turns over [`THRESHOLD`] because the machine (or the loop's CPU)
-    /// paused.
+    /// Turns over [`THRESHOLD`] because the whole machine paused.
     pub pauses: u64,
     /// The longest turn, less the time the whole machine was paused in it
     /// (a stall's whole length).
@@ -54,7 +50,7 @@ pub struct LoopStats {
 pub enum Kind {
     /// pulse's own fault.
     Stall,
-    /// The loop's CPUs ran nothing of pulse's.
+    /// The whole machine was not running.
     Pause,
 }
 
@@ -65,7 +61,8 @@ pub struct Turn {
     pub late: Duration,
     /// How long the turn's work took.
     pub work: Duration,
-    /// How much of it no canary asked ran (measured for long turns only).
+    /// How much of it no canary ran on any CPU (measured for long turns
+    /// only).
     pub paused: Duration,
     /// How long the machine pauses it overlapped lasted, whole (they may
     /// have begun before the turn).
@@ -78,7 +75,7 @@ impl Turn {
         self.late + self.work
     }
 
-    /// The turn less the time the machine was paused.
+    /// The turn less the time the whole machine was paused.
     pub fn own(&self) -> Duration {
         self.total().saturating_sub(self.paused)
     }
@@ -152,10 +149,9 @@ fn intersect(x: &[Gap], y: &[Gap]) -> Vec<Gap> {
 impl LoopStats {
     /// Records a turn that slept until `deadline` (if any), woke at `woke`
     /// and finished its work at `done`; returns it, with what it was, when
-    /// it was over [`THRESHOLD`]. Only then is `canaries` asked for the
-    /// gaps over the turn (from its deadline, or its wake-up if earlier, to
-    /// `done`) of each canary of the CPUs the loop ran on; `None` when
-    /// there are no canaries to trust.
+    /// it was over [`THRESHOLD`]. Only then is `canaries` asked for each
+    /// canary's gaps over the turn (from its deadline, or its wake-up if
+    /// earlier, to `done`); `None` when there are no canaries to trust.
     pub fn record(
         &mut self,
         deadline: Option<Instant>,
@@ -266,8 +262,8 @@ mod tests {
     fn a_canary_that_ran_makes_it_a_stall() {
         let t = Instant::now();
         let mut s = LoopStats::default();
-        // The loop ran on two CPUs over the turn: one's canary was late,
-        // the other's was not.
+        // Only the loop was kept from running for 200 ms: one CPU's canary
+        // was late (the loop's own CPU), the other's was not.
         let gaps = vec![vec![(t, t + ms(200))], vec![]];
         let (kind, turn) = s.record(Some(t), t + ms(200), t + ms(201), |_, _| Some(gaps)).unwrap();
         assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));

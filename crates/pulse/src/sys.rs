@@ -66,8 +66,3 @@ pub fn realtime_here(priority: i32) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
-
-/// The CPU the calling thread runs on now.
-pub fn current_cpu() -> Option<usize> {
-    nix::sched::sched_getcpu().ok()
-}

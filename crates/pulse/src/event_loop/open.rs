@@ -183,7 +183,6 @@ impl<H: Host> Daemon<H> {
             held: Held::default(),
             stats: LoopStats::default(),
             canaries: Canaries::none(),
-            cpus: Vec::new(),
             slowest: None,
             signal_rx,
             flags,
