@@ -1,7 +1,8 @@
 //! Reading a running pulse from a test: its `status json` over the control
 //! socket, a number out of it, and the stall detector's verdict, so that
 //! every in-guest suite that runs pulse can assert that no loop turn took
-//! over 50 ms (issue 15); its HTTP listener (`/metrics`, `/status.json`) and
+//! over 50 ms through pulse's own fault (issue 15; pauses of the whole
+//! guest are counted and printed); its HTTP listener (`/metrics`, `/status.json`) and
 //! a sample out of the Prometheus text (issue 19).
 
 use std::io::{Read, Write};
@@ -33,21 +34,60 @@ pub fn is_active(status: &str) -> bool {
     status.split("\"role\":").nth(1).is_some_and(|r| r.starts_with("\"active\""))
 }
 
-/// The stall detector of the pulse on `socket`: `Ok(worst turn in µs)`
-/// when no turn took over 50 ms, else the status as the error. A pulse
-/// that does not answer is `Ok(0)` (it was killed by the test). Either
-/// way the figures are printed on the console as a [`LOOP_LINE`] line,
-/// named `who`, for `cargo xtask vm-test`'s run-wide worst turn.
+/// A pulse's stall detector figures, from its `status json`, or added up
+/// over several pulses (the worst of each worst, the sum of each count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopFigures {
+    /// The longest turn, less any pause of the whole machine in it, µs.
+    pub worst_us: u64,
+    /// Turns over 50 ms through pulse's own fault.
+    pub stalls: u64,
+    /// Turns over 50 ms because the whole machine was not running (every
+    /// CPU's canary was late too).
+    pub pauses: u64,
+    /// The longest such pause, µs.
+    pub worst_pause_us: u64,
+}
+
+impl LoopFigures {
+    /// The figures in a `status json` text (`None` without `loop_stalls`).
+    pub fn from_status(json: &str) -> Option<LoopFigures> {
+        Some(LoopFigures {
+            worst_us: json_u64(json, "loop_worst_turn_us").unwrap_or(0),
+            stalls: json_u64(json, "loop_stalls")?,
+            pauses: json_u64(json, "loop_pauses").unwrap_or(0),
+            worst_pause_us: json_u64(json, "loop_worst_pause_us").unwrap_or(0),
+        })
+    }
+
+    /// Adds another pulse's figures.
+    pub fn add(&mut self, other: &LoopFigures) {
+        self.worst_us = self.worst_us.max(other.worst_us);
+        self.stalls += other.stalls;
+        self.pauses += other.pauses;
+        self.worst_pause_us = self.worst_pause_us.max(other.worst_pause_us);
+    }
+}
+
+/// The stall detector of the pulse on `socket`: `Ok(figures)` when no
+/// turn took over 50 ms through pulse's own fault (pauses of the whole
+/// machine are counted, not failed), else the status as the error. A
+/// pulse that does not answer is `Ok` with no figures (it was killed by
+/// the test). Either way the figures are printed on the console as a
+/// [`LOOP_LINE`] line, named `who`, for `cargo xtask vm-test`'s run-wide
+/// worst turn.
 ///
 /// # Errors
 /// The status text when the loop stalled.
-pub fn stalls(socket: &Path, who: &str) -> Result<u64, String> {
-    let Some(s) = status_json(socket, Duration::from_secs(5)) else { return Ok(0) };
-    let worst = json_u64(&s, "loop_worst_turn_us").unwrap_or(0);
-    let n = json_u64(&s, "loop_stalls");
-    print_loop(who, worst, n.unwrap_or(0));
-    match n {
-        Some(0) => Ok(worst),
+pub fn stalls(socket: &Path, who: &str) -> Result<LoopFigures, String> {
+    let Some(s) = status_json(socket, Duration::from_secs(5)) else {
+        return Ok(LoopFigures::default());
+    };
+    let figures = LoopFigures::from_status(&s);
+    let shown = figures.unwrap_or_default();
+    print_loop(who, &shown);
+    match figures {
+        Some(f) if f.stalls == 0 => Ok(f),
         _ => Err(s),
     }
 }
@@ -85,24 +125,35 @@ pub fn artifact(name: &str, text: &str) {
 }
 
 /// What a console line with a pulse's stall figures starts with:
-/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms`.
+/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms, P pauses (worst W us)`.
 pub const LOOP_LINE: &str = "pulse-loop: ";
 
 /// Prints a [`LOOP_LINE`] line on the console (past libtest's capture).
-pub fn print_loop(who: &str, worst_us: u64, stalls: u64) {
+pub fn print_loop(who: &str, f: &LoopFigures) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{LOOP_LINE}{who}: worst turn {worst_us} us, {stalls} turns over 50 ms");
+    let _ = writeln!(
+        out,
+        "{LOOP_LINE}{who}: worst turn {} us, {} turns over 50 ms, {} pauses (worst {} us)",
+        f.worst_us, f.stalls, f.pauses, f.worst_pause_us
+    );
     let _ = out.flush();
 }
 
-/// The worst turn and the count of a [`LOOP_LINE`] line.
-pub fn parse_loop(line: &str) -> Option<(u64, u64)> {
+/// The figures of a [`LOOP_LINE`] line.
+pub fn parse_loop(line: &str) -> Option<LoopFigures> {
     let rest = &line[line.find(LOOP_LINE)? + LOOP_LINE.len()..];
     let at = rest.find(": worst turn ")? + ": worst turn ".len();
-    let mut words = rest[at..].split_whitespace();
-    let worst = words.next()?.parse().ok()?;
-    let stalls = words.nth(1)?.trim_end_matches(',').parse().ok()?;
-    Some((worst, stalls))
+    let num = |w: Option<&str>| -> Option<u64> {
+        w?.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+    };
+    // US us, N turns over 50 ms, P pauses (worst W us)
+    let words: Vec<&str> = rest[at..].split_whitespace().collect();
+    Some(LoopFigures {
+        worst_us: num(words.first().copied())?,
+        stalls: num(words.get(2).copied())?,
+        pauses: num(words.get(7).copied()).unwrap_or(0),
+        worst_pause_us: num(words.get(10).copied()).unwrap_or(0),
+    })
 }
 
 #[cfg(test)]
@@ -121,9 +172,21 @@ mod tests {
         assert_eq!(metric(m, "a", ""), Some(1.0));
         assert_eq!(metric(m, "b", "x=\"1\""), Some(2.5));
         assert_eq!(metric(m, "b", ""), None);
+        let f = LoopFigures { worst_us: 12345, stalls: 2, pauses: 3, worst_pause_us: 201_000 };
         assert_eq!(
-            parse_loop("pulse-loop: e2e nat router 1: worst turn 12345 us, 2 turns over 50 ms"),
-            Some((12345, 2))
+            parse_loop(
+                "pulse-loop: e2e nat router 1: worst turn 12345 us, 2 turns over 50 ms, 3 pauses (worst 201000 us)"
+            ),
+            Some(f)
+        );
+        let s = "{\"loop_turns\":7,\"loop_stalls\":2,\"loop_worst_turn_us\":12345,\"loop_pauses\":3,\"loop_worst_pause_us\":201000,\"lvsd\":null}";
+        assert_eq!(LoopFigures::from_status(s), Some(f));
+        let mut sum =
+            LoopFigures { worst_us: 20_000, pauses: 1, worst_pause_us: 90_000, stalls: 0 };
+        sum.add(&f);
+        assert_eq!(
+            sum,
+            LoopFigures { worst_us: 20_000, stalls: 2, pauses: 4, worst_pause_us: 201_000 }
         );
     }
 }

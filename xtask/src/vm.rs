@@ -58,6 +58,9 @@ pub struct Report {
     /// pulse's stall detector over the run: the worst loop turn any suite
     /// printed (µs, and whose), and the turns over 50 ms.
     pub pulse_loop: Option<(u64, String, u64)>,
+    /// The pauses of the whole guest those suites printed, and the worst
+    /// (µs).
+    pub pulse_pauses: (u64, u64),
 }
 
 /// One suite's part of a run.
@@ -409,10 +412,12 @@ pub(crate) fn boot(
         );
     }
     if let Some((worst, who, stalls)) = &report.pulse_loop {
+        let (pauses, worst_pause) = report.pulse_pauses;
         eprintln!(
             "xtask: pulse's stall detector over the run: worst loop turn {:.1} ms ({who}), \
-             {stalls} turns over 50 ms",
-            *worst as f64 / 1000.0
+             {stalls} turns over 50 ms; {pauses} pauses of the whole guest (worst {:.1} ms)",
+            *worst as f64 / 1000.0,
+            worst_pause as f64 / 1000.0
         );
     }
     if !report.success() {
@@ -429,15 +434,17 @@ pub(crate) fn boot(
 }
 
 /// A suite's line with a pulse's stall figures (`lvs_tests::pulse::
-/// print_loop`: `pulse-loop: WHO: worst turn US us, N turns over 50 ms`):
-/// who, the worst turn in µs and the turns over 50 ms.
-fn parse_pulse_loop(line: &str) -> Option<(String, u64, u64)> {
+/// print_loop`: `pulse-loop: WHO: worst turn US us, N turns over 50 ms,
+/// P pauses (worst W us)`): who, the worst turn in µs, the turns over
+/// 50 ms, the pauses and the worst pause in µs.
+fn parse_pulse_loop(line: &str) -> Option<(String, u64, u64, u64, u64)> {
     let rest = &line[line.find("pulse-loop: ")? + "pulse-loop: ".len()..];
     let (who, figures) = rest.split_once(": worst turn ")?;
-    let mut words = figures.split_whitespace();
-    let worst = words.next()?.parse().ok()?;
-    let stalls = words.nth(1)?.parse().ok()?;
-    Some((who.to_owned(), worst, stalls))
+    let words: Vec<&str> = figures.split_whitespace().collect();
+    let num = |k: usize| -> Option<u64> {
+        words.get(k)?.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+    };
+    Some((who.to_owned(), num(0)?, num(2)?, num(7).unwrap_or(0), num(10).unwrap_or(0)))
 }
 
 /// Reads the guest console line by line.
@@ -483,10 +490,12 @@ impl ConsoleLog {
         if let Some(figures) = parse_pulse_loop(line) {
             let r = &mut self.report;
             let (worst, who, stalls) = r.pulse_loop.get_or_insert((0, String::new(), 0));
+            *stalls += figures.2;
             if figures.1 >= *worst {
                 (*worst, *who) = (figures.1, figures.0);
             }
-            *stalls += figures.2;
+            r.pulse_pauses.0 += figures.3;
+            r.pulse_pauses.1 = r.pulse_pauses.1.max(figures.4);
             return;
         }
         // Anywhere in the line: a test's output without a final newline
@@ -579,11 +588,12 @@ mod tests {
     #[test]
     fn pulse_loop_figures_keep_the_worst_and_add_the_stalls() {
         let r = feed(&[
-            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms",
-            "[  nat] pulse-loop: chaos: worst turn 31000 us, 1 turns over 50 ms",
-            "pulse-loop: node dr router 1: worst turn 9000 us, 0 turns over 50 ms",
+            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms, 2 pauses (worst 60100 us)",
+            "[  nat] pulse-loop: chaos: worst turn 31000 us, 1 turns over 50 ms, 0 pauses (worst 0 us)",
+            "pulse-loop: node dr router 1: worst turn 9000 us, 0 turns over 50 ms, 1 pauses (worst 52000 us)",
         ]);
         assert_eq!(r.pulse_loop, Some((31000, "chaos".to_owned(), 1)));
+        assert_eq!(r.pulse_pauses, (3, 60100));
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
     let _ = writeln!(o, "loop_turns: {}", loop_stats.turns);
     let _ = writeln!(o, "loop_stalls: {}", loop_stats.stalls);
     let _ = writeln!(o, "loop_worst_turn_ms: {:.1}", loop_stats.worst.as_secs_f64() * 1000.0);
+    let _ = writeln!(o, "loop_pauses: {}", loop_stats.pauses);
+    let _ =
+        writeln!(o, "loop_worst_pause_ms: {:.1}", loop_stats.worst_pause.as_secs_f64() * 1000.0);
     o
 }
 
@@ -142,6 +145,8 @@ struct StatusJson<'a> {
     loop_turns: u64,
     loop_stalls: u64,
     loop_worst_turn_us: u128,
+    loop_pauses: u64,
+    loop_worst_pause_us: u128,
     /// lvsd's last report: every virtual service and real server.
     lvsd: Option<LvsdJson>,
 }
@@ -239,6 +244,8 @@ pub fn render_json(snap: &Snapshot) -> String {
         loop_turns: snap.loop_stats.turns,
         loop_stalls: snap.loop_stats.stalls,
         loop_worst_turn_us: snap.loop_stats.worst.as_micros(),
+        loop_pauses: snap.loop_stats.pauses,
+        loop_worst_pause_us: snap.loop_stats.worst_pause.as_micros(),
         lvsd: snap.lvsd.as_deref().map(|v| lvsd_json(v, snap.taken)),
     };
     // Plain structs of strings and numbers always serialize.
@@ -307,7 +314,10 @@ pub(crate) mod tests {
         ));
         assert!(t.contains("dropped: 1\n"));
         assert!(t.contains("dropped.bad_mac: 1\n"));
-        assert!(t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\n"), "{t}");
+        assert!(
+            t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\nloop_pauses: 0\nloop_worst_pause_ms: 0.0\n"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -316,7 +326,13 @@ pub(crate) mod tests {
             status: status(),
             taken: Instant::now(),
             lvsd_pid: None,
-            loop_stats: LoopStats { turns: 7, stalls: 1, worst: Duration::from_micros(51_200) },
+            loop_stats: LoopStats {
+                turns: 7,
+                stalls: 1,
+                worst: Duration::from_micros(51_200),
+                pauses: 2,
+                worst_pause: Duration::from_micros(203_400),
+            },
             reloads: Reloads { accepted: 1, refused: 2 },
             lvsd: None,
             events: Default::default(),
@@ -324,7 +340,7 @@ pub(crate) mod tests {
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
-            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"lvsd\":null}\n"
+            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"loop_pauses\":2,\"loop_worst_pause_us\":203400,\"lvsd\":null}\n"
         ), "{j}");
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["peers"][0]["name"], "lvs\"2");

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use mio::net::UdpSocket;
 use mio::{Events, Poll, Token};
 
+use crate::canary::Canaries;
 use crate::control::{self, Request};
 use crate::control_server::ControlServer;
 use crate::event_stream::EventStreams;
@@ -26,7 +27,7 @@ use crate::notify::Notifier;
 use crate::order::Held;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
-use crate::stall::LoopStats;
+use crate::stall::{Kind, LoopStats};
 use crate::state_file::Operator;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
@@ -67,6 +68,8 @@ pub struct Daemon<H: Host> {
     /// Actions waiting for the host's VIP work before them.
     held: Held,
     stats: LoopStats,
+    /// The stall detector's canaries, started with the loop.
+    canaries: Canaries,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
     signal_rx: UnixStream,
@@ -194,6 +197,12 @@ impl<H: Host> Daemon<H> {
                 "the loop runs at normal priority, so a busy router may delay heartbeats: real-time scheduling refused: {e}"
             ),
         }
+        // pulse's own threads start here, before the first measured turn,
+        // so that no turn pays for their start-up: the canaries, the
+        // network worker (started by `prepare_announcements` above), the
+        // spawner and the overrides' writer.
+        self.canaries = Canaries::start();
+        self.host.start_workers();
         self.operator.begin();
         if self.handle(Event::Start) || self.reread_links() {
             return Ok(());
@@ -281,35 +290,48 @@ impl<H: Host> Daemon<H> {
     }
 
     /// The end of a turn that slept until `deadline` and woke at `woke`,
-    /// when the thread had used `cpu`: the stall detector measures it here.
-    /// The warning tells the turn's CPU time from its wall time, so that a
-    /// turn that was long because the process did not run (a loaded host,
-    /// an emulated guest) is told from one that worked long.
+    /// when the thread had used `cpu`: the stall detector measures it here,
+    /// and a long turn is a machine pause (info) or a stall (warning) by
+    /// the canaries. The warning tells the turn's CPU time from its wall
+    /// time and names its slowest step, so that a turn that was long
+    /// because the loop did not run is told from one that worked long.
     fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
         // Published before the turn is measured, so that the copy counts
         // as the turn's work (the snapshot's figures lag by one turn).
         self.observe();
         self.publish();
         let slowest = self.slowest.take();
-        if let Some(t) = self.stats.record(deadline, woke, Instant::now()) {
-            let step = slowest.map_or(String::new(), |(what, d)| {
-                format!(", slowest step {what} {:.1} ms", d.as_secs_f64() * 1000.0)
-            });
-            let on_cpu = match (cpu, thread_cpu()) {
-                (Some(a), Some(b)) => {
-                    format!(
-                        ", {:.1} ms of it on the CPU",
-                        b.saturating_sub(a).as_secs_f64() * 1000.0
-                    )
-                }
-                _ => String::new(),
-            };
-            log::warn!(
-                "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}); heartbeats were neither sent nor read meanwhile",
-                t.total().as_secs_f64() * 1000.0,
-                t.late.as_secs_f64() * 1000.0,
-                t.work.as_secs_f64() * 1000.0
-            );
+        let canaries = &self.canaries;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        match self.stats.record(deadline, woke, Instant::now(), |from, to| canaries.gaps(from, to)) {
+            Some((Kind::Stall, t)) => {
+                let step = slowest
+                    .map_or(String::new(), |(what, d)| format!(", slowest step {what} {:.1} ms", ms(d)));
+                let on_cpu = match (cpu, thread_cpu()) {
+                    (Some(a), Some(b)) => format!(", {:.1} ms of it on the CPU", ms(b.saturating_sub(a))),
+                    _ => String::new(),
+                };
+                let paused = if t.paused.is_zero() {
+                    String::new()
+                } else {
+                    format!(", the whole machine paused {:.1} ms of it", ms(t.paused))
+                };
+                log::warn!(
+                    "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}{paused}); heartbeats were neither sent nor read meanwhile",
+                    ms(t.total()),
+                    ms(t.late),
+                    ms(t.work)
+                );
+            }
+            Some((Kind::Pause, t)) => log::info!(
+                "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of the whole machine of {:.1} ms (every CPU's canary late too), not a stall of pulse's",
+                ms(t.total()),
+                ms(t.late),
+                ms(t.work),
+                ms(t.paused),
+                ms(t.pause)
+            ),
+            None => {}
         }
     }
 

@@ -135,6 +135,10 @@ pub trait Host {
     /// it started off the loop (a process) is ready; then
     /// [`Host::on_wake`] is called from the loop.
     fn attach(&mut self, _waker: std::sync::Arc<mio::Waker>) {}
+    /// Starts the host's worker threads now (after [`Host::attach`], in
+    /// the loop's thread before its first measured turn), so that no turn
+    /// pays for a thread's start-up.
+    fn start_workers(&mut self) {}
     /// The loop was woken by the host's waker; returns supervised
     /// children that exited (one may have exited before it was handed
     /// over, its SIGCHLD already handled).
@@ -329,6 +333,11 @@ impl Host for RealHost {
         self.net.attach(std::sync::Arc::clone(&waker));
         self.waker = Some(std::sync::Arc::clone(&waker));
         self.procs.attach(waker);
+    }
+
+    fn start_workers(&mut self) {
+        self.net.start();
+        self.procs.start();
     }
 
     fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {

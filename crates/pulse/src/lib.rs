@@ -13,7 +13,8 @@
 //! - [`events`]: the event stream's events and the log of the last few
 //!   hundred, pure.
 //! - [`stall`]: the stall detector (how late and how long each loop turn
-//!   is), pure.
+//!   is, and whether a long one was the whole machine's pause), pure;
+//!   [`canary`]: the threads, one per CPU, whose lateness tells a pause.
 //! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
 //!   [`metrics`]: that view in the Prometheus text format, pure.
 //! - IO: [`event_loop`] (the mio loop), [`lvsd_link`] (lvsd's reports,
@@ -24,10 +25,12 @@
 //!   thread), [`setup`] (reading the settings), [`host`] (the
 //!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
 //!   (systemd's READY=1, WATCHDOG=1 and STATUS=), `sys` (real-time
-//!   scheduling of the loop thread, the only `unsafe`); logging to syslog
+//!   scheduling of the loop thread and the canaries, pinning, the only
+//!   `unsafe`); logging to syslog
 //!   is the `lvs-syslog` crate.
 #![deny(unsafe_code)]
 
+pub mod canary;
 pub mod control;
 pub mod control_server;
 pub mod event_loop;

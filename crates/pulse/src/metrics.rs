@@ -118,14 +118,27 @@ pub fn render(s: &Snapshot) -> String {
     worst.set(s.loop_stats.worst.as_secs_f64());
     reg.register(
         "lvs_loop_stall_seconds",
-        "The longest turn of pulse's heartbeat loop so far (lateness plus work)",
+        "The longest turn of pulse's heartbeat loop so far (lateness plus work, less any pause of the whole machine)",
         worst,
     );
     counter(
         &mut reg,
         "lvs_loop_stalls",
-        "Turns of pulse's heartbeat loop longer than 50 ms",
+        "Turns of pulse's heartbeat loop longer than 50 ms through pulse's own fault",
         s.loop_stats.stalls,
+    );
+    let worst_pause: Gauge<f64, AtomicU64> = Gauge::default();
+    worst_pause.set(s.loop_stats.worst_pause.as_secs_f64());
+    reg.register(
+        "lvs_loop_pause_seconds",
+        "The longest turn of pulse's heartbeat loop that was a pause of the whole machine",
+        worst_pause,
+    );
+    counter(
+        &mut reg,
+        "lvs_loop_pauses",
+        "Turns of pulse's heartbeat loop longer than 50 ms because the whole machine was not running",
+        s.loop_stats.pauses,
     );
     counter(&mut reg, "lvs_loop_turns", "Turns of pulse's heartbeat loop", s.loop_stats.turns);
     if let Some(v) = &s.lvsd {
@@ -291,7 +304,13 @@ pub(crate) mod tests {
             status: status(),
             taken: Instant::now(),
             lvsd_pid: Some(7),
-            loop_stats: LoopStats { turns: 9, stalls: 1, worst: Duration::from_millis(60) },
+            loop_stats: LoopStats {
+                turns: 9,
+                stalls: 1,
+                worst: Duration::from_millis(60),
+                pauses: 3,
+                worst_pause: Duration::from_millis(250),
+            },
             reloads: Reloads { accepted: 2, refused: 1 },
             lvsd: None,
             events: Default::default(),
@@ -309,6 +328,8 @@ pub(crate) mod tests {
             "lvs_reloads_total{result=\"refused\"} 1\n",
             "lvs_loop_stall_seconds 0.06\n",
             "lvs_loop_stalls_total 1\n",
+            "lvs_loop_pause_seconds 0.25\n",
+            "lvs_loop_pauses_total 3\n",
             "lvs_lvsd_running 1\n",
         ] {
             assert!(m.contains(line), "{line:?} missing from\n{m}");

@@ -1,24 +1,57 @@
 //! The stall detector, pure (times come in as arguments): how late each
 //! turn of pulse's loop woke against the deadline it slept for, plus how
-//! long the turn's work took. A turn whose sum is over [`THRESHOLD`] is a
-//! stall: the loop was not there to send or judge heartbeats for that long.
-//! The daemon logs each stall and reports the count and the worst turn in
-//! its status, and the tests assert there were none.
+//! long the turn's work took. A turn whose sum is over [`THRESHOLD`] is
+//! long: the loop was not there to send or judge heartbeats for that long.
+//!
+//! A long turn is one of two things, told apart by the canaries
+//! (`crate::canary`: a real-time thread pinned to each CPU, which wakes
+//! every few milliseconds and publishes when it woke late):
+//! - a **machine pause**: every canary was kept from running over the
+//!   turn too, so no CPU ran anything of pulse's: the whole machine (an
+//!   emulated guest, a virtual machine its host did not schedule, a
+//!   process stopped by SIGSTOP) stood still. Taken out of the turn, what
+//!   is left is not over the threshold. The loop could not have done
+//!   better; it is counted and logged at info.
+//! - a **stall**: anything else, pulse's own fault (a blocking call, work
+//!   that took long, the loop thread alone kept from its CPU); counted,
+//!   logged at warning, and the tests assert there were none.
+//!
+//! Without canaries that can be trusted (none started, or real-time
+//! scheduling refused them) every long turn is a stall.
 
 use std::time::{Duration, Instant};
 
-/// A turn longer than this is a stall.
+/// A turn longer than this is a stall (or a machine pause).
 pub const THRESHOLD: Duration = Duration::from_millis(50);
+
+/// A time a canary was due to run and did not: from when it was due to
+/// wake to when it woke (or to now, if it is still overdue).
+pub type Gap = (Instant, Instant);
 
 /// The loop's turns so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoopStats {
     /// Turns measured.
     pub turns: u64,
-    /// Turns over [`THRESHOLD`].
+    /// Turns over [`THRESHOLD`] that were pulse's own: stalls.
     pub stalls: u64,
-    /// The longest turn (lateness plus work).
+    /// Turns over [`THRESHOLD`] because the whole machine paused.
+    pub pauses: u64,
+    /// The longest turn, less the time the whole machine was paused in it
+    /// (a stall's whole length).
     pub worst: Duration,
+    /// The longest machine pause a turn was found in (the pause's whole
+    /// length, as the canaries saw it).
+    pub worst_pause: Duration,
+}
+
+/// What a long turn was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// pulse's own fault.
+    Stall,
+    /// The whole machine was not running.
+    Pause,
 }
 
 /// One measured turn.
@@ -28,6 +61,12 @@ pub struct Turn {
     pub late: Duration,
     /// How long the turn's work took.
     pub work: Duration,
+    /// How much of it no canary ran on any CPU (measured for long turns
+    /// only).
+    pub paused: Duration,
+    /// How long the machine pauses it overlapped lasted, whole (they may
+    /// have begun before the turn).
+    pub pause: Duration,
 }
 
 impl Turn {
@@ -35,25 +74,115 @@ impl Turn {
     pub fn total(&self) -> Duration {
         self.late + self.work
     }
+
+    /// The turn less the time the whole machine was paused.
+    pub fn own(&self) -> Duration {
+        self.total().saturating_sub(self.paused)
+    }
+}
+
+/// When every canary was in a gap at once, up to `to`: the intersection of
+/// their gaps (not cut on the left, so a pause that began before a turn
+/// shows whole). No canaries: none.
+pub fn common_gaps(to: Instant, canaries: &[Vec<Gap>]) -> Vec<Gap> {
+    let earliest = canaries.iter().flatten().map(|g| g.0).min().unwrap_or(to);
+    let mut common: Option<Vec<Gap>> = None;
+    for gaps in canaries {
+        let mine = merged(earliest, to, gaps);
+        common = Some(match common {
+            None => mine,
+            Some(c) => intersect(&c, &mine),
+        });
+    }
+    common.unwrap_or_default()
+}
+
+/// How long, within `from..to`, every canary was in a gap at once.
+pub fn paused_within(from: Instant, to: Instant, canaries: &[Vec<Gap>]) -> Duration {
+    merged(from, to, &common_gaps(to, canaries))
+        .iter()
+        .map(|(a, b)| b.saturating_duration_since(*a))
+        .sum()
+}
+
+/// How long the machine pauses that overlap `from..to` lasted, whole.
+fn pauses_over(from: Instant, to: Instant, canaries: &[Vec<Gap>]) -> Duration {
+    common_gaps(to, canaries)
+        .iter()
+        .filter(|(_, b)| *b > from)
+        .map(|(a, b)| b.saturating_duration_since(*a))
+        .sum()
+}
+
+/// `gaps` cut to `from..to`, sorted, overlaps joined.
+fn merged(from: Instant, to: Instant, gaps: &[Gap]) -> Vec<Gap> {
+    let mut v: Vec<Gap> =
+        gaps.iter().map(|&(a, b)| (a.max(from), b.min(to))).filter(|(a, b)| a < b).collect();
+    v.sort_unstable();
+    let mut out: Vec<Gap> = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// The intersection of two sorted lists of disjoint intervals.
+fn intersect(x: &[Gap], y: &[Gap]) -> Vec<Gap> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while let (Some(&(a0, a1)), Some(&(b0, b1))) = (x.get(i), y.get(j)) {
+        let (lo, hi) = (a0.max(b0), a1.min(b1));
+        if lo < hi {
+            out.push((lo, hi));
+        }
+        if a1 < b1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
 }
 
 impl LoopStats {
     /// Records a turn that slept until `deadline` (if any), woke at `woke`
-    /// and finished its work at `done`; returns it when it was a stall.
+    /// and finished its work at `done`; returns it, with what it was, when
+    /// it was over [`THRESHOLD`]. Only then is `canaries` asked for each
+    /// canary's gaps over the turn (from its deadline, or its wake-up if
+    /// earlier, to `done`); `None` when there are no canaries to trust.
     pub fn record(
         &mut self,
         deadline: Option<Instant>,
         woke: Instant,
         done: Instant,
-    ) -> Option<Turn> {
+        canaries: impl FnOnce(Instant, Instant) -> Option<Vec<Vec<Gap>>>,
+    ) -> Option<(Kind, Turn)> {
         let late = deadline.map_or(Duration::ZERO, |d| woke.saturating_duration_since(d));
-        let turn = Turn { late, work: done.saturating_duration_since(woke) };
+        let work = done.saturating_duration_since(woke);
+        let mut turn = Turn { late, work, paused: Duration::ZERO, pause: Duration::ZERO };
         self.turns += 1;
-        self.worst = self.worst.max(turn.total());
-        (turn.total() > THRESHOLD).then(|| {
+        if turn.total() <= THRESHOLD {
+            self.worst = self.worst.max(turn.total());
+            return None;
+        }
+        let from = deadline.map_or(woke, |d| d.min(woke));
+        if let Some(gaps) = canaries(from, done) {
+            turn.paused = paused_within(from, done, &gaps);
+            turn.pause = pauses_over(from, done, &gaps);
+        }
+        let kind = if turn.paused > Duration::ZERO && turn.own() <= THRESHOLD {
+            self.pauses += 1;
+            self.worst_pause = self.worst_pause.max(turn.pause);
+            self.worst = self.worst.max(turn.own());
+            Kind::Pause
+        } else {
             self.stalls += 1;
-            turn
-        })
+            self.worst = self.worst.max(turn.total());
+            Kind::Stall
+        };
+        Some((kind, turn))
     }
 }
 
@@ -61,20 +190,120 @@ impl LoopStats {
 mod tests {
     use super::*;
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// No canaries to ask.
+    fn none(_: Instant, _: Instant) -> Option<Vec<Vec<Gap>>> {
+        None
+    }
+
     #[test]
     fn lateness_and_work_add_up_and_only_long_turns_count() {
         let t = Instant::now();
-        let ms = Duration::from_millis;
         let mut s = LoopStats::default();
         // Woken early by an event, short work.
-        assert_eq!(s.record(Some(t + ms(100)), t, t + ms(2)), None);
+        assert_eq!(s.record(Some(t + ms(100)), t, t + ms(2), none), None);
         // No deadline, long work.
-        assert_eq!(s.record(None, t, t + ms(51)), Some(Turn { late: ms(0), work: ms(51) }));
+        let zero = Duration::ZERO;
+        assert_eq!(
+            s.record(None, t, t + ms(51), none),
+            Some((Kind::Stall, Turn { late: zero, work: ms(51), paused: zero, pause: zero }))
+        );
         // Late by 30 ms, 30 ms of work: a stall of 60 ms.
-        let turn = s.record(Some(t), t + ms(30), t + ms(60)).unwrap();
-        assert_eq!(turn.total(), ms(60));
+        let (kind, turn) = s.record(Some(t), t + ms(30), t + ms(60), none).unwrap();
+        assert_eq!((kind, turn.total()), (Kind::Stall, ms(60)));
         // Exactly the threshold is not a stall.
-        assert_eq!(s.record(Some(t), t + ms(50), t + ms(50)), None);
-        assert_eq!(s, LoopStats { turns: 4, stalls: 2, worst: ms(60) });
+        assert_eq!(s.record(Some(t), t + ms(50), t + ms(50), none), None);
+        assert_eq!(s, LoopStats { turns: 4, stalls: 2, worst: ms(60), ..LoopStats::default() });
+    }
+
+    #[test]
+    fn canaries_are_asked_only_about_long_turns_over_the_whole_turn() {
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        s.record(Some(t), t + ms(10), t + ms(20), |_, _| panic!("asked about a short turn"));
+        let mut asked = None;
+        s.record(Some(t), t + ms(60), t + ms(61), |a, b| {
+            asked = Some((a, b));
+            None
+        });
+        assert_eq!(asked, Some((t, t + ms(61))));
+        // Woken before its deadline: the turn starts at the wake-up.
+        s.record(Some(t + ms(500)), t, t + ms(70), |a, b| {
+            asked = Some((a, b));
+            None
+        });
+        assert_eq!(asked, Some((t, t + ms(70))));
+    }
+
+    #[test]
+    fn a_late_wake_up_while_every_canary_was_late_too_is_a_pause() {
+        // The VM's case: woke 50.8 ms late with 1 ms of work, while both
+        // CPUs' canaries were due from 3 ms into it and woke with it.
+        let t = Instant::now();
+        let us = Duration::from_micros;
+        let mut s = LoopStats::default();
+        let woke = t + us(50_800);
+        let gaps = vec![vec![(t + ms(3), woke + us(100))], vec![(t + ms(1), woke)]];
+        let (kind, turn) = s.record(Some(t), woke, woke + ms(1), |_, _| Some(gaps)).unwrap();
+        assert_eq!(kind, Kind::Pause);
+        assert_eq!(turn.paused, woke - (t + ms(3)));
+        assert_eq!(turn.own(), ms(4));
+        assert_eq!(turn.pause, woke - (t + ms(3)));
+        assert_eq!(
+            s,
+            LoopStats { turns: 1, stalls: 0, pauses: 1, worst: ms(4), worst_pause: us(47_800) }
+        );
+    }
+
+    #[test]
+    fn a_canary_that_ran_makes_it_a_stall() {
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        // Only the loop was kept from running for 200 ms: one CPU's canary
+        // was late (the loop's own CPU), the other's was not.
+        let gaps = vec![vec![(t, t + ms(200))], vec![]];
+        let (kind, turn) = s.record(Some(t), t + ms(200), t + ms(201), |_, _| Some(gaps)).unwrap();
+        assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));
+        // Canaries late in turns, never together: no common gap.
+        let gaps = vec![
+            vec![(t, t + ms(40)), (t + ms(80), t + ms(120))],
+            vec![(t + ms(40), t + ms(80)), (t + ms(120), t + ms(200))],
+        ];
+        let (kind, _) = s.record(Some(t), t + ms(200), t + ms(201), |_, _| Some(gaps)).unwrap();
+        assert_eq!(kind, Kind::Stall);
+        assert_eq!((s.stalls, s.pauses, s.worst), (2, 0, ms(201)));
+    }
+
+    #[test]
+    fn a_pause_that_leaves_over_the_threshold_is_still_a_stall() {
+        // 60 ms paused, then 70 ms of pulse's own work.
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        let gaps = vec![vec![(t, t + ms(60))], vec![(t - ms(5), t + ms(61))]];
+        let (kind, turn) = s.record(Some(t), t + ms(60), t + ms(130), |_, _| Some(gaps)).unwrap();
+        assert_eq!((kind, turn.paused, turn.own()), (Kind::Stall, ms(60), ms(70)));
+        assert_eq!(s.worst, ms(130));
+        // No canaries at all (an empty list): nothing paused.
+        let (kind, _) = s.record(Some(t), t + ms(60), t + ms(61), |_, _| Some(Vec::new())).unwrap();
+        assert_eq!(kind, Kind::Stall);
+    }
+
+    #[test]
+    fn common_gaps_are_the_intersection_cut_to_the_turn() {
+        let t = Instant::now();
+        let a = vec![(t + ms(30), t + ms(50)), (t, t + ms(20)), (t + ms(10), t + ms(25))];
+        let b = vec![(t + ms(15), t + ms(40))];
+        let c = vec![(t - ms(100), t + ms(100))];
+        // a = [0,25) ∪ [30,50); with b: [15,25) ∪ [30,40); cut to 18..35.
+        assert_eq!(paused_within(t + ms(18), t + ms(35), &[a, b, c]), ms(12));
+        assert_eq!(paused_within(t, t + ms(10), &[]), Duration::ZERO);
+        // A pause that began before the turn shows whole.
+        let a = vec![(t - ms(150), t + ms(60))];
+        let b = vec![(t - ms(148), t + ms(61))];
+        assert_eq!(pauses_over(t, t + ms(70), &[a.clone(), b.clone()]), ms(208));
+        assert_eq!(paused_within(t, t + ms(70), &[a, b]), ms(60));
     }
 }

@@ -123,9 +123,12 @@ impl Operator {
         !dropped.is_empty()
     }
 
-    /// Called when the loop starts (after pulse has daemonized: the writer
-    /// thread starts at the first write): writes what start-up changed.
+    /// Called when the loop starts (after pulse has daemonized, so the
+    /// writer thread can start): writes what start-up changed.
     pub fn begin(&mut self) {
+        // The writer thread starts now, before the loop's first measured
+        // turn, not at the first write.
+        self.writer.start_now();
         if std::mem::take(&mut self.unsaved) {
             self.save();
         }
@@ -237,9 +240,10 @@ impl Operator {
 /// One version to write.
 type Job = (PathBuf, String, u64);
 
-/// The writer thread and the results it sends back. The thread starts at
-/// the first write, not before: pulse is prepared before it daemonizes,
-/// and a thread does not survive the fork.
+/// The writer thread and the results it sends back. The thread starts
+/// when the loop begins ([`Operator::begin`]) or at the first write, not
+/// before: pulse is prepared before it daemonizes, and a thread does not
+/// survive the fork.
 #[derive(Debug)]
 pub struct StateWriter {
     waker: Arc<mio::Waker>,
@@ -280,6 +284,13 @@ impl StateWriter {
                 log::error!("overrides: cannot start the writer thread: {e}");
                 None
             }
+        }
+    }
+
+    /// Starts the thread unless it runs.
+    pub fn start_now(&mut self) {
+        if self.tx.is_none() {
+            self.tx = self.start();
         }
     }
 

@@ -1,4 +1,6 @@
-//! The only `unsafe` of pulse: real-time scheduling for the loop thread.
+//! The only `unsafe` of pulse: real-time scheduling for the loop thread
+//! (and the threads that must run before it), and pinning a thread to a
+//! CPU.
 //!
 //! A heartbeat loop must run when its deadline comes, whatever else the
 //! router does: on a busy router (health checks, lvsd's resyncs, an
@@ -21,6 +23,30 @@ pub const PRIORITY: i32 = 10;
 
 /// The network worker's: below the loop's.
 pub const NET_PRIORITY: i32 = 5;
+
+/// The stall detector's canaries' (`crate::canary`): above the loop's, so
+/// that a canary is late only when nothing of pulse's could run on its
+/// CPU, never because the loop itself kept it waiting.
+pub const CANARY_PRIORITY: i32 = 20;
+
+/// The CPUs this process may run on (an empty list if the kernel does not
+/// say).
+pub fn allowed_cpus() -> Vec<usize> {
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let Ok(set) = sched_getaffinity(nix::unistd::Pid::from_raw(0)) else { return Vec::new() };
+    (0..CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false)).collect()
+}
+
+/// Keeps the calling thread on CPU `cpu` only.
+///
+/// # Errors
+/// The OS error (`EINVAL` for a CPU that is offline or not allowed).
+pub fn pin_here(cpu: usize) -> nix::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    // nix's wrapper is safe: it passes its own `cpu_set_t` and its size.
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+}
 
 /// Puts the calling thread under `SCHED_RR` at `priority`, its children
 /// and new threads reset to normal scheduling.

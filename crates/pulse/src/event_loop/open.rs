@@ -15,6 +15,7 @@ use mio::net::UdpSocket;
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 
+use crate::canary::Canaries;
 use crate::control_server::ControlServer;
 use crate::event_stream::EventStreams;
 use crate::events::{EventLog, Watcher};
@@ -181,6 +182,7 @@ impl<H: Host> Daemon<H> {
             reloader: Reloader::new(waker),
             held: Held::default(),
             stats: LoopStats::default(),
+            canaries: Canaries::none(),
             slowest: None,
             signal_rx,
             flags,

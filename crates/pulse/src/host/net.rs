@@ -62,6 +62,11 @@ impl Net {
         self.waker = Some(waker);
     }
 
+    /// Starts the worker now (it would start at the first job).
+    pub fn start(&mut self) {
+        let _ = self.worker();
+    }
+
     /// The worker, started on first use.
     fn worker(&mut self) -> Option<&Worker> {
         if self.worker.is_none() {

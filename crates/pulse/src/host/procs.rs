@@ -94,31 +94,44 @@ impl Procs {
         self.waker = Some(waker);
     }
 
+    /// Starts the spawner thread now, if there is a waker to tell the loop
+    /// and it is not running (it would start at the first process).
+    pub fn start(&mut self) {
+        if let Err(e) = self.spawner() {
+            log::error!("cannot start the spawner thread yet: {e}");
+        }
+    }
+
+    /// Starts the spawner thread unless it runs or there is no waker.
+    fn spawner(&mut self) -> std::io::Result<()> {
+        let Some(waker) = self.waker.clone() else { return Ok(()) };
+        if self.spawner.is_some() {
+            return Ok(());
+        }
+        let (jobs_tx, jobs_rx) = channel::<Job>();
+        let (done_tx, done_rx) = channel::<Spawned>();
+        std::thread::Builder::new().name("pulse-spawn".into()).spawn(move || {
+            for job in jobs_rx {
+                let r = spawn_now(&job.program, &job.args);
+                if done_tx.send((job.role, r)).is_err() {
+                    return;
+                }
+                if let Err(e) = waker.wake() {
+                    log::error!("waking the loop after a spawn: {e}");
+                }
+            }
+        })?;
+        self.spawner = Some((jobs_tx, done_rx));
+        Ok(())
+    }
+
     fn spawn(&mut self, role: Role, program: &Path, args: &[String]) -> Result<(), HostError> {
-        let Some(waker) = self.waker.clone() else {
+        if self.waker.is_none() {
             let child = spawn_now(program, args)?;
             self.started(role, Ok(child));
             return Ok(());
-        };
-        if self.spawner.is_none() {
-            let (jobs_tx, jobs_rx) = channel::<Job>();
-            let (done_tx, done_rx) = channel::<Spawned>();
-            std::thread::Builder::new()
-                .name("pulse-spawn".into())
-                .spawn(move || {
-                    for job in jobs_rx {
-                        let r = spawn_now(&job.program, &job.args);
-                        if done_tx.send((job.role, r)).is_err() {
-                            return;
-                        }
-                        if let Err(e) = waker.wake() {
-                            log::error!("waking the loop after a spawn: {e}");
-                        }
-                    }
-                })
-                .map_err(|source| HostError::Spawn { program: program.into(), source })?;
-            self.spawner = Some((jobs_tx, done_rx));
         }
+        self.spawner().map_err(|source| HostError::Spawn { program: program.into(), source })?;
         if let Some((tx, _)) = &self.spawner {
             let job = Job { role, program: program.into(), args: args.to_vec() };
             if tx.send(job).is_err() {
