@@ -18,10 +18,16 @@ pub mod announce;
 pub mod error;
 pub mod frame;
 pub mod mac;
+// The link-event subscription's netlink socket (a choke point, `clippy.toml`).
+#[allow(clippy::disallowed_types)]
 pub mod monitor;
 pub mod packet;
 pub mod route;
+// The rtnetlink requests' socket (a choke point, `clippy.toml`).
+#[allow(clippy::disallowed_types)]
 pub mod rtnl;
+// The raw system calls, `AF_PACKET` sockets among them (a choke point).
+#[allow(clippy::disallowed_methods)]
 mod sys;
 
 pub use announce::{announcement_frame, Announcer, ArpForm};

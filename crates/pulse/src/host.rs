@@ -20,8 +20,14 @@ use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
 
+// Starts the failover services and their nannies (a choke point of
+// processes, `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
 mod fos;
 mod net;
+// Starts the commands, lvsd and ipvsadm (a choke point of processes,
+// `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
 mod procs;
 
 pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
