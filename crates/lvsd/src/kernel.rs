@@ -5,7 +5,7 @@
 
 use ipvs::{Command, Dest, Error, Service, ServiceKey, Timeouts};
 
-use crate::table::{self, Table};
+use crate::table::Table;
 
 /// Reading and changing the IPVS table.
 ///
@@ -75,6 +75,7 @@ impl Kernel for ipvs::Client {
 }
 
 /// An in-memory kernel table that answers like IPVS and logs commands.
+#[cfg(test)]
 #[derive(Clone, Debug, Default)]
 pub struct FakeKernel {
     /// The table.
@@ -85,6 +86,7 @@ pub struct FakeKernel {
     pub reads: u64,
 }
 
+#[cfg(test)]
 impl FakeKernel {
     fn one(&mut self, cmd: &Command) -> Result<(), Error> {
         let kernel = |errno| Err(Error::Kernel { op: cmd.op(), errno });
@@ -111,11 +113,12 @@ impl FakeKernel {
             }
             _ => {}
         }
-        table::record(&mut self.table, cmd);
+        crate::table::record(&mut self.table, cmd);
         Ok(())
     }
 }
 
+#[cfg(test)]
 impl Kernel for FakeKernel {
     fn services(&mut self) -> Result<Vec<Service>, Error> {
         self.reads += 1;

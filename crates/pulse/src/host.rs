@@ -30,10 +30,9 @@ mod net;
 #[allow(clippy::disallowed_methods)]
 mod procs;
 
-pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
+pub use fos::{FosService, ServiceReport};
 use net::{Job, Net};
 use procs::Procs;
-pub use procs::LVSD_GRACE;
 
 /// A failed host operation.
 #[derive(Debug, thiserror::Error)]
