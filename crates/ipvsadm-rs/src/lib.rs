@@ -1,25 +1,29 @@
 //! ipvsadm-rs: a byte-for-byte drop-in replacement for ipvsadm 1.31.
 //!
-//! - [`popt`] and [`cli`]: the command line, from `argv` to an [`cli::Action`]
-//!   or ipvsadm's exact error (pure; names through a [`resolve::Resolver`]).
-//! - [`format`](mod@format) and [`json`]: the listings as pure functions over the
-//!   `ipvs` model; [`sort`] reproduces libipvs's sort order.
-//! - [`commands`]: one module per command family, doing the IO through a
-//!   [`IpvsTable`] (the `ipvs` client, or `ipvs::FakeTable` in tests) and the
-//!   output streams.
+//! The API is what the binary uses, and nothing else depends on this
+//! crate: [`run`] over an [`Env`] (the table, the streams, the resolver of
+//! [`resolve`]), and the parsed command line it acts on ([`Action`],
+//! [`Parsed`], [`CliError`]). The modules behind it are private:
+//! - `popt` and `cli`: the command line, from `argv` to an [`Action`] or
+//!   ipvsadm's exact error (pure; names through a [`resolve::Resolver`]).
+//! - `format` and `json`: the listings as pure functions over the `ipvs`
+//!   model; `sort` reproduces libipvs's sort order.
+//! - `commands`: one module per command family, doing the IO through a
+//!   [`IpvsTable`] (the `ipvs` client, or `ipvs::FakeTable` in tests) and
+//!   the output streams.
 //! - `sys`: the C library's resolver calls, the only `unsafe` here.
 //!
 //! Exit statuses follow ipvsadm: 0 success, 1 a listing failed, 2 a bad
 //! command line (`fail`), 255 a kernel refusal, a popt error or no command.
 
-pub mod cli;
-pub mod commands;
-pub mod format;
-pub mod help;
-pub mod json;
-pub mod popt;
+mod cli;
+mod commands;
+mod format;
+mod help;
+mod json;
+mod popt;
 pub mod resolve;
-pub mod sort;
+mod sort;
 mod sys;
 
 use std::io::{self, BufRead, Write};

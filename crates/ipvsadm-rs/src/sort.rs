@@ -145,6 +145,7 @@ pub fn sort_services(v: &mut Vec<Service>) {
 }
 
 /// Sort a service's destinations as `ipvsadm -L` does.
+#[cfg(test)]
 pub fn sort_dests(v: &mut Vec<Dest>) {
     let idx = glibc_order(v, &cmp_dests);
     permute(v, &idx);

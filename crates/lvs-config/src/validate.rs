@@ -11,6 +11,8 @@ use crate::diag::Sink;
 use crate::model::*;
 use crate::values;
 
+mod pattern;
+
 /// Values seen so far, to find repeats: a list while there are few (a
 /// service has a few dozen real servers, where looking through a list is
 /// cheaper than hashing), a hash set beyond.
@@ -603,10 +605,7 @@ fn dns_name_ok(name: &str) -> Result<(), &'static str> {
 }
 
 fn regex_ok(r: &str, path: Path, sink: &mut Sink) {
-    if let Err(e) = regex::Regex::new(r) {
-        let text = e.to_string();
-        let last = text.lines().last().unwrap_or("invalid").trim();
-        let first = last.strip_prefix("error:").unwrap_or(last).trim().to_lowercase();
-        sink.error(path.at(sink), format!("invalid regular expression `{r}`: {first}"));
+    if let Some(why) = pattern::problem(r) {
+        sink.error(path.at(sink), format!("invalid regular expression `{r}`: {why}"));
     }
 }

@@ -5,14 +5,15 @@
 //! what their forwarding method needs, undoing exactly its own changes on
 //! stop.
 //!
-//! [`plan`] is pure (`desired(config, observed)`, `plan(desired, observed,
-//! journal) -> actions`); [`host`] is the IO edge (rtnetlink through
-//! `lvs-net`, `/proc/sys`); [`journal`] keeps the record of what was
-//! changed on disk across restarts; [`run`] ties them to the command line
-//! and signals.
+//! The API is what the binary uses, and nothing else depends on this
+//! crate: [`args`] (the command line) and [`run`], which ties the private
+//! modules to it and to signals: `plan` is pure (`desired(config,
+//! observed)`, `plan(desired, observed, journal) -> actions`); `host` is
+//! the IO edge (rtnetlink through `lvs-net`, `/proc/sys`); `journal` keeps
+//! the record of what was changed on disk across restarts.
 
 pub mod args;
-pub mod host;
-pub mod journal;
-pub mod plan;
+mod host;
+mod journal;
+mod plan;
 pub mod run;

@@ -378,8 +378,8 @@ pub fn sysctl_keys(desired: &Desired, journal: &Journal) -> BTreeSet<String> {
     desired.sysctls.keys().chain(journal.sysctls.keys()).cloned().collect()
 }
 
-/// Applies `actions` to `observed` as the kernel would (for tests and the
-/// dry run's "after" picture).
+/// Applies `actions` to `observed` as the kernel would (for the tests).
+#[cfg(test)]
 pub fn simulate(observed: &mut Observed, actions: &[Action]) {
     for a in actions {
         match a {

@@ -1,34 +1,41 @@
-//! lvsd's library: what pulse starts on the active router to build the
-//! kernel's IPVS table from the configuration and keep it true while real
-//! servers come and go.
+//! lvsd's library: what pulse starts on every router to build the kernel's
+//! IPVS table from the configuration and keep it true while real servers
+//! come and go.
 //!
-//! - [`table`]: the table model and the pure planner (`plan`).
-//! - [`spec`]: what a configuration asks for, and the desired table given
-//!   the nannies' reports (pure).
-//! - [`engine`]: reconciliation and per-report changes through
-//!   `ipvs::IpvsTable` (`ipvs::Client`, or `ipvs::FakeTable` in tests).
-//! - [`policy`]: when nannies are restarted, judged hung, and their
-//!   servers taken as down without a verdict (a pure state machine).
-//! - [`supervise`]: the event loop (signals, nanny pipes), carrying out
-//!   the policy's actions.
-//! - [`report`]: what lvsd tells pulse (health, reasons, counters) over
-//!   `--report-socket`, in `lvsd_api`'s messages.
-//! - [`spawn`]: the only place processes are started; `sys`: the only
-//!   `unsafe` (the nannies' parent-death signal, the allocator's tuning).
+//! The API is what the `lvsd` binary uses, and nothing else depends on
+//! this crate: the command line ([`parse_args`], [`Options`], [`USAGE`]),
+//! [`check_config`] and [`test_start`] (the runs that print and exit), and
+//! [`prepare`], which validates the configuration and opens IPVS before
+//! the binary detaches, then runs the daemon. The modules are private:
+//! - pure: `table` (the table model and the planner, `plan`), `spec` (what
+//!   a configuration asks for, and the desired table given the nannies'
+//!   reports), `operate` (the operator's overrides, drains and `min_up`)
+//!   and `policy` (when nannies are restarted, judged hung, and their
+//!   servers taken as down without a verdict: a state machine);
+//! - IO: `engine` (reconciliation through `ipvs::IpvsTable`:
+//!   `ipvs::Client`, or `ipvs::FakeTable` in tests), `supervise` (the event loop:
+//!   signals, nanny pipes, carrying out the policy's actions), `report`
+//!   (what lvsd tells pulse over `--report-socket`, in `lvsd_api`'s
+//!   messages), `ready` (`--ready-file`), `limits` (RLIMIT_NOFILE),
+//!   `spawn` (the only place processes are started) and `sys` (the only
+//!   `unsafe`: the nannies' parent-death signal, the allocator's tuning).
 //! - Daemon runs log to syslog through the `lvs-syslog` crate.
+
 #![deny(missing_docs)]
 
-pub mod engine;
-pub mod limits;
-pub mod operate;
-pub mod policy;
-pub mod ready;
-pub mod report;
-pub mod spawn;
-pub mod spec;
-pub mod supervise;
+mod engine;
+mod limits;
+mod operate;
+mod policy;
+mod ready;
+mod report;
+// The only module that starts processes (a choke point, `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
+mod spawn;
+mod spec;
+mod supervise;
 mod sys;
-pub mod table;
+mod table;
 
 use engine::Engine;
 use spec::NannyOptions;

@@ -228,11 +228,6 @@ impl Policy {
         }
     }
 
-    /// Nannies running (stopping ones included).
-    pub fn running(&self) -> usize {
-        self.running.len()
-    }
-
     /// Whether the nanny of `key` may be started now: none runs for it and
     /// no restart of it is waiting for its backoff.
     pub fn may_start(&self, key: &NannyKey) -> bool {
@@ -247,11 +242,6 @@ impl Policy {
     /// The earliest restart waiting for its backoff.
     pub fn next_restart(&self) -> Option<Instant> {
         self.restarts.values().copied().min()
-    }
-
-    /// Every running nanny's id.
-    pub fn ids(&self) -> Vec<Id> {
-        self.running.keys().copied().collect()
     }
 
     /// Feeds one event; returns what to do, in order.

@@ -21,8 +21,10 @@ use crate::table::Entry;
 
 mod desired;
 
+#[cfg(test)]
+pub use desired::desired_service;
 pub(crate) use desired::report_of;
-pub use desired::{desired_service, desired_service_with, desired_table, in_sync, sorry_in};
+pub use desired::{desired_service_with, desired_table, in_sync, sorry_in};
 
 /// What identifies a nanny: its program and its argv. Real servers of
 /// several virtual services whose nanny would be started with the same

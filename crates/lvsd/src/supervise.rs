@@ -40,7 +40,6 @@ mod lines;
 mod reload;
 mod slices;
 
-pub use crate::policy::{backoff, hung_after, Ear};
 use lines::{LineBuf, MAX_LINE};
 
 const SIGNALS: Token = Token(0);

@@ -42,6 +42,8 @@ mod load;
 pub mod matcher;
 mod ping;
 pub mod probe;
+// The only module that starts processes (a choke point, `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
 mod spawn;
 pub mod state;
 mod sys;
@@ -49,27 +51,3 @@ mod sys;
 pub use nanny_api::protocol;
 pub mod table;
 mod tls;
-
-#[cfg(test)]
-mod tests {
-    /// Architecture invariant: `spawn` is the only module that starts
-    /// processes (P7); `sys` the only one with `unsafe` (P9, also checked
-    /// workspace-wide by the tidy test).
-    #[test]
-    fn only_spawn_starts_processes() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut offenders = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            let text = std::fs::read_to_string(&p).unwrap();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if name != "spawn.rs"
-                && (text.contains(concat!("Command", "::new"))
-                    || text.contains(concat!("fork", "(")))
-            {
-                offenders.push(name);
-            }
-        }
-        assert!(offenders.is_empty(), "processes started outside spawn.rs: {offenders:?}");
-    }
-}

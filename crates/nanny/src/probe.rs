@@ -1,6 +1,6 @@
 //! The checks themselves: non-blocking probes driven by the event loop's
 //! readiness events, each bounded by a deadline the loop enforces.
-//! Socket IO for checks happens here; process IO in [`crate::spawn`].
+//! Socket IO for checks happens here; process IO in `crate::spawn`.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};

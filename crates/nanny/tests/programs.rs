@@ -3,6 +3,9 @@
 //! process group) at the timeout, reaped, and judged correctly. These run
 //! the daemon's probe code in-process through `probe::check_once`.
 
+// Runs the binaries and tools under test: the choke point for starting
+// processes (`clippy.toml`) is the library's.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used)]
 
 use std::ffi::OsString;

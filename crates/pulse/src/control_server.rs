@@ -12,7 +12,7 @@
 //! would lose the reply), or the deadline passes.
 //!
 //! The protocol (what a request means, how status is rendered) is in
-//! [`crate::control`]; this module only moves bytes.
+//! `crate::control`; this module only moves bytes.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};

@@ -1,7 +1,7 @@
 //! The IO shell: one mio loop over the heartbeat UDP sockets, a signal
 //! pipe, the root-only control socket and timers. It turns what arrives
-//! into [`Event`]s, calls the pure [`Machine::step`], and carries out the
-//! returned [`Action`]s through a [`Host`].
+//! into `Event`s, calls the pure `Machine::step`, and carries out the
+//! returned `Action`s through a `Host` (private modules of the crate).
 
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;

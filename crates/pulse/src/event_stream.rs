@@ -1,7 +1,7 @@
 //! `pulse --control events`: the control connection of an `events` request
 //! is handed to a thread of its own, which writes every kept event and then
 //! each new one, one JSON object per line, as the loop publishes them on
-//! the [`Board`]. The loop only hands the socket over; the thread writes
+//! the `Board`. The loop only hands the socket over; the thread writes
 //! without blocking, keeps at most [`MAX_BUF`] bytes per reader and drops
 //! a reader that lets more pile up, and serves at most [`MAX_READERS`].
 

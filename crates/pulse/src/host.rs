@@ -20,14 +20,19 @@ use std::time::Instant;
 
 use crate::machine::{Child, SyncRole, Vip};
 
+// Starts the failover services and their nannies (a choke point of
+// processes, `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
 mod fos;
 mod net;
+// Starts the commands, lvsd and ipvsadm (a choke point of processes,
+// `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
 mod procs;
 
-pub use fos::{FosService, ServiceReport, COMMAND_LIMIT};
+pub use fos::{FosService, ServiceReport};
 use net::{Job, Net};
 use procs::Procs;
-pub use procs::LVSD_GRACE;
 
 /// A failed host operation.
 #[derive(Debug, thiserror::Error)]

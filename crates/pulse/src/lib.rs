@@ -2,58 +2,60 @@
 //! its peer routers over UDP, decides which router is active, and on
 //! failover moves the VIPs, announces them and starts lvsd.
 //!
-//! - [`wire`]: heartbeat wire formats (native, authenticated; piranha's
-//!   magics), pure.
-//! - [`freshness`]: clock-free proof that a heartbeat is recent (echoes of
-//!   our own sequence numbers), pure.
-//! - [`machine`]: the failover state machine, a pure `step`.
-//! - [`settings`]: pulse's settings file, parsed and validated purely;
-//!   [`fos`]: the failover services (`service = fos`) within them.
-//! - [`control`]: the control protocol (requests, status text and JSON).
-//! - [`events`]: the event stream's events and the log of the last few
-//!   hundred, pure.
-//! - [`stall`]: the stall detector (how late and how long each loop turn
-//!   is, and whether a long one was the whole machine's pause), pure;
-//!   [`canary`]: the threads, one per CPU, whose lateness tells a pause.
-//! - [`snapshot`]: the view each loop turn publishes for the HTTP thread;
-//!   [`metrics`]: that view in the Prometheus text format, pure.
-//! - IO: [`event_loop`] (the mio loop), [`lvsd_link`] (lvsd's reports,
-//!   read on threads of their own), [`event_stream`] (`--control events`
-//!   on a thread), [`control_server`] (the control
-//!   socket's non-blocking connections), [`http_server`] (the read-only
-//!   HTTP listener's thread), [`reload`] (settings read on a
-//!   thread), [`setup`] (reading the settings), [`host`] (the
-//!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
-//!   (systemd's READY=1, WATCHDOG=1 and STATUS=), `sys` (real-time
-//!   scheduling of the loop thread and the canaries, pinning, the only
-//!   `unsafe`); logging to syslog
-//!   is the `lvs-syslog` crate.
+//! The API is what the `pulse` binary and pulse's integration tests use,
+//! and nothing else depends on this crate: [`event_loop`] (the daemon:
+//! [`event_loop::Daemon`], its options and the control client),
+//! [`settings`] (the run options and the default paths), [`event_stream`]
+//! (`--control events`), [`control_server`] (the control socket's
+//! connections, which `tests/control_server.rs` drives by hand) and
+//! [`wire`] (the heartbeat formats, which the tests forge and replay).
+//! The rest is private:
+//! - pure: `freshness` (the clock-free proof that a heartbeat is recent),
+//!   `machine` (the failover state machine, a pure `step`), `fos` (the
+//!   failover services of `service = fos`), `control` (the control
+//!   protocol: requests, status text and JSON), `events` (the event
+//!   stream's events and the log of the last few hundred), `stall` (the
+//!   stall detector: how late and how long each loop turn is, and whether
+//!   a long one was the whole machine's pause), `order`, `operate`, `share`, `snapshot` (the view
+//!   each loop turn publishes) and `metrics` (that view in the Prometheus
+//!   text format);
+//! - IO: `canary` (the threads, one per CPU, whose lateness tells a
+//!   pause), `lvsd_link` (lvsd's reports, read on threads of their own),
+//!   `http_server` (the read-only HTTP listener's thread), `reload`
+//!   (settings read on a thread), `setup` (reading the settings), `host`
+//!   (the `Host` trait and the real host, the only place processes are
+//!   started), `state_file`, `keyfile`, `notify` (systemd's READY=1,
+//!   WATCHDOG=1 and STATUS=) and `sys` (real-time scheduling of the loop
+//!   thread and the canaries, pinning; the only `unsafe`); logging to syslog is the `lvs-syslog`
+//!   crate.
 #![deny(unsafe_code)]
 
-pub mod canary;
-pub mod control;
+mod canary;
+mod control;
 pub mod control_server;
 pub mod event_loop;
 pub mod event_stream;
-pub mod events;
-pub mod fos;
-pub mod freshness;
-pub mod host;
-pub mod http_server;
-pub mod keyfile;
-pub mod lvsd_link;
-pub mod machine;
-pub mod metrics;
-pub mod notify;
-pub mod operate;
-pub mod order;
-pub mod reload;
+mod events;
+mod fos;
+mod freshness;
+mod host;
+mod http_server;
+mod keyfile;
+mod lvsd_link;
+mod machine;
+mod metrics;
+// The only module that talks to systemd (a choke point, `clippy.toml`).
+#[allow(clippy::disallowed_methods)]
+mod notify;
+mod operate;
+mod order;
+mod reload;
 pub mod settings;
-pub mod setup;
-pub mod share;
-pub mod snapshot;
-pub mod stall;
-pub mod state_file;
+mod setup;
+mod share;
+mod snapshot;
+mod stall;
+mod state_file;
 #[allow(unsafe_code)]
 mod sys;
 pub mod wire;

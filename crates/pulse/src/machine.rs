@@ -144,6 +144,7 @@ impl Machine {
     }
 
     /// Current faults.
+    #[cfg(test)]
     pub fn faults(&self) -> Faults {
         self.faults
     }
@@ -154,6 +155,7 @@ impl Machine {
     }
 
     /// Dropped heartbeat counters.
+    #[cfg(test)]
     pub fn drops(&self) -> &DropCounters {
         &self.drops
     }

@@ -1,6 +1,6 @@
 //! pulse's view of the cluster configuration: built purely from the shared
 //! `lvs-config` model (YAML or piranha's `lvs.cf`) by [`Settings::from_model`],
-//! and turned into the state machine's [`machine::Config`] by
+//! and turned into the state machine's `machine::Config` by
 //! [`Settings::machine_config`].
 //!
 //! Router names: a piranha pair is `primary` and `backup`; a pool is

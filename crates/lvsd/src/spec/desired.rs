@@ -21,7 +21,8 @@ pub(crate) fn report_of(real: &RealSpec, reports: &BTreeMap<NannyKey, Report>) -
 /// The desired entry of one service: real servers as reported (an
 /// unreported one keeps what the kernel has, `observed`), and the sorry
 /// server when no real server is in with a weight above 0. Without the
-/// operator's layer: [`desired_service_with`].
+/// operator's layer: [`desired_service_with`]. For the tests.
+#[cfg(test)]
 pub fn desired_service(
     spec: &ServiceSpec,
     reports: &BTreeMap<NannyKey, Report>,
@@ -30,7 +31,7 @@ pub fn desired_service(
     desired_service_with(spec, reports, observed, &Ops::default()).0
 }
 
-/// [`desired_service`] with the operator's layer ([`crate::operate`]):
+/// `desired_service` with the operator's layer ([`crate::operate`]):
 /// also returns the real servers kept in by the depool threshold.
 pub fn desired_service_with(
     spec: &ServiceSpec,
@@ -51,7 +52,7 @@ pub fn desired_service_with(
     (e, kept)
 }
 
-/// Whether `have` already is what [`desired_service`] makes of it, that
+/// Whether `have` already is what `desired_service` makes of it, that
 /// is whether planning the service would send nothing; checked without
 /// building the desired entry, so that a reload of a large table pays
 /// only for the services that changed.
