@@ -52,11 +52,8 @@ fn a_child_leads_a_process_group_of_its_own() {
 
 #[test]
 fn a_child_starts_in_root_with_stdin_on_dev_null() {
-    let c = Spawn::new("sh")
-        .args(["-c", "pwd; cat; echo end"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let c =
+        Spawn::new("sh").args(["-c", "pwd; cat; echo end"]).stdout(Stdio::piped()).spawn().unwrap();
     let out = c.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/\nend\n");
@@ -65,9 +62,8 @@ fn a_child_starts_in_root_with_stdin_on_dev_null() {
 #[test]
 fn a_child_dies_with_the_thread_that_started_it() {
     // The parent-death signal follows the spawning thread.
-    let child = std::thread::spawn(|| Spawn::new("sleep").arg("30").spawn().unwrap())
-        .join()
-        .unwrap();
+    let child =
+        std::thread::spawn(|| Spawn::new("sleep").arg("30").spawn().unwrap()).join().unwrap();
     let mut child = child;
     let status = child.wait_until(Some(Instant::now() + Duration::from_secs(10))).unwrap();
     let status = status.expect("SIGTERM from the parent-death signal");

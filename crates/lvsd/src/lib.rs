@@ -15,7 +15,7 @@
 //!   `--report-socket`, in `lvsd_api`'s messages.
 //! - [`spawn`]: the only place processes are started; `sys`: the only
 //!   `unsafe` (the nannies' parent-death signal, the allocator's tuning).
-//! - Daemon runs log to syslog through the `lvs-syslog` crate.
+//! - Daemon runs log to syslog through the `lvs-daemon` crate.
 #![deny(missing_docs)]
 
 pub mod engine;

@@ -25,7 +25,7 @@
 //!   [`host::Host`] trait and the real host), [`keyfile`], [`notify`]
 //!   (systemd's READY=1, WATCHDOG=1 and STATUS=), `sys` (real-time
 //!   scheduling of the loop thread, the only `unsafe`); logging to syslog
-//!   is the `lvs-syslog` crate.
+//!   is the `lvs-daemon` crate, as are processes, signals and detaching.
 #![deny(unsafe_code)]
 
 pub mod control;
