@@ -3,6 +3,7 @@
 //! started it, is seen exiting through its pidfd; `Stopping` ends a child
 //! that ignores SIGTERM with SIGKILL after the grace without ever blocking
 //! its caller, and kills what the child forked; the pid file is exclusive.
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test, with its location.
 
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
