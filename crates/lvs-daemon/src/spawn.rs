@@ -5,8 +5,9 @@
 //! stops its children itself), a parent-death signal (SIGTERM when the
 //! spawning thread ends, so children never outlive their daemon), and a
 //! pidfd where the kernel has one (5.3 and later), so that a loop can wait
-//! for the child's exit as a readable fd; without it callers poll
-//! [`Child::try_wait`] (on SIGCHLD or a timer).
+//! for the child's exit as a readable fd; without it (or for a parent that
+//! reaps on SIGCHLD, [`Spawn::reaped_on_sigchld`]) callers poll
+//! [`Child::try_wait`] on SIGCHLD or a timer.
 
 use std::ffi::OsStr;
 use std::io;
@@ -28,6 +29,7 @@ use crate::sys;
 #[derive(Debug)]
 pub struct Spawn {
     cmd: Command,
+    pidfd: bool,
 }
 
 impl Spawn {
@@ -36,7 +38,14 @@ impl Spawn {
     pub fn new(program: impl AsRef<OsStr>) -> Spawn {
         let mut cmd = Command::new(program);
         cmd.stdin(Stdio::null()).current_dir("/");
-        Spawn { cmd }
+        Spawn { cmd, pidfd: true }
+    }
+
+    /// No pidfd: for a parent that reaps its children on SIGCHLD and runs
+    /// thousands of them (lvsd), a descriptor per child is too dear.
+    pub fn reaped_on_sigchld(mut self) -> Spawn {
+        self.pidfd = false;
+        self
     }
 
     /// Adds one argument.
@@ -77,7 +86,7 @@ impl Spawn {
         sys::die_with_parent(&mut self.cmd, Signal::SIGTERM);
         let inner = self.cmd.spawn()?;
         // ENOSYS (before Linux 5.3) and the like: poll instead.
-        let pidfd = sys::pidfd_open(inner.id()).ok();
+        let pidfd = if self.pidfd { sys::pidfd_open(inner.id()).ok() } else { None };
         Ok(Child { inner, pidfd })
     }
 }

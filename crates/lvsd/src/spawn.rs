@@ -19,5 +19,7 @@ pub fn nanny(key: &NannyKey, extra: &[&str]) -> std::io::Result<Child> {
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        // Reaped on SIGCHLD: a pidfd would double the descriptors per nanny.
+        .reaped_on_sigchld()
         .spawn()
 }

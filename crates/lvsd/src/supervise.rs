@@ -169,6 +169,9 @@ pub struct Supervisor<K: Kernel> {
     next_drain: Instant,
     /// What is told to pulse over `--report-socket`.
     watch: Option<crate::report::Watch>,
+    /// The nannies being stopped (a few, at a reload): their SIGKILL
+    /// deadlines are looked at without a walk over every nanny.
+    stopping: BTreeSet<Token>,
 }
 
 impl<K: Kernel> std::fmt::Debug for Supervisor<K> {
@@ -211,6 +214,7 @@ impl<K: Kernel> Supervisor<K> {
             overrides: None,
             next_drain: Instant::now(),
             watch: None,
+            stopping: BTreeSet::new(),
         })
     }
 
@@ -315,7 +319,7 @@ impl<K: Kernel> Supervisor<K> {
 
     /// When a nanny being stopped is due for SIGKILL.
     fn next_stop(&self) -> Option<Instant> {
-        self.running.values().filter_map(|r| r.proc.deadline()).min()
+        self.stopping.iter().filter_map(|t| self.running.get(t)?.proc.deadline()).min()
     }
 
     /// Starts (or restarts) the nanny of `key`.
@@ -402,6 +406,7 @@ impl<K: Kernel> Supervisor<K> {
                 if let Some(mut r) = self.running.remove(&Token(id)) {
                     r.proc = r.proc.stop(now);
                     self.running.insert(Token(id), r);
+                    self.stopping.insert(Token(id));
                 }
             }
             // Lines waiting in its pipe are lvsd's delay, not the nanny's:
@@ -562,6 +567,7 @@ impl<K: Kernel> Supervisor<K> {
         for (t, status) in dead {
             // Read what it said last (a `down` before dying counts).
             self.read_nanny(t);
+            self.stopping.remove(&t);
             let Some(mut r) = self.running.remove(&t) else { continue };
             if let Some(mut p) = r.pipe.take() {
                 let _ = self.poll.registry().deregister(&mut p);
@@ -642,7 +648,7 @@ impl<K: Kernel> Supervisor<K> {
             self.stop(t);
         }
         let now = Instant::now();
-        let stops = self
+        let mut stops: Vec<Stopping> = self
             .running
             .drain()
             .map(|(_, r)| match r.proc {
@@ -650,7 +656,27 @@ impl<K: Kernel> Supervisor<K> {
                 Proc::Stopping(s) => s,
             })
             .collect();
-        lvs_daemon::wait_all(stops);
+        self.stopping.clear();
+        // Driven by SIGCHLD and the SIGKILL deadlines, as in the loop.
+        let mut events = Events::with_capacity(64);
+        loop {
+            let now = Instant::now();
+            stops.retain_mut(|s| matches!(s.poll(now), Ok(None)));
+            if stops.is_empty() {
+                break;
+            }
+            let next = stops.iter().filter_map(Stopping::deadline).min();
+            if let Err(e) =
+                self.poll.poll(&mut events, next.map(|t| t.saturating_duration_since(now)))
+            {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::warn!("shutdown: waiting for nannies: {e}");
+                    break;
+                }
+            }
+            // Only SIGCHLD matters now; a second SIGTERM changes nothing.
+            let _ = self.signals.pending();
+        }
         let n = self.engine.teardown();
         log::info!("shutdown: nannies stopped, {n} services removed");
     }
