@@ -21,8 +21,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let level = if opts.verbose { "debug" } else { "info" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    let level = if opts.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    // In the foreground always: an init script or systemd keeps its stderr.
+    if let Err(e) = lvs_daemon::init_logging(true, "lvs-node", level) {
+        eprintln!("lvs-node: {e}");
+    }
     let path = opts.config.clone().unwrap_or_else(|| lvs_config::default_path(|p| p.exists()));
     if opts.mode == Mode::CheckConfig {
         let r = lvs_config::check(&path);

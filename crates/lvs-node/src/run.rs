@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use lvs_config::Config;
+use lvs_daemon::{Signals, SIGHUP, SIGINT, SIGTERM};
 use lvs_net::Rtnl;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
+use mio::{Events, Poll, Token};
 
 use crate::plan::{self, Action, Desired, Journal, Observed};
 use crate::{host, journal};
@@ -135,8 +135,10 @@ fn reconcile(
 /// The first setup fails (after undoing what it did), or signals cannot be
 /// installed.
 pub fn serve(path: &Path, state: &Path, config: Config) -> Result<()> {
-    let mut signals =
-        Signals::new([SIGHUP, SIGTERM, SIGINT]).context("installing signal handlers")?;
+    // Signals are all lvs-node waits for: a poll over them alone.
+    let mut poll = Poll::new().context("creating the poller")?;
+    let mut signals = Signals::new(&[SIGHUP, SIGTERM, SIGINT], poll.registry(), Token(0))
+        .context("installing signal handlers")?;
     let mut rtnl = Rtnl::open().context("opening rtnetlink")?;
     let mut journal = load_journal(state)?;
     if !journal.is_empty() {
@@ -150,23 +152,26 @@ pub fn serve(path: &Path, state: &Path, config: Config) -> Result<()> {
         }
         return Err(e);
     }
-    for sig in signals.forever() {
-        match sig {
-            SIGHUP => {
-                log::info!("SIGHUP: reloading {}", path.display());
-                match load(path) {
-                    Ok(c) => config = c,
-                    Err(e) => log::error!("bad configuration, keeping the running one:\n{e}"),
-                }
-                if let Err(e) = reconcile(&mut rtnl, Some(&config), &mut journal, state) {
-                    log::error!("reconcile failed: {e:#}");
-                }
-            }
-            _ => {
+    let mut events = Events::with_capacity(4);
+    loop {
+        match poll.poll(&mut events, None) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("waiting for signals"),
+        }
+        for sig in signals.pending() {
+            if sig != SIGHUP {
                 log::info!("terminating: undoing what lvs-node set up");
                 return reconcile(&mut rtnl, None, &mut journal, state);
             }
+            log::info!("SIGHUP: reloading {}", path.display());
+            match load(path) {
+                Ok(c) => config = c,
+                Err(e) => log::error!("bad configuration, keeping the running one:\n{e}"),
+            }
+            if let Err(e) = reconcile(&mut rtnl, Some(&config), &mut journal, state) {
+                log::error!("reconcile failed: {e:#}");
+            }
         }
     }
-    Ok(())
 }

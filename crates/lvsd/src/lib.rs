@@ -19,7 +19,7 @@
 //!   messages), `ready` (`--ready-file`), `limits` (RLIMIT_NOFILE),
 //!   `spawn` (the only place processes are started) and `sys` (the only
 //!   `unsafe`: the nannies' parent-death signal, the allocator's tuning).
-//! - Daemon runs log to syslog through the `lvs-syslog` crate.
+//! - Daemon runs log to syslog through the `lvs-daemon` crate.
 
 #![deny(missing_docs)]
 

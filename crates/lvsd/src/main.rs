@@ -8,15 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use lvs_daemon::{Detach, PidFile};
 
 fn main() -> ExitCode {
     // pulse sends SIGUSR1 when its overrides file changes; one that comes
     // before the loop's handler is installed must not kill lvsd (the
     // default action): the loop reads the file at start anyway.
-    let _ = signal_hook::flag::register(
-        signal_hook::consts::SIGUSR1,
-        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
-    );
+    let _ = lvs_daemon::defer(lvs_daemon::SIGUSR1);
     let command = match lvsd::parse_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
@@ -89,45 +87,29 @@ fn daemon(o: &lvsd::Options) -> Result<i32, Failure> {
         }
     };
     if o.nodaemon {
-        env_logger::Builder::new()
-            .filter_level(level)
-            .format_target(false)
-            .target(env_logger::Target::Stderr)
-            .init();
+        lvs_daemon::init_logging(true, "lvsd", level)
+            .context("install the logger")
+            .map_err(early)?;
     }
     // Validate and open IPVS before detaching, so that these errors reach
     // the terminal (and init scripts and systemd see the exit status).
     let prepared = lvsd::prepare(o).map_err(context).map_err(early)?;
+    let mut pid_file = None;
     if !o.nodaemon {
-        if o.nofork {
-            // Detach without forking (pulse supervises this pid).
-            let _ = nix::unistd::setsid();
-            detach_stdio().context("redirect standard streams to /dev/null").map_err(early)?;
-        } else {
-            nix::unistd::daemon(false, false).context("become a daemon").map_err(early)?;
-        }
-        lvs_syslog::Syslog::install("lvsd", level)
+        // --nofork: detach without forking (pulse supervises this pid).
+        let how = if o.nofork { Detach::InPlace } else { Detach::Fork };
+        lvs_daemon::detach(how).context("become a daemon").map_err(early)?;
+        lvs_daemon::init_logging(false, "lvsd", level)
             .context("install the syslog logger")
             .map_err(late)?;
-    }
-    let pid_file = (!o.nodaemon)
-        .then(|| o.pid_file.clone().unwrap_or_else(|| PathBuf::from("/var/run/lvs.pid")));
-    if let Some(p) = &pid_file {
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            log::warn!("cannot write pid file {}: {e}", p.display());
+        let path = o.pid_file.clone().unwrap_or_else(|| PathBuf::from("/var/run/lvs.pid"));
+        // Not fatal: lvsd runs without it, as piranha's did.
+        match PidFile::create(&path) {
+            Ok(p) => pid_file = Some(p),
+            Err(e) => log::warn!("{e}: running without it"),
         }
     }
     let r = prepared.run(o).map_err(context);
-    if let Some(p) = &pid_file {
-        let _ = std::fs::remove_file(p);
-    }
+    drop(pid_file);
     r.map_err(|error| Failure { error, detached: !o.nodaemon })
-}
-
-fn detach_stdio() -> std::io::Result<()> {
-    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
-    nix::unistd::dup2_stdin(&null)?;
-    nix::unistd::dup2_stdout(&null)?;
-    nix::unistd::dup2_stderr(&null)?;
-    Ok(())
 }

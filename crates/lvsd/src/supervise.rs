@@ -1,6 +1,9 @@
-//! lvsd's event loop: one mio poll over the signal pipe (SIGCHLD, SIGHUP,
-//! SIGTERM, SIGINT through signal-hook) and every nanny's stdout, plus a
-//! one-second tick for liveness, restarts and first verdicts.
+//! lvsd's event loop: one mio poll over the signals (SIGCHLD, SIGHUP,
+//! SIGTERM, SIGINT, SIGUSR1 through `lvs_daemon::Signals`) and every
+//! nanny's stdout, plus a one-second tick for liveness, restarts and first
+//! verdicts. Nannies are stopped through `lvs_daemon::Stopping` (SIGTERM,
+//! SIGKILL after [`STOP_GRACE`], reaped on SIGCHLD), never waited for in a
+//! turn.
 //!
 //! Nothing in a turn of the loop is allowed to take long: nannies are
 //! started a slice at a time between polls (a fork and exec can take a
@@ -20,16 +23,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use lvs_daemon::{Child, Signals, Stopping, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use mio::unix::pipe::Receiver;
 use mio::{Events, Interest, Poll, Token};
 use nanny_api::protocol::{self, DownMode, Message};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
-use signal_hook_mio::v1_0::Signals;
 
 use crate::engine::Engine;
 use crate::policy::{Action, Event, Policy};
@@ -45,8 +47,8 @@ use lines::{LineBuf, MAX_LINE};
 const SIGNALS: Token = Token(0);
 /// The report socket to pulse (writable again); nannies count up from 1.
 const REPORT: Token = Token(usize::MAX);
-/// How long stopping nannies get to say goodbye at shutdown.
-const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long a nanny being stopped gets to say goodbye before SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Services whose destinations one resync step reads.
 const RESYNC_STEP: usize = 8;
 /// Least time between two resyncs after refused commands.
@@ -94,10 +96,41 @@ fn io_err(what: &'static str) -> impl Fn(io::Error) -> Error {
     move |source| Error::Io { what, source }
 }
 
+/// A nanny's process: running, or being stopped.
+enum Proc {
+    Up(Child),
+    Stopping(Stopping),
+}
+
+impl Proc {
+    /// SIGTERM now, SIGKILL after [`STOP_GRACE`].
+    fn stop(self, now: Instant) -> Proc {
+        match self {
+            Proc::Up(c) => Proc::Stopping(Stopping::start(c, STOP_GRACE, now)),
+            s @ Proc::Stopping(_) => s,
+        }
+    }
+
+    /// Its exit status once it has exited (reaped then); never blocks.
+    fn poll(&mut self, now: Instant) -> io::Result<Option<ExitStatus>> {
+        match self {
+            Proc::Up(c) => c.try_wait(),
+            Proc::Stopping(s) => s.poll(now),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self {
+            Proc::Up(_) => None,
+            Proc::Stopping(s) => s.deadline(),
+        }
+    }
+}
+
 /// A nanny's process and its pipe (the policy keeps the rest).
 struct Running {
     key: NannyKey,
-    child: Child,
+    proc: Proc,
     pid: u32,
     pipe: Option<Receiver>,
     lines: LineBuf,
@@ -135,6 +168,9 @@ pub struct Supervisor<K: IpvsTable> {
     next_drain: Instant,
     /// What is told to pulse over `--report-socket`.
     watch: Option<crate::report::Watch>,
+    /// The nannies being stopped (a few, at a reload): their SIGKILL
+    /// deadlines are looked at without a walk over every nanny.
+    stopping: BTreeSet<Token>,
 }
 
 impl<K: IpvsTable> std::fmt::Debug for Supervisor<K> {
@@ -154,11 +190,9 @@ impl<K: IpvsTable> Supervisor<K> {
         nanny_opts: NannyOptions,
     ) -> Result<Self, Error> {
         let poll = Poll::new().map_err(io_err("create the poller"))?;
-        let mut signals = Signals::new([SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1])
-            .map_err(io_err("install signal handlers"))?;
-        poll.registry()
-            .register(&mut signals, SIGNALS, Interest::READABLE)
-            .map_err(io_err("watch signals"))?;
+        let signals =
+            Signals::new(&[SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1], poll.registry(), SIGNALS)
+                .map_err(io_err("install signal handlers"))?;
         Ok(Supervisor {
             engine,
             poll,
@@ -179,6 +213,7 @@ impl<K: IpvsTable> Supervisor<K> {
             overrides: None,
             next_drain: Instant::now(),
             watch: None,
+            stopping: BTreeSet::new(),
         })
     }
 
@@ -250,7 +285,8 @@ impl<K: IpvsTable> Supervisor<K> {
                 }
             }
             let now = Instant::now();
-            if self.child_exited || now >= self.next_reap {
+            let stop_due = self.next_stop().is_some_and(|t| t <= now);
+            if self.child_exited || stop_due || now >= self.next_reap {
                 self.child_exited = false;
                 self.next_reap = now + REAP_EVERY;
                 if let Some(exit) = self.reap() {
@@ -274,9 +310,15 @@ impl<K: IpvsTable> Supervisor<K> {
             .next_restart()
             .into_iter()
             .chain(drain)
+            .chain(self.next_stop())
             .min()
             .map(|t| t.saturating_duration_since(now));
         soonest.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1))
+    }
+
+    /// When a nanny being stopped is due for SIGKILL.
+    fn next_stop(&self) -> Option<Instant> {
+        self.stopping.iter().filter_map(|t| self.running.get(t)?.proc.deadline()).min()
     }
 
     /// Starts (or restarts) the nanny of `key`.
@@ -296,7 +338,7 @@ impl<K: IpvsTable> Supervisor<K> {
         let pid = child.id();
         let token = Token(self.next_token);
         self.next_token += 1;
-        let pipe = child.stdout.take().map(Receiver::from).and_then(|mut p| {
+        let pipe = child.take_stdout().map(Receiver::from).and_then(|mut p| {
             let ok = p
                 .set_nonblocking(true)
                 .and_then(|()| self.poll.registry().register(&mut p, token, Interest::READABLE));
@@ -318,7 +360,13 @@ impl<K: IpvsTable> Supervisor<K> {
         self.feed(Event::Started { id: token.0, key, pid }, Instant::now());
         self.running.insert(
             token,
-            Running { key: key.clone(), child, pid, pipe, lines: LineBuf::default() },
+            Running {
+                key: key.clone(),
+                proc: Proc::Up(child),
+                pid,
+                pipe,
+                lines: LineBuf::default(),
+            },
         );
     }
 
@@ -353,8 +401,12 @@ impl<K: IpvsTable> Supervisor<K> {
                     }
                 }
             }
-            Action::Term { pid, .. } => {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            Action::Term { id, .. } => {
+                if let Some(mut r) = self.running.remove(&Token(id)) {
+                    r.proc = r.proc.stop(now);
+                    self.running.insert(Token(id), r);
+                    self.stopping.insert(Token(id));
+                }
             }
             // Lines waiting in its pipe are lvsd's delay, not the nanny's:
             // read them before judging.
@@ -503,8 +555,9 @@ impl<K: IpvsTable> Supervisor<K> {
     /// `hard_shutdown`.
     fn reap(&mut self) -> Option<Exit> {
         let mut dead = Vec::new();
+        let now = Instant::now();
         for (t, r) in &mut self.running {
-            match r.child.try_wait() {
+            match r.proc.poll(now) {
                 Ok(Some(status)) => dead.push((*t, status.to_string())),
                 Ok(None) => {}
                 Err(e) => dead.push((*t, format!("cannot be waited for: {e}"))),
@@ -513,6 +566,7 @@ impl<K: IpvsTable> Supervisor<K> {
         for (t, status) in dead {
             // Read what it said last (a `down` before dying counts).
             self.read_nanny(t);
+            self.stopping.remove(&t);
             let Some(mut r) = self.running.remove(&t) else { continue };
             if let Some(mut p) = r.pipe.take() {
                 let _ = self.poll.registry().deregister(&mut p);
@@ -585,23 +639,43 @@ impl<K: IpvsTable> Supervisor<K> {
     }
 
     /// Stops every nanny (SIGTERM, then SIGKILL after a grace period) and
-    /// removes the services lvsd keeps.
+    /// removes the services lvsd keeps. The loop is over: this waits.
     fn shutdown(&mut self) {
         self.pending.clear();
         let tokens: Vec<Token> = self.running.keys().copied().collect();
         for t in tokens {
             self.stop(t);
         }
-        let deadline = Instant::now() + STOP_GRACE;
-        while !self.running.is_empty() && Instant::now() < deadline {
-            self.running.retain(|_, r| !matches!(r.child.try_wait(), Ok(Some(_)) | Err(_)));
-            std::thread::sleep(Duration::from_millis(20));
+        let now = Instant::now();
+        let mut stops: Vec<Stopping> = self
+            .running
+            .drain()
+            .map(|(_, r)| match r.proc {
+                Proc::Up(c) => Stopping::start(c, STOP_GRACE, now),
+                Proc::Stopping(s) => s,
+            })
+            .collect();
+        self.stopping.clear();
+        // Driven by SIGCHLD and the SIGKILL deadlines, as in the loop.
+        let mut events = Events::with_capacity(64);
+        loop {
+            let now = Instant::now();
+            stops.retain_mut(|s| matches!(s.poll(now), Ok(None)));
+            if stops.is_empty() {
+                break;
+            }
+            let next = stops.iter().filter_map(Stopping::deadline).min();
+            if let Err(e) =
+                self.poll.poll(&mut events, next.map(|t| t.saturating_duration_since(now)))
+            {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::warn!("shutdown: waiting for nannies: {e}");
+                    break;
+                }
+            }
+            // Only SIGCHLD matters now; a second SIGTERM changes nothing.
+            let _ = self.signals.pending();
         }
-        for r in self.running.values_mut() {
-            let _ = r.child.kill();
-            let _ = r.child.wait();
-        }
-        self.running.clear();
         let n = self.engine.teardown();
         log::info!("shutdown: nannies stopped, {n} services removed");
     }

@@ -8,9 +8,8 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use lvs_daemon::{Signals, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 use mio::{Events, Poll, Token};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
-use signal_hook_mio::v1_0::Signals;
 
 use crate::args::Config;
 use crate::probe::{Check, Outcome, Probe, DYING};
@@ -72,11 +71,9 @@ struct Daemon<'a> {
 pub fn run(cfg: &Config, table: &mut dyn Table) -> Result<(), DaemonError> {
     let io_err = |what| move |err| DaemonError::Io { what, err };
     let mut poll = Poll::new().map_err(io_err("create poller"))?;
-    let mut signals = Signals::new([SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT])
-        .map_err(io_err("install signal handlers"))?;
-    poll.registry()
-        .register(&mut signals, SIGNALS, mio::Interest::READABLE)
-        .map_err(io_err("watch signals"))?;
+    let mut signals =
+        Signals::new(&[SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT], poll.registry(), SIGNALS)
+            .map_err(io_err("install signal handlers"))?;
     let mut events = Events::with_capacity(16);
     for note in &cfg.notes {
         log::info!("{note}");
@@ -350,7 +347,7 @@ impl Daemon<'_> {
                     if let Some(f) = self.inflight.take() {
                         f.probe.time_out(Duration::ZERO, poll.registry(), &mut self.dying);
                     }
-                    reap_all(&mut self.dying, poll);
+                    Dying::reap_all(std::mem::take(&mut self.dying), poll.registry());
                     self.table.bye(&reason)?;
                     return Ok(true);
                 }
@@ -380,14 +377,5 @@ fn kind_name(c: &Check) -> &'static str {
         Check::Ping { .. } => "ICMP echo",
         Check::Dns(_) => "DNS query",
         Check::None => "no check (always up)",
-    }
-}
-
-/// On exit: waits (at most a second) for killed programs to be reaped.
-fn reap_all(dying: &mut Vec<Dying>, poll: &Poll) {
-    let end = Instant::now() + Duration::from_secs(1);
-    while !dying.is_empty() && Instant::now() < end {
-        dying.retain_mut(|d| !d.try_reap(poll.registry()));
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -9,8 +9,8 @@
 //! (the query and answer codec lvsd shares), and [`state`], the pure
 //! machine that turns check results into up/down and weight decisions. The
 //! rest is private: pure parts `http`, `icmp` and `load`; IO parts `ping`
-//! (the ICMP socket), `tls`, `spawn` (the only place that starts processes)
-//! and `sys` (raw syscalls).
+//! (the ICMP socket), `tls` and `spawn` (the only place that starts
+//! processes, through `lvs_daemon::Spawn`).
 //!
 //! Where this nanny knowingly differs from piranha 0.8.6 (reference §3.10):
 //! - `send_program` with an expect string: a non-zero exit or a timeout is
@@ -30,6 +30,7 @@
 //!   unused; `--fos` is refused; `--lvs` is the default.
 //! - Initial slow start and the ~20 s adjustment cadence follow piranha;
 //!   the cadence is settable (`--adjust`).
+#![forbid(unsafe_code)]
 
 pub mod args;
 pub mod daemon;
@@ -46,7 +47,6 @@ pub mod probe;
 #[allow(clippy::disallowed_methods)]
 mod spawn;
 pub mod state;
-mod sys;
 /// The line protocol, from the nanny contract crate (shared with lvsd).
 pub use nanny_api::protocol;
 pub mod table;

@@ -27,10 +27,9 @@ fn run() -> anyhow::Result<()> {
         }
         Parsed::Run(cfg) => cfg,
     };
-    let level = if cfg.verbose { "debug" } else { "info" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .target(env_logger::Target::Stderr)
-        .init();
+    let level = if cfg.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    // Its stderr is lvsd's (or pulse's): the terminal or /dev/null.
+    lvs_daemon::init_logging(true, "nanny", level).context("installing the logger")?;
     let server = cfg.server;
     match cfg.mode {
         Mode::Report => {

@@ -1,25 +1,24 @@
 //! The one place that starts processes (check programs, Turbolinux agents,
-//! load probes). Every program runs without a shell, in its own process
-//! group, with stdin and stderr on /dev/null, cwd `/`, and stdout captured
-//! up to a cap (the rest is read and thrown away, so the program never
-//! blocks on a full pipe). At its end, normal or not, the whole process
-//! group is SIGKILLed before the leader is reaped (the zombie leader keeps
-//! the group id from being reused), so forked children cannot linger.
-//! Nothing blocks: exit is seen through a pidfd, stdout is non-blocking.
+//! load probes), through `lvs_daemon::Spawn`: no shell, its own process
+//! group, a parent-death signal, stdin on /dev/null, cwd `/`; here stderr
+//! goes to /dev/null and stdout is captured up to a cap (the rest is read
+//! and thrown away, so the program never blocks on a full pipe). At its
+//! end, normal or not, the whole process group is SIGKILLed before the
+//! leader is reaped (the zombie leader keeps the group id from being
+//! reused), so forked children cannot linger. Nothing blocks: exit is seen
+//! through a pidfd, stdout is non-blocking, a timed-out program is an
+//! `lvs_daemon::Stopping` reaped when its pidfd says so.
 
 use std::ffi::OsString;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::process::{ChildStdout, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
+use lvs_daemon::{Child, Spawn, Stopping};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-
-use crate::sys;
 
 /// piranha captured at most 4095 bytes of a check program's output.
 pub const STDOUT_CAP: usize = 4096;
@@ -63,7 +62,7 @@ pub struct Finished {
 #[derive(Debug)]
 pub struct Running {
     child: Child,
-    pidfd: OwnedFd,
+    pidfd: RawFd,
     stdout: Option<ChildStdout>,
     out: Vec<u8>,
     truncated: bool,
@@ -85,23 +84,22 @@ impl Running {
         exit_token: Token,
     ) -> Result<Running, SpawnError> {
         let (program, args) = argv.split_first().ok_or(SpawnError::Empty)?;
-        let mut child = Command::new(program)
+        let mut child = Spawn::new(program)
             .args(args)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .current_dir("/")
-            .process_group(0)
             .spawn()
             .map_err(|err| SpawnError::Exec { program: program.clone(), err })?;
-        let watch = |child: &mut Child| -> io::Result<(OwnedFd, Option<ChildStdout>)> {
-            let pidfd = sys::pidfd_open(child.id())?;
-            let stdout = child.stdout.take();
+        let watch = |child: &mut Child| -> io::Result<(RawFd, Option<ChildStdout>)> {
+            // The loop learns of the exit from the pidfd only.
+            let pidfd =
+                child.raw_pidfd().ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?;
+            let stdout = child.take_stdout();
             if let Some(s) = &stdout {
                 nonblocking(s)?;
                 registry.register(&mut SourceFd(&s.as_raw_fd()), out_token, Interest::READABLE)?;
             }
-            registry.register(&mut SourceFd(&pidfd.as_raw_fd()), exit_token, Interest::READABLE)?;
+            registry.register(&mut SourceFd(&pidfd), exit_token, Interest::READABLE)?;
             Ok((pidfd, stdout))
         };
         match watch(&mut child) {
@@ -109,9 +107,9 @@ impl Running {
                 Ok(Running { child, pidfd, stdout, out: Vec::new(), truncated: false })
             }
             Err(err) => {
-                kill_group(&child);
-                // Blocking is fine here: SIGKILL was just sent to our child.
-                let _ = child.wait();
+                // SIGKILL now; it is reaped in the background of this
+                // error, at most one short wait on a killed child.
+                lvs_daemon::wait_all(vec![Stopping::start(child, Duration::ZERO, Instant::now())]);
                 Err(SpawnError::Watch { program: program.clone(), err })
             }
         }
@@ -161,18 +159,14 @@ impl Running {
     /// what is left of its group, reaps it and returns how it ended.
     /// Returns `Err(self)` if it is still running (spurious wakeup).
     pub fn try_finish(mut self, registry: &Registry) -> Result<Finished, Running> {
-        use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
-        if let Ok(WaitStatus::StillAlive) = waitid(Id::Pid(pid), flags) {
+        if !self.child.exited() {
             return Err(self);
         }
-        // The leader is a zombie: its group id cannot be reused yet.
-        kill_group(&self.child);
         self.drain();
         self.close_stdout();
-        let _ = registry.deregister(&mut SourceFd(&self.pidfd.as_raw_fd()));
-        match self.child.try_wait() {
+        let _ = registry.deregister(&mut SourceFd(&self.pidfd));
+        // The leader is a zombie: its group is SIGKILLed, then it is reaped.
+        match self.child.try_finish() {
             Ok(Some(status)) => Ok(Finished {
                 status,
                 stdout: std::mem::take(&mut self.out),
@@ -186,41 +180,47 @@ impl Running {
     /// Timeout: SIGKILLs the whole group. The result must be kept (and
     /// polled with [`Dying::try_reap`]) until it is reaped.
     pub fn kill(mut self, registry: &Registry, exit_token: Token) -> Dying {
-        kill_group(&self.child);
         self.close_stdout();
-        let fd = self.pidfd.as_raw_fd();
+        let fd = self.pidfd;
         let _ = registry.reregister(&mut SourceFd(&fd), exit_token, Interest::READABLE);
-        Dying { child: self.child, pidfd: self.pidfd }
+        Dying { stop: Stopping::start(self.child, Duration::ZERO, Instant::now()), pidfd: fd }
     }
 }
 
-fn kill_group(child: &Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-/// A program killed at its timeout, not yet reaped.
+/// A program killed at its timeout (its group SIGKILLed), not yet reaped.
 #[derive(Debug)]
 pub struct Dying {
-    child: Child,
-    pidfd: OwnedFd,
+    stop: Stopping,
+    pidfd: RawFd,
 }
 
 impl Dying {
     /// The leader's pid.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.stop.id()
     }
 
     /// Reaps it if it has died; `true` when gone.
     pub fn try_reap(&mut self, registry: &Registry) -> bool {
-        match self.child.try_wait() {
+        match self.stop.poll(Instant::now()) {
             Ok(None) => false,
             Ok(Some(_)) | Err(_) => {
-                let _ = registry.deregister(&mut SourceFd(&self.pidfd.as_raw_fd()));
+                let _ = registry.deregister(&mut SourceFd(&self.pidfd));
                 true
             }
         }
+    }
+
+    /// At exit: waits for every one to be reaped (they were SIGKILLed),
+    /// on their pidfds.
+    pub fn reap_all(dying: Vec<Dying>, registry: &Registry) {
+        let stops = dying
+            .into_iter()
+            .map(|d| {
+                let _ = registry.deregister(&mut SourceFd(&d.pidfd));
+                d.stop
+            })
+            .collect();
+        lvs_daemon::wait_all(stops);
     }
 }

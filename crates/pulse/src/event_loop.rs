@@ -5,12 +5,11 @@
 
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lvs_daemon::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use mio::net::UdpSocket;
 use mio::{Events, Poll, Token};
 
@@ -72,8 +71,7 @@ pub struct Daemon<H: Host> {
     canaries: Canaries,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
-    signal_rx: UnixStream,
-    flags: [(i32, Arc<AtomicBool>); 4],
+    signals: lvs_daemon::Signals,
     links: Vec<(String, bool)>,
     monitor: Option<lvs_net::LinkMonitor>,
     reloads: Reloads,
@@ -491,27 +489,18 @@ impl<H: Host> Daemon<H> {
     }
 
     fn on_signals(&mut self) -> bool {
-        let mut buf = [0u8; 64];
-        while let Ok(n) = io::Read::read(&mut self.signal_rx, &mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
         let mut exit = false;
-        let fired: Vec<i32> = self
-            .flags
-            .iter()
-            .filter(|(_, f)| f.swap(false, Ordering::SeqCst))
-            .map(|(s, _)| *s)
-            .collect();
+        // Handled in this order whatever order they came in.
+        let pending = self.signals.pending();
+        let fired = [SIGHUP, SIGTERM, SIGINT, SIGCHLD].into_iter().filter(|s| pending.contains(s));
         for sig in fired {
             match sig {
-                signal_hook::consts::SIGCHLD => {
+                SIGCHLD => {
                     for (child, code) in self.host.reap() {
                         exit |= self.handle(Event::ChildExited(child, code));
                     }
                 }
-                signal_hook::consts::SIGHUP => {
+                SIGHUP => {
                     exit |= self.handle(Event::Signal(machine::Signal::Reload));
                 }
                 s => {

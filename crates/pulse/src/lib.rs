@@ -26,8 +26,8 @@
 //!   (the `Host` trait and the real host, the only place processes are
 //!   started), `state_file`, `keyfile`, `notify` (systemd's READY=1,
 //!   WATCHDOG=1 and STATUS=) and `sys` (real-time scheduling of the loop
-//!   thread and the canaries, pinning; the only `unsafe`); logging to syslog is the `lvs-syslog`
-//!   crate.
+//!   thread and the canaries, pinning; the only `unsafe`); logging to syslog, processes, signals
+//!   and detaching are the `lvs-daemon` crate's.
 #![deny(unsafe_code)]
 
 mod canary;

@@ -2,11 +2,11 @@
 //! and runs the daemon from the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use lvs_daemon::{Detach, PidFile};
 use pulse::event_loop::{self, Daemon, Options, RunError};
 use pulse::settings::RunOptions;
 
@@ -16,7 +16,7 @@ const USAGE: &str = "\
 Usage: pulse [OPTION...]
   -c, --configfile=FILE   configuration file, YAML or piranha's lvs.cf (default
                           /etc/lvs-router/lvs.yaml, else /etc/sysconfig/ha/lvs.cf)
-  -n, --nodaemon          stay in the foreground and log to stdout
+  -n, --nodaemon          stay in the foreground and log to stderr
   -t, --test-start        do not start lvsd or run active_cmd/inactive_cmd
       --norun             same as --test-start (historical)
   -v, --verbose           debug logging; passed on to lvsd
@@ -144,15 +144,7 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     opts.config = std::path::absolute(&opts.config)
         .with_context(|| format!("config path {}", opts.config.display()))?;
     let level = if opts.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
-    if opts.nodaemon {
-        env_logger::Builder::new()
-            .filter_level(level)
-            .target(env_logger::Target::Stdout)
-            .format(|f, r| writeln!(f, "pulse: {}", r.args()))
-            .init();
-    } else {
-        lvs_syslog::Syslog::install("pulse", level).context("installing the logger")?;
-    }
+    lvs_daemon::init_logging(opts.nodaemon, "pulse", level).context("installing the logger")?;
     let nodaemon = opts.nodaemon;
     let daemon = match Daemon::prepare(opts) {
         Ok(d) => d,
@@ -162,18 +154,17 @@ fn run(mut opts: Options) -> Result<(), Failure> {
         }
         Err(e) => return Err(anyhow::Error::from(e).into()),
     };
-    if !nodaemon {
-        nix::unistd::daemon(false, false).context("becoming a daemon")?;
-        std::fs::write(DEFAULT_PID_FILE, format!("{}\n", std::process::id()))
-            .with_context(|| format!("writing {DEFAULT_PID_FILE}"))
-            .map_err(|error| Failure { error, detached: true })?;
-    } else {
+    let pid_file = if nodaemon {
         std::env::set_current_dir("/").context("chdir /")?;
-    }
+        None
+    } else {
+        lvs_daemon::detach(Detach::Fork).context("becoming a daemon")?;
+        let p = PidFile::create(Path::new(DEFAULT_PID_FILE))
+            .map_err(|e| Failure { error: e.into(), detached: true })?;
+        Some(p)
+    };
     daemon.run().map_err(|e| Failure { error: e.into(), detached: !nodaemon })?;
-    if !nodaemon {
-        let _ = std::fs::remove_file(DEFAULT_PID_FILE);
-    }
+    drop(pid_file);
     Ok(())
 }
 

@@ -88,7 +88,7 @@ pub struct Options {
     pub node: Option<String>,
     /// `--forceactive`, `--test-start`.
     pub run: RunOptions,
-    /// `-n`: foreground, logs to stdout; lvsd gets `--nodaemon`.
+    /// `-n`: foreground, logs to stderr; lvsd gets `--nodaemon`.
     pub nodaemon: bool,
     /// `-v`: passed on to lvsd.
     pub verbose: bool,

@@ -6,11 +6,10 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lvs_daemon::{Signals, SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use mio::net::UdpSocket;
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
@@ -136,25 +135,8 @@ impl<H: Host> Daemon<H> {
         })
         .map_err(|e| log::warn!("lvsd report socket {}: {e}", link_path.display()))
         .ok();
-        let (signal_rx, signal_tx) = UnixStream::pair().map_err(os("creating the signal pipe"))?;
-        signal_rx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
-        signal_tx.set_nonblocking(true).map_err(os("creating the signal pipe"))?;
-        let flags = [
-            (signal_hook::consts::SIGHUP, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGTERM, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGINT, Arc::new(AtomicBool::new(false))),
-            (signal_hook::consts::SIGCHLD, Arc::new(AtomicBool::new(false))),
-        ];
-        for (sig, flag) in &flags {
-            signal_hook::flag::register(*sig, Arc::clone(flag))
-                .map_err(os("installing a signal handler"))?;
-            let tx = signal_tx.try_clone().map_err(os("installing a signal handler"))?;
-            signal_hook::low_level::pipe::register(*sig, tx)
-                .map_err(os("installing a signal handler"))?;
-        }
-        poll.registry()
-            .register(&mut SourceFd(&signal_rx.as_raw_fd()), SIGNALS, Interest::READABLE)
-            .map_err(os("registering the signal pipe"))?;
+        let signals = Signals::new(&[SIGHUP, SIGTERM, SIGINT, SIGCHLD], poll.registry(), SIGNALS)
+            .map_err(os("installing the signal handlers"))?;
         let links: Vec<(String, bool)> =
             loaded.machine.monitored_links.iter().map(|l| (l.clone(), true)).collect();
         let monitor = if links.is_empty() {
@@ -184,8 +166,7 @@ impl<H: Host> Daemon<H> {
             stats: LoopStats::default(),
             canaries: Canaries::none(),
             slowest: None,
-            signal_rx,
-            flags,
+            signals,
             links,
             monitor,
             reloads: Reloads::default(),

@@ -4,9 +4,9 @@
 //! Everything runs on one worker thread, in the order the loop asked for
 //! it, so that on a router `stop_cmd` has returned before `start_cmd`
 //! runs, and `start_cmd` before the service's nanny starts: `stop_cmd` and
-//! `start_cmd` are waited for there (without a shell, each in its own
-//! process group, SIGKILLed as a group after [`COMMAND_LIMIT`]), never on
-//! the loop. Each nanny (`--report`, the line protocol of
+//! `start_cmd` are waited for there (started with the workspace's one
+//! policy, `lvs_daemon::Spawn`: no shell, each in its own process group,
+//! SIGKILLed as a group after [`COMMAND_LIMIT`]), never on the loop. Each nanny (`--report`, the line protocol of
 //! `docs/nanny-protocol.md`) gets a reader thread that turns its `up` and
 //! `down` lines into [`ServiceReport`]s and wakes the loop. pulse reads
 //! only the verb of those lines: depending on the `nanny` crate for its
@@ -19,15 +19,13 @@
 //! nobody checks.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
+use lvs_daemon::{Child, Spawn, Stopping};
 
 /// How long `start_cmd` or `stop_cmd` may run before its process group is
 /// killed (init scripts return once the service is started or stopped).
@@ -187,13 +185,7 @@ fn work(
 fn run(service: &str, what: &str, argv: &[String]) {
     let Some((program, args)) = argv.split_first() else { return };
     let began = Instant::now();
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .current_dir("/")
-        .process_group(0)
-        .spawn();
-    let mut child = match child {
+    let mut child = match Spawn::new(program).args(args).spawn() {
         Ok(c) => c,
         Err(e) => {
             log::error!("failover service {service}: cannot run {what} {program}: {e}");
@@ -201,33 +193,20 @@ fn run(service: &str, what: &str, argv: &[String]) {
         }
     };
     log::info!("failover service {service}: {what} {} (pid {})", argv.join(" "), child.id());
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return,
-            Ok(Some(status)) => {
-                log::warn!("failover service {service}: {what} exited: {status}");
-                return;
-            }
-            Ok(None) if began.elapsed() >= COMMAND_LIMIT => {
-                log::error!(
-                    "failover service {service}: {what} still runs after {} s: killed",
-                    COMMAND_LIMIT.as_secs()
-                );
-                let _ = killpg(pid_of(&child), Signal::SIGKILL);
-                let _ = child.wait();
-                return;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                log::error!("failover service {service}: waiting for {what}: {e}");
-                return;
-            }
+    // What the command leaves in its group at a normal exit (a service's
+    // daemon) is the service: only a command over its limit is killed.
+    match child.wait_until(Some(began + COMMAND_LIMIT)) {
+        Ok(Some(status)) if status.success() => {}
+        Ok(Some(status)) => log::warn!("failover service {service}: {what} exited: {status}"),
+        Ok(None) => {
+            log::error!(
+                "failover service {service}: {what} still runs after {} s: killed",
+                COMMAND_LIMIT.as_secs()
+            );
+            lvs_daemon::wait_all(vec![Stopping::start(child, Duration::ZERO, Instant::now())]);
         }
+        Err(e) => log::error!("failover service {service}: waiting for {what}: {e}"),
     }
-}
-
-fn pid_of(child: &Child) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
 }
 
 fn start_nanny(
@@ -246,13 +225,7 @@ fn start_nanny(
             let _ = w.wake();
         }
     };
-    let spawned = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .current_dir("/")
-        .process_group(0)
-        .spawn();
+    let spawned = Spawn::new(program).args(args).stdout(Stdio::piped()).spawn();
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
@@ -261,8 +234,8 @@ fn start_nanny(
         }
     };
     log::info!("failover service {}: checked by nanny (pid {})", s.name, child.id());
-    let Some(stdout) = child.stdout.take() else { return };
-    let pid = pid_of(&child);
+    let Some(stdout) = child.take_stdout() else { return };
+    let pid = child.id();
     if let Ok(mut list) = nannies.lock() {
         list.push((g, child));
     }
@@ -291,14 +264,15 @@ fn start_nanny(
 }
 
 /// Waits for the nanny `pid` and forgets it.
-fn reap(list: &Nannies, pid: Pid) -> String {
+fn reap(list: &Nannies, pid: u32) -> String {
     let child = list.lock().ok().and_then(|mut l| {
-        let i = l.iter().position(|(_, c)| pid_of(c) == pid)?;
+        let i = l.iter().position(|(_, c)| c.id() == pid)?;
         Some(l.swap_remove(i).1)
     });
     match child {
-        Some(mut c) => match c.wait() {
-            Ok(s) => s.to_string(),
+        Some(mut c) => match c.wait_until(None) {
+            Ok(Some(s)) => s.to_string(),
+            Ok(None) => "still running".to_owned(),
             Err(e) => e.to_string(),
         },
         // Stopped (and reaped) by `stop_nannies`.
@@ -306,28 +280,18 @@ fn reap(list: &Nannies, pid: Pid) -> String {
     }
 }
 
+/// How long a failover service's nanny has to exit after SIGTERM.
+const NANNY_GRACE: Duration = Duration::from_secs(1);
+
 /// SIGTERM to every nanny (nanny kills its check in flight and exits),
 /// SIGKILL to the group of any still there a second later; all reaped.
 fn stop_nannies(list: &Nannies) {
-    let mut taken: Vec<Child> = match list.lock() {
-        Ok(mut l) => l.drain(..).map(|(_, c)| c).collect(),
+    let now = Instant::now();
+    let stops: Vec<Stopping> = match list.lock() {
+        Ok(mut l) => l.drain(..).map(|(_, c)| Stopping::start(c, NANNY_GRACE, now)).collect(),
         Err(_) => return,
     };
-    for c in &taken {
-        let _ = kill(pid_of(c), Signal::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while !taken.is_empty() {
-        taken.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
-        if Instant::now() >= deadline {
-            for c in &mut taken {
-                let _ = killpg(pid_of(c), Signal::SIGKILL);
-                let _ = c.wait();
-            }
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    lvs_daemon::wait_all(stops);
 }
 
 /// The verdict of one nanny line: `up ...` or `down ...`, with its reason.

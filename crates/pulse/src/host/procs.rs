@@ -8,15 +8,18 @@
 //! started by a spawner thread, which hands each `Child` back and wakes the
 //! loop through a [`mio::Waker`]. `ipvsadm` runs to its end on a worker
 //! thread, in order. Only [`Procs::finish`], after the loop, waits.
+//! Every process is started with the workspace's one policy
+//! (`lvs_daemon::Spawn`: own process group, parent-death signal) and lvsd
+//! is stopped through `lvs_daemon::Stopping`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child as Proc, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use lvs_daemon::{Child as Proc, Spawn, Stopping};
+use nix::sys::signal::Signal;
 
 use super::HostError;
 use crate::machine::Child;
@@ -58,9 +61,8 @@ enum Lvsd {
 #[derive(Debug, Default)]
 pub struct Procs {
     lvsd: Lvsd,
-    /// lvsd processes sent SIGTERM, with the time they get SIGKILL (none
-    /// once sent).
-    stopping: Vec<(Proc, Option<Instant>)>,
+    /// lvsd processes sent SIGTERM, SIGKILLed after [`LVSD_GRACE`].
+    stopping: Vec<Stopping>,
     helpers: Vec<(String, Proc)>,
     spawner: Option<(Sender<Job>, Receiver<Spawned>)>,
     waker: Option<Arc<mio::Waker>>,
@@ -73,15 +75,9 @@ impl std::fmt::Debug for Job {
     }
 }
 
-fn pid_of(child: &Proc) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
-}
-
 fn spawn_now(program: &Path, args: &[String]) -> Result<Proc, HostError> {
-    Command::new(program)
+    Spawn::new(program)
         .args(args)
-        .stdin(Stdio::null())
-        .current_dir("/")
         .spawn()
         .map_err(|source| HostError::Spawn { program: program.into(), source })
 }
@@ -208,11 +204,7 @@ impl Procs {
     pub fn stop_lvsd(&mut self) {
         match std::mem::take(&mut self.lvsd) {
             Lvsd::Running(child) => {
-                let pid = pid_of(&child);
-                if let Err(e) = kill(pid, Signal::SIGTERM) {
-                    log::warn!("SIGTERM to lvsd ({pid}): {e}");
-                }
-                self.stopping.push((child, Some(Instant::now() + LVSD_GRACE)));
+                self.stopping.push(Stopping::start(child, LVSD_GRACE, Instant::now()));
             }
             Lvsd::Starting { .. } => self.lvsd = Lvsd::Starting { stop: true },
             Lvsd::Waiting | Lvsd::Stopped => {}
@@ -221,20 +213,14 @@ impl Procs {
 
     /// SIGHUP to lvsd if it runs.
     pub fn reload_lvsd(&self) {
-        if let Lvsd::Running(child) = &self.lvsd {
-            let pid = pid_of(child);
-            if let Err(e) = kill(pid, Signal::SIGHUP) {
-                log::warn!("SIGHUP to lvsd ({pid}): {e}");
-            }
-        }
+        self.signal_lvsd(Signal::SIGHUP);
     }
 
     /// Sends `sig` to lvsd while it runs.
     pub fn signal_lvsd(&self, sig: Signal) {
         if let Lvsd::Running(child) = &self.lvsd {
-            let pid = pid_of(child);
-            if let Err(e) = kill(pid, sig) {
-                log::warn!("{sig} to lvsd ({pid}): {e}");
+            if let Err(e) = child.signal(sig) {
+                log::warn!("{sig} to lvsd ({}): {e}", child.id());
             }
         }
     }
@@ -287,14 +273,15 @@ impl Procs {
                 self.lvsd = Lvsd::Stopped;
             }
         }
-        self.stopping.retain_mut(|(child, _)| match child.try_wait() {
+        let now = Instant::now();
+        self.stopping.retain_mut(|s| match s.poll(now) {
             Ok(Some(status)) => {
-                log::info!("lvsd ({}) stopped ({status})", child.id());
+                log::info!("lvsd ({}) stopped ({status})", s.id());
                 false
             }
             Ok(None) => true,
             Err(e) => {
-                log::warn!("waiting for lvsd ({}): {e}", child.id());
+                log::warn!("waiting for lvsd ({}): {e}", s.id());
                 false
             }
         });
@@ -324,22 +311,24 @@ impl Procs {
 
     /// When [`Procs::on_deadline`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.stopping.iter().filter_map(|(_, at)| *at).min()
+        self.stopping.iter().filter_map(Stopping::deadline).min()
     }
 
-    /// SIGKILL to every lvsd past its grace period.
+    /// SIGKILL to every lvsd past its grace period (and a look at those
+    /// already killed).
     pub fn on_deadline(&mut self, now: Instant) {
-        for (child, at) in &mut self.stopping {
-            if at.is_some_and(|t| t <= now) {
-                let pid = pid_of(child);
-                log::warn!(
-                    "lvsd ({pid}) ignored SIGTERM for {} s: killing it",
-                    LVSD_GRACE.as_secs()
-                );
-                if let Err(e) = kill(pid, Signal::SIGKILL) {
-                    log::warn!("SIGKILL to lvsd ({pid}): {e}");
+        for s in &mut self.stopping {
+            let was_killed = s.killed();
+            if s.deadline().is_some_and(|t| t <= now) {
+                // Reaped here or on its SIGCHLD, by `reap`.
+                let _ = s.poll(now);
+                if s.killed() && !was_killed {
+                    log::warn!(
+                        "lvsd ({}) ignored SIGTERM for {} s: killing it",
+                        s.id(),
+                        LVSD_GRACE.as_secs()
+                    );
                 }
-                *at = None;
             }
         }
     }
@@ -347,28 +336,10 @@ impl Procs {
     /// At exit: waits for every lvsd being stopped, SIGKILL at its
     /// deadline.
     pub fn finish(&mut self) {
-        for (mut child, at) in std::mem::take(&mut self.stopping) {
-            let pid = pid_of(&child);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        log::info!("lvsd ({pid}) stopped ({status})");
-                        break;
-                    }
-                    Ok(None) if at.is_some_and(|t| Instant::now() < t) => {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    Ok(None) => {
-                        log::warn!("lvsd ({pid}) did not stop: killing it");
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
-                    Err(e) => {
-                        log::warn!("waiting for lvsd ({pid}): {e}");
-                        break;
-                    }
-                }
+        for (pid, r) in lvs_daemon::wait_all(std::mem::take(&mut self.stopping)) {
+            match r {
+                Ok(status) => log::info!("lvsd ({pid}) stopped ({status})"),
+                Err(e) => log::warn!("waiting for lvsd ({pid}): {e}"),
             }
         }
     }
@@ -376,11 +347,12 @@ impl Procs {
 
 /// Runs a program to its end (on the sync worker thread only).
 fn run_waited(program: &Path, args: &[String]) -> Result<(), HostError> {
-    let out = Command::new(program)
+    let out = Spawn::new(program)
         .args(args)
-        .stdin(Stdio::null())
-        .current_dir("/")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(Proc::wait_with_output)
         .map_err(|source| HostError::Spawn { program: program.into(), source })?;
     if out.status.success() {
         return Ok(());

@@ -1,8 +1,7 @@
 //! A minimal `log` backend for the daemons (pulse, lvsd) when they run
 //! detached: syslog over `/dev/log` (facility daemon, the daemon's ident,
 //! with the pid), falling back to standard error when there is no syslog
-//! socket. One small crate so that both daemons log the same way.
-#![forbid(unsafe_code)]
+//! socket.
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
