@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod cluster;
 pub mod failover;
 pub mod guest;
 pub mod nlmon;
