@@ -8,4 +8,5 @@ pub mod failover;
 pub mod guest;
 pub mod nlmon;
 pub mod pulse;
+pub mod table;
 pub mod traffic;

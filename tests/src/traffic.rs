@@ -238,6 +238,25 @@ fn http_get(to: SocketAddr, patience: Patience) -> std::io::Result<String> {
     }
 }
 
+/// A TCP echo server on `at` in `ns`, serving each connection until its
+/// client closes (the long-lived connection a reload must not cut).
+pub fn echo_server(ns: &Netns, at: SocketAddr) {
+    let listener = ns.enter(|| TcpListener::bind(at)).unwrap().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut buf = [0u8; 256];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
 /// A stretch of the run in which requests may fail, with why.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
