@@ -18,7 +18,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
-use testbed::{addr, Forwarding, Topology};
+use testbed::{addr, Forwarding, Netns, Topology};
 
 use crate::guest::bin;
 use crate::traffic::{Dir, RealServer, Timeline};
@@ -99,20 +99,8 @@ impl Pair {
     /// Starts pulse on router `i` (`-n`: foreground; pulse and lvsd log to
     /// the router's log file).
     pub fn start_pulse(&mut self, i: usize) {
-        let log = File::create(self.log_path(i)).unwrap();
-        let child = self.topo.directors[i]
-            .ns
-            .command(bin("pulse"))
-            .arg("-n")
-            .arg("-c")
-            .arg(&self.config)
-            .arg(format!("--socket={}", self.socket(i).display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.pulses[i] = Some(child);
+        let ns = &self.topo.directors[i].ns;
+        self.pulses[i] = Some(start_pulse(ns, &self.config, &self.socket(i), &self.log_path(i)));
     }
 
     /// Both routers' logs, for a failure message.
@@ -286,6 +274,22 @@ impl Drop for Pair {
     fn drop(&mut self) {
         self.stop_pulses();
     }
+}
+
+/// Starts pulse in `ns` in the foreground (`-n`) with `config` and the
+/// control `socket`; pulse and lvsd log to the file `log`.
+pub fn start_pulse(ns: &Netns, config: &Path, socket: &Path, log: &Path) -> Child {
+    let log = File::create(log).unwrap();
+    ns.command(bin("pulse"))
+        .arg("-n")
+        .arg("-c")
+        .arg(config)
+        .arg(format!("--socket={}", socket.display()))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 /// pulse's `status json` on `socket`, whatever it answers, if it answers

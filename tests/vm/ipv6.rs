@@ -244,19 +244,9 @@ impl Cluster {
     }
 
     fn start_pulse(&mut self, i: usize) {
-        let log = File::create(self.dir.join(format!("router{i}.log"))).unwrap();
-        let child = self.topo.directors[i]
-            .ns
-            .command(bin("pulse"))
-            .args(["-n", "-c"])
-            .arg(&self.config)
-            .arg(format!("--socket={}", self.socket(i).display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.pulses[i] = Some(child);
+        let log = self.dir.join(format!("router{i}.log"));
+        let ns = &self.topo.directors[i].ns;
+        self.pulses[i] = Some(cluster::start_pulse(ns, &self.config, &self.socket(i), &log));
     }
 
     /// No running pulse had a loop turn over 50 ms (issue 15's stall
