@@ -52,3 +52,36 @@ pub fn spawn(mut cmd: Command, log: &Path) -> Running {
         .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
     Running(child)
 }
+
+/// Runs `prog ARGS < input` in `ns` with `ipvsadm` as its argv[0] (the
+/// reference and ipvsadm-rs alike) and times it: what `vm_ipvsadm`
+/// compares and `vm_bench_ipvsadm` measures. Panics when it cannot run.
+pub fn ipvsadm_in(
+    ns: &testbed::Netns,
+    prog: &str,
+    args: &[&str],
+    input: &str,
+) -> (std::time::Duration, std::process::Output) {
+    let prog = prog.to_string();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let input = input.to_string();
+    ns.enter(move || {
+        let start = std::time::Instant::now();
+        let mut child = Command::new(&prog)
+            .arg0("ipvsadm")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {prog}: {e}"));
+        let mut sink = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut sink, input.as_bytes());
+        });
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{prog}: {e}"));
+        let _ = writer.join();
+        (start.elapsed(), out)
+    })
+    .unwrap_or_else(|e| panic!("cannot enter {}: {e}", ns.name()))
+}

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod cluster;
 pub mod failover;
 pub mod guest;
 pub mod nlmon;
 pub mod pulse;
+pub mod table;
 pub mod traffic;

@@ -238,6 +238,122 @@ fn http_get(to: SocketAddr, patience: Patience) -> std::io::Result<String> {
     }
 }
 
+/// A TCP echo server on `at` in `ns`, serving each connection until its
+/// client closes (the long-lived connection a reload must not cut).
+pub fn echo_server(ns: &Netns, at: SocketAddr) {
+    let listener = ns.enter(|| TcpListener::bind(at)).unwrap().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut buf = [0u8; 256];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// A stretch of the run in which requests may fail, with why.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// What happens in it.
+    pub what: &'static str,
+    /// From (since the scenario's start).
+    pub from: Duration,
+    /// To.
+    pub to: Duration,
+}
+
+impl Window {
+    /// Whether the request was in flight during the window: one that
+    /// started just before a server was stopped or a router killed, and was
+    /// cut off by it, is that event's casualty too.
+    pub fn overlaps(&self, s: &Sample) -> bool {
+        s.start <= self.to && s.end >= self.from
+    }
+}
+
+/// The client's run read against the windows in which requests may fail,
+/// the last of them a router failover starting at the kill: tells on `log`
+/// the failures per window, the outage, the first answer after the
+/// failover and the answers slower than `slow`. Returns the failed
+/// requests outside every window and the outage the client saw: from the
+/// last answer before the first failure of the failover window to the
+/// first answer after its last.
+pub fn account<'a>(
+    log: &Timeline,
+    samples: &'a [Sample],
+    windows: &[Window],
+    slow: Duration,
+) -> (Vec<&'a Sample>, Duration) {
+    let failover = windows.last().expect("the last window is the failover");
+    let kill_at = failover.from;
+    let failed: Vec<&Sample> = samples.iter().filter(|s| s.result.is_err()).collect();
+    let outside: Vec<&Sample> =
+        failed.iter().filter(|s| !windows.iter().any(|w| w.overlaps(s))).copied().collect();
+    let in_failover: Vec<&&Sample> = failed.iter().filter(|s| failover.overlaps(s)).collect();
+    let outage = match (in_failover.first(), in_failover.last()) {
+        (Some(first), Some(last)) => {
+            let before = samples
+                .iter()
+                .filter(|s| s.result.is_ok() && s.end <= first.start)
+                .map(|s| s.end)
+                .max()
+                .unwrap_or(first.start);
+            let after = samples
+                .iter()
+                .filter(|s| s.result.is_ok() && s.start >= last.end)
+                .map(|s| s.end)
+                .min()
+                .expect("a request succeeded after the failover");
+            after - before
+        }
+        _ => Duration::ZERO,
+    };
+    let per_window: Vec<String> = windows
+        .iter()
+        .map(|w| {
+            let n = failed.iter().filter(|s| w.overlaps(s)).count();
+            format!("{n} in \"{}\" ({:.1?})", w.what, w.to - w.from)
+        })
+        .collect();
+    log.say(&format!(
+        "timeline: {} requests, {} failed: {}, {} outside any window",
+        samples.len(),
+        failed.len(),
+        per_window.join(", "),
+        outside.len()
+    ));
+    log.say(&format!(
+        "client-visible outage at failover: {outage:.2?} (last answer before the first failed request to the first answer after the last)"
+    ));
+    if let Some(first) = in_failover.last().and_then(|last| {
+        samples.iter().filter(|s| s.result.is_ok() && s.start >= last.end).min_by_key(|s| s.end)
+    }) {
+        log.say(&format!(
+            "first answered request after the failover: sent {:.2?} after the kill, answered {:.2?} after it",
+            first.start - kill_at,
+            first.end - kill_at
+        ));
+    }
+    let slow_ones: Vec<String> = samples
+        .iter()
+        .filter(|s| s.result.is_ok() && s.end - s.start > slow)
+        .map(|s| format!("{:.1?} at {:.1?}", s.end - s.start, s.start))
+        .collect();
+    log.say(&format!(
+        "{} answered requests took over {slow:?}{}{}",
+        slow_ones.len(),
+        if slow_ones.is_empty() { "" } else { ": " },
+        slow_ones.join(", ")
+    ));
+    (outside, outage)
+}
+
 /// Answers per real server among successful samples.
 pub fn spread(samples: &[Sample]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();

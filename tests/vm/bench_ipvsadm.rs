@@ -10,11 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark's report is its output
 
-use std::io::Write;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
+use lvs_tests::guest::ipvsadm_in;
 use testbed::Netns;
 
 fn program(rs: bool) -> String {
@@ -28,28 +27,7 @@ fn program(rs: bool) -> String {
 /// Runs `ipvsadm ARGS < input` in `ns` (argv[0] `ipvsadm` for both) and
 /// times it.
 fn timed(ns: &Netns, rs: bool, args: &[&str], input: &str) -> (Duration, Output) {
-    let prog = program(rs);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let input = input.to_string();
-    ns.enter(move || {
-        let start = Instant::now();
-        let mut child = Command::new(&prog)
-            .arg0("ipvsadm")
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut sink = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || {
-            let _ = sink.write_all(input.as_bytes());
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        (start.elapsed(), out)
-    })
-    .unwrap()
+    ipvsadm_in(ns, &program(rs), args, input)
 }
 
 fn main() {

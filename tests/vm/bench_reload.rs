@@ -38,7 +38,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use ipvs::{Client, ServiceKey};
 use lvs_tests::guest::{bin, ref_ipvsadm, spawn};
 use lvs_tests::nlmon;
+use lvs_tests::traffic::echo_server;
 use testbed::{addr, Forwarding, Netns, TopologyBuilder};
 
 const SERVICES: u32 = 2_284;
@@ -172,25 +173,6 @@ fn change_complete(
         *asked += 1;
         c.dests(k).is_ok_and(|d| d.len() == 16)
     })
-}
-
-/// A TCP echo server on `at` in `ns`, serving each connection until its
-/// client closes.
-fn echo_server(ns: &Netns, at: SocketAddr) {
-    let listener = ns.enter(|| TcpListener::bind(at)).unwrap().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            std::thread::spawn(move || {
-                let mut s = stream;
-                let mut buf = [0u8; 256];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
 }
 
 /// One line there and back; false on any failure.

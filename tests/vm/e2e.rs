@@ -26,20 +26,21 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::ops::{Deref, DerefMut};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ipvs::Client;
+use lvs_tests::cluster::{Pair, LONG};
 use lvs_tests::pulse::metric;
 use lvs_tests::traffic::{
-    serial, show_spread, spread, Dir, Load, Patience, RealServer, Sample, Timeline,
+    account, serial, show_spread, spread, Dir, Load, Patience, Timeline, Window,
 };
 use nix::sched::{setns, CloneFlags};
-use testbed::{addr, Forwarding, Topology, TopologyBuilder};
+use testbed::{addr, Forwarding, TopologyBuilder};
 
 /// The sample configurations, as shipped.
 const NAT_CONFIG: &str = include_str!("../../etc/demo.yaml");
@@ -54,10 +55,6 @@ const DEADTIME: Duration = Duration::from_secs(2);
 /// client is answered again: taking the VIP and announcing it take
 /// milliseconds, the rest is room for a loaded software-emulated guest.
 const TAKEOVER_MARGIN: Duration = Duration::from_secs(1);
-/// Upper bound for anything the cluster does on its own (start, a check
-/// noticing a server, a takeover), generous for a loaded software-emulated
-/// guest. Figures are printed; this bound only catches a stuck cluster.
-const LONG: Duration = Duration::from_secs(60);
 /// Where each router's pulse serves HTTP, in its own namespace.
 const HTTP: &str = "127.0.0.1:9539";
 /// The samples' check interval.
@@ -111,18 +108,23 @@ enum Standby {
 }
 
 /// Two routers, three real servers and a client, with pulse running on
-/// the routers from a sample configuration.
+/// the routers from a sample configuration: the pair `vm_node` has too
+/// (`lvs_tests::cluster`), and what only this suite asks of it.
 struct Cluster {
-    topo: Topology,
-    dir: Dir,
-    config: PathBuf,
-    servers: Vec<Option<RealServer>>,
-    pulses: Vec<Option<Child>>,
-    /// Routers whose links are down and processes killed.
-    dead: Vec<bool>,
-    /// pulse's control socket per router.
-    sockets: Vec<PathBuf>,
-    log: Timeline,
+    pair: Pair,
+}
+
+impl Deref for Cluster {
+    type Target = Pair;
+    fn deref(&self) -> &Pair {
+        &self.pair
+    }
+}
+
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut Pair {
+        &mut self.pair
+    }
 }
 
 impl Cluster {
@@ -139,29 +141,12 @@ impl Cluster {
             .build()
             .unwrap();
         let dir = Dir::new("e2e", tag);
-        let key = dir.0.join("heartbeat.key");
-        std::fs::write(&key, b"end-to-end test key, 32 bytes!!!").unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let sample = match forwarding {
             Forwarding::Nat => NAT_CONFIG,
             Forwarding::DirectRouting => DR_CONFIG,
         };
-        let config = dir.0.join("lvs.yaml");
-        std::fs::write(&config, runnable_config(sample, &key, standby)).unwrap();
-        let mut c = Cluster {
-            topo,
-            dir,
-            config,
-            servers: Vec::new(),
-            pulses: vec![None, None],
-            dead: vec![false, false],
-            sockets: Vec::new(),
-            log,
-        };
-        c.sockets = (0..2).map(|i| c.dir.0.join(format!("pulse{i}.sock"))).collect();
-        for (name, host) in NAMES.iter().zip(&c.topo.real_servers) {
-            c.servers.push(Some(RealServer::start(&host.ns, name)));
-        }
+        let config = |key: &Path| runnable_config(sample, key, standby);
+        let c = Cluster { pair: Pair::new(topo, dir, "e2e", config, &NAMES, log) };
         let mode = match forwarding {
             Forwarding::Nat => "LVS-NAT",
             Forwarding::DirectRouting => "LVS-DR",
@@ -176,53 +161,6 @@ impl Cluster {
             addr::VIP,
         ));
         c
-    }
-
-    fn socket(&self, i: usize) -> PathBuf {
-        self.sockets[i].clone()
-    }
-
-    fn log_path(&self, i: usize) -> PathBuf {
-        self.dir.0.join(format!("router{i}.log"))
-    }
-
-    /// Starts pulse on router `i` (`-n`: foreground; pulse and lvsd log to
-    /// the router's log file).
-    fn start_pulse(&mut self, i: usize) {
-        let log = File::create(self.log_path(i)).unwrap();
-        let child = self.topo.directors[i]
-            .ns
-            .command(bin("pulse"))
-            .arg("-n")
-            .arg("-c")
-            .arg(&self.config)
-            .arg(format!("--socket={}", self.socket(i).display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.pulses[i] = Some(child);
-    }
-
-    fn logs(&self) -> String {
-        (0..2)
-            .map(|i| {
-                let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
-                format!("---- router {i} log ----\n{text}")
-            })
-            .collect()
-    }
-
-    /// pulse's `status json` on router `i`, if it answers.
-    fn status(&self, i: usize) -> Option<String> {
-        let mut s = UnixStream::connect(self.socket(i)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status json\n").ok()?;
-        s.shutdown(Shutdown::Write).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
     }
 
     /// `GET path` from router `i`'s pulse, if it answers 200.
@@ -243,221 +181,20 @@ impl Cluster {
         out
     }
 
-    /// pulse on router `i` says it is the active router (the status also
-    /// lists the peers' roles: only the leading `router` entry counts).
-    fn is_active(&self, i: usize) -> bool {
-        let me = format!("{{\"router\":\"{}\",\"role\":\"active\",", ["primary", "backup"][i]);
-        self.status(i).is_some_and(|s| s.starts_with(&me))
-    }
-
-    /// pulse on router `i` answers and says it is not active.
-    fn is_standby(&self, i: usize) -> bool {
-        self.status(i).is_some_and(|s| s.starts_with('{')) && !self.is_active(i)
-    }
-
-    /// Waits for router `i` to take over, and tells the phases: when pulse
-    /// said active, when the VIP was up, when the table was complete.
-    #[track_caller]
-    fn wait_takeover(&self, i: usize, since: Duration) -> Duration {
-        let (mut active, mut vip) = (None, None);
-        let ready = self.wait("the backup to take over", |c| {
-            if active.is_none() && c.is_active(i) {
-                active = Some(c.log.at());
-            }
-            if active.is_some() && vip.is_none() && c.has_vip(i) {
-                vip = Some(c.log.at());
-            }
-            vip.is_some() && c.table(i) == c.live()
-        });
-        let rel = |t: Option<Duration>| t.map_or("?".into(), |t| format!("{:.1?}", t - since));
-        self.log.say(&format!(
-            "takeover phases after the kill: pulse active at {}, VIP up at {}, table complete at {}",
-            rel(active),
-            rel(vip),
-            rel(Some(ready))
-        ));
-        ready
-    }
-
     /// The IPVS sync daemons running in router `i`'s namespace.
     fn sync_daemons(&self, i: usize) -> Vec<ipvs::DaemonState> {
         let d = self.topo.directors[i].ns.enter(|| Client::connect().and_then(|mut c| c.daemons()));
         d.ok().and_then(Result::ok).unwrap_or_default().into_iter().map(|d| d.state).collect()
     }
 
-    /// Real servers (by address) in router `i`'s IPVS table with a weight
-    /// above 0, for the VIP's port 80 service.
-    fn table(&self, i: usize) -> Vec<Ipv4Addr> {
-        let t = self.topo.directors[i]
-            .ns
-            .enter(|| Client::connect().and_then(|mut c| c.table()))
-            .unwrap();
-        let Ok(t) = t else { return Vec::new() };
-        let mut out: Vec<Ipv4Addr> = t
-            .into_iter()
-            .filter(|(s, _)| s.key.to_string() == format!("TCP {}:80", addr::VIP))
-            .flat_map(|(_, d)| d)
-            .filter(|d| d.weight > 0)
-            .filter_map(|d| match d.addr {
-                std::net::IpAddr::V4(a) => Some(a),
-                std::net::IpAddr::V6(_) => None,
-            })
-            .collect();
-        out.sort();
-        out
-    }
-
-    fn has_vip(&self, i: usize) -> bool {
-        let out = self.topo.directors[i].ns.ip(&["-4", "addr", "show", "dev", "eth0"]);
-        out.is_ok_and(|o| o.contains(&format!("inet {}/", addr::VIP)))
-    }
-
-    /// Live real servers' addresses.
-    fn live(&self) -> Vec<Ipv4Addr> {
-        let mut v: Vec<Ipv4Addr> = (0..NAMES.len())
-            .filter(|j| self.servers[*j].is_some())
-            .map(|j| self.topo.real_server_addr(j))
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Router `i` serves: pulse says active, it holds the VIP and its
-    /// table has exactly the live real servers.
-    fn ready(&self, i: usize) -> bool {
-        !self.dead[i] && self.is_active(i) && self.has_vip(i) && self.table(i) == self.live()
-    }
-
     /// Waits until `pred` holds; returns when it was first seen.
     #[track_caller]
     fn wait(&self, what: &str, mut pred: impl FnMut(&Cluster) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            if pred(self) {
-                return self.log.at();
-            }
-            if start.elapsed() > LONG {
-                let status: Vec<Option<String>> = (0..2).map(|i| self.status(i)).collect();
-                panic!(
-                    "timed out after {LONG:?} waiting for {what}; status {status:?}; tables {:?} {:?}\n{}",
-                    self.table(0),
-                    self.table(1),
-                    self.logs()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Stops real server `j`'s HTTP service (its listener closes).
-    fn stop_server(&mut self, j: usize) {
-        self.servers[j] = None;
-    }
-
-    /// No running pulse had a loop stall over 50 ms (issue 15's stall
-    /// detector; pauses of the whole guest, which its canaries tell, are
-    /// counted and printed): each one's worst turn is printed, and a stall fails the
-    /// test with pulse's log lines naming the turn's slowest step and CPU
-    /// time.
-    fn assert_no_stalls(&self) {
-        for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
-            let who = format!("e2e {} router {i}", self.log.tag);
-            match lvs_tests::pulse::stalls(&self.socket(i), &who) {
-                Ok(f) => self.log.say(&format!(
-                    "router {i}: no loop stall over 50 ms (worst turn {:.1} ms; {} pauses of the whole guest, worst {:.1} ms)",
-                    f.worst_us as f64 / 1000.0,
-                    f.pauses,
-                    f.worst_pause_us as f64 / 1000.0
-                )),
-                Err(status) => {
-                    let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
-                    let lines: Vec<&str> =
-                        log.lines().filter(|l| l.contains("loop stall")).collect();
-                    panic!(
-                        "router {i}: pulse's loop stalled over 50 ms:\n{}\n{status}\n{}",
-                        lines.join("\n"),
-                        self.logs()
-                    );
-                }
-            }
-        }
-    }
-
-    /// Router `i` dies: its links go down, then every process in its
-    /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
-    fn kill_router(&mut self, i: usize) {
-        self.assert_no_stalls();
-        let ns = &self.topo.directors[i].ns;
-        let links = if self.topo.forwarding == Forwarding::Nat {
-            "link set eth0 down\nlink set eth1 down\n"
-        } else {
-            "link set eth0 down\n"
-        };
-        ns.batch(links).unwrap();
-        let pids = std::process::Command::new(bin_ip())
-            .args(["netns", "pids", ns.name()])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        if let Some(mut child) = self.pulses[i].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        self.dead[i] = true;
-    }
-}
-
-/// iproute2's `ip` (first on `PATH` in the guest).
-fn bin_ip() -> String {
-    std::env::var("LVS_IP").unwrap_or_else(|_| "ip".into())
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for i in 0..2 {
-            if let Some(mut c) = self.pulses[i].take() {
-                // SIGTERM: pulse stops lvsd, which stops its nannies.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(c.id() as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(15) {
-                    if c.try_wait().ok().flatten().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+        self.pair.wait_until(what, || pred(self))
     }
 }
 
 // ---- The scenario ----
-
-/// A stretch of the run in which requests may fail, with why.
-struct Window {
-    what: &'static str,
-    from: Duration,
-    to: Duration,
-}
-
-impl Window {
-    /// Whether the request was in flight during the window: one that
-    /// started just before a server was stopped or a router killed, and was
-    /// cut off by it, is that event's casualty too.
-    fn overlaps(&self, s: &Sample) -> bool {
-        s.start <= self.to && s.end >= self.from
-    }
-}
 
 /// Balancing, real-server removal and router failover with a client
 /// making requests all along; returns the client-visible outage of the
@@ -584,67 +321,7 @@ fn balance_remove_failover(
         Window { what: "web3 stopped, not yet out of the table", from: stop_at, to: gone },
         Window { what: "router failover", from: kill_at, to: ready },
     ];
-    let failed: Vec<&Sample> = samples.iter().filter(|s| s.result.is_err()).collect();
-    let outside: Vec<&&Sample> =
-        failed.iter().filter(|s| !windows.iter().any(|w| w.overlaps(s))).collect();
-    // The outage the client saw: from the last answer before the first
-    // failure of the failover window to the first answer after its last.
-    let in_failover: Vec<&&Sample> = failed.iter().filter(|s| windows[1].overlaps(s)).collect();
-    let outage = match (in_failover.first(), in_failover.last()) {
-        (Some(first), Some(last)) => {
-            let before = samples
-                .iter()
-                .filter(|s| s.result.is_ok() && s.end <= first.start)
-                .map(|s| s.end)
-                .max()
-                .unwrap_or(first.start);
-            let after = samples
-                .iter()
-                .filter(|s| s.result.is_ok() && s.start >= last.end)
-                .map(|s| s.end)
-                .min()
-                .expect("a request succeeded after the failover");
-            after - before
-        }
-        _ => Duration::ZERO,
-    };
-    let per_window: Vec<String> = windows
-        .iter()
-        .map(|w| {
-            let n = failed.iter().filter(|s| w.overlaps(s)).count();
-            format!("{n} in \"{}\" ({:.1?})", w.what, w.to - w.from)
-        })
-        .collect();
-    c.log.say(&format!(
-        "timeline: {} requests, {} failed: {}, {} outside any window",
-        samples.len(),
-        failed.len(),
-        per_window.join(", "),
-        outside.len()
-    ));
-    c.log.say(&format!(
-        "client-visible outage at failover: {outage:.2?} (last answer before the first failed request to the first answer after the last)"
-    ));
-    if let Some(first) = in_failover.last().and_then(|last| {
-        samples.iter().filter(|s| s.result.is_ok() && s.start >= last.end).min_by_key(|s| s.end)
-    }) {
-        c.log.say(&format!(
-            "first answered request after the failover: sent {:.2?} after the kill, answered {:.2?} after it",
-            first.start - kill_at,
-            first.end - kill_at
-        ));
-    }
-    let slow: Vec<String> = samples
-        .iter()
-        .filter(|s| s.result.is_ok() && s.end - s.start > SLOW)
-        .map(|s| format!("{:.1?} at {:.1?}", s.end - s.start, s.start))
-        .collect();
-    c.log.say(&format!(
-        "{} answered requests took over {SLOW:?}{}{}",
-        slow.len(),
-        if slow.is_empty() { "" } else { ": " },
-        slow.join(", ")
-    ));
+    let (outside, outage) = account(&c.log, &samples, &windows, SLOW);
     assert!(outside.is_empty(), "requests failed outside the windows: {outside:#?}\n{}", c.logs());
     assert!(outage < LONG, "outage {outage:?}");
     c.assert_no_stalls();

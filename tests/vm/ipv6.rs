@@ -17,10 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{Ipv6Addr, Shutdown, SocketAddr};
+use std::io::Write;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +30,7 @@ use std::time::{Duration, Instant};
 use ipvs::Client;
 use lvs_net::frame::NeighborAdvertFrame;
 use lvs_net::MacAddr;
+use lvs_tests::cluster;
 use testbed::{addr::v6, Forwarding, Netns, TcpServer, Topology, TopologyBuilder};
 
 /// Real servers, in order.
@@ -159,13 +159,7 @@ impl Cluster {
     }
 
     fn status(&self, i: usize) -> Option<String> {
-        let mut s = UnixStream::connect(self.socket(i)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status json\n").ok()?;
-        s.shutdown(Shutdown::Write).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
+        cluster::status(&self.socket(i))
     }
 
     fn is_active(&self, i: usize) -> bool {
@@ -250,19 +244,9 @@ impl Cluster {
     }
 
     fn start_pulse(&mut self, i: usize) {
-        let log = File::create(self.dir.join(format!("router{i}.log"))).unwrap();
-        let child = self.topo.directors[i]
-            .ns
-            .command(bin("pulse"))
-            .args(["-n", "-c"])
-            .arg(&self.config)
-            .arg(format!("--socket={}", self.socket(i).display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.pulses[i] = Some(child);
+        let log = self.dir.join(format!("router{i}.log"));
+        let ns = &self.topo.directors[i].ns;
+        self.pulses[i] = Some(cluster::start_pulse(ns, &self.config, &self.socket(i), &log));
     }
 
     /// No running pulse had a loop stall over 50 ms (issue 15's stall
@@ -281,43 +265,15 @@ impl Cluster {
     /// Router `i` dies: its link goes down, then everything in its
     /// namespace is killed.
     fn kill_router(&mut self, i: usize) {
-        let ns = &self.topo.directors[i].ns;
-        let links = match self.topo.forwarding {
-            Forwarding::Nat => "link set eth0 down\nlink set eth1 down\n",
-            Forwarding::DirectRouting => "link set eth0 down\n",
-        };
-        ns.batch(links).unwrap();
-        let pids = std::process::Command::new(std::env::var("LVS_IP").unwrap_or("ip".into()))
-            .args(["netns", "pids", ns.name()])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        if let Some(mut c) = self.pulses[i].take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+        let pulse = self.pulses[i].take();
+        cluster::kill_router(&self.topo, i, pulse);
     }
 
     fn stop_nodes(&mut self) {
         for (j, slot) in self.nodes.iter_mut().enumerate() {
-            let Some(mut child) = slot.take() else { continue };
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-            let start = Instant::now();
-            let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
-                    break s;
-                }
-                assert!(start.elapsed() < LONG, "lvs-node on real server {j} did not exit");
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            assert!(status.success(), "lvs-node on real server {j}: {status}");
+            if let Some(child) = slot.take() {
+                cluster::stop_node(child, j);
+            }
         }
     }
 }
@@ -325,20 +281,8 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         for slot in self.pulses.iter_mut().chain(self.nodes.iter_mut()) {
-            if let Some(mut c) = slot.take() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(c.id() as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(15) {
-                    if c.try_wait().ok().flatten().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                let _ = c.kill();
-                let _ = c.wait();
+            if let Some(c) = slot.take() {
+                cluster::terminate(c);
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -14,12 +14,10 @@
 // Helpers of a test file: a failed unwrap is a failed test, with its place.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
+use lvs_tests::guest::ipvsadm_in;
 use testbed::{addr, Forwarding, Netns, TcpServer, TopologyBuilder, UdpServer};
 
 /// The tests of this suite run one at a time. The kernel keeps the
@@ -72,31 +70,12 @@ impl std::fmt::Debug for Out {
 
 /// Runs `ipvsadm ARGS` (argv[0] is `ipvsadm` for both tools) in `ns`.
 fn exec(ns: &Netns, tool: Tool, args: &[&str], stdin: &str) -> Out {
-    let prog = program(tool);
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let input = stdin.to_string();
-    ns.enter(move || {
-        let mut child = Command::new(&prog)
-            .arg0("ipvsadm")
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut sink = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || {
-            let _ = sink.write_all(input.as_bytes());
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        Out {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    })
-    .unwrap()
+    let (_, out) = ipvsadm_in(ns, &program(tool), args, stdin);
+    Out {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 fn words(line: &str) -> Vec<&str> {

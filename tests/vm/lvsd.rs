@@ -12,9 +12,9 @@
 // Helpers of a test file: a failed unwrap is a failed test, with its place.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use ipvs::Client;
 use lvs_tests::nlmon;
+use lvs_tests::table::{view, wait_for, View};
+use lvs_tests::traffic::echo_server;
 use testbed::{addr, Forwarding, Netns, TcpServer, Topology, TopologyBuilder};
 
 fn bin(name: &str) -> String {
@@ -29,36 +31,8 @@ fn bin(name: &str) -> String {
     format!("{dir}/{name}")
 }
 
-/// The table as `service -> [(real server, weight)]`, from the kernel.
-type View = BTreeMap<String, Vec<(String, u32)>>;
-
-fn view(ns: &Netns) -> View {
-    let t = ns.enter(|| Client::connect().and_then(|mut c| c.table())).unwrap().unwrap();
-    t.into_iter()
-        .map(|(s, d)| {
-            let mut d: Vec<(String, u32)> =
-                d.into_iter().map(|d| (format!("{}:{}", d.addr, d.port), d.weight)).collect();
-            d.sort();
-            (format!("{}", s.key), d)
-        })
-        .collect()
-}
-
 fn servers(v: &View, svc: &str) -> Vec<String> {
     v.get(svc).map(|d| d.iter().map(|(a, _)| a.clone()).collect()).unwrap_or_default()
-}
-
-/// Polls `f` until it returns `Some`, or fails after `limit`.
-#[track_caller]
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const WEB: &str = "TCP 192.0.2.10:80";
@@ -327,25 +301,6 @@ fn table_follows_real_servers_and_the_sorry_server() {
     for p in nannies {
         assert!(!std::path::Path::new(&format!("/proc/{p}")).exists() || state_of(p) == 'Z');
     }
-}
-
-/// A TCP echo server on `addr` in `ns`, serving each connection until
-/// its client closes.
-fn echo_server(ns: &Netns, at: SocketAddr) {
-    let listener = ns.enter(|| TcpListener::bind(at)).unwrap().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            std::thread::spawn(move || {
-                let mut s = stream;
-                let mut buf = [0u8; 256];
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
 }
 
 fn echo(conn: &mut TcpStream, text: &str) {

@@ -17,19 +17,16 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Shutdown};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use ipvs::Client;
+use lvs_tests::cluster::{stop_node, terminate, Pair, LONG};
 use lvs_tests::traffic::{
-    serial, show_spread, spread, Dir, Load, Patience, RealServer, Sample, Timeline,
+    account, serial, show_spread, spread, Dir, Load, Patience, Timeline, Window,
 };
-use testbed::{addr, Forwarding, Netns, Topology, TopologyBuilder};
+use testbed::{addr, Forwarding, Netns, TopologyBuilder};
 
 /// The DR sample, as shipped.
 const DR_CONFIG: &str = include_str!("../../etc/demo-dr.yaml");
@@ -39,10 +36,6 @@ const KEY_PATH: &str = "/etc/lvs-router/heartbeat.key";
 const NAMES: [&str; 3] = ["web1", "web2", "web3"];
 /// The samples' heartbeat deadtime.
 const DEADTIME: Duration = Duration::from_secs(2);
-/// Upper bound for anything the cluster does on its own (start, a check
-/// noticing a server, a takeover), generous for a loaded software-emulated
-/// guest. Figures are printed; this bound only catches a stuck cluster.
-const LONG: Duration = Duration::from_secs(60);
 /// A successful request slower than this is reported as slow.
 const SLOW: Duration = Duration::from_secs(1);
 /// The client's patience: 3 s to connect (one lost SYN is retransmitted
@@ -103,23 +96,28 @@ fn snapshot(ns: &Netns) -> String {
     s
 }
 
-/// Two routers, three bare real servers set up by `lvs-node`, a client.
+/// Two routers, three bare real servers set up by `lvs-node`, a client:
+/// the pair of `vm_e2e` (`lvs_tests::cluster`) and the `lvs-node`s.
 struct Cluster {
-    topo: Topology,
-    dir: Dir,
-    config: PathBuf,
+    pair: Pair,
     method: Method,
-    servers: Vec<Option<RealServer>>,
     /// `lvs-node` per real server.
     nodes: Vec<Option<Child>>,
     /// Each real server as built, before `lvs-node` ran.
     found: Vec<String>,
-    pulses: Vec<Option<Child>>,
-    /// Routers whose links are down and processes killed.
-    dead: Vec<bool>,
-    /// pulse's control socket per router.
-    sockets: Vec<PathBuf>,
-    log: Timeline,
+}
+
+impl Deref for Cluster {
+    type Target = Pair;
+    fn deref(&self) -> &Pair {
+        &self.pair
+    }
+}
+
+impl DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut Pair {
+        &mut self.pair
+    }
 }
 
 impl Cluster {
@@ -133,29 +131,10 @@ impl Cluster {
             .build()
             .unwrap();
         let dir = Dir::new("node", tag);
-        let key = dir.0.join("heartbeat.key");
-        std::fs::write(&key, b"end-to-end test key, 32 bytes!!!").unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let config = dir.0.join("lvs.yaml");
-        std::fs::write(&config, runnable_config(method, &key)).unwrap();
         let found = topo.real_servers.iter().map(|h| snapshot(&h.ns)).collect();
-        let mut c = Cluster {
-            topo,
-            dir,
-            config,
-            method,
-            servers: Vec::new(),
-            nodes: Vec::new(),
-            found,
-            pulses: vec![None, None],
-            dead: vec![false, false],
-            sockets: Vec::new(),
-            log,
-        };
-        c.sockets = (0..2).map(|i| c.dir.0.join(format!("pulse{i}.sock"))).collect();
-        for (name, host) in NAMES.iter().zip(&c.topo.real_servers) {
-            c.servers.push(Some(RealServer::start(&host.ns, name)));
-        }
+        let config = |key: &Path| runnable_config(method, key);
+        let pair = Pair::new(topo, dir, "node", config, &NAMES, log);
+        let mut c = Cluster { pair, method, nodes: Vec::new(), found };
         c.start_nodes();
         c.log.say(&format!(
             "LVS-{} cluster built: routers {} and {}, real servers {} set up by lvs-node, VIP {}:80",
@@ -172,15 +151,16 @@ impl Cluster {
     /// `lo` (DR) or `tunl0` (TUN).
     fn start_nodes(&mut self) {
         let dev = if self.method == Method::Direct { "lo" } else { "tunl0" };
-        for (j, host) in self.topo.real_servers.iter().enumerate() {
-            let log = File::create(self.dir.0.join(format!("node{j}.log"))).unwrap();
+        let pair = &self.pair;
+        for (j, host) in pair.topo.real_servers.iter().enumerate() {
+            let log = File::create(pair.dir.0.join(format!("node{j}.log"))).unwrap();
             let child = host
                 .ns
                 .command(bin("lvs-node"))
                 .arg("-c")
-                .arg(&self.config)
+                .arg(&pair.config)
                 // One journal per real server (they share the guest's /run).
-                .arg(format!("--state={}", self.dir.0.join(format!("node{j}.journal")).display()))
+                .arg(format!("--state={}", pair.dir.0.join(format!("node{j}.journal")).display()))
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
@@ -214,18 +194,9 @@ impl Cluster {
     /// as it was found.
     fn stop_nodes(&mut self) {
         for (j, slot) in self.nodes.iter_mut().enumerate() {
-            let Some(mut child) = slot.take() else { continue };
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-            let start = Instant::now();
-            let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
-                    break s;
-                }
-                assert!(start.elapsed() < LONG, "lvs-node on real server {j} did not exit");
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            assert!(status.success(), "lvs-node on real server {j}: {status}");
+            if let Some(child) = slot.take() {
+                stop_node(child, j);
+            }
         }
         for (j, host) in self.topo.real_servers.iter().enumerate() {
             assert_eq!(
@@ -263,252 +234,26 @@ impl Cluster {
             .collect()
     }
 
-    fn socket(&self, i: usize) -> PathBuf {
-        self.sockets[i].clone()
-    }
-
-    fn log_path(&self, i: usize) -> PathBuf {
-        self.dir.0.join(format!("router{i}.log"))
-    }
-
-    /// Starts pulse on router `i` (`-n`: foreground; pulse and lvsd log to
-    /// the router's log file).
-    fn start_pulse(&mut self, i: usize) {
-        let log = File::create(self.log_path(i)).unwrap();
-        let child = self.topo.directors[i]
-            .ns
-            .command(bin("pulse"))
-            .arg("-n")
-            .arg("-c")
-            .arg(&self.config)
-            .arg(format!("--socket={}", self.socket(i).display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.pulses[i] = Some(child);
-    }
-
-    fn logs(&self) -> String {
-        (0..2)
-            .map(|i| {
-                let text = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
-                format!("---- router {i} log ----\n{text}")
-            })
-            .collect()
-    }
-
-    /// pulse's `status json` on router `i`, if it answers.
-    fn status(&self, i: usize) -> Option<String> {
-        let mut s = UnixStream::connect(self.socket(i)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status json\n").ok()?;
-        s.shutdown(Shutdown::Write).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    }
-
-    /// pulse on router `i` says it is the active router (the status also
-    /// lists the peers' roles: only the leading `router` entry counts).
-    fn is_active(&self, i: usize) -> bool {
-        let me = format!("{{\"router\":\"{}\",\"role\":\"active\",", ["primary", "backup"][i]);
-        self.status(i).is_some_and(|s| s.starts_with(&me))
-    }
-
-    /// pulse on router `i` answers and says it is not active.
-    fn is_standby(&self, i: usize) -> bool {
-        self.status(i).is_some_and(|s| s.starts_with('{')) && !self.is_active(i)
-    }
-
-    /// Waits for router `i` to take over, and tells the phases: when pulse
-    /// said active, when the VIP was up, when the table was complete.
-    #[track_caller]
-    fn wait_takeover(&self, i: usize, since: Duration) -> Duration {
-        let (mut active, mut vip) = (None, None);
-        let ready = self.wait("the backup to take over", |c| {
-            if active.is_none() && c.is_active(i) {
-                active = Some(c.log.at());
-            }
-            if active.is_some() && vip.is_none() && c.has_vip(i) {
-                vip = Some(c.log.at());
-            }
-            vip.is_some() && c.table(i) == c.live()
-        });
-        let rel = |t: Option<Duration>| t.map_or("?".into(), |t| format!("{:.1?}", t - since));
-        self.log.say(&format!(
-            "takeover phases after the kill: pulse active at {}, VIP up at {}, table complete at {}",
-            rel(active),
-            rel(vip),
-            rel(Some(ready))
-        ));
-        ready
-    }
-
-    /// Real servers (by address) in router `i`'s IPVS table with a weight
-    /// above 0, for the VIP's port 80 service.
-    fn table(&self, i: usize) -> Vec<Ipv4Addr> {
-        let t = self.topo.directors[i]
-            .ns
-            .enter(|| Client::connect().and_then(|mut c| c.table()))
-            .unwrap();
-        let Ok(t) = t else { return Vec::new() };
-        let mut out: Vec<Ipv4Addr> = t
-            .into_iter()
-            .filter(|(s, _)| s.key.to_string() == format!("TCP {}:80", addr::VIP))
-            .flat_map(|(_, d)| d)
-            .filter(|d| d.weight > 0)
-            .filter_map(|d| match d.addr {
-                std::net::IpAddr::V4(a) => Some(a),
-                std::net::IpAddr::V6(_) => None,
-            })
-            .collect();
-        out.sort();
-        out
-    }
-
-    fn has_vip(&self, i: usize) -> bool {
-        let out = self.topo.directors[i].ns.ip(&["-4", "addr", "show", "dev", "eth0"]);
-        out.is_ok_and(|o| o.contains(&format!("inet {}/", addr::VIP)))
-    }
-
-    /// Live real servers' addresses.
-    fn live(&self) -> Vec<Ipv4Addr> {
-        let mut v: Vec<Ipv4Addr> = (0..NAMES.len())
-            .filter(|j| self.servers[*j].is_some())
-            .map(|j| self.topo.real_server_addr(j))
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// Router `i` serves: pulse says active, it holds the VIP and its
-    /// table has exactly the live real servers.
-    fn ready(&self, i: usize) -> bool {
-        !self.dead[i] && self.is_active(i) && self.has_vip(i) && self.table(i) == self.live()
-    }
-
     /// Waits until `pred` holds; returns when it was first seen.
     #[track_caller]
     fn wait(&self, what: &str, mut pred: impl FnMut(&Cluster) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            if pred(self) {
-                return self.log.at();
-            }
-            if start.elapsed() > LONG {
-                let status: Vec<Option<String>> = (0..2).map(|i| self.status(i)).collect();
-                panic!(
-                    "timed out after {LONG:?} waiting for {what}; status {status:?}; tables {:?} {:?}\n{}",
-                    self.table(0),
-                    self.table(1),
-                    self.logs()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.pair.wait_until(what, || pred(self))
     }
-
-    /// Stops real server `j`'s HTTP service (its listener closes).
-    fn stop_server(&mut self, j: usize) {
-        self.servers[j] = None;
-    }
-
-    /// Router `i` dies: its links go down, then every process in its
-    /// namespace (pulse, lvsd, nannies, the sync daemon's owner) is killed.
-    /// No running pulse had a loop stall over 50 ms (issue 15's stall
-    /// detector; pauses of the whole guest, which its canaries tell, are
-    /// counted and printed); each one's worst turn is printed.
-    fn assert_no_stalls(&self) {
-        for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
-            let who = format!("node {} router {i}", self.log.tag);
-            if let Err(status) = lvs_tests::pulse::stalls(&self.sockets[i], &who) {
-                let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
-                let lines: Vec<&str> = log.lines().filter(|l| l.contains("loop stall")).collect();
-                panic!(
-                    "router {i}: pulse's loop stalled over 50 ms:\n{}\n{status}\n{}",
-                    lines.join("\n"),
-                    self.logs()
-                );
-            }
-        }
-    }
-
-    fn kill_router(&mut self, i: usize) {
-        self.assert_no_stalls();
-        let ns = &self.topo.directors[i].ns;
-        let links = if self.topo.forwarding == Forwarding::Nat {
-            "link set eth0 down\nlink set eth1 down\n"
-        } else {
-            "link set eth0 down\n"
-        };
-        ns.batch(links).unwrap();
-        let pids = std::process::Command::new(bin_ip())
-            .args(["netns", "pids", ns.name()])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        if let Some(mut child) = self.pulses[i].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        self.dead[i] = true;
-    }
-}
-
-/// iproute2's `ip` (first on `PATH` in the guest).
-fn bin_ip() -> String {
-    std::env::var("LVS_IP").unwrap_or_else(|_| "ip".into())
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let children = self.pulses.iter_mut().chain(self.nodes.iter_mut());
-        for slot in children {
-            if let Some(mut c) = slot.take() {
-                // SIGTERM: pulse stops lvsd; lvs-node undoes its setup.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(c.id() as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(15) {
-                    if c.try_wait().ok().flatten().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                let _ = c.kill();
-                let _ = c.wait();
+        // SIGTERM: pulse stops lvsd; lvs-node undoes its setup.
+        self.pair.stop_pulses();
+        for slot in &mut self.nodes {
+            if let Some(c) = slot.take() {
+                terminate(c);
             }
         }
     }
 }
 
 // ---- The scenario ----
-
-/// A stretch of the run in which requests may fail, with why.
-struct Window {
-    what: &'static str,
-    from: Duration,
-    to: Duration,
-}
-
-impl Window {
-    /// Whether the request was in flight during the window: one that
-    /// started just before a server was stopped or a router killed, and was
-    /// cut off by it, is that event's casualty too.
-    fn overlaps(&self, s: &Sample) -> bool {
-        s.start <= self.to && s.end >= self.from
-    }
-}
 
 /// Balancing, real-server removal and router failover with a client
 /// making requests all along; returns the client-visible outage of the
@@ -585,58 +330,7 @@ fn balance_remove_failover(method: Method, tag: &'static str) -> Duration {
         Window { what: "web3 stopped, not yet out of the table", from: stop_at, to: gone },
         Window { what: "router failover", from: kill_at, to: ready },
     ];
-    let failed: Vec<&Sample> = samples.iter().filter(|s| s.result.is_err()).collect();
-    let outside: Vec<&&Sample> =
-        failed.iter().filter(|s| !windows.iter().any(|w| w.overlaps(s))).collect();
-    // The outage the client saw: from the last answer before the first
-    // failure of the failover window to the first answer after its last.
-    let in_failover: Vec<&&Sample> = failed.iter().filter(|s| windows[1].overlaps(s)).collect();
-    let outage = match (in_failover.first(), in_failover.last()) {
-        (Some(first), Some(last)) => {
-            let before = samples
-                .iter()
-                .filter(|s| s.result.is_ok() && s.end <= first.start)
-                .map(|s| s.end)
-                .max()
-                .unwrap_or(first.start);
-            let after = samples
-                .iter()
-                .filter(|s| s.result.is_ok() && s.start >= last.end)
-                .map(|s| s.end)
-                .min()
-                .expect("a request succeeded after the failover");
-            after - before
-        }
-        _ => Duration::ZERO,
-    };
-    let per_window: Vec<String> = windows
-        .iter()
-        .map(|w| {
-            let n = failed.iter().filter(|s| w.overlaps(s)).count();
-            format!("{n} in \"{}\" ({:.1?})", w.what, w.to - w.from)
-        })
-        .collect();
-    c.log.say(&format!(
-        "timeline: {} requests, {} failed: {}, {} outside any window",
-        samples.len(),
-        failed.len(),
-        per_window.join(", "),
-        outside.len()
-    ));
-    c.log.say(&format!(
-        "client-visible outage at failover: {outage:.2?} (last answer before the first failed request to the first answer after the last)"
-    ));
-    let slow: Vec<String> = samples
-        .iter()
-        .filter(|s| s.result.is_ok() && s.end - s.start > SLOW)
-        .map(|s| format!("{:.1?} at {:.1?}", s.end - s.start, s.start))
-        .collect();
-    c.log.say(&format!(
-        "{} answered requests took over {SLOW:?}{}{}",
-        slow.len(),
-        if slow.is_empty() { "" } else { ": " },
-        slow.join(", ")
-    ));
+    let (outside, outage) = account(&c.log, &samples, &windows, SLOW);
     assert!(
         outside.is_empty(),
         "requests failed outside the windows: {outside:#?}\n{}\n{}",

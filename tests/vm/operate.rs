@@ -13,44 +13,15 @@
 // Helpers of a test file: a failed unwrap is a failed test, with its place.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use ipvs::Client;
 use lvs_tests::guest::bin;
+use lvs_tests::table::{view, wait_for};
 use testbed::{addr, Forwarding, Netns, TcpServer, Topology, TopologyBuilder};
-
-/// The table as `service -> [(real server, weight)]`, from the kernel.
-type View = BTreeMap<String, Vec<(String, u32)>>;
-
-fn view(ns: &Netns) -> View {
-    let t = ns.enter(|| Client::connect().and_then(|mut c| c.table())).unwrap().unwrap();
-    t.into_iter()
-        .map(|(s, d)| {
-            let mut d: Vec<(String, u32)> =
-                d.into_iter().map(|d| (format!("{}:{}", d.addr, d.port), d.weight)).collect();
-            d.sort();
-            (format!("{}", s.key), d)
-        })
-        .collect()
-}
-
-/// Polls `f` until it returns `Some`, or fails after `limit`.
-#[track_caller]
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 const WEB: &str = "TCP 192.0.2.10:80";
 const ECHO: &str = "TCP 192.0.2.10:9000";

@@ -20,7 +20,7 @@ pub mod protocol;
 pub use load::LoadCmd;
 pub use options::{
     ArgsError, CheckOptions, Invocation, Method, Mode, NannyOptions, Secs, TlsOptions,
-    DEFAULT_PING_COUNT, MAX_PING_COUNT,
+    DEFAULT_PING_COUNT, MAX_PING_COUNT, PIRANHA_LVSD_ARGV,
 };
 pub use protocol::{Decision, DownMode};
 

@@ -20,6 +20,41 @@ pub const DEFAULT_PING_COUNT: u16 = 3;
 /// Most echo requests per check.
 pub const MAX_PING_COUNT: u16 = 100;
 
+/// The command line piranha's lvsd writes for a nanny (piranha 0.8.6
+/// `lvs.c`, an HTTP service with `send`/`expect`, quiesce, gatewaying),
+/// kept here once for the tests that this form still reads as it always
+/// has, in this crate and in nanny.
+pub const PIRANHA_LVSD_ARGV: &[&str] = &[
+    "-c",
+    "-h",
+    "192.168.1.10",
+    "-p",
+    "80",
+    "-r",
+    "8080",
+    "-s",
+    "GET / HTTP/1.0\\r\\n\\r\\n",
+    "-x",
+    "HTTP",
+    "-q",
+    "-a",
+    "15",
+    "-I",
+    "/sbin/ipvsadm",
+    "-t",
+    "6",
+    "-w",
+    "5",
+    "-V",
+    "192.168.1.1",
+    "-M",
+    "g",
+    "-U",
+    "none",
+    "--nodaemon",
+    "--lvs",
+];
+
 /// A number of seconds as the command line writes it: a duration, and
 /// whether a whole number of seconds is written with three decimals
 /// (`10.000`, as pulse writes them) or without (`10`, as lvsd does).

@@ -325,36 +325,7 @@ mod tests {
 
     #[test]
     fn the_argv_piranha_lvsd_builds() {
-        let c = run(&[
-            "-c",
-            "-h",
-            "192.168.1.10",
-            "-p",
-            "80",
-            "-r",
-            "8080",
-            "-s",
-            "GET / HTTP/1.0\\r\\n\\r\\n",
-            "-x",
-            "HTTP",
-            "-q",
-            "-a",
-            "15",
-            "-I",
-            "/sbin/ipvsadm",
-            "-t",
-            "6",
-            "-w",
-            "5",
-            "-V",
-            "192.168.1.1",
-            "-M",
-            "g",
-            "-U",
-            "none",
-            "--nodaemon",
-            "--lvs",
-        ]);
+        let c = run(nanny_api::PIRANHA_LVSD_ARGV);
         assert_eq!(c.server, "192.168.1.10:8080".parse().unwrap());
         assert_eq!(c.vport, 80);
         assert_eq!(c.interval, Duration::from_secs(6));

@@ -314,23 +314,28 @@ impl Daemon<'_> {
         let exiting = actions.iter().any(|a| matches!(a, Action::Exit { .. }));
         for a in actions {
             let r = match a {
-                Action::Up { weight, reason } => {
-                    log::info!("[ active ] making {server} available (weight {weight}): {reason}");
-                    if let (Some(argv), false) = (&self.cfg.on_up, exiting) {
+                Action::Decide { decision, reason } => {
+                    let cfg = self.cfg;
+                    let hook = match decision {
+                        Decision::Up { weight } => {
+                            log::info!(
+                                "[ active ] making {server} available (weight {weight}): {reason}"
+                            );
+                            &cfg.on_up
+                        }
+                        Decision::Down { mode } => {
+                            log::info!("[inactive] shutting down {server} ({mode:?}): {reason}");
+                            &cfg.on_down
+                        }
+                        Decision::Weight { weight } => {
+                            log::info!("{server}: weight {weight}: {reason}");
+                            &None
+                        }
+                    };
+                    if let (Some(argv), false) = (hook, exiting) {
                         self.run_hook(argv, poll);
                     }
-                    self.table.decide(Decision::Up { weight }, &reason)
-                }
-                Action::Down { mode, reason } => {
-                    log::info!("[inactive] shutting down {server} ({mode:?}): {reason}");
-                    if let (Some(argv), false) = (&self.cfg.on_down, exiting) {
-                        self.run_hook(argv, poll);
-                    }
-                    self.table.decide(Decision::Down { mode }, &reason)
-                }
-                Action::Weight { weight, reason } => {
-                    log::info!("{server}: weight {weight}: {reason}");
-                    self.table.decide(Decision::Weight { weight }, &reason)
+                    self.table.decide(decision, &reason)
                 }
                 Action::ProbeLoad => {
                     self.load_pending = true;

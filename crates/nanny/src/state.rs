@@ -18,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::protocol::DownMode;
+use crate::protocol::{Decision, DownMode};
 
 /// How often slow start and load adjustment run (piranha: about 20 s).
 pub const ADJUST_PERIOD: Duration = Duration::from_secs(20);
@@ -64,25 +64,12 @@ pub enum Sig {
 /// What the event loop must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Put the server in the table with this weight.
-    Up {
-        /// Weight.
-        weight: u32,
-        /// Why.
-        reason: String,
-    },
-    /// Take the server out (remove or quiesce).
-    Down {
-        /// How.
-        mode: DownMode,
-        /// Why.
-        reason: String,
-    },
-    /// Change the weight of the server in the table.
-    Weight {
-        /// Weight.
-        weight: u32,
-        /// Why.
+    /// Apply a decision about the server: to lvsd's line or the kernel,
+    /// through [`crate::table::Table::decide`].
+    Decide {
+        /// Up, weight or down: nanny_api's one form of a decision.
+        decision: Decision,
+        /// Why, for the log and lvsd.
         reason: String,
     },
     /// Run the load probe and feed its result to [`Machine::on_load`].
@@ -94,6 +81,13 @@ pub enum Action {
         /// Why.
         reason: String,
     },
+}
+
+impl Action {
+    /// A decision with its reason.
+    pub fn decide(decision: Decision, reason: impl Into<String>) -> Action {
+        Action::Decide { decision, reason: reason.into() }
+    }
 }
 
 /// Operator override set by USR1/USR2, cleared by HUP.
@@ -194,7 +188,7 @@ impl Machine {
                 } else {
                     format!("{} consecutive checks failed: {detail}", self.fails)
                 };
-                return vec![Action::Down { mode: self.down_mode(), reason }];
+                return vec![Action::decide(Decision::Down { mode: self.down_mode() }, reason)];
             }
             return Vec::new();
         }
@@ -213,7 +207,7 @@ impl Machine {
             } else {
                 format!("check ok {} times in a row: {detail}", self.successes)
             };
-            return vec![Action::Up { weight: self.weight, reason }];
+            return vec![Action::decide(Decision::Up { weight: self.weight }, reason)];
         }
         let due = self
             .last_adjust
@@ -225,7 +219,7 @@ impl Machine {
         if self.weight < self.p.weight {
             let new = self.weight.saturating_mul(2).clamp(1, self.p.weight);
             self.weight = new;
-            return vec![Action::Weight { weight: new, reason: "slow start".into() }];
+            return vec![Action::decide(Decision::Weight { weight: new }, "slow start")];
         }
         if self.p.load_monitor {
             return vec![Action::ProbeLoad];
@@ -244,7 +238,7 @@ impl Machine {
         match adjusted_weight(self.weight, self.p.weight, self.p.scale, load) {
             Some(w) => {
                 self.weight = w;
-                vec![Action::Weight { weight: w, reason: format!("load average {load}") }]
+                vec![Action::decide(Decision::Weight { weight: w }, format!("load average {load}"))]
             }
             None => Vec::new(),
         }
@@ -258,10 +252,10 @@ impl Machine {
                 if self.active {
                     self.active = false;
                     self.weight = 0;
-                    return vec![Action::Down {
-                        mode: self.down_mode(),
-                        reason: "forced down by SIGUSR1 (frozen until SIGHUP)".into(),
-                    }];
+                    return vec![Action::decide(
+                        Decision::Down { mode: self.down_mode() },
+                        "forced down by SIGUSR1 (frozen until SIGHUP)",
+                    )];
                 }
                 Vec::new()
             }
@@ -270,10 +264,10 @@ impl Machine {
                 if !self.active {
                     self.active = true;
                     self.weight = self.p.weight;
-                    return vec![Action::Up {
-                        weight: self.weight,
-                        reason: "forced up by SIGUSR2 (frozen until SIGHUP)".into(),
-                    }];
+                    return vec![Action::decide(
+                        Decision::Up { weight: self.weight },
+                        "forced up by SIGUSR2 (frozen until SIGHUP)",
+                    )];
                 }
                 Vec::new()
             }
@@ -289,10 +283,10 @@ impl Machine {
                 let mut v = Vec::new();
                 if self.active {
                     self.active = false;
-                    v.push(Action::Down {
-                        mode: DownMode::Remove,
-                        reason: "nanny terminating".into(),
-                    });
+                    v.push(Action::decide(
+                        Decision::Down { mode: DownMode::Remove },
+                        "nanny terminating",
+                    ));
                 }
                 v.push(Action::Exit { reason: "terminated by signal".into() });
                 v
@@ -350,17 +344,17 @@ mod tests {
         let t = Instant::now();
         let mut m = Machine::new(params());
         let a = m.on_check(t, true, "connected");
-        assert_eq!(a, vec![Action::Up { weight: 2, reason: "check ok: connected".into() }]);
+        assert_eq!(a, vec![Action::decide(Decision::Up { weight: 2 }, "check ok: connected")]);
         // Slow start doubles every 20 s of checks.
         assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
         let a = m.on_check(t + s(20), true, "");
-        assert_eq!(a, vec![Action::Weight { weight: 4, reason: "slow start".into() }]);
+        assert_eq!(a, vec![Action::decide(Decision::Weight { weight: 4 }, "slow start")]);
         let mut w = 4;
         let mut k = 40;
         while w < 64 {
             let a = m.on_check(t + s(k), true, "");
             w *= 2;
-            assert_eq!(a, vec![Action::Weight { weight: w, reason: "slow start".into() }]);
+            assert_eq!(a, vec![Action::decide(Decision::Weight { weight: w }, "slow start")]);
             k += 20;
         }
         assert_eq!(m.on_check(t + s(k), true, ""), vec![]);
@@ -374,7 +368,10 @@ mod tests {
         let a = m.on_check(t + s(10), false, "refused");
         assert_eq!(
             a,
-            vec![Action::Down { mode: DownMode::Remove, reason: "check failed: refused".into() }]
+            vec![Action::decide(
+                Decision::Down { mode: DownMode::Remove },
+                "check failed: refused"
+            )]
         );
         // reentry 180 s / interval 10 s: back at the 18th success in a row
         // (piranha's countThresh), counting the first.
@@ -383,7 +380,7 @@ mod tests {
         }
         let a = m.on_check(t + s(190), true, "ok");
         assert!(
-            matches!(&a[..], [Action::Up { weight: 2, reason }] if reason.contains("18 times")),
+            matches!(&a[..], [Action::Decide { decision: Decision::Up { weight: 2 }, reason }] if reason.contains("18 times")),
             "{a:?}"
         );
     }
@@ -411,14 +408,17 @@ mod tests {
             let t = Instant::now();
             let mut m = Machine::new(p.clone());
             m.on_check(t, true, "");
-            assert!(matches!(&m.on_check(t + ms(500), false, "x")[..], [Action::Down { .. }]));
+            assert!(matches!(
+                &m.on_check(t + ms(500), false, "x")[..],
+                [Action::Decide { decision: Decision::Down { .. }, .. }]
+            ));
             for (i, at) in completions.iter().enumerate() {
                 let a = m.on_check(t + *at, true, "ok");
                 if i < 3 {
                     assert_eq!(a, vec![], "success {} at {at:?} of {completions:?}", i + 1);
                 } else {
                     assert!(
-                        matches!(&a[..], [Action::Up { reason, .. }] if reason.contains("4 times")),
+                        matches!(&a[..], [Action::Decide { decision: Decision::Up { .. }, reason }] if reason.contains("4 times")),
                         "4th success of {completions:?}: {a:?}"
                     );
                 }
@@ -430,7 +430,10 @@ mod tests {
         let t = Instant::now();
         let mut m = Machine::new(q);
         m.on_check(t, false, "x");
-        assert!(matches!(&m.on_check(t + s(10), true, "")[..], [Action::Up { .. }]));
+        assert!(matches!(
+            &m.on_check(t + s(10), true, "")[..],
+            [Action::Decide { decision: Decision::Up { .. }, .. }]
+        ));
     }
 
     #[test]
@@ -458,7 +461,10 @@ mod tests {
         p.quiesce = true;
         p.slow_start = false;
         let mut m = Machine::new(p);
-        assert!(matches!(&m.on_check(t, true, "")[..], [Action::Up { weight: 64, .. }]));
+        assert!(matches!(
+            &m.on_check(t, true, "")[..],
+            [Action::Decide { decision: Decision::Up { weight: 64 }, .. }]
+        ));
         assert_eq!(m.on_check(t + s(1), false, ""), vec![]);
         assert_eq!(m.on_check(t + s(2), false, ""), vec![]);
         // A success in between resets the count.
@@ -468,10 +474,10 @@ mod tests {
         let a = m.on_check(t + s(6), false, "timeout");
         assert_eq!(
             a,
-            vec![Action::Down {
-                mode: DownMode::Quiesce,
-                reason: "3 consecutive checks failed: timeout".into()
-            }]
+            vec![Action::decide(
+                Decision::Down { mode: DownMode::Quiesce },
+                "3 consecutive checks failed: timeout"
+            )]
         );
     }
 
@@ -507,7 +513,10 @@ mod tests {
         m.on_check(t, true, "");
         assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
         assert_eq!(m.on_check(t + s(20), true, ""), vec![Action::ProbeLoad]);
-        assert!(matches!(&m.on_load(Some(0.0))[..], [Action::Weight { weight: 15, .. }]));
+        assert!(matches!(
+            &m.on_load(Some(0.0))[..],
+            [Action::Decide { decision: Decision::Weight { weight: 15 }, .. }]
+        ));
         assert_eq!(m.on_load(None), vec![]);
         assert_eq!(m.weight(), 15);
     }
@@ -517,21 +526,36 @@ mod tests {
         let t = Instant::now();
         let mut m = Machine::new(params());
         m.on_check(t, true, "");
-        assert!(matches!(&m.on_signal(Sig::ForceDown)[..], [Action::Down { .. }]));
+        assert!(matches!(
+            &m.on_signal(Sig::ForceDown)[..],
+            [Action::Decide { decision: Decision::Down { .. }, .. }]
+        ));
         assert!(m.frozen());
         assert_eq!(m.on_check(t + s(10), true, ""), vec![]);
-        assert!(matches!(&m.on_signal(Sig::ForceUp)[..], [Action::Up { weight: 64, .. }]));
+        assert!(matches!(
+            &m.on_signal(Sig::ForceUp)[..],
+            [Action::Decide { decision: Decision::Up { weight: 64 }, .. }]
+        ));
         assert_eq!(m.on_check(t + s(20), false, ""), vec![]);
         assert!(m.active());
         assert_eq!(m.on_signal(Sig::Normal), vec![Action::CheckNow]);
-        assert!(matches!(&m.on_check(t + s(30), false, "")[..], [Action::Down { .. }]));
+        assert!(matches!(
+            &m.on_check(t + s(30), false, "")[..],
+            [Action::Decide { decision: Decision::Down { .. }, .. }]
+        ));
         // After HUP the first success re-admits at once (fresh start).
         m.on_signal(Sig::Normal);
-        assert!(matches!(&m.on_check(t + s(40), true, "")[..], [Action::Up { .. }]));
+        assert!(matches!(
+            &m.on_check(t + s(40), true, "")[..],
+            [Action::Decide { decision: Decision::Up { .. }, .. }]
+        ));
         let a = m.on_signal(Sig::Terminate);
         assert!(matches!(
             &a[..],
-            [Action::Down { mode: DownMode::Remove, .. }, Action::Exit { .. }]
+            [
+                Action::Decide { decision: Decision::Down { mode: DownMode::Remove }, .. },
+                Action::Exit { .. }
+            ]
         ));
     }
 }

@@ -30,18 +30,6 @@ pub enum TableError {
 pub trait Table {
     /// Apply a decision about the server.
     fn decide(&mut self, d: Decision, reason: &str) -> Result<(), TableError>;
-    /// Put the server in the table (or raise it from quiesced) with `weight`.
-    fn set_up(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        self.decide(Decision::Up { weight }, reason)
-    }
-    /// Take the server out, or quiesce it to weight 0.
-    fn set_down(&mut self, mode: DownMode, reason: &str) -> Result<(), TableError> {
-        self.decide(Decision::Down { mode }, reason)
-    }
-    /// Change the weight of a server that is up.
-    fn set_weight(&mut self, weight: u32, reason: &str) -> Result<(), TableError> {
-        self.decide(Decision::Weight { weight }, reason)
-    }
     /// A check finished after `took`: passed (`ok`) or not, and what it
     /// found. Only lvsd hears of it (for reasons and durations).
     fn checked(&mut self, _ok: bool, _took: Duration, _detail: &str) -> Result<(), TableError> {
@@ -130,10 +118,10 @@ mod tests {
         let mut buf = Vec::new();
         {
             let mut r = Report::new(&mut buf, "10.0.0.2:80", Duration::from_secs(5)).unwrap();
-            r.set_up(2, "check ok").unwrap();
+            r.decide(Decision::Up { weight: 2 }, "check ok").unwrap();
             r.alive().unwrap();
-            r.set_weight(4, "slow start").unwrap();
-            r.set_down(DownMode::Quiesce, "refused").unwrap();
+            r.decide(Decision::Weight { weight: 4 }, "slow start").unwrap();
+            r.decide(Decision::Down { mode: DownMode::Quiesce }, "refused").unwrap();
             r.alive().unwrap();
             r.bye("signal").unwrap();
         }

@@ -18,36 +18,7 @@ fn secs(s: u64) -> Secs {
 
 #[test]
 fn the_argv_piranha_lvsd_builds() {
-    let o = run(&[
-        "-c",
-        "-h",
-        "192.168.1.10",
-        "-p",
-        "80",
-        "-r",
-        "8080",
-        "-s",
-        "GET / HTTP/1.0\\r\\n\\r\\n",
-        "-x",
-        "HTTP",
-        "-q",
-        "-a",
-        "15",
-        "-I",
-        "/sbin/ipvsadm",
-        "-t",
-        "6",
-        "-w",
-        "5",
-        "-V",
-        "192.168.1.1",
-        "-M",
-        "g",
-        "-U",
-        "none",
-        "--nodaemon",
-        "--lvs",
-    ]);
+    let o = run(PIRANHA_LVSD_ARGV);
     let mut want = NannyOptions::new("192.168.1.10".parse().unwrap());
     want.rport = Some(8080);
     want.check = CheckOptions::Stream {
