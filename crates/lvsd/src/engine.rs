@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ipvs::{Command, DestKey, ServiceKey};
 
+mod daemons;
 mod ops;
 
 use crate::kernel::Kernel;

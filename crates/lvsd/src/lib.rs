@@ -7,6 +7,8 @@
 //!   the nannies' reports (pure).
 //! - [`kernel`]: the seam to IPVS (`ipvs::Client`, or an in-memory fake).
 //! - [`engine`]: reconciliation and per-report changes through the seam.
+//! - [`host`]: the sysctls lvsd sets besides the table (sloppy TCP/SCTP,
+//!   `accept_local` for checks through the data path).
 //! - [`policy`]: when nannies are restarted, judged hung, and their
 //!   servers taken as down without a verdict (a pure state machine).
 //! - [`supervise`]: the event loop (signals, nanny pipes), carrying out
@@ -19,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod host;
 pub mod kernel;
 pub mod limits;
 pub mod operate;
@@ -267,6 +270,12 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
     }
     for key in spec.nannies.keys() {
         out.push_str(&format!("nanny: {}\n", key.display()));
+    }
+    for (path, v) in host::writes(&spec.host, None) {
+        out.push_str(&format!("sysctl: {path} = {}\n", u8::from(v)));
+    }
+    if let Some((iface, id)) = &spec.host.sync_both {
+        out.push_str(&format!("sync daemon: master and backup on {iface}, sync id {id}\n"));
     }
     Ok(out)
 }
