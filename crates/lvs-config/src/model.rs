@@ -355,11 +355,12 @@ pub struct SyncDaemon {
 #[serde(deny_unknown_fields)]
 pub struct IpvsSloppy {
     /// `sloppy_tcp`: a TCP connection is created from any packet, not
-    /// only a SYN.
+    /// only a SYN. Default: off for a pair or a pool (lvsd then leaves the
+    /// kernel's value alone), on for active-active routers behind ECMP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<bool>,
     /// `sloppy_sctp`: an SCTP association is created from any chunk, not
-    /// only an INIT.
+    /// only an INIT. Default as `tcp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sctp: Option<bool>,
 }
