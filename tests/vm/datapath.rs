@@ -300,8 +300,8 @@ fn sloppy_tracking_and_the_sync_daemon_both_ways() {
     assert_eq!(sysctl(d, "/proc/sys/net/ipv4/vs/sloppy_sctp"), "1");
     let daemons = ipvsadm(d, &["--list", "--daemon"]);
     eprintln!("{daemons}");
-    assert!(daemons.contains("master sync daemon (mcast=eth0, syncid=7)"), "{daemons}");
-    assert!(daemons.contains("backup sync daemon (mcast=eth0, syncid=7)"), "{daemons}");
+    assert!(daemons.contains("master sync daemon (mcast=eth0, syncid=7"), "{daemons}");
+    assert!(daemons.contains("backup sync daemon (mcast=eth0, syncid=7"), "{daemons}");
     assert_eq!(sysctl(d, "/proc/sys/net/ipv4/conf/all/accept_local"), "0", "no check via the VIP");
     lvsd.stop();
     let daemons = ipvsadm(d, &["--list", "--daemon"]);

@@ -112,10 +112,8 @@ pub fn plan(desired: &Table, observed: &Table, own: Ownership) -> Vec<Command> {
         out.extend(timeouts_command(&want, observed.timeouts.as_ref()));
     }
     for key in observed.services.keys() {
-        if own == Ownership::Whole || is_private(key) {
-            if !desired.services.contains_key(key) {
-                out.push(Command::DelService(*key));
-            }
+        if (own == Ownership::Whole || is_private(key)) && !desired.services.contains_key(key) {
+            out.push(Command::DelService(*key));
         }
     }
     for (key, want) in &desired.services {

@@ -42,9 +42,9 @@ pub(super) fn assign_marks(config: &Config, previous: &Marks) -> Marks {
     }
     let mut free = DATAPATH_MARKS.filter(|m| !taken.contains(m));
     for p in wanted {
-        if !marks.contains_key(&p) {
+        if let std::collections::btree_map::Entry::Vacant(v) = marks.entry(p) {
             let Some(m) = free.next() else { break };
-            marks.insert(p, m);
+            v.insert(m);
         }
     }
     marks
