@@ -195,6 +195,14 @@ impl Drop for Lvsd {
     }
 }
 
+/// Prints a measured figure on the console, past libtest's capture.
+fn figure(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "datapath: {text}");
+    let _ = out.flush();
+}
+
 fn sysctl(ns: &Netns, path: &str) -> String {
     ns.run("cat", &[path]).unwrap().trim().to_owned()
 }
@@ -237,7 +245,7 @@ fn a_real_server_without_the_vip_is_down_through_the_vip_and_up_at_its_address()
     let down = wait_until("rs0 out of `web`", Duration::from_secs(10), || {
         servers(d, WEB) == vec![c.rs(1)]
     });
-    println!("datapath: time to down through the VIP {:.2} s", down.as_secs_f64());
+    figure(&format!("time to down through the VIP {:.2} s", down.as_secs_f64()));
     // Two more checks of the plain nanny: still up at its own address.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(servers(d, PLAIN), both, "the plain check still finds rs0 up");
@@ -246,7 +254,7 @@ fn a_real_server_without_the_vip_is_down_through_the_vip_and_up_at_its_address()
 
     rs0.ip(&["addr", "add", &format!("{}/32", addr::VIP), "dev", "lo"]).unwrap();
     let up = wait_until("rs0 back in `web`", Duration::from_secs(10), || servers(d, WEB) == both);
-    println!("datapath: time to up through the VIP {:.2} s", up.as_secs_f64());
+    figure(&format!("time to up through the VIP {:.2} s", up.as_secs_f64()));
 
     lvsd.stop();
     let left: Vec<String> = table(d).into_iter().map(|(k, _)| k).collect();
