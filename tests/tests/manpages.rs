@@ -15,10 +15,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use lvs_config::{
-    Arp, CheckKind, Config, FailoverService, ForwardMethod, HealthCheck, Heartbeat,
-    HeartbeatProtocol, IpvsTimeouts, LoadMonitor, Millis, MinUp, NatRouter, Paths, Persistence,
-    Protocol, RealServer, RemoteShell, ReservationConflictAction, Router, Routers, Scheduler,
-    SchedulerFlag, ServiceMode, SyncDaemon, Vip, VirtualService,
+    Arp, CheckKind, CheckVia, Config, FailoverService, ForwardMethod, HealthCheck, Heartbeat,
+    HeartbeatProtocol, IpvsSloppy, IpvsTimeouts, LoadMonitor, Millis, MinUp, NatRouter, Paths,
+    Persistence, Protocol, RealServer, RemoteShell, ReservationConflictAction, Router, Routers,
+    Scheduler, SchedulerFlag, ServiceMode, SyncDaemon, Vip, VirtualService,
 };
 
 fn root() -> PathBuf {
@@ -76,6 +76,7 @@ fn check(kind: CheckKind) -> HealthCheck {
         retries: 1,
         quiesce: true,
         load_monitor: LoadMonitor::Uptime,
+        via: CheckVia::Vip,
     }
 }
 
@@ -148,8 +149,9 @@ fn full_models() -> Vec<Config> {
             interface: "eth1".into(),
             netmask: Some(24),
         }),
-        sync_daemon: Some(SyncDaemon { interface: "eth0".into(), sync_id: 1 }),
+        sync_daemon: Some(SyncDaemon { interface: "eth0".into(), sync_id: 1, both: true }),
         ipvs_timeouts: IpvsTimeouts { tcp: 1, tcpfin: 2, udp: 3 },
+        ipvs_sloppy: IpvsSloppy { tcp: Some(true), sctp: Some(true) },
         active_cmd: Some("/bin/true".into()),
         inactive_cmd: Some("/bin/true".into()),
         monitor_links: true,

@@ -18,7 +18,7 @@ mod failover;
 mod millis;
 mod service;
 
-pub use check::{CheckKind, Expect, HealthCheck, LoadMonitor, DEFAULT_PING_COUNT};
+pub use check::{CheckKind, CheckVia, Expect, HealthCheck, LoadMonitor, DEFAULT_PING_COUNT};
 pub use failover::FailoverService;
 pub use millis::Millis;
 pub use service::{
@@ -78,6 +78,11 @@ pub struct Config {
     /// IPVS connection timeouts (piranha `tcp_timeout` and friends).
     #[serde(default)]
     pub ipvs_timeouts: IpvsTimeouts,
+    /// IPVS's sloppy TCP and SCTP state tracking, which lets a router take
+    /// a connection over in mid-flow (set by lvsd at start through
+    /// `/proc/sys/net/ipv4/vs/sloppy_tcp` and `sloppy_sctp`). YAML only.
+    #[serde(default, skip_serializing_if = "IpvsSloppy::is_unset")]
+    pub ipvs_sloppy: IpvsSloppy,
     /// Command run when this router becomes active; split on spaces and run
     /// without a shell (piranha `active_cmd`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +126,27 @@ pub struct Config {
 
 pub(super) fn yes() -> bool {
     true
+}
+
+impl Config {
+    /// Whether the routers are active-active behind ECMP. The ECMP mode
+    /// will make this `matches!(self.routers, Routers::Ecmp { .. })`; until
+    /// then no configuration is one, and its rules (`validate/ecmp.rs`)
+    /// are tested by calling the validator as if it were.
+    pub fn ecmp(&self) -> bool {
+        false
+    }
+
+    /// Whether lvsd sets `sloppy_tcp`, and to what: `None` leaves the
+    /// kernel's value alone ([`IpvsSloppy`]).
+    pub fn sloppy_tcp(&self) -> Option<bool> {
+        self.ipvs_sloppy.tcp.or(self.ecmp().then_some(true))
+    }
+
+    /// [`Config::sloppy_tcp`] for `sloppy_sctp`.
+    pub fn sloppy_sctp(&self) -> Option<bool> {
+        self.ipvs_sloppy.sctp.or(self.ecmp().then_some(true))
+    }
 }
 
 /// Which set of services runs (piranha `service`).
@@ -309,7 +335,47 @@ pub struct SyncDaemon {
     /// Sync id 0-255 (piranha `syncd_id`, default 0).
     #[serde(default)]
     pub sync_id: u8,
+    /// Run the daemon as master and backup at once on every router
+    /// (default false: the active router is master, the others backup).
+    /// Active-active routers share connection state both ways this way:
+    /// each sends the connections it creates and receives the others'.
+    /// lvsd then starts both daemons (and stops them when it stops), on
+    /// every router, whatever its role; pulse leaves them alone. Needs
+    /// `standby: hot`, where lvsd runs on every router. YAML only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub both: bool,
 }
+
+/// IPVS's sloppy state tracking ([`Config::ipvs_sloppy`]). A value that is
+/// not given is off for a pair or a pool, whose one active router sees
+/// every packet of a flow, and on for an ECMP cluster, where a flow may
+/// move to another router in mid-flow; lvsd leaves the kernel's value
+/// alone when it is off without being given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpvsSloppy {
+    /// `sloppy_tcp`: a TCP connection is created from any packet, not
+    /// only a SYN. Default: off for a pair or a pool (lvsd then leaves the
+    /// kernel's value alone), on for active-active routers behind ECMP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<bool>,
+    /// `sloppy_sctp`: an SCTP association is created from any chunk, not
+    /// only an INIT. Default as `tcp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sctp: Option<bool>,
+}
+
+impl IpvsSloppy {
+    /// Neither is given, which the YAML writer leaves out.
+    pub fn is_unset(&self) -> bool {
+        *self == IpvsSloppy::default()
+    }
+}
+
+/// The firewall marks lvsd gives its private per-real-server services for
+/// checks through the data path (`check: { via: vip }`): 0x4c560000 to
+/// 0x4c56ffff (`LV` in the high half). A virtual service may not use one.
+pub const DATAPATH_MARKS: std::ops::RangeInclusive<u32> = 0x4c56_0000..=0x4c56_ffff;
 
 fn default_sync_iface() -> String {
     "eth0".to_owned()

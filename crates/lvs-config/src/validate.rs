@@ -7,6 +7,9 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+mod datapath;
+mod ecmp;
+
 use crate::diag::Sink;
 use crate::model::*;
 use crate::values;
@@ -116,6 +119,12 @@ impl std::fmt::Display for Path<'_> {
 
 /// Runs every check, reporting each problem.
 pub(crate) fn config(c: &Config, sink: &mut Sink) {
+    config_as(c, sink, c.ecmp());
+}
+
+/// [`config`], with the rules of active-active routers (`validate/ecmp.rs`)
+/// when `ecmp`: the tests ask for them on any configuration.
+pub(crate) fn config_as(c: &Config, sink: &mut Sink, ecmp: bool) {
     // Heartbeat rules matter only when heartbeats are sent: with failover
     // on and another router to hear them. piranha runs a lone router
     // (`backup_active = 0` or no backup) whatever its `keepalive`,
@@ -187,6 +196,13 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
     if let Some(s) = &c.sync_daemon {
         if let Err(e) = values::ifname(&s.interface) {
             sink.error(sink.at("sync_daemon.interface"), e);
+        }
+        if s.both && c.standby == Standby::Cold {
+            // lvsd runs the two daemons, and a cold standby has no lvsd.
+            sink.error(
+                sink.at("sync_daemon.both"),
+                "`both: true` needs `standby: hot`: lvsd runs both daemons, and a cold standby router runs no lvsd",
+            );
         }
     }
     let mut names = HashSet::new();
@@ -260,6 +276,10 @@ pub(crate) fn config(c: &Config, sink: &mut Sink) {
                 "a failover service is checked by `connect`, `program` or `none` only",
             );
         }
+    }
+    datapath::config(c, sink);
+    if ecmp {
+        ecmp::rules(c, sink);
     }
     match c.service {
         ServiceMode::Lvs if !c.virtual_services.iter().any(|v| v.active) => {
@@ -444,6 +464,7 @@ fn virtual_service(c: &Config, v: &VirtualService, p: Path, sink: &mut Sink) {
         }
     }
     check(&v.check, p.field("check"), sink);
+    datapath::virtual_service(c, v, p, sink);
     let mut names = Seen::new();
     let mut dests = Seen::new();
     let list = p.field("real_servers");

@@ -64,8 +64,9 @@ fn expected() -> Config {
             interface: "eth1:1".into(),
             netmask: Some(32),
         }),
-        sync_daemon: Some(SyncDaemon { interface: "eth0".into(), sync_id: 0 }),
+        sync_daemon: Some(SyncDaemon { interface: "eth0".into(), sync_id: 0, both: false }),
         ipvs_timeouts: IpvsTimeouts { tcp: 0, tcpfin: 0, udp: 0 },
+        ipvs_sloppy: IpvsSloppy::default(),
         active_cmd: Some("/etc/sysconfig/ha/active.sh".into()),
         inactive_cmd: Some("/etc/sysconfig/ha/inactive.sh".into()),
         monitor_links: false,
@@ -111,6 +112,7 @@ fn expected() -> Config {
                     retries: 0,
                     quiesce: true,
                     load_monitor: LoadMonitor::Uptime,
+                    via: CheckVia::Server,
                 },
                 real_servers: vec![
                     RealServer {
@@ -165,6 +167,7 @@ fn expected() -> Config {
                     retries: 0,
                     quiesce: false,
                     load_monitor: LoadMonitor::None,
+                    via: CheckVia::Server,
                 },
                 real_servers: vec![RealServer {
                     name: "ns1".into(),
@@ -202,6 +205,7 @@ fn expected() -> Config {
                 retries: 0,
                 quiesce: false,
                 load_monitor: LoadMonitor::None,
+                via: CheckVia::Server,
             },
             monitor: None,
             start_cmd: "/etc/rc.d/init.d/httpd start".into(),

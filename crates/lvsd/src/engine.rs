@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ipvs::{Command, DestKey, ServiceKey};
 
+mod daemons;
 mod ops;
 
 use crate::operate::Ops;

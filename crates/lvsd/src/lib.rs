@@ -13,7 +13,9 @@
 //!   and `policy` (when nannies are restarted, judged hung, and their
 //!   servers taken as down without a verdict: a state machine);
 //! - IO: `engine` (reconciliation through `ipvs::IpvsTable`:
-//!   `ipvs::Client`, or `ipvs::FakeTable` in tests), `supervise` (the event loop:
+//!   `ipvs::Client`, or `ipvs::FakeTable` in tests), `host` (the sysctls
+//!   lvsd sets besides the table: sloppy TCP/SCTP, `accept_local` for
+//!   checks through the data path), `supervise` (the event loop:
 //!   signals, nanny pipes, carrying out the policy's actions), `report`
 //!   (what lvsd tells pulse over `--report-socket`, in `lvsd_api`'s
 //!   messages), `ready` (`--ready-file`), `limits` (RLIMIT_NOFILE),
@@ -24,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod engine;
+mod host;
 mod limits;
 mod operate;
 mod policy;
@@ -273,6 +276,12 @@ pub fn test_start(o: &Options) -> Result<String, Error> {
     }
     for key in spec.nannies.keys() {
         out.push_str(&format!("nanny: {}\n", key.display()));
+    }
+    for (path, v) in host::writes(&spec.host, None) {
+        out.push_str(&format!("sysctl: {path} = {}\n", u8::from(v)));
+    }
+    if let Some((iface, id)) = &spec.host.sync_both {
+        out.push_str(&format!("sync daemon: master and backup on {iface}, sync id {id}\n"));
     }
     Ok(out)
 }

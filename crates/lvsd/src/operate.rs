@@ -140,7 +140,7 @@ impl Ops {
     /// Returns a log line per change.
     pub fn sync_overrides(&mut self, spec: &Spec, file: &Overrides, now: Instant) -> Vec<String> {
         let ids: BTreeMap<ServiceId, ServiceKey> =
-            spec.services.iter().map(|(k, s)| (s.id, *k)).collect();
+            spec.services.iter().filter(|(_, s)| !s.datapath).map(|(k, s)| (s.id, *k)).collect();
         let mut next: BTreeMap<ServiceKey, ServiceOps> = BTreeMap::new();
         let mut log = Vec::new();
         for e in &file.entries {

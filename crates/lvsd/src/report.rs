@@ -269,7 +269,7 @@ impl Watch {
                 None => kernel.services().map(|list| {
                     let mut pending = VecDeque::new();
                     for s in list {
-                        if spec.services.contains_key(&s.key) {
+                        if spec.services.get(&s.key).is_some_and(|x| !x.datapath) {
                             pending.push_back(s.key);
                             sw.read.insert(
                                 s.key,
@@ -336,9 +336,12 @@ impl Watch {
     /// The report as of `now` (pure but for the engine's state).
     pub fn build<K: IpvsTable>(&self, engine: &Engine<K>, now: Instant) -> Report {
         let spec = &engine.spec;
+        // The private services of checks through the data path are lvsd's
+        // means, not services an operator runs.
         let services = spec
             .services
             .iter()
+            .filter(|(_, s)| !s.datapath)
             .map(|(key, s)| {
                 let read = self.counters.get(key);
                 let observed = engine.observed.services.get(key);

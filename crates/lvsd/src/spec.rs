@@ -5,24 +5,25 @@
 //! Pure: no IO, no clocks. Time comes in as an argument.
 
 use std::collections::BTreeMap;
-#[cfg(test)]
-use std::net::IpAddr;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ipvs::{Dest, DestKey, Family, ForwardMethod, Netmask, Service, ServiceFlags, ServiceKey};
 use lvs_config::overrides::ServiceId;
-use lvs_config::{CheckKind, Config, HealthCheck, MinUp, Protocol, VirtualService};
+use lvs_config::{CheckKind, CheckVia, Config, HealthCheck, MinUp, Protocol, VirtualService};
 
 // The tests below name it through `super::*`.
 #[cfg(test)]
 use crate::table::Entry;
 
+mod datapath;
 mod desired;
 
 #[cfg(test)]
 pub use desired::desired_service;
+pub use crate::host::HostSettings;
+
 pub(crate) use desired::report_of;
 pub use desired::{desired_service_with, desired_table, in_sync, sorry_in};
 
@@ -100,6 +101,10 @@ pub struct ServiceSpec {
     pub min_up: Option<MinUp>,
     /// How long a drained real server may keep connections.
     pub drain_timeout: Duration,
+    /// A private service of the checks through the data path (`via:
+    /// vip`), holding one real server: kept in the kernel like the others,
+    /// never shown to operators (status, metrics, overrides).
+    pub datapath: bool,
 }
 
 /// Everything lvsd keeps for one configuration.
@@ -115,7 +120,20 @@ pub struct Spec {
     pub hard_shutdown: bool,
     /// Things of the configuration lvsd cannot do, for the log.
     pub warnings: Vec<String>,
+    /// The firewall marks of the private services of checks through the
+    /// data path, by real server; a reload keeps the marks of the servers
+    /// it keeps, so that their nannies and services stay as they are.
+    pub marks: Marks,
+    /// What lvsd sets outside the IPVS table.
+    pub host: HostSettings,
 }
+
+/// A real server as a private service holds it: address, port and
+/// forwarding method (the name of `lvs_config::ForwardMethod`).
+pub type PrivateDest = (IpAddr, u16, &'static str);
+
+/// Marks of private services by real server ([`Spec::marks`]).
+pub type Marks = BTreeMap<PrivateDest, u32>;
 
 /// What a nanny last said about its server: its last
 /// [`nanny_api::Decision`] as the table sees it, or nothing yet.
@@ -218,6 +236,7 @@ fn nanny_args(
     vs: &VirtualService,
     rs: &lvs_config::RealServer,
     check: &HealthCheck,
+    via_mark: Option<u32>,
     opts: NannyOptions,
 ) -> Option<Vec<String>> {
     use nanny_api::{CheckOptions, LoadCmd, Secs};
@@ -229,6 +248,7 @@ fn nanny_args(
     o.rport = Some(rs.port);
     o.fwmark = vs.fwmark.unwrap_or(0);
     o.udp = vs.protocol == Protocol::Udp;
+    o.via_mark = via_mark;
     o.check = match &check.kind {
         CheckKind::None => return None,
         // The configuration holds decoded bytes: nanny must not decode again.
@@ -272,6 +292,10 @@ fn nanny_args(
         lvs_config::LoadMonitor::Ruptime => Some(LoadCmd::Ruptime),
         lvs_config::LoadMonitor::Uptime => Some(LoadCmd::Rsh),
     };
+    if via_mark.is_some() {
+        // The probe goes to the virtual address (`-V`) and port.
+        o.vip = Some(vs.vip.address);
+    }
     o.alive = Some(Secs::with_decimals(check.interval.to_duration().min(MAX_ALIVE)));
     o.mode = nanny_api::Mode::Report;
     o.verbose = opts.verbose;
@@ -280,6 +304,13 @@ fn nanny_args(
 
 /// Works out what lvsd keeps for a configuration.
 pub fn build(config: &Config, opts: NannyOptions) -> Spec {
+    build_keeping(config, opts, &Marks::new())
+}
+
+/// [`build`], keeping the marks `previous` gave to real servers still
+/// checked through the data path (a reload).
+pub fn build_keeping(config: &Config, opts: NannyOptions, previous: &Marks) -> Spec {
+    let marks = datapath::assign_marks(config, previous);
     let mut spec = Spec {
         timeouts: ipvs::Timeouts {
             tcp: config.ipvs_timeouts.tcp,
@@ -287,6 +318,16 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
             udp: config.ipvs_timeouts.udp,
         },
         hard_shutdown: config.hard_shutdown,
+        host: HostSettings {
+            sloppy_tcp: config.sloppy_tcp(),
+            sloppy_sctp: config.sloppy_sctp(),
+            accept_local: !marks.is_empty(),
+            sync_both: config
+                .sync_daemon
+                .as_ref()
+                .filter(|s| s.both)
+                .map(|s| (s.interface.clone(), s.sync_id)),
+        },
         ..Spec::default()
     };
     for vs in config.virtual_services.iter().filter(|v| v.active) {
@@ -314,7 +355,19 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
                 ));
                 continue;
             }
-            let watch = match nanny_args(vs, rs, &vs.check, opts) {
+            let via_mark = if vs.check.via == CheckVia::Vip {
+                let mark = marks.get(&datapath::private_dest(config, rs)).copied();
+                if mark.is_none() {
+                    spec.warnings.push(format!(
+                        "virtual service {}: real server {} has no firewall mark left for a check through the data path; checked at its own address",
+                        vs.name, rs.name
+                    ));
+                }
+                mark
+            } else {
+                None
+            };
+            let watch = match nanny_args(vs, rs, &vs.check, via_mark, opts) {
                 None => Watch::Always,
                 Some(args) => {
                     let nk = NannyKey { program: program.clone(), args };
@@ -354,9 +407,12 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
                 id: ServiceId::of(vs),
                 min_up: vs.min_up,
                 drain_timeout: vs.drain_timeout.to_duration(),
+                datapath: false,
             },
         );
     }
+    datapath::private_services(&mut spec, &marks);
+    spec.marks = marks;
     spec.warnings.sort();
     spec.warnings.dedup();
     spec
@@ -602,6 +658,7 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
                 id: ServiceId::Tcp("192.0.2.10:80".parse().unwrap()),
                 min_up: None,
                 drain_timeout: Duration::from_secs(300),
+                datapath: false,
             };
             for sched in ["wlc", "rr"] {
                 for ra in reports {

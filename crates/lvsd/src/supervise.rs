@@ -240,6 +240,13 @@ impl<K: IpvsTable> Supervisor<K> {
             self.engine.observed.services.len(),
             self.engine.observed.dest_count()
         );
+        // Before the nannies: checks through the data path need
+        // `accept_local`.
+        crate::host::apply(&self.engine.spec.host, None);
+        let both = self.engine.spec.host.sync_both.clone();
+        for m in self.engine.sync_daemons(both.as_ref(), None) {
+            log::error!("start: {m}");
+        }
         self.queue_starts(self.engine.spec.nannies.keys().cloned().collect());
         let mut events = Events::with_capacity(EVENTS);
         let mut readable = Vec::new();
@@ -678,5 +685,9 @@ impl<K: IpvsTable> Supervisor<K> {
         }
         let n = self.engine.teardown();
         log::info!("shutdown: nannies stopped, {n} services removed");
+        let both = self.engine.spec.host.sync_both.clone();
+        for m in self.engine.sync_daemons(None, both.as_ref()) {
+            log::error!("shutdown: {m}");
+        }
     }
 }

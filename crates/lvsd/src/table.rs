@@ -113,20 +113,26 @@ pub fn dest_matches_at(want: &Dest, weight: u32, have: &Dest) -> bool {
         && (want.fwd != ForwardMethod::Tunnel || want.tunnel == have.tunnel)
 }
 
+/// Whether a service is one of lvsd's private services of checks through
+/// the data path: a firewall mark in `lvs_config::DATAPATH_MARKS`, which no
+/// configuration may give a service of its own.
+pub fn is_private(key: &ServiceKey) -> bool {
+    matches!(key, ServiceKey::Fwmark { mark, .. } if lvs_config::DATAPATH_MARKS.contains(mark))
+}
+
 /// The commands that make `observed` into `desired`, fewest first-class:
 /// - timeouts are set only when a wanted value is non-zero and differs;
-/// - services in `observed` only are deleted only under [`Ownership::Whole`];
+/// - services in `observed` only are deleted only under [`Ownership::Whole`],
+///   or when they are private services ([`is_private`]) a previous run left;
 /// - every other difference is planned by [`plan_service`].
 pub fn plan(desired: &Table, observed: &Table, own: Ownership) -> Vec<Command> {
     let mut out = Vec::new();
     if let Some(want) = desired.timeouts {
         out.extend(timeouts_command(&want, observed.timeouts.as_ref()));
     }
-    if own == Ownership::Whole {
-        for key in observed.services.keys() {
-            if !desired.services.contains_key(key) {
-                out.push(Command::DelService(*key));
-            }
+    for key in observed.services.keys() {
+        if (own == Ownership::Whole || is_private(key)) && !desired.services.contains_key(key) {
+            out.push(Command::DelService(*key));
         }
     }
     for (key, want) in &desired.services {

@@ -274,6 +274,12 @@ pub struct NannyOptions {
     pub agent_down: Option<String>,
     /// `-V`: the virtual address.
     pub vip: Option<IpAddr>,
+    /// `--via-mark`: send the probe to the virtual address and port
+    /// (`-V`, `-p`) with this firewall mark (`SO_MARK`), which selects
+    /// lvsd's private IPVS service holding only this real server: the
+    /// check goes through the data path (a `connect`, `http` or `dns`
+    /// check only).
+    pub via_mark: Option<u32>,
     /// `-M`: forwarding method in standalone mode [masquerading].
     pub method: Method,
     /// `-t`: time between checks [10].
@@ -384,6 +390,7 @@ impl NannyOptions {
             agent_up: None,
             agent_down: None,
             vip: None,
+            via_mark: None,
             method: Method::Masquerade,
             interval: None,
             timeout: None,
@@ -467,6 +474,7 @@ impl NannyOptions {
         opt(&mut a, "--agent-up", self.agent_up.clone());
         opt(&mut a, "--agent-down", self.agent_down.clone());
         opt(&mut a, "-V", self.vip.map(|v| v.to_string()));
+        opt(&mut a, "--via-mark", self.via_mark.map(|m| m.to_string()));
         opt(
             &mut a,
             "-M",

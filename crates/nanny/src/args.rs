@@ -15,6 +15,7 @@ use crate::http::parse_statuses;
 use crate::load::LoadCmd;
 use crate::matcher::{unescape, Expect};
 use crate::probe::{Check, Tls};
+use crate::route::Route;
 
 /// Everything a nanny needs to run.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct Config {
     pub load: Option<LoadCmd>,
     /// The check.
     pub check: Check,
+    /// Where its probes go (`--via-mark`: through IPVS).
+    pub route: Route,
     /// Where decisions go.
     pub mode: Mode,
     /// Liveness period in report mode (`--alive`).
@@ -133,6 +136,9 @@ our options:
       --dns=NAME           DNS check: one UDP query for NAME to the real server's port
       --dns-record=TYPE    the answer must hold a TYPE record (A, AAAA, MX...) [any answer]
       --load-program=PROG  load probe: PROG RIP, prints a load average
+      --via-mark=MARK      probe through IPVS: to -V's address and -p's port with
+                           this firewall mark (SO_MARK), which selects a service
+                           holding only this real server (lvsd's `via: vip`)
 ";
 
 fn bad(option: &str, value: &str, why: impl Into<String>) -> ArgsError {
@@ -196,6 +202,10 @@ fn config(o: &NannyOptions) -> Result<Config, ArgsError> {
         on_down,
         load: o.load.clone(),
         check,
+        route: match (o.via_mark, o.vip) {
+            (Some(mark), Some(vip)) => Route::Via { vip: SocketAddr::new(vip, o.port), mark },
+            _ => Route::Direct,
+        },
         mode: o.mode,
         alive: o.alive.map_or(interval, Secs::duration),
         verbose: o.verbose,

@@ -250,7 +250,7 @@ impl Daemon<'_> {
                 load: None,
             });
         }
-        Probe::start(check, self.cfg.server, poll.registry())
+        Probe::start(check, self.cfg.server, &self.cfg.route, poll.registry())
     }
 
     /// Feeds a finished probe to the machine; `Ok(true)`: exit.
@@ -265,6 +265,8 @@ impl Daemon<'_> {
         let now = Instant::now();
         let actions = match kind {
             Kind::Check => {
+                let mut o = o;
+                o.detail.push_str(&self.cfg.route.note());
                 log::debug!("check {}: {}", if o.ok { "ok" } else { "failed" }, o.detail);
                 // Before the verdict, so that lvsd has the reason with it.
                 self.table.checked(o.ok, now.saturating_duration_since(started), &o.detail)?;

@@ -7,7 +7,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use mio::net::UdpSocket;
@@ -15,6 +15,7 @@ use mio::{Interest, Registry};
 
 use crate::dns;
 use crate::probe::{Outcome, SOCKET};
+use crate::route::Route;
 
 /// What a `dns` check asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,14 +70,14 @@ fn fresh_id() -> u16 {
 
 impl DnsProbe {
     /// Sends the query. `Err`: known at once.
-    pub fn start(q: &DnsQuery, addr: SocketAddr, registry: &Registry) -> Result<DnsProbe, Outcome> {
-        let local: SocketAddr = match addr.ip() {
-            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
+    pub fn start(
+        q: &DnsQuery,
+        addr: SocketAddr,
+        route: &Route,
+        registry: &Registry,
+    ) -> Result<DnsProbe, Outcome> {
         let fail = |e: io::Error| Outcome::down(format!("DNS to {addr}: {e}"));
-        let mut sock = UdpSocket::bind(local).map_err(fail)?;
-        sock.connect(addr).map_err(fail)?;
+        let mut sock = route.udp(addr).map_err(fail)?;
         registry.register(&mut sock, SOCKET, Interest::READABLE).map_err(fail)?;
         let id = fresh_id();
         match sock.send(&dns::query(id, &q.qname, q.qtype)) {

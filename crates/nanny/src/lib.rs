@@ -5,7 +5,8 @@
 //! (the command line), [`daemon`] (the event loop), [`table`] (where
 //! decisions go), [`kernel`] (IPVS, standalone mode), [`protocol`] (the
 //! lines nanny writes to lvsd), [`probe`], [`dns_probe`] and [`matcher`]
-//! (the checks, which the tests drive against real servers) and [`dns`]
+//! (the checks, which the tests drive against real servers), [`route`]
+//! (a probe straight to the server or through IPVS with a mark) and [`dns`]
 //! (the query and answer codec lvsd shares), and [`state`], the pure
 //! machine that turns check results into up/down and weight decisions. The
 //! rest is private: pure parts `http`, `icmp` and `load`; IO parts `ping`
@@ -43,6 +44,7 @@ mod load;
 pub mod matcher;
 mod ping;
 pub mod probe;
+mod route;
 // The only module that starts processes (a choke point, `clippy.toml`).
 #[allow(clippy::disallowed_methods)]
 mod spawn;

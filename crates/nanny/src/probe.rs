@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crate::http;
 use crate::load::parse_load;
 use crate::matcher::{Expect, Verdict};
 use crate::ping::PingProbe;
+use crate::route::Route;
 use crate::spawn::{Dying, Running};
 
 /// Token of a check's socket.
@@ -200,23 +201,31 @@ pub struct ProgramProbe {
 impl Probe {
     /// Starts `check` against `addr`. `Err` is an outcome known at once (a
     /// failure to start, or [`Check::None`]'s success).
-    pub fn start(check: &Check, addr: SocketAddr, registry: &Registry) -> Result<Probe, Outcome> {
+    pub fn start(
+        check: &Check,
+        addr: SocketAddr,
+        route: &Route,
+        registry: &Registry,
+    ) -> Result<Probe, Outcome> {
         match check {
             Check::Connect { tls } => {
-                StreamProbe::start(addr, tls, Vec::new(), Reply::None, registry)
+                StreamProbe::start(addr, route, tls, Vec::new(), Reply::None, registry)
             }
             Check::SendExpect { send, expect, tls } => {
                 let reply = expect.clone().map_or(Reply::None, Reply::Expect);
-                StreamProbe::start(addr, tls, send.clone(), reply, registry)
+                StreamProbe::start(addr, route, tls, send.clone(), reply, registry)
             }
             Check::Http { path, host, statuses, body, tls } => StreamProbe::start(
                 addr,
+                route,
                 tls,
                 http::request(path, host),
                 Reply::Http { statuses: statuses.clone(), body: body.clone() },
                 registry,
             ),
-            Check::Udp { send, expect } => UdpProbe::start(addr, send, expect.clone(), registry),
+            Check::Udp { send, expect } => {
+                UdpProbe::start(addr, route, send, expect.clone(), registry)
+            }
             Check::Program { argv, expect } => {
                 ProgramProbe::start(argv, expect.clone(), false, registry)
             }
@@ -232,7 +241,7 @@ impl Probe {
             Check::Ping { count, socket } => {
                 PingProbe::start(socket, addr.ip(), *count, registry).map(Probe::Ping)
             }
-            Check::Dns(q) => DnsProbe::start(q, addr, registry).map(Probe::Dns),
+            Check::Dns(q) => DnsProbe::start(q, addr, route, registry).map(Probe::Dns),
             Check::None => Err(Outcome::up("no check configured: always up")),
         }
     }
@@ -290,13 +299,14 @@ fn would_block(e: &io::Error) -> bool {
 impl StreamProbe {
     fn start(
         addr: SocketAddr,
+        route: &Route,
         tls: &Option<Tls>,
         send: Vec<u8>,
         reply: Reply,
         registry: &Registry,
     ) -> Result<Probe, Outcome> {
-        let mut sock = TcpStream::connect(addr)
-            .map_err(|e| Outcome::down(format!("connect to {addr}: {e}")))?;
+        let mut sock =
+            route.tcp(addr).map_err(|e| Outcome::down(format!("connect to {addr}: {e}")))?;
         registry
             .register(&mut sock, SOCKET, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Outcome::down(format!("register socket: {e}")))?;
@@ -505,17 +515,13 @@ fn shown(b: &[u8]) -> String {
 impl UdpProbe {
     fn start(
         addr: SocketAddr,
+        route: &Route,
         send: &[u8],
         expect: Option<Expect>,
         registry: &Registry,
     ) -> Result<Probe, Outcome> {
-        let local: SocketAddr = match addr.ip() {
-            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
         let fail = |e: io::Error| Outcome::down(format!("UDP to {addr}: {e}"));
-        let mut sock = UdpSocket::bind(local).map_err(fail)?;
-        sock.connect(addr).map_err(fail)?;
+        let mut sock = route.udp(addr).map_err(fail)?;
         registry.register(&mut sock, SOCKET, Interest::READABLE).map_err(fail)?;
         match sock.send(send) {
             Ok(_) => {}
@@ -639,7 +645,7 @@ pub fn check_once(check: &Check, addr: SocketAddr, timeout: Duration) -> io::Res
     let start = Instant::now();
     let deadline = start + timeout;
     let mut dying = Vec::new();
-    let outcome = match Probe::start(check, addr, poll.registry()) {
+    let outcome = match Probe::start(check, addr, &Route::Direct, poll.registry()) {
         Err(o) => o,
         Ok(mut probe) => loop {
             let now = Instant::now();

@@ -209,7 +209,13 @@ impl Settings {
             },
             lvsd: c.paths.lvsd.clone(),
             ipvsadm: c.paths.ipvsadm.clone(),
-            syncdaemon: c.sync_daemon.as_ref().map(|y| (y.interface.clone(), y.sync_id)),
+            // With `both`, lvsd runs master and backup on every router,
+            // whatever the role: pulse has no daemon to follow its role.
+            syncdaemon: c
+                .sync_daemon
+                .as_ref()
+                .filter(|y| !y.both)
+                .map(|y| (y.interface.clone(), y.sync_id)),
             standby: c.standby,
             monitor_links: c.monitor_links,
             control_socket: CONTROL_SOCKET.into(),

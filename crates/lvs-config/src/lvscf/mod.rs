@@ -148,6 +148,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
     let sync_daemon = syncdaemon.then(|| SyncDaemon {
         interface: syncd_iface.unwrap_or_else(|| "eth0".to_owned()),
         sync_id: syncd_id.unwrap_or(0),
+        both: false,
     });
     let monitor_links = r
         .int(f.take("monitor_links"), (g, "monitor_links"), i64::MIN, i64::MAX)
@@ -220,6 +221,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink) -> Option<Config> {
         }),
         sync_daemon,
         ipvs_timeouts,
+        ipvs_sloppy: IpvsSloppy::default(),
         active_cmd,
         inactive_cmd,
         monitor_links,

@@ -34,6 +34,34 @@ pub struct HealthCheck {
     /// Load source for dynamic weights (piranha `load_monitor`).
     #[serde(default)]
     pub load_monitor: LoadMonitor,
+    /// Where the probe goes: `server` (the default) checks the real
+    /// server's own address; `vip` sends it to the virtual IP and port
+    /// through IPVS to exactly this real server (a private firewall-mark
+    /// service per real server, selected with `SO_MARK`), as Seesaw and
+    /// Katran do, so that a real server that lost the VIP on its loopback
+    /// or its tunnel endpoint is seen as down although its own address
+    /// answers. Direct routing and tunnel services only, with a
+    /// `connect`, `http` or `dns` check. YAML only.
+    #[serde(default, skip_serializing_if = "CheckVia::is_server")]
+    pub via: CheckVia,
+}
+
+/// Where a check's probe is sent ([`HealthCheck::via`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVia {
+    /// To the real server's own address and port.
+    #[default]
+    Server,
+    /// To the virtual IP and port, through IPVS to this real server.
+    Vip,
+}
+
+impl CheckVia {
+    /// The default, which the YAML writer leaves out.
+    pub fn is_server(&self) -> bool {
+        *self == CheckVia::Server
+    }
 }
 
 fn default_interval() -> Millis {
@@ -53,6 +81,7 @@ impl Default for HealthCheck {
             retries: 0,
             quiesce: false,
             load_monitor: LoadMonitor::None,
+            via: CheckVia::Server,
         }
     }
 }

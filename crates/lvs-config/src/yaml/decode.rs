@@ -86,6 +86,8 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
     let sync_daemon = m.get(sink, "sync_daemon").and_then(|(n, p)| sync_daemon(sink, n, p));
     let ipvs_timeouts =
         m.get(sink, "ipvs_timeouts").and_then(|(n, p)| timeouts(sink, n, p)).unwrap_or_default();
+    let ipvs_sloppy =
+        m.get(sink, "ipvs_sloppy").and_then(|(n, p)| sloppy(sink, n, p)).unwrap_or_default();
     let active_cmd = m.get(sink, "active_cmd").and_then(|(n, _)| nonempty(sink, n, "active_cmd"));
     let inactive_cmd =
         m.get(sink, "inactive_cmd").and_then(|(n, _)| nonempty(sink, n, "inactive_cmd"));
@@ -152,6 +154,7 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
         nat_router,
         sync_daemon,
         ipvs_timeouts,
+        ipvs_sloppy,
         active_cmd,
         inactive_cmd,
         monitor_links,
@@ -290,6 +293,7 @@ pub(super) fn sync_daemon(sink: &mut Sink, n: Node, path: Loc) -> Option<SyncDae
             .get(sink, "sync_id")
             .and_then(|(n, _)| uint(sink, n, "sync_id", 255))
             .map_or(0, |v| v as u8),
+        both: m.get(sink, "both").and_then(|(n, _)| boolean(sink, n, "both")).unwrap_or(false),
     };
     m.finish(sink, "`sync_daemon`");
     Some(s)
@@ -305,6 +309,16 @@ pub(super) fn timeouts(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsTimeou
     };
     m.finish(sink, "`ipvs_timeouts`");
     Some(t)
+}
+
+pub(super) fn sloppy(sink: &mut Sink, n: Node, path: Loc) -> Option<IpvsSloppy> {
+    let mut m = Map::new(sink, n, path, "`ipvs_sloppy`")?;
+    let s = IpvsSloppy {
+        tcp: m.get(sink, "tcp").and_then(|(n, _)| boolean(sink, n, "tcp")),
+        sctp: m.get(sink, "sctp").and_then(|(n, _)| boolean(sink, n, "sctp")),
+    };
+    m.finish(sink, "`ipvs_sloppy`");
+    Some(s)
 }
 
 pub(super) fn paths(sink: &mut Sink, n: Node, path: Loc) -> Option<Paths> {

@@ -128,7 +128,16 @@ fn health_check() -> impl Strategy<Value = HealthCheck> {
         load_monitor(),
     )
         .prop_map(|(kind, interval, timeout, reentry, retries, quiesce, load_monitor)| {
-            HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor }
+            HealthCheck {
+                kind,
+                interval,
+                timeout,
+                reentry,
+                retries,
+                quiesce,
+                load_monitor,
+                via: CheckVia::Server,
+            }
         })
 }
 
@@ -374,8 +383,13 @@ pub fn config() -> impl Strategy<Value = Config> {
                         interface,
                         netmask,
                     }),
-                    sync_daemon: sync.map(|(interface, sync_id)| SyncDaemon { interface, sync_id }),
+                    sync_daemon: sync.map(|(interface, sync_id)| SyncDaemon {
+                        interface,
+                        sync_id,
+                        both: false,
+                    }),
                     ipvs_timeouts: IpvsTimeouts { tcp, tcpfin, udp },
+                    ipvs_sloppy: IpvsSloppy::default(),
                     active_cmd,
                     inactive_cmd,
                     monitor_links,
@@ -443,6 +457,7 @@ fn cf_check(vport: u16, with_load: bool) -> impl Strategy<Value = HealthCheck> {
                 retries: 0,
                 quiesce: quiesce && with_load,
                 load_monitor: if with_load { load } else { LoadMonitor::None },
+                via: CheckVia::Server,
             }
         },
     )
@@ -620,8 +635,13 @@ pub fn cf_config() -> impl Strategy<Value = Config> {
                     interface,
                     netmask,
                 }),
-                sync_daemon: sync.map(|(interface, sync_id)| SyncDaemon { interface, sync_id }),
+                sync_daemon: sync.map(|(interface, sync_id)| SyncDaemon {
+                    interface,
+                    sync_id,
+                    both: false,
+                }),
                 ipvs_timeouts: IpvsTimeouts { tcp, tcpfin, udp },
+                ipvs_sloppy: IpvsSloppy::default(),
                 active_cmd,
                 inactive_cmd,
                 monitor_links,

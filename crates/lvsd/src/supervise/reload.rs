@@ -43,7 +43,7 @@ impl<K: IpvsTable> Supervisor<K> {
             return;
         }
         let t1 = Instant::now();
-        let new = spec::build(&config, self.nanny_opts);
+        let new = spec::build_keeping(&config, self.nanny_opts, &self.engine.spec.marks);
         let build = t1.elapsed();
         for w in &new.warnings {
             log::warn!("{w}");
@@ -69,8 +69,16 @@ impl<K: IpvsTable> Supervisor<K> {
                 log::error!("reload: {m}");
             }
         }
+        let host = (self.engine.spec.host.clone(), new.host.clone());
         let stats = self.engine.reload(new);
         let t2 = Instant::now();
+        crate::host::apply(&host.1, Some(&host.0));
+        if host.0.sync_both != host.1.sync_both {
+            for m in self.engine.sync_daemons(host.1.sync_both.as_ref(), host.0.sync_both.as_ref())
+            {
+                log::error!("reload: {m}");
+            }
+        }
         if self.overrides.is_some() {
             self.overrides = Some(config.paths.overrides.clone());
         }

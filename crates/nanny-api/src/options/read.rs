@@ -15,6 +15,7 @@ use crate::load::LoadCmd;
 pub(super) struct Raw {
     server: Option<IpAddr>,
     vip: Option<IpAddr>,
+    via_mark: Option<u32>,
     port: Option<u16>,
     rport: Option<u16>,
     fwmark: u32,
@@ -75,6 +76,7 @@ impl Raw {
             match arg {
                 Short('h') | Long("server") => r.server = Some(ip(&value(&mut p)?)?),
                 Short('V') | Long("virtaddress") => r.vip = Some(ip(&value(&mut p)?)?),
+                Long("via-mark") => r.via_mark = Some(num(&name, &value(&mut p)?)?),
                 Short('p') | Long("port") => r.port = Some(num(&name, &value(&mut p)?)?),
                 Short('r') | Long("rport") => r.rport = Some(num(&name, &value(&mut p)?)?),
                 Short('f') | Long("fwmark") => r.fwmark = num(&name, &value(&mut p)?)?,
@@ -199,6 +201,23 @@ impl Raw {
         if self.udp && http {
             return Err(ArgsError::Conflict("--http with --udp".into()));
         }
+        if self.via_mark.is_some() {
+            if self.vip.is_none() {
+                return Err(ArgsError::Conflict(
+                    "--via-mark needs -V: the probe is sent to the virtual address".into(),
+                ));
+            }
+            if self.program.is_some()
+                || self.agent.is_some()
+                || self.always_up
+                || self.ping.is_some()
+            {
+                return Err(ArgsError::Conflict(
+                    "--via-mark needs a connect, send/expect, HTTP or DNS check: programs, --always-up and --ping send nothing through IPVS"
+                        .into(),
+                ));
+            }
+        }
         let tls = self.tls.then(|| TlsOptions { name: self.tls_name.clone() });
         let check = if let Some(command) = self.program {
             CheckOptions::Program { command, expect: self.expect, suppress: self.suppress }
@@ -237,6 +256,7 @@ impl Raw {
             agent_up: self.agent_up,
             agent_down: self.agent_down,
             vip: self.vip,
+            via_mark: self.via_mark,
             method: self.method.unwrap_or_default(),
             interval: self.interval,
             timeout: self.timeout,

@@ -61,6 +61,10 @@ fn errors() {
         &["-h", "10.0.0.1", "--ping-count", "0"],
         &["-h", "10.0.0.1", "--dns-record", "A"],
         &["-h", "10.0.0.1", "stray"],
+        &["-h", "10.0.0.1", "--via-mark", "5"],
+        &["-h", "10.0.0.1", "-V", "192.0.2.10", "--via-mark", "5", "--ping"],
+        &["-h", "10.0.0.1", "-V", "192.0.2.10", "--via-mark", "5", "-e", "x"],
+        &["-h", "10.0.0.1", "-V", "192.0.2.10", "--via-mark", "-1"],
     ] {
         assert!(NannyOptions::from_args(bad.iter().copied()).is_err(), "{bad:?}");
     }
@@ -100,6 +104,8 @@ fn the_command_lines_lvsd_and_pulse_write_are_fixed_points() {
          --alive 5.000 --report",
         "-h 10.0.0.1 -p 53 -r 53 --dns www.example.com --dns-record AAAA -t 10 --timeout 10 \
          -a 180 --retries 0 -w 7 --alive 5.000 --report",
+        "-h 10.0.0.1 -p 80 -r 80 --http-path / --http-status 200 -V 192.0.2.10 \
+         --via-mark 1280704512 -t 1 --timeout 1 -a 180 --retries 0 -w 1 --alive 1 --report",
         "-h 207.175.44.242 -p 1010 -r 1010 -T -s GET -x HTTP -t 10.000 --timeout 10.000 \
          -a 10.000 --retries 0 -w 1 --no-slow-start --alive 5.000 --report",
     ] {
@@ -203,6 +209,7 @@ fn options() -> impl Strategy<Value = NannyOptions> {
         proptest::option::of(secs_any(true)),
         proptest::option::of(secs_any(true)),
     );
+    let via = proptest::option::of(any::<u32>());
     let rest = (
         proptest::option::of(any::<u32>()),
         proptest::option::of(any::<u32>()),
@@ -213,13 +220,25 @@ fn options() -> impl Strategy<Value = NannyOptions> {
         prop_oneof![Just(Mode::Ipvs), Just(Mode::Report), Just(Mode::NoRun)],
         any::<bool>(),
     );
-    (head, times, rest).prop_map(|(h, t, r)| {
+    (head, times, rest, via).prop_map(|(h, t, r, via)| {
         let mut o = NannyOptions::new(h.0);
         (o.port, o.rport, o.fwmark, o.udp, o.check) = (h.1, h.2, h.3, h.4, h.5);
         (o.agent_up, o.agent_down, o.vip, o.method) = (h.6, h.7, h.8, h.9);
         (o.interval, o.timeout, o.reentry, o.adjust, o.alive) = t;
         (o.retries, o.weight, o.scale, o.quiesce, o.no_slow_start) = (r.0, r.1, r.2, r.3, r.4);
         (o.load, o.mode, o.verbose) = (r.5, r.6, r.7);
+        // A mark goes with a virtual address and a check that sends
+        // something through IPVS; other values have no command line.
+        o.via_mark = via.filter(|_| {
+            o.vip.is_some()
+                && !matches!(
+                    o.check,
+                    CheckOptions::Program { .. }
+                        | CheckOptions::Agent { .. }
+                        | CheckOptions::AlwaysUp
+                        | CheckOptions::Ping { .. }
+                )
+        });
         // UDP excludes TLS and HTTP: such values have no command line.
         if o.udp {
             match &mut o.check {

@@ -41,6 +41,12 @@ pub(super) fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> 
         .get(sink, "load_monitor")
         .and_then(|(n, _)| choice(sink, n, "load_monitor", values::LOAD))
         .unwrap_or_default();
+    let via = m
+        .get(sink, "via")
+        .and_then(|(n, _)| {
+            choice(sink, n, "via", &[("server", CheckVia::Server), ("vip", CheckVia::Vip)])
+        })
+        .unwrap_or_default();
     let opt_str = |m: &mut Map, sink: &mut Sink, key: &'static str| {
         m.get(sink, key).and_then(|(n, _)| string(sink, n, key))
     };
@@ -115,5 +121,5 @@ pub(super) fn check(sink: &mut Sink, n: Node, path: Loc) -> Option<HealthCheck> 
         CheckKind::None => "a `none` check",
     };
     m.finish(sink, kind_what);
-    Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor })
+    Some(HealthCheck { kind, interval, timeout, reentry, retries, quiesce, load_monitor, via })
 }
