@@ -98,6 +98,13 @@ pub struct ServiceSpec {
     pub min_up: Option<MinUp>,
     /// How long a drained real server may keep connections.
     pub drain_timeout: Duration,
+    /// ECMP directors with a consistent scheduler (`mh`, `sh`, `dh`):
+    /// every real server is in the table from the start, at weight 0
+    /// while its check has not passed, instead of out. The schedulers
+    /// build their lookup from the destinations in the order they were
+    /// added, so every director, and one that returns, hashes a flow to
+    /// the same real server.
+    pub hold_at_zero: bool,
 }
 
 /// Everything lvsd keeps for one configuration.
@@ -272,6 +279,11 @@ fn nanny_args(
     Some(o.to_args())
 }
 
+/// The schedulers that pick the same real server for a flow on every
+/// director given the same destinations (Maglev, source and destination
+/// hashing).
+pub const CONSISTENT_SCHEDULERS: [&str; 3] = ["mh", "sh", "dh"];
+
 /// Works out what lvsd keeps for a configuration.
 pub fn build(config: &Config, opts: NannyOptions) -> Spec {
     let mut spec = Spec {
@@ -348,6 +360,8 @@ pub fn build(config: &Config, opts: NannyOptions) -> Spec {
                 id: ServiceId::of(vs),
                 min_up: vs.min_up,
                 drain_timeout: vs.drain_timeout.to_duration(),
+                hold_at_zero: config.routers.is_ecmp()
+                    && CONSISTENT_SCHEDULERS.contains(&vs.scheduler.0.as_str()),
             },
         );
     }
@@ -476,6 +490,48 @@ virtual off {
         assert_eq!(e.dests.values().next().unwrap().weight, 4);
     }
 
+    /// Issue 22: ECMP directors with `mh` keep every real server in the
+    /// table from the start, at weight 0 until its check passes, so that
+    /// every director's Maglev table is built from the same destinations
+    /// in the same order; with another scheduler, or a pair, a server that
+    /// is not up is out as before.
+    #[test]
+    fn ecmp_consistent_schedulers_hold_servers_at_zero() {
+        let text = |routers: &str, sched: &str| {
+            format!(
+                "routers:\n{routers}\nvirtual_services:\n  - name: v\n    vip: {{ address: 10.0.100.1, interface: lo }}\n\
+                 scheduler: {sched}\n    real_servers:\n      - {{ name: a, address: 10.0.0.11, weight: 3 }}\n\
+                 - {{ name: b, address: 10.0.0.12 }}\n"
+            )
+            .replace("\nscheduler", "\n    scheduler")
+            .replace("\n- {", "\n      - {")
+        };
+        let ecmp = "  ecmp: [{ name: d1, address: 10.0.0.1 }]";
+        let pair = "  primary: { address: 10.0.0.1 }\nheartbeat: { protocol: piranha }";
+        let spec_of = |t: String| {
+            let (c, d) = lvs_config::parse_str(&t, "t.yaml", lvs_config::Format::Yaml);
+            build(&c.unwrap_or_else(|| panic!("{d:?}")), NannyOptions::default())
+        };
+        let s = spec_of(text(ecmp, "mh"));
+        let v = s.services.values().next().unwrap();
+        assert!(v.hold_at_zero);
+        let (a, b) = (nanny_of(&s, "10.0.0.11"), nanny_of(&s, "10.0.0.12"));
+        let mut r = BTreeMap::new();
+        let weights = |r: &BTreeMap<NannyKey, Report>| {
+            let e = desired_service(v, r, None);
+            assert!(in_sync(v, r, &e), "the planner and in_sync agree");
+            e.dests.values().map(|d| d.weight).collect::<Vec<_>>()
+        };
+        assert_eq!(weights(&r), [0, 0], "unknown: in at 0");
+        r.insert(a.clone(), Report::Up(3));
+        r.insert(b, Report::Removed);
+        assert_eq!(weights(&r), [3, 0], "a failed server stays in at 0");
+        for (routers, sched) in [(ecmp, "wlc"), (pair, "mh")] {
+            let s = spec_of(text(routers, sched));
+            assert!(!s.services.values().next().unwrap().hold_at_zero, "{routers} {sched}");
+        }
+    }
+
     fn yaml_spec(check: &str, extra: &str) -> Spec {
         let text = format!(
             "routers:\n  primary:\n    address: 192.0.2.1\nheartbeat: {{ protocol: piranha }}\n\
@@ -596,6 +652,7 @@ virtual_services:\n  - name: v\n    vip: {{ address: 192.0.2.10, interface: eth0
                 id: ServiceId::Tcp("192.0.2.10:80".parse().unwrap()),
                 min_up: None,
                 drain_timeout: Duration::from_secs(300),
+                hold_at_zero: false,
             };
             for sched in ["wlc", "rr"] {
                 for ra in reports {

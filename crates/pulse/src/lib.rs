@@ -7,6 +7,7 @@
 //! - [`freshness`]: clock-free proof that a heartbeat is recent (echoes of
 //!   our own sequence numbers), pure.
 //! - [`machine`]: the failover state machine, a pure `step`.
+//! - [`ecmp`]: which VIPs an ECMP director announces, pure.
 //! - [`settings`]: pulse's settings file, parsed and validated purely;
 //!   [`fos`]: the failover services (`service = fos`) within them.
 //! - [`control`]: the control protocol (requests, status text and JSON).
@@ -30,6 +31,7 @@
 
 pub mod control;
 pub mod control_server;
+pub mod ecmp;
 pub mod event_loop;
 pub mod event_stream;
 pub mod events;
