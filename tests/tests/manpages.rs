@@ -178,7 +178,16 @@ fn full_models() -> Vec<Config> {
     };
     let mut pool = config.clone();
     pool.routers = Routers::Pool { pool: vec![router(1), router(2)] };
-    vec![config, pool]
+    let mut ecmp = config.clone();
+    ecmp.routers = Routers::Ecmp {
+        ecmp: vec![lvs_config::EcmpRouter {
+            name: "lvs1".into(),
+            address: "192.0.2.1".parse().expect("ip"),
+        }],
+        route_table: 100,
+        min_servers: 1,
+    };
+    vec![config, pool, ecmp]
 }
 
 /// Every key path of a YAML value: `a.b`, `a[].b`.

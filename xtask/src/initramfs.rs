@@ -72,6 +72,9 @@ const TOOLS: &[(&str, &str)] = &[
     ("strace", "/usr/bin/strace"),
     // The reference for `cargo xtask bench` (VRRP failover, checkers, table).
     ("keepalived", "/usr/sbin/keepalived"),
+    // BGP and BFD of the ECMP suite (tests/vm/ecmp.rs).
+    ("bird", "/usr/sbin/bird"),
+    ("birdc", "/usr/sbin/birdc"),
 ];
 
 /// What goes into one image.

@@ -3,7 +3,8 @@
 //!
 //! Commands:
 //! - `demo`: boots the test VM with a whole LVS-NAT cluster (two routers,
-//!   three real servers, a client) and prints its timeline (`demo.rs`).
+//!   three real servers, a client) and prints its timeline (`demo.rs`);
+//!   `demo --ecmp` the ECMP directors' scenario.
 //! - `test`: the whole test suite, exactly what CI runs: `cargo fmt --check`,
 //!   `cargo clippy --workspace --all-targets -- -D warnings` (and the same for
 //!   the in-guest suites, `--features vm`), host `cargo test --workspace`,
@@ -85,7 +86,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo                      boot a whole LVS-NAT cluster in the VM and print its timeline
+  demo [--ecmp]             boot a whole LVS-NAT cluster (or three ECMP directors behind
+                            BIRD) in the VM and print its timeline
   test                      everything CI runs (fmt, clippy, host tests, package, VM tests)
   dist [--check]            build the Debian package (release binaries) into target/dist/;
                             --check: lintian, man page lint, unit checks, install test
@@ -125,8 +127,12 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("demo") => {
-            no_args(&rest)?;
-            demo::run()?;
+            let ecmp = match rest.as_slice() {
+                [] => false,
+                [flag] if flag == "--ecmp" => true,
+                _ => bail!("usage: cargo xtask demo [--ecmp]"),
+            };
+            demo::run(ecmp)?;
             Ok(ExitCode::SUCCESS)
         }
         Some("vm-assets") => {

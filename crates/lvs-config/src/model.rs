@@ -42,7 +42,8 @@ pub struct Config {
     /// Configuration serial number, informational (piranha `serial_no`).
     #[serde(default)]
     pub serial_no: u64,
-    /// The routers of the cluster: a primary/backup pair or an ordered pool.
+    /// The routers of the cluster: a primary/backup pair, an ordered pool
+    /// or ECMP directors.
     pub routers: Routers,
     /// Whether the backup routers take over at all (piranha `backup_active`).
     /// When false, no heartbeats are sent and a backup's pulse exits.
@@ -128,13 +129,16 @@ pub(super) fn yes() -> bool {
     true
 }
 
+/// The schedulers that pick the same real server for a flow on every
+/// director given the same destinations (Maglev, source and destination
+/// hashing): the ones active-active routers may use.
+pub const CONSISTENT_SCHEDULERS: [&str; 3] = ["mh", "sh", "dh"];
+
 impl Config {
-    /// Whether the routers are active-active behind ECMP. The ECMP mode
-    /// will make this `matches!(self.routers, Routers::Ecmp { .. })`; until
-    /// then no configuration is one, and its rules (`validate/ecmp.rs`)
-    /// are tested by calling the validator as if it were.
+    /// Whether the routers are active-active behind ECMP (`routers: {
+    /// ecmp: [...] }`); the rules of `validate/ecmp.rs` hold then.
     pub fn ecmp(&self) -> bool {
-        false
+        self.routers.is_ecmp()
     }
 
     /// Whether lvsd sets `sloppy_tcp`, and to what: `None` leaves the
@@ -197,15 +201,61 @@ pub enum Routers {
         /// Routers in election order.
         pool: Vec<Router>,
     },
+    /// Active-active directors behind the upstream router's ECMP: every
+    /// director that is fit serves at once. Each keeps the VIPs on a
+    /// local interface that does not answer ARP (`lo` or a dummy; never
+    /// gratuitously ARPed) and announces a host route per VIP in a kernel
+    /// table that BIRD exports over BGP, only while lvsd's table is ready
+    /// and each virtual service of the VIP has `min_servers` real servers
+    /// up (`etc/bird-ecmp.conf`). No heartbeats. YAML only.
+    Ecmp {
+        /// The directors; each finds itself by owning its address.
+        ecmp: Vec<EcmpRouter>,
+        /// The kernel routing table pulse writes the VIP routes to and
+        /// BIRD's `protocol kernel` learns them from (default 100; not
+        /// 0, 253, 254 or 255, the kernel's own).
+        #[serde(default = "default_route_table")]
+        route_table: u32,
+        /// Real servers up, in every virtual service of a VIP, for the
+        /// VIP to be announced (default 1): a VIP below it is withdrawn,
+        /// alone, so the upstream sends its flows to other directors.
+        #[serde(default = "default_min_servers")]
+        min_servers: u32,
+    },
+}
+
+fn default_route_table() -> u32 {
+    100
+}
+
+fn default_min_servers() -> u32 {
+    1
+}
+
+/// One director of an ECMP group (`routers.ecmp[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcmpRouter {
+    /// Its name, unique in the group (`pulse --node NAME`, logs, status).
+    pub name: String,
+    /// Its own address: owning it identifies the director.
+    pub address: IpAddr,
 }
 
 impl Routers {
-    /// All routers, in order (primary first for a pair).
+    /// The routers that heartbeat, in order (primary first for a pair);
+    /// none for ECMP directors, which do not.
     pub fn all(&self) -> Vec<&Router> {
         match self {
             Routers::Pair { primary, backup } => std::iter::once(primary).chain(backup).collect(),
             Routers::Pool { pool } => pool.iter().collect(),
+            Routers::Ecmp { .. } => Vec::new(),
         }
+    }
+
+    /// Whether these are ECMP directors (active-active).
+    pub fn is_ecmp(&self) -> bool {
+        matches!(self, Routers::Ecmp { .. })
     }
 }
 

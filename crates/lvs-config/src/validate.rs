@@ -310,6 +310,9 @@ fn routers(c: &Config, sink: &mut Sink, heartbeat_rule: &dyn Fn(&mut Sink, &str,
             }
             pool.iter().enumerate().map(|(i, r)| (pool_path.item(i), r)).collect()
         }
+        Routers::Ecmp { ecmp, route_table, min_servers } => {
+            return ecmp_routers(c, sink, ecmp, *route_table, *min_servers);
+        }
     };
     let mut seen = HashSet::new();
     let first_fam = list.first().map(|(_, r)| r.address.is_ipv6());
@@ -358,6 +361,67 @@ fn routers(c: &Config, sink: &mut Sink, heartbeat_rule: &dyn Fn(&mut Sink, &str,
                 sink,
                 &p.to_string(),
                 "either every router has a private heartbeat address or none has".to_owned(),
+            );
+        }
+    }
+}
+
+/// Kernel tables pulse must not write VIP routes to: unspecified,
+/// default, main and local.
+const RESERVED_TABLES: [u32; 4] = [0, 253, 254, 255];
+
+/// The ECMP directors: names and addresses unique, a table of our own, a
+/// threshold of at least one server, and VIPs that are host addresses
+/// (each announced as a /32 or /128).
+fn ecmp_routers(c: &Config, sink: &mut Sink, list: &[EcmpRouter], table: u32, min: u32) {
+    let path = Path::Key("routers.ecmp");
+    if list.is_empty() {
+        sink.error(path.at(sink), "the ECMP group has no director");
+    }
+    let (mut names, mut addrs) = (HashSet::new(), HashSet::new());
+    for (i, r) in list.iter().enumerate() {
+        let p = path.item(i);
+        text(sink, p.field("name"), "`name`", &r.name);
+        if !names.insert(r.name.as_str()) {
+            sink.error(p.field("name").at(sink), format!("director {} is listed twice", r.name));
+        }
+        if r.address.is_unspecified() || r.address.is_multicast() {
+            sink.error(
+                p.field("address").at(sink),
+                format!("director address {} is not a unicast address", r.address),
+            );
+        } else if !addrs.insert(r.address) {
+            sink.error(
+                p.field("address").at(sink),
+                format!("director address {} is listed twice", r.address),
+            );
+        }
+    }
+    if RESERVED_TABLES.contains(&table) {
+        sink.error(
+            Path::Key("routers.route_table").at(sink),
+            format!("route table {table} is the kernel's own: pick one for the VIP routes alone (1-252)"),
+        );
+    }
+    if min == 0 {
+        sink.error(
+            Path::Key("routers.min_servers").at(sink),
+            "min_servers must be at least 1: a VIP with no real server up must be withdrawn",
+        );
+    }
+    if c.service == ServiceMode::Fos {
+        sink.error(
+            Path::Key("routers.ecmp").at(sink),
+            "ECMP directors run virtual services, not failover services",
+        );
+    }
+    let vs_path = Path::Key("virtual_services");
+    for (i, vs) in c.virtual_services.iter().enumerate().filter(|(_, v)| v.active) {
+        let max = if vs.vip.address.is_ipv6() { 128 } else { 32 };
+        if vs.vip.netmask.is_some_and(|m| m != max) {
+            sink.error(
+                vs_path.item(i).field("vip.netmask").at(sink),
+                format!("an ECMP VIP is a host address announced as /{max}: leave out netmask or make it {max}"),
             );
         }
     }

@@ -670,3 +670,47 @@ fn only_regular_files_are_read_and_reading_stops_at_the_limit() {
     assert!(t0.elapsed() < std::time::Duration::from_secs(5), "took {:?}", t0.elapsed());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 22: the ECMP directors' form reads next to the pair and the pool,
+/// and its mistakes are pointed at like theirs.
+#[test]
+fn ecmp_directors() {
+    let vs = "virtual_services:\n  - name: web\n    vip: { address: 10.0.100.1, interface: lo }\n    scheduler: mh\n    real_servers: [{ name: w, address: 10.0.0.11 }]\nnetwork: direct\n";
+    let good = format!(
+        "routers:\n  ecmp:\n    - {{ name: a, address: 10.0.0.1 }}\n    - {{ name: b, address: 10.0.0.2 }}\n  route_table: 7\n{vs}"
+    );
+    let (c, diags) = parse_str(&good, "t", Format::Yaml);
+    let c = c.unwrap_or_else(|| panic!("{diags:?}"));
+    let Routers::Ecmp { ecmp, route_table, min_servers } = &c.routers else { panic!("ecmp") };
+    assert_eq!((ecmp.len(), *route_table, *min_servers), (2, 7, 1));
+    assert_eq!(ecmp[1].name, "b");
+    assert!(c.routers.is_ecmp() && c.routers.all().is_empty(), "no router heartbeats");
+    // The writer's YAML reads back the same.
+    let (again, d) = parse_str(&to_yaml(&c), "t", Format::Yaml);
+    assert_eq!(again.as_ref(), Some(&c), "{d:?}");
+
+    let bad = format!(
+        "routers:\n  ecmp:\n    - {{ name: a, address: 10.0.0.1 }}\n    - {{ name: a, address: 10.0.0.1 }}\n  route_table: 254\n  min_servers: 0\n{}",
+        vs.replace("interface: lo }", "interface: lo, netmask: 24 }")
+    );
+    check(
+        Format::Yaml,
+        &bad,
+        &[
+            "4:15: director a is listed twice",
+            "4:27: director address 10.0.0.1 is listed twice",
+            "5:16: route table 254 is the kernel's own: pick one for the VIP routes alone (1-252)",
+            "6:16: min_servers must be at least 1: a VIP with no real server up must be withdrawn",
+            "9:57: an ECMP VIP is a host address announced as /32: leave out netmask or make it 32",
+        ],
+    );
+    check(
+        Format::Yaml,
+        &format!("routers:\n  ecmp: []\n  pool: [{{ address: 10.0.0.1 }}]\n{vs}"),
+        &[
+            "2:3: `routers`: use one of `ecmp`, `pool` or `primary`/`backup`",
+            "2:9: the ECMP group has no director",
+            "3:3: unknown key `pool` in `routers`",
+        ],
+    );
+}

@@ -5,6 +5,8 @@
 //! - [`route`]: default routes (lvs-node's NAT real servers).
 //! - [`LinkMonitor`]: link up/down events for `monitor_links`, as a
 //!   pollable fd.
+//! - [`vip_route`]: ECMP announcements, one blackhole host route per VIP
+//!   in a table of its own that BIRD exports.
 //! - [`frame`]: gratuitous ARP and unsolicited Neighbour Advertisement
 //!   frames, built and decoded as pure bytes.
 //! - [`Announcer`] and [`packet`]: sending (and capturing) those frames on
@@ -34,9 +36,11 @@ pub mod rtnl;
 // The raw system calls, `AF_PACKET` sockets among them (a choke point).
 #[allow(clippy::disallowed_methods)]
 mod sys;
+pub mod vip_route;
 
 pub use announce::{announcement_frame, Announcer, ArpForm};
 pub use error::{Error, Op, Result};
 pub use mac::{MacAddr, ParseMacError};
 pub use monitor::{LinkEvent, LinkMonitor, LinkState};
 pub use rtnl::{AddrInfo, LinkFlags, LinkInfo, OperState, Outcome, Rtnl, VipAddress};
+pub use vip_route::{VipRoute, PROTO_LVS};

@@ -84,8 +84,17 @@ impl Rtnl {
     /// # Errors
     /// The kernel's errno.
     pub fn default_routes(&mut self, v6: bool) -> Result<Vec<DefaultRoute>> {
+        Ok(self.routes(family(v6))?.iter().filter_map(default_route).collect())
+    }
+
+    /// Every route of one family, all tables (`ip [-6] route show table
+    /// all`), in the kernel's order.
+    ///
+    /// # Errors
+    /// The kernel's errno.
+    pub(crate) fn routes(&mut self, fam: RtAddrFamily) -> Result<Vec<Rtmsg>> {
         let msg = RtmsgBuilder::default()
-            .rtm_family(family(v6))
+            .rtm_family(fam)
             .rtm_dst_len(0)
             .rtm_src_len(0)
             .rtm_tos(0)
@@ -98,12 +107,9 @@ impl Rtnl {
         let bufs = self
             .request(Rtm::Getroute, NlmF::DUMP, msg)
             .map_err(|e| e.into_error(Op::ListRoutes, "*"))?;
-        let mut out = Vec::new();
-        for b in &bufs {
-            let m = decode::<Rtmsg>(b).map_err(|e| e.into_error(Op::ListRoutes, "*"))?;
-            out.extend(default_route(&m));
-        }
-        Ok(out)
+        bufs.iter()
+            .map(|b| decode::<Rtmsg>(b).map_err(|e| e.into_error(Op::ListRoutes, "*")))
+            .collect()
     }
 
     /// Makes `route` the default route of its family (`ip route replace

@@ -300,6 +300,9 @@ pub fn real_servers(
             Report::Removed => None,
             Report::Unknown => observed.and_then(|o| o.get(&k)).map(|d| d.weight),
         };
+        if spec.hold_at_zero {
+            weight = weight.or(Some(0));
+        }
         let operator_out = so.disabled || so.disabled_servers.contains(&k);
         if operator_out {
             continue;

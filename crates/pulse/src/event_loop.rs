@@ -34,6 +34,7 @@ pub use client::request;
 pub use open::random_boot_id;
 
 mod client;
+mod ecmp;
 mod links;
 mod open;
 
@@ -93,6 +94,8 @@ pub struct Daemon<H: Host> {
     watcher: Watcher,
     /// `--control events` readers, on a thread of their own.
     event_streams: EventStreams,
+    /// ECMP directors: the VIP routes this director announces.
+    ecmp: Option<ecmp::Ecmp>,
 }
 
 impl<H: Host> std::fmt::Debug for Daemon<H> {
@@ -118,6 +121,9 @@ impl<H: Host> Daemon<H> {
     /// Only if the poller itself fails.
     pub fn run(mut self) -> Result<(), RunError> {
         let r = self.serve();
+        if let Some(e) = &mut self.ecmp {
+            e.withdraw_all(&mut self.host);
+        }
         self.host.finish();
         r
     }
@@ -183,7 +189,10 @@ impl<H: Host> Daemon<H> {
     fn serve(&mut self) -> Result<(), RunError> {
         let mut events = Events::with_capacity(64);
         let vips = self.machine.config().vips.clone();
-        self.host.prepare_announcements(&vips);
+        // ECMP VIPs sit on a non-ARPing interface and are never announced.
+        if self.ecmp.is_none() {
+            self.host.prepare_announcements(&vips);
+        }
         if let Some(h) = &mut self.http {
             // Here, not at bind: `prepare` runs before pulse daemonizes.
             h.serve().map_err(|source| RunError::Http { addr: h.local_addr(), source })?;
@@ -284,7 +293,18 @@ impl<H: Host> Daemon<H> {
         if ready != self.machine.lvsd_ready() && self.handle(Event::LvsdReady(ready)) {
             return true;
         }
-        self.handle(Event::Tick)
+        let exit = self.handle(Event::Tick);
+        self.ecmp_turn();
+        exit
+    }
+
+    /// ECMP: the VIP routes as fitness is now (`event_loop/ecmp.rs`).
+    fn ecmp_turn(&mut self) {
+        if let Some(e) = &mut self.ecmp {
+            let role = self.machine.status(Instant::now()).role;
+            let report = self.lvsd_view.as_ref().map(|v| &v.report);
+            e.turn(&mut self.host, role, report, Instant::now());
+        }
     }
 
     /// The end of a turn that slept until `deadline` and woke at `woke`,
@@ -376,7 +396,17 @@ impl<H: Host> Daemon<H> {
                 Action::RunActiveCmd => self.host.run_command(CommandKind::Active),
                 Action::RunInactiveCmd => self.host.run_command(CommandKind::Inactive),
                 Action::VipsUp(v) => self.host.vips_up(&v),
-                Action::VipsDown(v) => self.host.vips_down(&v),
+                Action::VipsDown(v) => {
+                    // ECMP: the routes go first (the worker keeps the
+                    // order), so the upstream stops sending before the
+                    // VIPs leave `lo`.
+                    if let Some(e) = &mut self.ecmp {
+                        e.withdraw_all(&mut self.host);
+                    }
+                    self.host.vips_down(&v)
+                }
+                // ECMP directors never ARP for their VIPs (on `lo`).
+                Action::GratuitousArp(_) if self.ecmp.is_some() => Ok(()),
                 Action::GratuitousArp(v) => self.host.gratuitous_arp(&v),
                 Action::StartLvsd => self.host.start_lvsd(),
                 Action::StopLvsd => {
@@ -471,9 +501,18 @@ impl<H: Host> Daemon<H> {
         }
         self.links = links;
         self.host.reconfigure(l.host);
+        match (&mut self.ecmp, l.settings.ecmp) {
+            (Some(e), Some(s)) => e.reconfigure(s, &mut self.host),
+            (None, None) => {}
+            _ => log::warn!(
+                "a change between ECMP and a pair or pool takes effect only after a restart"
+            ),
+        }
         let sharing = sharing(&l.machine);
         self.operator.reconfigure(l.catalog, l.overrides, l.me, sharing);
-        self.host.prepare_announcements(&l.machine.vips);
+        if self.ecmp.is_none() {
+            self.host.prepare_announcements(&l.machine.vips);
+        }
         self.handle(Event::Reconfigured(Box::new(l.machine)))
     }
 

@@ -63,6 +63,14 @@ pub enum HostError {
         /// The lvs-net error (kernel errno kept).
         source: lvs_net::Error,
     },
+    /// An ECMP VIP route could not be listed, added or removed.
+    #[error("VIP routes in table {table}: {source}")]
+    Routes {
+        /// The kernel table.
+        table: u32,
+        /// The lvs-net error (kernel errno kept).
+        source: lvs_net::Error,
+    },
     /// An announcement could not be sent (the interface is gone or down,
     /// no `CAP_NET_RAW`, the kernel refused the frame).
     #[error("announcing {addrs} on {dev}: {source}")]
@@ -99,6 +107,13 @@ pub trait Host {
     /// failure on one interface does not keep the others from being
     /// announced.
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError>;
+    /// ECMP: makes our VIP routes in kernel table `table` exactly `vips`
+    /// (adds the missing, removes the others of our protocol, stale ones
+    /// from a crashed run included). Done on the network worker like the
+    /// VIP changes; errors are logged there.
+    fn vip_routes(&mut self, _table: u32, _vips: &[IpAddr]) -> Result<(), HostError> {
+        Ok(())
+    }
     /// Gets ready to announce `vips` (best effort, nothing is sent), so
     /// that a later takeover's first announcement needs no set-up.
     fn prepare_announcements(&mut self, vips: &[Vip]);
@@ -255,6 +270,10 @@ impl Host for RealHost {
 
     fn gratuitous_arp(&mut self, vips: &[Vip]) -> Result<(), HostError> {
         self.net.submit(Job::Announce(vips.to_vec()))
+    }
+
+    fn vip_routes(&mut self, table: u32, vips: &[IpAddr]) -> Result<(), HostError> {
+        self.net.submit(Job::Routes(table, vips.to_vec()))
     }
 
     fn prepare_announcements(&mut self, vips: &[Vip]) {

@@ -11,7 +11,8 @@
 //! [`wire`] (the heartbeat formats, which the tests forge and replay).
 //! The rest is private:
 //! - pure: `freshness` (the clock-free proof that a heartbeat is recent),
-//!   `machine` (the failover state machine, a pure `step`), `fos` (the
+//!   `machine` (the failover state machine, a pure `step`), `ecmp`
+//!   (which VIPs an ECMP director announces), `fos` (the
 //!   failover services of `service = fos`), `control` (the control
 //!   protocol: requests, status text and JSON), `events` (the event
 //!   stream's events and the log of the last few hundred), `stall` (the
@@ -33,6 +34,7 @@
 mod canary;
 mod control;
 pub mod control_server;
+mod ecmp;
 pub mod event_loop;
 pub mod event_stream;
 mod events;

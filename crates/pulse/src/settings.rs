@@ -114,6 +114,9 @@ pub struct Settings {
     /// The active failover services (`service: fos`): pulse runs them
     /// instead of lvsd; empty in LVS mode.
     pub failover: Vec<crate::fos::FailoverSettings>,
+    /// ECMP directors: every one active, announcing its VIPs as kernel
+    /// routes while fit; none for a pair or a pool.
+    pub ecmp: Option<crate::ecmp::EcmpSettings>,
 }
 
 fn host_prefix(a: IpAddr) -> u8 {
@@ -152,7 +155,16 @@ impl Settings {
                     private_address: r.private,
                 })
                 .collect(),
+            lvs_config::Routers::Ecmp { ecmp, .. } => ecmp
+                .iter()
+                .map(|r| RouterSettings {
+                    name: r.name.clone(),
+                    address: r.address,
+                    private_address: None,
+                })
+                .collect(),
         };
+        let ecmp = crate::ecmp::EcmpSettings::from_model(c);
         let mut vips: Vec<Vip> = Vec::new();
         for v in failover.iter().map(|f| &f.vip) {
             if !vips.iter().any(|o| o.addr == v.addr && o.dev == v.dev) {
@@ -187,7 +199,9 @@ impl Settings {
         let hb = &c.heartbeat;
         let s = Settings {
             routers,
-            backup_active: c.backup_active,
+            // ECMP directors are each active alone: no election.
+            backup_active: c.backup_active && ecmp.is_none(),
+            ecmp,
             heartbeat: HeartbeatSettings {
                 port: hb.port,
                 keepalive_ms: hb.keepalive.0,
@@ -243,6 +257,8 @@ impl Settings {
             return Err(invalid("deadtime must exceed keepalive, which must be above 0"));
         }
         match hb.protocol {
+            // ECMP directors send no heartbeats, so they need no key.
+            _ if self.ecmp.is_some() => Ok(()),
             ProtocolName::Native if hb.key_file.is_none() => {
                 Err(invalid("native heartbeats need heartbeat.auth_key_file"))
             }
@@ -299,6 +315,8 @@ impl Settings {
         opts: &RunOptions,
     ) -> Result<machine::Config, SettingsError> {
         let protocol = match (self.heartbeat.protocol, key) {
+            // Alone, an ECMP director sends no heartbeat in any format.
+            _ if self.ecmp.is_some() => Protocol::Piranha,
             (ProtocolName::Piranha, _) => Protocol::Piranha,
             (ProtocolName::Native, Some(key)) => Protocol::Native { key },
             (ProtocolName::Native, None) => return Err(invalid("no heartbeat key loaded")),
@@ -317,6 +335,8 @@ impl Settings {
             })
             .collect();
         let me = if self.backup_active { me } else { 0 };
+        // An ECMP director is a router alone (its own name and node id):
+        // active at start, with nobody to elect.
         Ok(machine::Config {
             routers,
             me,
@@ -519,6 +539,21 @@ virtual_services:
             s.machine_config(0, Key::new(vec![1; 16]), [0; 32], 9, &RunOptions::default()).unwrap();
         assert_eq!(c.routers.len(), 1);
         assert_eq!(c.me, 0);
+    }
+
+    #[test]
+    fn ecmp_directors_each_run_alone() {
+        let text = "routers:\n  ecmp:\n    - { name: lvs1, address: 10.0.0.1 }\n    - { name: lvs2, address: 10.0.0.2 }\n\
+                    network: direct\n\
+                    virtual_services:\n  - { name: web, vip: { address: 10.0.100.1, interface: lo }, scheduler: mh, \
+                    real_servers: [{ name: w, address: 10.0.0.11 }] }\n";
+        let s = Settings::from_model(&model(text)).unwrap();
+        assert!(!s.backup_active && s.ecmp.is_some());
+        assert_eq!(s.router_owning(&["10.0.0.2".parse().unwrap()]), Some(1));
+        // No key: no heartbeats.
+        let c = s.machine_config(1, None, [0; 32], 9, &RunOptions::default()).unwrap();
+        assert_eq!((c.routers.len(), c.me, c.routers[0].name.as_str()), (1, 0, "lvs2"));
+        assert_eq!(c.routers[0].node_id, 2);
     }
 
     #[test]

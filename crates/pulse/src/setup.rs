@@ -173,7 +173,7 @@ pub fn load(opts: &Options, boot_id: u64) -> Result<Loaded, RunError> {
             })?
         }
     };
-    if !s.backup_active && me != 0 {
+    if !s.backup_active && me != 0 && s.ecmp.is_none() {
         return Err(RunError::BackupInactive);
     }
     let key = match (&s.heartbeat.protocol, &s.heartbeat.key_file) {

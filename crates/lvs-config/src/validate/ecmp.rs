@@ -7,16 +7,12 @@
 //! server routes to), and a router must accept a flow it did not see start
 //! (`sloppy_tcp`, on by default here).
 //!
-//! They run only when [`Config::ecmp`] says so; the tests call
-//! [`rules`] on ordinary configurations, so they are proved before any
-//! configuration can be one.
+//! They run only when [`Config::ecmp`] says so (`routers: { ecmp: [...]
+//! }`); the unit tests also call [`rules`] on ordinary configurations.
 
 use super::Path;
 use crate::diag::Sink;
 use crate::model::*;
-
-/// Schedulers that give a flow the same real server on every router.
-const CONSISTENT: &[&str] = &["mh", "sh", "dh"];
 
 /// Reports what breaks the ECMP rules.
 pub(super) fn rules(c: &Config, sink: &mut Sink) {
@@ -28,7 +24,7 @@ pub(super) fn rules(c: &Config, sink: &mut Sink) {
         }
         let p = list.item(i);
         let s = v.scheduler.0.as_str();
-        if !CONSISTENT.contains(&s) {
+        if !CONSISTENT_SCHEDULERS.contains(&s) {
             sink.error(
                 p.field("scheduler").at(sink),
                 format!(

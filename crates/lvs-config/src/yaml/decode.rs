@@ -171,7 +171,29 @@ pub(crate) fn config(root: Node<'_>, sink: &mut Sink) -> Option<Config> {
 pub(super) fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
     let mut m = Map::new(sink, n, path, "`routers`")?;
     let has_pool = m.entries.iter().any(|(k, ..)| *k == "pool");
-    let out = if has_pool {
+    let has_ecmp = m.entries.iter().any(|(k, ..)| *k == "ecmp");
+    let out = if has_ecmp {
+        if m.entries.iter().any(|(k, ..)| matches!(*k, "pool" | "primary" | "backup")) {
+            sink.error(m.pos, "`routers`: use one of `ecmp`, `pool` or `primary`/`backup`");
+        }
+        let (list, lp) = m.need(sink, "ecmp", "`routers`")?;
+        let mut ecmp = Vec::new();
+        for (i, item) in seq(sink, list, "ecmp").enumerate() {
+            let at = sink.loc(lp, i, item.pos());
+            if let Some(r) = ecmp_router(sink, item, at) {
+                ecmp.push(r);
+            }
+        }
+        let route_table = m
+            .get(sink, "route_table")
+            .and_then(|(n, _)| u32_(sink, n, "route_table", u32::MAX))
+            .unwrap_or(100);
+        let min_servers = m
+            .get(sink, "min_servers")
+            .and_then(|(n, _)| u32_(sink, n, "min_servers", u32::MAX))
+            .unwrap_or(1);
+        Some(Routers::Ecmp { ecmp, route_table, min_servers })
+    } else if has_pool {
         if m.entries.iter().any(|(k, ..)| *k == "primary" || *k == "backup") {
             sink.error(m.pos, "`routers`: use either `pool` or `primary`/`backup`, not both");
         }
@@ -192,6 +214,15 @@ pub(super) fn routers(sink: &mut Sink, n: Node, path: Loc) -> Option<Routers> {
     };
     m.finish(sink, "`routers`");
     out
+}
+
+fn ecmp_router(sink: &mut Sink, n: Node, path: Loc) -> Option<EcmpRouter> {
+    let what = "an ECMP director";
+    let mut m = Map::new(sink, n, path, what)?;
+    let name = m.need(sink, "name", what).and_then(|(n, _)| nonempty(sink, n, "name"));
+    let address = m.need(sink, "address", what).and_then(|(n, _)| ip(sink, n, "address"));
+    m.finish(sink, what);
+    Some(EcmpRouter { name: name.unwrap_or_default(), address: address.unwrap_or(UNSPECIFIED) })
 }
 
 pub(super) fn router(sink: &mut Sink, n: Node, path: Loc, what: &str) -> Option<Router> {

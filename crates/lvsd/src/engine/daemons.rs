@@ -64,9 +64,9 @@ impl<K: IpvsTable> Engine<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::FakeTable;
     use crate::spec::Spec;
     use crate::table::Ownership;
+    use ipvs::FakeTable;
 
     #[test]
     fn both_roles_are_replaced_at_start_and_stopped_at_the_end() {

@@ -74,6 +74,7 @@ pub(super) fn private_services(spec: &mut Spec, marks: &Marks) {
                 min_up: None,
                 drain_timeout: Duration::ZERO,
                 datapath: true,
+                hold_at_zero: false,
             },
         );
     }
@@ -83,8 +84,8 @@ pub(super) fn private_services(spec: &mut Spec, marks: &Marks) {
 mod tests {
     use super::super::{build, build_keeping, NannyOptions};
     use super::*;
-    use ipvs::{Command, FakeTable, IpvsTable};
     use crate::table::Ownership;
+    use ipvs::{Command, FakeTable, IpvsTable};
 
     fn config(servers: &[&str], network: &str) -> Config {
         let mut text = [

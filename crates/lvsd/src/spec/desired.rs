@@ -71,6 +71,8 @@ pub fn in_sync(spec: &ServiceSpec, reports: &BTreeMap<NannyKey, Report>, have: &
             Report::Removed => None,
             Report::Unknown => found.map(|d| d.weight),
         };
+        // ECMP with a consistent scheduler: never out, at 0 when not up.
+        let weight = if spec.hold_at_zero { weight.or(Some(0)) } else { weight };
         // Every wanted destination must be there as wanted; one that is
         // there unwanted makes the count below differ (unless it is the
         // sorry server, counted there).

@@ -179,6 +179,7 @@ impl<H: Host> Daemon<H> {
             events: Arc::new(EventLog::default()),
             watcher: Watcher::default(),
             event_streams: EventStreams::default(),
+            ecmp: loaded.settings.ecmp.clone().map(super::ecmp::Ecmp::new),
         })
     }
 }

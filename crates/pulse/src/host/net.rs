@@ -32,6 +32,8 @@ pub enum Job {
     Announce(Vec<Vip>),
     /// Opens the announcement sockets ahead of a takeover.
     Prepare(Vec<Vip>),
+    /// ECMP: our VIP routes in this table become exactly these.
+    Routes(u32, Vec<IpAddr>),
 }
 
 /// The network worker as the loop sees it.
@@ -215,6 +217,7 @@ impl State {
                 }
                 r
             }
+            Job::Routes(table, vips) => self.set_routes(table, &vips),
             Job::Prepare(vips) => {
                 for (dev, _) in by_base_dev(&vips) {
                     // An interface that is absent or down now is set up at
@@ -317,6 +320,29 @@ impl State {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+
+    /// Makes our routes in `table` exactly `vips`: the table as it is
+    /// now is read first, so that a route left by a crashed run (or
+    /// removed by hand) is set right at the first job.
+    fn set_routes(&mut self, table: u32, vips: &[IpAddr]) -> Result<(), HostError> {
+        let err = |source| HostError::Routes { table, source };
+        let r = self.rtnl().and_then(|r| {
+            let have = r.vip_routes(table)?;
+            for old in have.iter().filter(|h| !vips.contains(&h.vip)) {
+                r.del_vip_route(*old)?;
+                log::info!("VIP {} withdrawn (route removed from table {table})", old.vip);
+            }
+            for vip in vips.iter().filter(|v| !have.iter().any(|h| h.vip == **v)) {
+                r.add_vip_route(lvs_net::VipRoute { vip: *vip, table })?;
+                log::info!("VIP {vip} announced (route added to table {table})");
+            }
+            Ok(())
+        });
+        r.map_err(|e| {
+            self.rtnl = None;
+            err(e)
+        })
     }
 
     /// Adds or removes VIPs over rtnetlink.
