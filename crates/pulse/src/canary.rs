@@ -105,6 +105,8 @@ impl Shared {
 pub struct Canaries {
     epoch: Instant,
     shared: Vec<Arc<Shared>>,
+    /// The CPU of each canary in `shared`.
+    cpus: Vec<usize>,
     /// Every canary is pinned and real-time: their gaps can be trusted.
     trusted: bool,
     stop: Arc<AtomicBool>,
@@ -122,6 +124,7 @@ impl Canaries {
         Canaries {
             epoch: Instant::now(),
             shared: Vec::new(),
+            cpus: Vec::new(),
             trusted: false,
             stop: Arc::new(AtomicBool::new(false)),
         }
@@ -143,7 +146,10 @@ impl Canaries {
                 .name(format!("pulse-canary{cpu}"))
                 .spawn(move || run(cpu, &me, &stop, &tx, epoch));
             match spawned {
-                Ok(_) => c.shared.push(shared),
+                Ok(_) => {
+                    c.shared.push(shared);
+                    c.cpus.push(cpu);
+                }
                 Err(e) => log::warn!("cannot start the stall detector's canary on CPU {cpu}: {e}"),
             }
         }
@@ -172,6 +178,12 @@ impl Canaries {
             );
         }
         c
+    }
+
+    /// Where the canary of `cpu` is in the lists [`Canaries::gaps`]
+    /// returns (`None`: no CPU, or none of ours).
+    pub fn index_of(&self, cpu: Option<usize>) -> Option<usize> {
+        self.cpus.iter().position(|&c| Some(c) == cpu)
     }
 
     /// Each canary's gaps that end after `from`, its current sleep as a

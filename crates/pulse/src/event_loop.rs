@@ -26,7 +26,7 @@ use crate::notify::Notifier;
 use crate::order::Held;
 use crate::reload::Reloader;
 use crate::snapshot::{Board, Reloads, Snapshot};
-use crate::stall::{Kind, LoopStats};
+use crate::stall::{Cpus, Kind, LoopStats};
 use crate::state_file::Operator;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
@@ -70,6 +70,8 @@ pub struct Daemon<H: Host> {
     stats: LoopStats,
     /// The stall detector's canaries, started with the loop.
     canaries: Canaries,
+    /// The CPU the loop thread ended its last turn on (where it sleeps).
+    cpu_slept: Option<usize>,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
     signals: lvs_daemon::Signals,
@@ -108,7 +110,12 @@ fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Os { what, source }
 }
 
-/// CPU time this thread has used, for the stall warning.
+/// The CPU this thread runs on, for the stall detector (a vDSO call).
+fn running_on() -> Option<usize> {
+    nix::sched::sched_getcpu().ok()
+}
+
+/// The loop thread's CPU time so far.
 fn thread_cpu() -> Option<Duration> {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
 }
@@ -236,11 +243,11 @@ impl<H: Host> Daemon<H> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
-            let (woke, cpu) = (Instant::now(), thread_cpu());
+            let (woke, cpu, on) = (Instant::now(), thread_cpu(), running_on());
             if self.turn(&events, woke) {
                 return Ok(());
             }
-            self.end_turn(deadline, woke, cpu);
+            self.end_turn(deadline, woke, cpu, on);
             // The turn has ended: systemd hears of it.
             notifier.turn(&self.machine);
         }
@@ -313,7 +320,13 @@ impl<H: Host> Daemon<H> {
     /// the canaries. The warning tells the turn's CPU time from its wall
     /// time and names its slowest step, so that a turn that was long
     /// because the loop did not run is told from one that worked long.
-    fn end_turn(&mut self, deadline: Option<Instant>, woke: Instant, cpu: Option<Duration>) {
+    fn end_turn(
+        &mut self,
+        deadline: Option<Instant>,
+        woke: Instant,
+        cpu: Option<Duration>,
+        woke_on: Option<usize>,
+    ) {
         // Published before the turn is measured, so that the copy counts
         // as the turn's work (the snapshot's figures lag by one turn).
         self.observe();
@@ -321,7 +334,17 @@ impl<H: Host> Daemon<H> {
         let slowest = self.slowest.take();
         let canaries = &self.canaries;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        match self.stats.record(deadline, woke, Instant::now(), |from, to| canaries.gaps(from, to)) {
+        let done_on = running_on();
+        let on = Cpus {
+            slept: canaries.index_of(self.cpu_slept),
+            woke: canaries.index_of(woke_on),
+            done: canaries.index_of(done_on),
+        };
+        self.cpu_slept = done_on;
+        let measured = self
+            .stats
+            .record(deadline, woke, Instant::now(), on, |from, to| canaries.gaps(from, to));
+        match measured {
             Some((Kind::Stall, t)) => {
                 let step = slowest
                     .map_or(String::new(), |(what, d)| format!(", slowest step {what} {:.1} ms", ms(d)));
@@ -332,7 +355,7 @@ impl<H: Host> Daemon<H> {
                 let paused = if t.paused.is_zero() {
                     String::new()
                 } else {
-                    format!(", the whole machine paused {:.1} ms of it", ms(t.paused))
+                    format!(", the loop's CPU paused {:.1} ms of it", ms(t.paused))
                 };
                 log::warn!(
                     "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}{paused}); heartbeats were neither sent nor read meanwhile",
@@ -342,7 +365,7 @@ impl<H: Host> Daemon<H> {
                 );
             }
             Some((Kind::Pause, t)) => log::info!(
-                "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of the whole machine of {:.1} ms (every CPU's canary late too), not a stall of pulse's",
+                "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of the machine under the loop of {:.1} ms (the canary of the loop's CPU late too), not a stall of pulse's",
                 ms(t.total()),
                 ms(t.late),
                 ms(t.work),

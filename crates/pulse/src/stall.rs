@@ -6,15 +6,24 @@
 //! A long turn is one of two things, told apart by the canaries
 //! (`crate::canary`: a real-time thread pinned to each CPU, which wakes
 //! every few milliseconds and publishes when it woke late):
-//! - a **machine pause**: every canary was kept from running over the
-//!   turn too, so no CPU ran anything of pulse's: the whole machine (an
-//!   emulated guest, a virtual machine its host did not schedule, a
-//!   process stopped by SIGSTOP) stood still. Taken out of the turn, what
-//!   is left is not over the threshold. The loop could not have done
-//!   better; it is counted and logged at info.
+//! - a **pause** of the machine under the loop: the canary of the CPU the
+//!   loop was on (or every canary, when that CPU is not known) was kept
+//!   from running over the turn too. A canary outranks the loop and is
+//!   pinned to its CPU, so nothing the loop does can make it late: a
+//!   canary late over the turn means its CPU ran nothing of pulse's (an
+//!   emulated guest, a virtual machine whose host did not schedule that
+//!   virtual CPU or any, a process stopped by SIGSTOP). Taken out of the
+//!   turn, what is left is not over the threshold. The loop could not
+//!   have done better; it is counted and logged at info.
 //! - a **stall**: anything else, pulse's own fault (a blocking call, work
-//!   that took long, the loop thread alone kept from its CPU); counted,
-//!   logged at warning, and the tests assert there were none.
+//!   that took long, the loop thread alone kept from a CPU that ran its
+//!   canary); counted, logged at warning, and the tests assert there were
+//!   none.
+//!
+//! Which CPU: the late wake-up is laid to the CPU the loop slept on or
+//! the one it woke on (either not running delays the wake-up); the work to
+//! the CPU it woke on, if it finished on the same one (a running thread
+//! does not move off a CPU that is not running), else to every CPU.
 //!
 //! Without canaries that can be trusted (none started, or real-time
 //! scheduling refused them) every long turn is a stall.
@@ -50,7 +59,8 @@ pub struct LoopStats {
 pub enum Kind {
     /// pulse's own fault.
     Stall,
-    /// The whole machine was not running.
+    /// The machine under the loop (its CPU, or every CPU) was not
+    /// running.
     Pause,
 }
 
@@ -61,12 +71,24 @@ pub struct Turn {
     pub late: Duration,
     /// How long the turn's work took.
     pub work: Duration,
-    /// How much of it no canary ran on any CPU (measured for long turns
-    /// only).
+    /// How much of it the loop's CPU (or every CPU) ran no canary
+    /// (measured for long turns only).
     pub paused: Duration,
     /// How long the machine pauses it overlapped lasted, whole (they may
     /// have begun before the turn).
     pub pause: Duration,
+}
+
+/// Where the loop thread was in a turn, as indexes into the canaries'
+/// list (`None`: not known, or a CPU without a canary).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cpus {
+    /// The CPU it went to sleep on (where the previous turn ended).
+    pub slept: Option<usize>,
+    /// The CPU it woke on.
+    pub woke: Option<usize>,
+    /// The CPU it finished the turn's work on.
+    pub done: Option<usize>,
 }
 
 impl Turn {
@@ -98,20 +120,48 @@ pub fn common_gaps(to: Instant, canaries: &[Vec<Gap>]) -> Vec<Gap> {
 }
 
 /// How long, within `from..to`, every canary was in a gap at once.
-pub fn paused_within(from: Instant, to: Instant, canaries: &[Vec<Gap>]) -> Duration {
-    merged(from, to, &common_gaps(to, canaries))
-        .iter()
-        .map(|(a, b)| b.saturating_duration_since(*a))
-        .sum()
+#[cfg(test)]
+fn paused_within(from: Instant, to: Instant, canaries: &[Vec<Gap>]) -> Duration {
+    covered(from, to, &common_gaps(to, canaries))
 }
 
 /// How long the machine pauses that overlap `from..to` lasted, whole.
+#[cfg(test)]
 fn pauses_over(from: Instant, to: Instant, canaries: &[Vec<Gap>]) -> Duration {
-    common_gaps(to, canaries)
+    whole_over(from, to, &common_gaps(to, canaries))
+}
+
+/// How long the (joined) `gaps` that overlap `from..to` lasted, whole.
+fn whole_over(from: Instant, to: Instant, gaps: &[Gap]) -> Duration {
+    let earliest = gaps.iter().map(|g| g.0).min().unwrap_or(to);
+    merged(earliest, to, gaps)
         .iter()
         .filter(|(_, b)| *b > from)
         .map(|(a, b)| b.saturating_duration_since(*a))
         .sum()
+}
+
+/// How long, within `from..to`, one of `gaps` was under way.
+fn covered(from: Instant, to: Instant, gaps: &[Gap]) -> Duration {
+    merged(from, to, gaps).iter().map(|(a, b)| b.saturating_duration_since(*a)).sum()
+}
+
+/// The gaps that held the loop back over a turn that woke at `woke`: in
+/// its late wake-up (from its start to `woke`) those of the CPU it slept
+/// on and of the one it woke on, in its work those of the CPU it worked
+/// on when it stayed on one; every CPU's common gaps in both. Returns the
+/// late wake-up's and the work's.
+fn holding(on: Cpus, done: Instant, canaries: &[Vec<Gap>]) -> (Vec<Gap>, Vec<Gap>) {
+    let common = common_gaps(done, canaries);
+    let of = |i: Option<usize>| i.and_then(|i| canaries.get(i)).map_or(&[][..], |g| &g[..]);
+    let mut late = common.clone();
+    late.extend_from_slice(of(on.slept));
+    late.extend_from_slice(of(on.woke));
+    let mut work = common;
+    if on.woke == on.done {
+        work.extend_from_slice(of(on.woke));
+    }
+    (late, work)
 }
 
 /// `gaps` cut to `from..to`, sorted, overlaps joined.
@@ -148,15 +198,17 @@ fn intersect(x: &[Gap], y: &[Gap]) -> Vec<Gap> {
 
 impl LoopStats {
     /// Records a turn that slept until `deadline` (if any), woke at `woke`
-    /// and finished its work at `done`; returns it, with what it was, when
-    /// it was over [`THRESHOLD`]. Only then is `canaries` asked for each
-    /// canary's gaps over the turn (from its deadline, or its wake-up if
-    /// earlier, to `done`); `None` when there are no canaries to trust.
+    /// and finished its work at `done`, on the CPUs `on`; returns it, with
+    /// what it was, when it was over [`THRESHOLD`]. Only then is
+    /// `canaries` asked for each canary's gaps over the turn (from its
+    /// deadline, or its wake-up if earlier, to `done`); `None` when there
+    /// are no canaries to trust.
     pub fn record(
         &mut self,
         deadline: Option<Instant>,
         woke: Instant,
         done: Instant,
+        on: Cpus,
         canaries: impl FnOnce(Instant, Instant) -> Option<Vec<Vec<Gap>>>,
     ) -> Option<(Kind, Turn)> {
         let late = deadline.map_or(Duration::ZERO, |d| woke.saturating_duration_since(d));
@@ -169,8 +221,11 @@ impl LoopStats {
         }
         let from = deadline.map_or(woke, |d| d.min(woke));
         if let Some(gaps) = canaries(from, done) {
-            turn.paused = paused_within(from, done, &gaps);
-            turn.pause = pauses_over(from, done, &gaps);
+            let (late, work) = holding(on, done, &gaps);
+            turn.paused = covered(from, woke, &late) + covered(woke, done, &work);
+            let mut all = late;
+            all.extend(work);
+            turn.pause = whole_over(from, done, &all);
         }
         let kind = if turn.paused > Duration::ZERO && turn.own() <= THRESHOLD {
             self.pauses += 1;
@@ -204,18 +259,19 @@ mod tests {
         let t = Instant::now();
         let mut s = LoopStats::default();
         // Woken early by an event, short work.
-        assert_eq!(s.record(Some(t + ms(100)), t, t + ms(2), none), None);
+        assert_eq!(s.record(Some(t + ms(100)), t, t + ms(2), Cpus::default(), none), None);
         // No deadline, long work.
         let zero = Duration::ZERO;
         assert_eq!(
-            s.record(None, t, t + ms(51), none),
+            s.record(None, t, t + ms(51), Cpus::default(), none),
             Some((Kind::Stall, Turn { late: zero, work: ms(51), paused: zero, pause: zero }))
         );
         // Late by 30 ms, 30 ms of work: a stall of 60 ms.
-        let (kind, turn) = s.record(Some(t), t + ms(30), t + ms(60), none).unwrap();
+        let (kind, turn) =
+            s.record(Some(t), t + ms(30), t + ms(60), Cpus::default(), none).unwrap();
         assert_eq!((kind, turn.total()), (Kind::Stall, ms(60)));
         // Exactly the threshold is not a stall.
-        assert_eq!(s.record(Some(t), t + ms(50), t + ms(50), none), None);
+        assert_eq!(s.record(Some(t), t + ms(50), t + ms(50), Cpus::default(), none), None);
         assert_eq!(s, LoopStats { turns: 4, stalls: 2, worst: ms(60), ..LoopStats::default() });
     }
 
@@ -223,15 +279,17 @@ mod tests {
     fn canaries_are_asked_only_about_long_turns_over_the_whole_turn() {
         let t = Instant::now();
         let mut s = LoopStats::default();
-        s.record(Some(t), t + ms(10), t + ms(20), |_, _| panic!("asked about a short turn"));
+        s.record(Some(t), t + ms(10), t + ms(20), Cpus::default(), |_, _| {
+            panic!("asked about a short turn")
+        });
         let mut asked = None;
-        s.record(Some(t), t + ms(60), t + ms(61), |a, b| {
+        s.record(Some(t), t + ms(60), t + ms(61), Cpus::default(), |a, b| {
             asked = Some((a, b));
             None
         });
         assert_eq!(asked, Some((t, t + ms(61))));
         // Woken before its deadline: the turn starts at the wake-up.
-        s.record(Some(t + ms(500)), t, t + ms(70), |a, b| {
+        s.record(Some(t + ms(500)), t, t + ms(70), Cpus::default(), |a, b| {
             asked = Some((a, b));
             None
         });
@@ -247,7 +305,8 @@ mod tests {
         let mut s = LoopStats::default();
         let woke = t + us(50_800);
         let gaps = vec![vec![(t + ms(3), woke + us(100))], vec![(t + ms(1), woke)]];
-        let (kind, turn) = s.record(Some(t), woke, woke + ms(1), |_, _| Some(gaps)).unwrap();
+        let (kind, turn) =
+            s.record(Some(t), woke, woke + ms(1), Cpus::default(), |_, _| Some(gaps)).unwrap();
         assert_eq!(kind, Kind::Pause);
         assert_eq!(turn.paused, woke - (t + ms(3)));
         assert_eq!(turn.own(), ms(4));
@@ -262,17 +321,22 @@ mod tests {
     fn a_canary_that_ran_makes_it_a_stall() {
         let t = Instant::now();
         let mut s = LoopStats::default();
-        // Only the loop was kept from running for 200 ms: one CPU's canary
-        // was late (the loop's own CPU), the other's was not.
+        // The loop was kept from running for 200 ms while one CPU's canary
+        // was late and the other's was not, and where the loop was is not
+        // known: laid to every CPU, so a stall.
         let gaps = vec![vec![(t, t + ms(200))], vec![]];
-        let (kind, turn) = s.record(Some(t), t + ms(200), t + ms(201), |_, _| Some(gaps)).unwrap();
+        let (kind, turn) = s
+            .record(Some(t), t + ms(200), t + ms(201), Cpus::default(), |_, _| Some(gaps))
+            .unwrap();
         assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));
         // Canaries late in turns, never together: no common gap.
         let gaps = vec![
             vec![(t, t + ms(40)), (t + ms(80), t + ms(120))],
             vec![(t + ms(40), t + ms(80)), (t + ms(120), t + ms(200))],
         ];
-        let (kind, _) = s.record(Some(t), t + ms(200), t + ms(201), |_, _| Some(gaps)).unwrap();
+        let (kind, _) = s
+            .record(Some(t), t + ms(200), t + ms(201), Cpus::default(), |_, _| Some(gaps))
+            .unwrap();
         assert_eq!(kind, Kind::Stall);
         assert_eq!((s.stalls, s.pauses, s.worst), (2, 0, ms(201)));
     }
@@ -283,12 +347,48 @@ mod tests {
         let t = Instant::now();
         let mut s = LoopStats::default();
         let gaps = vec![vec![(t, t + ms(60))], vec![(t - ms(5), t + ms(61))]];
-        let (kind, turn) = s.record(Some(t), t + ms(60), t + ms(130), |_, _| Some(gaps)).unwrap();
+        let (kind, turn) =
+            s.record(Some(t), t + ms(60), t + ms(130), Cpus::default(), |_, _| Some(gaps)).unwrap();
         assert_eq!((kind, turn.paused, turn.own()), (Kind::Stall, ms(60), ms(70)));
         assert_eq!(s.worst, ms(130));
         // No canaries at all (an empty list): nothing paused.
-        let (kind, _) = s.record(Some(t), t + ms(60), t + ms(61), |_, _| Some(Vec::new())).unwrap();
+        let (kind, _) = s
+            .record(Some(t), t + ms(60), t + ms(61), Cpus::default(), |_, _| Some(Vec::new()))
+            .unwrap();
         assert_eq!(kind, Kind::Stall);
+    }
+
+    #[test]
+    fn a_pause_of_the_loops_own_cpu_is_a_pause() {
+        // The loaded host's case: the host stopped the virtual CPU the loop
+        // was working on for 115 ms (its canary late), while the other ran
+        // its canary on time.
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        let gaps = || vec![vec![], vec![(t + ms(1), t + ms(116))]];
+        let on =
+            |slept, woke, done| Cpus { slept: Some(slept), woke: Some(woke), done: Some(done) };
+        let (kind, turn) =
+            s.record(Some(t), t, t + ms(118), on(1, 1, 1), |_, _| Some(gaps())).unwrap();
+        assert_eq!(
+            (kind, turn.paused, turn.own(), turn.pause),
+            (Kind::Pause, ms(115), ms(3), ms(115))
+        );
+        // The same gaps, the loop on the CPU whose canary ran: a stall.
+        let (kind, turn) =
+            s.record(Some(t), t, t + ms(118), on(0, 0, 0), |_, _| Some(gaps())).unwrap();
+        assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));
+        // It moved between CPUs within the work: laid to every CPU.
+        let (kind, _) =
+            s.record(Some(t), t, t + ms(118), on(1, 1, 0), |_, _| Some(gaps())).unwrap();
+        assert_eq!(kind, Kind::Stall);
+        // A late wake-up: the CPU it slept on was not running, and it woke
+        // on the other one; then 2 ms of work.
+        let woke = t + ms(116);
+        let (kind, turn) =
+            s.record(Some(t), woke, woke + ms(2), on(1, 0, 0), |_, _| Some(gaps())).unwrap();
+        assert_eq!((kind, turn.own()), (Kind::Pause, ms(3)));
+        assert_eq!((s.pauses, s.stalls), (2, 2));
     }
 
     #[test]

@@ -165,6 +165,7 @@ impl<H: Host> Daemon<H> {
             held: Held::default(),
             stats: LoopStats::default(),
             canaries: Canaries::none(),
+            cpu_slept: None,
             slowest: None,
             signals,
             links,
