@@ -38,12 +38,13 @@ pub fn is_active(status: &str) -> bool {
 /// over several pulses (the worst of each worst, the sum of each count).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoopFigures {
-    /// The longest turn, less any pause of the whole machine in it, µs.
+    /// The longest turn, less any pause of the machine under it, µs.
     pub worst_us: u64,
     /// Turns over 50 ms through pulse's own fault.
     pub stalls: u64,
-    /// Turns over 50 ms because the whole machine was not running (every
-    /// CPU's canary was late too).
+    /// Turns over 50 ms because the machine under pulse's loop was not
+    /// running (the canary of the loop's CPU, or every canary, was late
+    /// too).
     pub pauses: u64,
     /// The longest such pause, µs.
     pub worst_pause_us: u64,

@@ -5,10 +5,11 @@
 //! was due to when it woke) and the start of its current sleep.
 //!
 //! A canary can be late only when its CPU ran nothing of pulse's: being
-//! above the loop, nothing pulse does delays it. So when the loop wakes
-//! late and every canary was late over the same time, the whole machine
-//! was not running (a guest its host did not schedule, a stopped
-//! process): a machine pause, not a stall of pulse's (`crate::stall`).
+//! above the loop and pinned, nothing pulse does delays it. So when the
+//! loop's turn is long and the canary of the CPU the loop was on (or every
+//! canary) was late over the same time, that CPU was not running (a
+//! virtual CPU its host did not schedule, a stopped process): a pause of
+//! the machine under the loop, not a stall of pulse's (`crate::stall`).
 //!
 //! Each canary writes its figures under a sequence lock (odd while it
 //! writes); the loop reads them without waiting, only after a turn over
@@ -163,7 +164,7 @@ impl Canaries {
         c.trusted = !c.shared.is_empty() && c.shared.len() == cpus.len() && refused.is_empty();
         if c.trusted {
             log::info!(
-                "stall detector: {} canaries (one per CPU, SCHED_RR {}) tell a pause of the whole machine from a stall of the loop",
+                "stall detector: {} canaries (one per CPU, SCHED_RR {}) tell a pause of the machine under the loop from a stall of the loop",
                 c.shared.len(),
                 crate::sys::CANARY_PRIORITY
             );
@@ -174,7 +175,7 @@ impl Canaries {
                 refused.join("; ")
             };
             log::warn!(
-                "stall detector: the canaries run at normal priority ({why}), so it cannot tell a pause of the whole machine from a stall of the loop: every turn over 50 ms counts as a stall"
+                "stall detector: the canaries run at normal priority ({why}), so it cannot tell a pause of the machine under the loop from a stall of the loop: every turn over 50 ms counts as a stall"
             );
         }
         c

@@ -17,7 +17,7 @@
 //!   protocol: requests, status text and JSON), `events` (the event
 //!   stream's events and the log of the last few hundred), `stall` (the
 //!   stall detector: how late and how long each loop turn is, and whether
-//!   a long one was the whole machine's pause), `order`, `operate`, `share`, `snapshot` (the view
+//!   a long one was a pause of the machine under the loop), `order`, `operate`, `share`, `snapshot` (the view
 //!   each loop turn publishes) and `metrics` (that view in the Prometheus
 //!   text format);
 //! - IO: `canary` (the threads, one per CPU, whose lateness tells a

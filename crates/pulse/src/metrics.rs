@@ -118,7 +118,7 @@ pub fn render(s: &Snapshot) -> String {
     worst.set(s.loop_stats.worst.as_secs_f64());
     reg.register(
         "lvs_loop_stall_seconds",
-        "The longest turn of pulse's heartbeat loop so far (lateness plus work, less any pause of the whole machine)",
+        "The longest turn of pulse's heartbeat loop so far (lateness plus work, less any pause of the machine under it)",
         worst,
     );
     counter(
@@ -131,13 +131,13 @@ pub fn render(s: &Snapshot) -> String {
     worst_pause.set(s.loop_stats.worst_pause.as_secs_f64());
     reg.register(
         "lvs_loop_pause_seconds",
-        "The longest turn of pulse's heartbeat loop that was a pause of the whole machine",
+        "The longest turn of pulse's heartbeat loop that was a pause of the machine under it (its CPU or every CPU not running)",
         worst_pause,
     );
     counter(
         &mut reg,
         "lvs_loop_pauses",
-        "Turns of pulse's heartbeat loop longer than 50 ms because the whole machine was not running",
+        "Turns of pulse's heartbeat loop longer than 50 ms because the machine under it (its CPU or every CPU) was not running",
         s.loop_stats.pauses,
     );
     counter(&mut reg, "lvs_loop_turns", "Turns of pulse's heartbeat loop", s.loop_stats.turns);

@@ -44,9 +44,10 @@ pub struct LoopStats {
     pub turns: u64,
     /// Turns over [`THRESHOLD`] that were pulse's own: stalls.
     pub stalls: u64,
-    /// Turns over [`THRESHOLD`] because the whole machine paused.
+    /// Turns over [`THRESHOLD`] because the machine under the loop (its
+    /// CPU, or every CPU) paused.
     pub pauses: u64,
-    /// The longest turn, less the time the whole machine was paused in it
+    /// The longest turn, less the time the machine under it was paused in it
     /// (a stall's whole length).
     pub worst: Duration,
     /// The longest machine pause a turn was found in (the pause's whole
@@ -97,7 +98,7 @@ impl Turn {
         self.late + self.work
     }
 
-    /// The turn less the time the whole machine was paused.
+    /// The turn less the time the machine under it was paused.
     pub fn own(&self) -> Duration {
         self.total().saturating_sub(self.paused)
     }
