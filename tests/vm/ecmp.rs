@@ -152,13 +152,14 @@ fn director_bird(i: usize) -> String {
 }
 
 /// A TCP connection from the client namespace, from `src`, to `to`.
-fn connect_from(src: Ipv4Addr, to: SocketAddrV4, limit: Duration) -> std::io::Result<TcpStream> {
+fn connect_from(
+    src: SocketAddrV4,
+    to: SocketAddrV4,
+    limit: Duration,
+) -> std::io::Result<TcpStream> {
     let fd: OwnedFd =
         socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    socket::bind(
-        std::os::fd::AsRawFd::as_raw_fd(&fd),
-        &SockaddrIn::from(SocketAddrV4::new(src, 0)),
-    )?;
+    socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(src))?;
     // A blocking connect gives up after SO_SNDTIMEO.
     socket::setsockopt(
         &fd,
@@ -177,6 +178,11 @@ fn connect_from(src: Ipv4Addr, to: SocketAddrV4, limit: Duration) -> std::io::Re
 
 /// One HTTP request through the VIP: the real server's name.
 fn get(src: Ipv4Addr, limit: Duration) -> Option<String> {
+    get_from(SocketAddrV4::new(src, 0), limit)
+}
+
+/// [`get`] from a given source port (0: the kernel's choice).
+fn get_from(src: SocketAddrV4, limit: Duration) -> Option<String> {
     let mut s = connect_from(src, SocketAddrV4::new(WEB, 80), limit).ok()?;
     s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
     let mut reply = String::new();
@@ -194,7 +200,12 @@ struct Session {
 
 impl Session {
     fn open(src: Ipv4Addr) -> Session {
-        let s = connect_from(src, SocketAddrV4::new(WEB, 80), Duration::from_secs(5)).unwrap();
+        let s = connect_from(
+            SocketAddrV4::new(src, 0),
+            SocketAddrV4::new(WEB, 80),
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let client = match s.local_addr().unwrap() {
             SocketAddr::V4(a) => a,
             SocketAddr::V6(_) => unreachable!(),
@@ -513,12 +524,15 @@ fn ecmp_directors_spread_survive_and_return() {
     let flows = 300u32;
     let answers = lab
         .in_client(move || {
+            // A source port of its own per flow, below the ephemeral range:
+            // no flow can meet the IPVS entry of an earlier one with the
+            // same addresses and ports, which IPVS may take over without
+            // counting a new connection.
             (0..flows)
                 .filter_map(|n| {
-                    get(
-                        source(u8::try_from(n % u32::from(SOURCES)).unwrap()),
-                        Duration::from_secs(5),
-                    )
+                    let ip = source(u8::try_from(n % u32::from(SOURCES)).unwrap());
+                    let port = 20_000 + u16::try_from(n).unwrap();
+                    get_from(SocketAddrV4::new(ip, port), Duration::from_secs(5))
                 })
                 .count()
         })
