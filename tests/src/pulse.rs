@@ -48,6 +48,11 @@ pub struct LoopFigures {
     pub pauses: u64,
     /// The longest such pause, µs.
     pub worst_pause_us: u64,
+    /// Turns over 50 ms because the loop, runnable, waited for a CPU that
+    /// threads of equal or higher priority held (the kernel's account).
+    pub waits: u64,
+    /// The longest such wait, µs.
+    pub worst_wait_us: u64,
 }
 
 impl LoopFigures {
@@ -58,6 +63,8 @@ impl LoopFigures {
             stalls: json_u64(json, "loop_stalls")?,
             pauses: json_u64(json, "loop_pauses").unwrap_or(0),
             worst_pause_us: json_u64(json, "loop_worst_pause_us").unwrap_or(0),
+            waits: json_u64(json, "loop_waits").unwrap_or(0),
+            worst_wait_us: json_u64(json, "loop_worst_wait_us").unwrap_or(0),
         })
     }
 
@@ -67,6 +74,8 @@ impl LoopFigures {
         self.stalls += other.stalls;
         self.pauses += other.pauses;
         self.worst_pause_us = self.worst_pause_us.max(other.worst_pause_us);
+        self.waits += other.waits;
+        self.worst_wait_us = self.worst_wait_us.max(other.worst_wait_us);
     }
 }
 
@@ -126,7 +135,7 @@ pub fn artifact(name: &str, text: &str) {
 }
 
 /// What a console line with a pulse's stall figures starts with:
-/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms, P pauses (worst W us)`.
+/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms, P pauses (worst W us), Q waits (worst X us)`.
 pub const LOOP_LINE: &str = "pulse-loop: ";
 
 /// Prints a [`LOOP_LINE`] line on the console (past libtest's capture).
@@ -134,9 +143,20 @@ pub fn print_loop(who: &str, f: &LoopFigures) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{LOOP_LINE}{who}: worst turn {} us, {} turns over 50 ms, {} pauses (worst {} us)",
-        f.worst_us, f.stalls, f.pauses, f.worst_pause_us
+        "{LOOP_LINE}{who}: worst turn {} us, {} turns over 50 ms, {} pauses (worst {} us), {} waits (worst {} us)",
+        f.worst_us, f.stalls, f.pauses, f.worst_pause_us, f.waits, f.worst_wait_us
     );
+    let _ = out.flush();
+}
+
+/// Prints pulse's `loop stall` warnings from its log text `log` on the
+/// console (past libtest's capture, so that a passing test shows them too),
+/// each behind `pulse-stall: WHO: `.
+pub fn print_stall_log(who: &str, log: &str) {
+    let mut out = std::io::stdout().lock();
+    for line in log.lines().filter(|l| l.contains("loop stall")) {
+        let _ = writeln!(out, "pulse-stall: {who}: {line}");
+    }
     let _ = out.flush();
 }
 
@@ -147,13 +167,15 @@ pub fn parse_loop(line: &str) -> Option<LoopFigures> {
     let num = |w: Option<&str>| -> Option<u64> {
         w?.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
     };
-    // US us, N turns over 50 ms, P pauses (worst W us)
+    // US us, N turns over 50 ms, P pauses (worst W us), Q waits (worst X us)
     let words: Vec<&str> = rest[at..].split_whitespace().collect();
     Some(LoopFigures {
         worst_us: num(words.first().copied())?,
         stalls: num(words.get(2).copied())?,
         pauses: num(words.get(7).copied()).unwrap_or(0),
         worst_pause_us: num(words.get(10).copied()).unwrap_or(0),
+        waits: num(words.get(12).copied()).unwrap_or(0),
+        worst_wait_us: num(words.get(15).copied()).unwrap_or(0),
     })
 }
 
@@ -173,21 +195,41 @@ mod tests {
         assert_eq!(metric(m, "a", ""), Some(1.0));
         assert_eq!(metric(m, "b", "x=\"1\""), Some(2.5));
         assert_eq!(metric(m, "b", ""), None);
-        let f = LoopFigures { worst_us: 12345, stalls: 2, pauses: 3, worst_pause_us: 201_000 };
+        let f = LoopFigures {
+            worst_us: 12345,
+            stalls: 2,
+            pauses: 3,
+            worst_pause_us: 201_000,
+            waits: 1,
+            worst_wait_us: 74_600,
+        };
         assert_eq!(
             parse_loop(
-                "pulse-loop: e2e nat router 1: worst turn 12345 us, 2 turns over 50 ms, 3 pauses (worst 201000 us)"
+                "pulse-loop: e2e nat router 1: worst turn 12345 us, 2 turns over 50 ms, 3 pauses (worst 201000 us), 1 waits (worst 74600 us)"
             ),
             Some(f)
         );
-        let s = "{\"loop_turns\":7,\"loop_stalls\":2,\"loop_worst_turn_us\":12345,\"loop_pauses\":3,\"loop_worst_pause_us\":201000,\"lvsd\":null}";
+        let s = "{\"loop_turns\":7,\"loop_stalls\":2,\"loop_worst_turn_us\":12345,\"loop_pauses\":3,\"loop_worst_pause_us\":201000,\"loop_waits\":1,\"loop_worst_wait_us\":74600,\"lvsd\":null}";
         assert_eq!(LoopFigures::from_status(s), Some(f));
-        let mut sum =
-            LoopFigures { worst_us: 20_000, pauses: 1, worst_pause_us: 90_000, stalls: 0 };
+        let mut sum = LoopFigures {
+            worst_us: 20_000,
+            pauses: 1,
+            worst_pause_us: 90_000,
+            waits: 2,
+            worst_wait_us: 60_000,
+            ..LoopFigures::default()
+        };
         sum.add(&f);
         assert_eq!(
             sum,
-            LoopFigures { worst_us: 20_000, stalls: 2, pauses: 4, worst_pause_us: 201_000 }
+            LoopFigures {
+                worst_us: 20_000,
+                stalls: 2,
+                pauses: 4,
+                worst_pause_us: 201_000,
+                waits: 3,
+                worst_wait_us: 74_600
+            }
         );
     }
 }

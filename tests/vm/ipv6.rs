@@ -252,12 +252,13 @@ impl Cluster {
     /// No running pulse had a loop stall over 50 ms (issue 15's stall
     /// detector; pauses of the whole guest, which its canaries tell, are
     /// counted and printed); each one's worst turn is printed.
-    fn report_stalls(&self, tag: &str) {
+    fn assert_no_stalls(&self, tag: &str) {
         for i in (0..2).filter(|&i| self.pulses[i].is_some()) {
-            if let Err(status) =
-                lvs_tests::pulse::stalls(&self.socket(i), &format!("ipv6 {tag} router {i}"))
-            {
-                println!("router {i}: pulse's loop stalled over 50 ms (reported, not failed, while issue 15 is open: one whole run in six had stalls of 54-55 ms that the canaries do not explain):\n{status}");
+            let who = format!("ipv6 {tag} router {i}");
+            if let Err(status) = lvs_tests::pulse::stalls(&self.socket(i), &who) {
+                let log = std::fs::read_to_string(self.dir.join(format!("router{i}.log")));
+                lvs_tests::pulse::print_stall_log(&who, &log.unwrap_or_default());
+                panic!("router {i}: pulse's loop stalled over 50 ms:\n{status}\n{}", self.logs());
             }
         }
     }
@@ -393,7 +394,7 @@ fn scenario(method: Forwarding, tag: &str) {
     // Failover: the primary dies; the backup takes over and announces the
     // VIP with unsolicited Neighbour Advertisements.
     let killed = Instant::now();
-    c.report_stalls(tag);
+    c.assert_no_stalls(tag);
     c.kill_router(0);
     let took = c.wait("the backup to serve", |c| c.serves(1));
     say(c.t0, &format!("backup active, VIP up, table complete {took:.1?} after the kill"));
@@ -421,7 +422,7 @@ fn scenario(method: Forwarding, tag: &str) {
         "a real server advertised the VIP: {seen:?}"
     );
 
-    c.report_stalls(tag);
+    c.assert_no_stalls(tag);
 
     // lvs-node stopped: the real servers are as they were found.
     c.stop_nodes();

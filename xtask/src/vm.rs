@@ -56,11 +56,41 @@ pub struct Report {
     /// Files the guest handed over (`@@lvs-vm: file NAME LINE`), by name.
     pub files: std::collections::BTreeMap<String, String>,
     /// pulse's stall detector over the run: the worst loop turn any suite
-    /// printed (µs, and whose), and the turns over 50 ms.
-    pub pulse_loop: Option<(u64, String, u64)>,
-    /// The pauses of the whole guest those suites printed, and the worst
-    /// (µs).
-    pub pulse_pauses: (u64, u64),
+    /// printed (µs, and whose), and each pulse's last figures.
+    pub pulse_loop: Option<(u64, String)>,
+    /// Each pulse's figures as last printed (a pulse's counts only grow,
+    /// and a suite may print them more than once), by who.
+    pub pulses: std::collections::BTreeMap<String, LoopLine>,
+}
+
+/// The figures of one `pulse-loop:` line (`lvs_tests::pulse::print_loop`:
+/// `pulse-loop: WHO: worst turn US us, N turns over 50 ms, P pauses (worst
+/// W us), Q waits (worst X us)`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopLine {
+    /// The worst turn, µs.
+    pub worst: u64,
+    /// Turns over 50 ms through pulse's own fault.
+    pub stalls: u64,
+    /// Pauses of the machine under the loop, and the worst (µs).
+    pub pauses: (u64, u64),
+    /// Turns over 50 ms that waited for a CPU, and the longest wait (µs).
+    pub waits: (u64, u64),
+}
+
+impl Report {
+    /// The figures added up over every pulse: stalls, pauses and waits
+    /// summed, their worsts the worst.
+    pub fn loop_totals(&self) -> LoopLine {
+        let mut t = LoopLine::default();
+        for l in self.pulses.values() {
+            t.worst = t.worst.max(l.worst);
+            t.stalls += l.stalls;
+            t.pauses = (t.pauses.0 + l.pauses.0, t.pauses.1.max(l.pauses.1));
+            t.waits = (t.waits.0 + l.waits.0, t.waits.1.max(l.waits.1));
+        }
+        t
+    }
 }
 
 /// One suite's part of a run.
@@ -411,13 +441,18 @@ pub(crate) fn boot(
             suite.name, suite.passed, suite.failed
         );
     }
-    if let Some((worst, who, stalls)) = &report.pulse_loop {
-        let (pauses, worst_pause) = report.pulse_pauses;
+    if let Some((worst, who)) = &report.pulse_loop {
+        let t = report.loop_totals();
         eprintln!(
-            "xtask: pulse's stall detector over the run: worst loop turn {:.1} ms ({who}), \
-             {stalls} turns over 50 ms; {pauses} pauses of the whole guest (worst {:.1} ms)",
+            "xtask: pulse's stall detector over the run ({} pulses): worst loop turn {:.1} ms ({who}), \
+             {} stalls; {} pauses of the machine under the loop (worst {:.1} ms); {} turns that waited for a CPU (longest wait {:.1} ms)",
+            report.pulses.len(),
             *worst as f64 / 1000.0,
-            worst_pause as f64 / 1000.0
+            t.stalls,
+            t.pauses.0,
+            t.pauses.1 as f64 / 1000.0,
+            t.waits.0,
+            t.waits.1 as f64 / 1000.0
         );
     }
     if !report.success() {
@@ -433,18 +468,23 @@ pub(crate) fn boot(
     Ok(report)
 }
 
-/// A suite's line with a pulse's stall figures (`lvs_tests::pulse::
-/// print_loop`: `pulse-loop: WHO: worst turn US us, N turns over 50 ms,
-/// P pauses (worst W us)`): who, the worst turn in µs, the turns over
-/// 50 ms, the pauses and the worst pause in µs.
-fn parse_pulse_loop(line: &str) -> Option<(String, u64, u64, u64, u64)> {
+/// A suite's line with a pulse's stall figures ([`LoopLine`]): who, and
+/// the figures.
+fn parse_pulse_loop(line: &str) -> Option<(String, LoopLine)> {
     let rest = &line[line.find("pulse-loop: ")? + "pulse-loop: ".len()..];
     let (who, figures) = rest.split_once(": worst turn ")?;
     let words: Vec<&str> = figures.split_whitespace().collect();
     let num = |k: usize| -> Option<u64> {
         words.get(k)?.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
     };
-    Some((who.to_owned(), num(0)?, num(2)?, num(7).unwrap_or(0), num(10).unwrap_or(0)))
+    let or0 = |k| num(k).unwrap_or(0);
+    let figures = LoopLine {
+        worst: num(0)?,
+        stalls: num(2)?,
+        pauses: (or0(7), or0(10)),
+        waits: (or0(12), or0(15)),
+    };
+    Some((who.to_owned(), figures))
 }
 
 /// Reads the guest console line by line.
@@ -487,15 +527,13 @@ impl ConsoleLog {
             }
             return;
         }
-        if let Some(figures) = parse_pulse_loop(line) {
+        if let Some((who, figures)) = parse_pulse_loop(line) {
             let r = &mut self.report;
-            let (worst, who, stalls) = r.pulse_loop.get_or_insert((0, String::new(), 0));
-            *stalls += figures.2;
-            if figures.1 >= *worst {
-                (*worst, *who) = (figures.1, figures.0);
+            let (worst, worst_who) = r.pulse_loop.get_or_insert((0, String::new()));
+            if figures.worst >= *worst {
+                (*worst, *worst_who) = (figures.worst, who.clone());
             }
-            r.pulse_pauses.0 += figures.3;
-            r.pulse_pauses.1 = r.pulse_pauses.1.max(figures.4);
+            r.pulses.insert(who, figures);
             return;
         }
         // Anywhere in the line: a test's output without a final newline
@@ -586,14 +624,19 @@ mod tests {
     }
 
     #[test]
-    fn pulse_loop_figures_keep_the_worst_and_add_the_stalls() {
+    fn pulse_loop_figures_keep_the_worst_and_add_each_pulses_last() {
         let r = feed(&[
-            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms, 2 pauses (worst 60100 us)",
-            "[  nat] pulse-loop: chaos: worst turn 31000 us, 1 turns over 50 ms, 0 pauses (worst 0 us)",
+            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms, 2 pauses (worst 60100 us), 1 waits (worst 70000 us)",
+            "[  nat] pulse-loop: chaos: worst turn 31000 us, 1 turns over 50 ms, 0 pauses (worst 0 us), 0 waits (worst 0 us)",
             "pulse-loop: node dr router 1: worst turn 9000 us, 0 turns over 50 ms, 1 pauses (worst 52000 us)",
+            // The same pulse again, later: its counts replace its earlier ones.
+            "pulse-loop: e2e nat router 0: worst turn 12000 us, 0 turns over 50 ms, 2 pauses (worst 60100 us), 2 waits (worst 80000 us)",
         ]);
-        assert_eq!(r.pulse_loop, Some((31000, "chaos".to_owned(), 1)));
-        assert_eq!(r.pulse_pauses, (3, 60100));
+        assert_eq!(r.pulse_loop, Some((31000, "chaos".to_owned())));
+        assert_eq!(
+            r.loop_totals(),
+            LoopLine { worst: 31000, stalls: 1, pauses: (3, 60100), waits: (2, 80000) }
+        );
     }
 
     #[test]

@@ -122,6 +122,8 @@ pub fn render_text(s: &Status, lvsd_pid: Option<u32>, loop_stats: &LoopStats) ->
     let _ = writeln!(o, "loop_pauses: {}", loop_stats.pauses);
     let _ =
         writeln!(o, "loop_worst_pause_ms: {:.1}", loop_stats.worst_pause.as_secs_f64() * 1000.0);
+    let _ = writeln!(o, "loop_waits: {}", loop_stats.waits);
+    let _ = writeln!(o, "loop_worst_wait_ms: {:.1}", loop_stats.worst_wait.as_secs_f64() * 1000.0);
     o
 }
 
@@ -147,6 +149,8 @@ struct StatusJson<'a> {
     loop_worst_turn_us: u128,
     loop_pauses: u64,
     loop_worst_pause_us: u128,
+    loop_waits: u64,
+    loop_worst_wait_us: u128,
     /// lvsd's last report: every virtual service and real server.
     lvsd: Option<LvsdJson>,
 }
@@ -246,6 +250,8 @@ pub fn render_json(snap: &Snapshot) -> String {
         loop_worst_turn_us: snap.loop_stats.worst.as_micros(),
         loop_pauses: snap.loop_stats.pauses,
         loop_worst_pause_us: snap.loop_stats.worst_pause.as_micros(),
+        loop_waits: snap.loop_stats.waits,
+        loop_worst_wait_us: snap.loop_stats.worst_wait.as_micros(),
         lvsd: snap.lvsd.as_deref().map(|v| lvsd_json(v, snap.taken)),
     };
     // Plain structs of strings and numbers always serialize.
@@ -315,7 +321,7 @@ pub(crate) mod tests {
         assert!(t.contains("dropped: 1\n"));
         assert!(t.contains("dropped.bad_mac: 1\n"));
         assert!(
-            t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\nloop_pauses: 0\nloop_worst_pause_ms: 0.0\n"),
+            t.ends_with("loop_turns: 0\nloop_stalls: 0\nloop_worst_turn_ms: 0.0\nloop_pauses: 0\nloop_worst_pause_ms: 0.0\nloop_waits: 0\nloop_worst_wait_ms: 0.0\n"),
             "{t}"
         );
     }
@@ -332,6 +338,8 @@ pub(crate) mod tests {
                 worst: Duration::from_micros(51_200),
                 pauses: 2,
                 worst_pause: Duration::from_micros(203_400),
+                waits: 4,
+                worst_wait: Duration::from_micros(74_600),
             },
             reloads: Reloads { accepted: 1, refused: 2 },
             lvsd: None,
@@ -340,7 +348,7 @@ pub(crate) mod tests {
         assert!(j.starts_with("{\"router\":\"lvs1\",\"role\":\"active\",\"faults\":\"none\",\"epoch\":0,\"protocol\":\"native\",\"lvsd_pid\":null,\"ready\":true,\"vips\":[{\"address\":\"10.0.0.100\",\"prefix\":24,\"dev\":\"eth0:1\"}],\"peers\":[{\"name\":\"lvs\\\"2\",\"alive\":true,\"role\":\"standby\",\"faults\":\"linkfail\",\"ready\":false,\"last_heard_ms\":1234,\"config_mismatch\":false,\"heartbeats_received\":5}],\"dropped\":{\"total\":1,\"truncated\":0,"), "{j}");
         assert!(j.contains("\"bad_mac\":1,"));
         assert!(j.ends_with(
-            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"loop_pauses\":2,\"loop_worst_pause_us\":203400,\"lvsd\":null}\n"
+            "\"config_mismatches\":0,\"heartbeats_sent\":12,\"transitions\":3,\"reloads\":{\"accepted\":1,\"refused\":2},\"loop_turns\":7,\"loop_stalls\":1,\"loop_worst_turn_us\":51200,\"loop_pauses\":2,\"loop_worst_pause_us\":203400,\"loop_waits\":4,\"loop_worst_wait_us\":74600,\"lvsd\":null}\n"
         ), "{j}");
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["peers"][0]["name"], "lvs\"2");

@@ -25,8 +25,9 @@ use crate::machine::{self, Action, Event, Machine, Now};
 use crate::notify::Notifier;
 use crate::order::Held;
 use crate::reload::Reloader;
+use crate::schedstat::{Sched, SchedStat};
 use crate::snapshot::{Board, Reloads, Snapshot};
-use crate::stall::{Cpus, Kind, LoopStats};
+use crate::stall::{ms, Cpus, Kind, LoopStats, Waited, Why};
 use crate::state_file::Operator;
 
 pub use crate::setup::{load, local_addresses, test_config, Loaded, Options, RunError};
@@ -72,6 +73,12 @@ pub struct Daemon<H: Host> {
     canaries: Canaries,
     /// The CPU the loop thread ended its last turn on (where it sleeps).
     cpu_slept: Option<usize>,
+    /// The loop thread's schedstat file (opened by the loop's thread).
+    sched: Option<SchedStat>,
+    /// The loop thread's account at the end of its last turn.
+    sched_slept: Option<Sched>,
+    /// When the last turn ended, and the most of its work that was its own.
+    previous: Option<(Instant, Duration)>,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
     signals: lvs_daemon::Signals,
@@ -115,7 +122,7 @@ fn running_on() -> Option<usize> {
     nix::sched::sched_getcpu().ok()
 }
 
-/// The loop thread's CPU time so far.
+/// The calling thread's CPU time so far.
 fn thread_cpu() -> Option<Duration> {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok().map(Duration::from)
 }
@@ -216,6 +223,8 @@ impl<H: Host> Daemon<H> {
         // network worker (started by `prepare_announcements` above), the
         // spawner and the overrides' writer.
         self.canaries = Canaries::start();
+        self.sched = SchedStat::open();
+        self.sched_slept = self.account();
         self.host.start_workers();
         self.operator.begin();
         if self.handle(Event::Start) || self.reread_links() {
@@ -243,11 +252,11 @@ impl<H: Host> Daemon<H> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(source) => return Err(RunError::Os { what: "polling", source }),
             }
-            let (woke, cpu, on) = (Instant::now(), thread_cpu(), running_on());
+            let (woke, account, on) = (Instant::now(), self.account(), running_on());
             if self.turn(&events, woke) {
                 return Ok(());
             }
-            self.end_turn(deadline, woke, cpu, on);
+            self.end_turn(deadline, woke, account, on);
             // The turn has ended: systemd hears of it.
             notifier.turn(&self.machine);
         }
@@ -314,17 +323,30 @@ impl<H: Host> Daemon<H> {
         }
     }
 
+    /// The loop thread's time on a CPU and waiting for one so far: from
+    /// its schedstat file, else its CPU time alone.
+    /// (The CPU time is the thread clock's: schedstat's lags for a
+    /// running thread.)
+    fn account(&self) -> Option<Sched> {
+        let ran = thread_cpu()?;
+        let waited =
+            self.sched.as_ref().and_then(SchedStat::read).map_or(Duration::ZERO, |s| s.waited);
+        Some(Sched { ran, waited })
+    }
+
     /// The end of a turn that slept until `deadline` and woke at `woke`,
-    /// when the thread had used `cpu`: the stall detector measures it here,
-    /// and a long turn is a machine pause (info) or a stall (warning) by
-    /// the canaries. The warning tells the turn's CPU time from its wall
-    /// time and names its slowest step, so that a turn that was long
-    /// because the loop did not run is told from one that worked long.
+    /// with the thread's scheduler account `woken` then: the stall
+    /// detector measures it here, and a long turn is a machine pause
+    /// (info, by the canaries), a wait for a CPU (warning, by the kernel's
+    /// account) or a stall (warning). The warnings split the
+    /// turn into time on the CPU, time waiting for one and time blocked,
+    /// and names its slowest step, so that a turn that was long because
+    /// the loop did not run is told from one that worked long.
     fn end_turn(
         &mut self,
         deadline: Option<Instant>,
         woke: Instant,
-        cpu: Option<Duration>,
+        woken: Option<Sched>,
         woke_on: Option<usize>,
     ) {
         // Published before the turn is measured, so that the copy counts
@@ -333,7 +355,6 @@ impl<H: Host> Daemon<H> {
         self.publish();
         let slowest = self.slowest.take();
         let canaries = &self.canaries;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let done_on = running_on();
         let on = Cpus {
             slept: canaries.index_of(self.cpu_slept),
@@ -341,29 +362,29 @@ impl<H: Host> Daemon<H> {
             done: canaries.index_of(done_on),
         };
         self.cpu_slept = done_on;
+        let done = self.account();
+        let slept = std::mem::replace(&mut self.sched_slept, done);
+        let late = woken.zip(slept).map(|(w, s)| w.since(s));
+        let work = done.zip(woken).map(|(d, w)| d.since(w));
+        let waited = |a: Option<Sched>| a.map_or(Duration::ZERO, |a| a.waited);
+        let waited = Waited { late: waited(late), work: waited(work), previous: self.previous };
+        let canaries = &self.canaries;
+        let ended = Instant::now();
         let measured = self
             .stats
-            .record(deadline, woke, Instant::now(), on, |from, to| canaries.gaps(from, to));
+            .record(deadline, (woke, ended), on, waited, |from, to| canaries.gaps(from, to));
+        self.previous =
+            Some((ended, ended.saturating_duration_since(woke).saturating_sub(waited.work)));
+        let why = |turn| Why { turn, late, work, waits_known: self.sched.is_some(), slowest };
         match measured {
             Some((Kind::Stall, t)) => {
-                let step = slowest
-                    .map_or(String::new(), |(what, d)| format!(", slowest step {what} {:.1} ms", ms(d)));
-                let on_cpu = match (cpu, thread_cpu()) {
-                    (Some(a), Some(b)) => format!(", {:.1} ms of it on the CPU", ms(b.saturating_sub(a))),
-                    _ => String::new(),
-                };
-                let paused = if t.paused.is_zero() {
-                    String::new()
-                } else {
-                    format!(", the loop's CPU paused {:.1} ms of it", ms(t.paused))
-                };
-                log::warn!(
-                    "loop stall: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work{on_cpu}{step}{paused}); heartbeats were neither sent nor read meanwhile",
-                    ms(t.total()),
-                    ms(t.late),
-                    ms(t.work)
-                );
+                log::warn!("loop stall: {}; heartbeats were neither sent nor read meanwhile", why(t));
             }
+            Some((Kind::Wait, t)) => log::warn!(
+                "loop wait: {}; the loop was ready but kept from a CPU by threads of equal or higher priority for {:.1} ms of it, not a stall of pulse's",
+                why(t),
+                ms(t.waited)
+            ),
             Some((Kind::Pause, t)) => log::info!(
                 "loop pause: a turn took {:.1} ms (woke {:.1} ms late, {:.1} ms of work), {:.1} ms of it in a pause of the machine under the loop of {:.1} ms (the canary of the loop's CPU late too), not a stall of pulse's",
                 ms(t.total()),

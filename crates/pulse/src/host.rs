@@ -362,6 +362,9 @@ impl Host for RealHost {
     fn start_workers(&mut self) {
         self.net.start();
         self.procs.start();
+        if !self.cfg.failover.is_empty() {
+            self.fos.start_worker(self.waker.as_ref());
+        }
     }
 
     fn on_wake(&mut self) -> Vec<(Child, Option<i32>)> {

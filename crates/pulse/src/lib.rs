@@ -52,6 +52,7 @@ mod notify;
 mod operate;
 mod order;
 mod reload;
+mod schedstat;
 pub mod settings;
 mod setup;
 mod share;

@@ -140,6 +140,19 @@ pub fn render(s: &Snapshot) -> String {
         "Turns of pulse's heartbeat loop longer than 50 ms because the machine under it (its CPU or every CPU) was not running",
         s.loop_stats.pauses,
     );
+    let worst_wait: Gauge<f64, AtomicU64> = Gauge::default();
+    worst_wait.set(s.loop_stats.worst_wait.as_secs_f64());
+    reg.register(
+        "lvs_loop_wait_seconds",
+        "The longest time pulse's heartbeat loop, runnable, waited for a CPU in a turn longer than 50 ms",
+        worst_wait,
+    );
+    counter(
+        &mut reg,
+        "lvs_loop_waits",
+        "Turns of pulse's heartbeat loop longer than 50 ms because it waited for a CPU that a thread of equal or higher priority held",
+        s.loop_stats.waits,
+    );
     counter(&mut reg, "lvs_loop_turns", "Turns of pulse's heartbeat loop", s.loop_stats.turns);
     if let Some(v) = &s.lvsd {
         lvsd(&mut reg, v);
@@ -310,6 +323,8 @@ pub(crate) mod tests {
                 worst: Duration::from_millis(60),
                 pauses: 3,
                 worst_pause: Duration::from_millis(250),
+                waits: 2,
+                worst_wait: Duration::from_millis(75),
             },
             reloads: Reloads { accepted: 2, refused: 1 },
             lvsd: None,
@@ -330,6 +345,8 @@ pub(crate) mod tests {
             "lvs_loop_stalls_total 1\n",
             "lvs_loop_pause_seconds 0.25\n",
             "lvs_loop_pauses_total 3\n",
+            "lvs_loop_wait_seconds 0.075\n",
+            "lvs_loop_waits_total 2\n",
             "lvs_lvsd_running 1\n",
         ] {
             assert!(m.contains(line), "{line:?} missing from\n{m}");

@@ -20,6 +20,16 @@
 //!   canary); counted, logged at warning, and the tests assert there were
 //!   none.
 //!
+//! A turn can also be long because the loop was runnable but waited for a
+//! CPU (the kernel's account of the thread, `crate::schedstat`: another
+//! thread of equal or higher priority had the CPU, or the CPU it was queued
+//! on was not running). That time is not the loop's either: in each part
+//! of the turn (the late wake-up, the work) the larger of the wait and the
+//! pause is taken out, and what is left, the loop's **own** time (on the
+//! CPU, or blocked in a call), is what makes a stall. A long turn that
+//! only the wait explains is a **wait**, counted and logged at warning
+//! apart from stalls: it says that something outranks pulse's loop.
+//!
 //! Which CPU: the late wake-up is laid to the CPU the loop slept on or
 //! the one it woke on (either not running delays the wake-up); the work to
 //! the CPU it woke on, if it finished on the same one (a running thread
@@ -53,6 +63,11 @@ pub struct LoopStats {
     /// The longest machine pause a turn was found in (the pause's whole
     /// length, as the canaries saw it).
     pub worst_pause: Duration,
+    /// Turns over [`THRESHOLD`] because the loop, runnable, waited for a
+    /// CPU (and not through a pause alone).
+    pub waits: u64,
+    /// The longest time such a turn waited for a CPU.
+    pub worst_wait: Duration,
 }
 
 /// What a long turn was.
@@ -63,6 +78,8 @@ pub enum Kind {
     /// The machine under the loop (its CPU, or every CPU) was not
     /// running.
     Pause,
+    /// The loop was runnable and waited for a CPU.
+    Wait,
 }
 
 /// One measured turn.
@@ -78,6 +95,31 @@ pub struct Turn {
     /// How long the machine pauses it overlapped lasted, whole (they may
     /// have begun before the turn).
     pub pause: Duration,
+    /// How much of it the loop was runnable and waited for a CPU (measured
+    /// for long turns only).
+    pub waited: Duration,
+    /// The loop's own share: in each part the larger of the wait and the
+    /// pause taken out.
+    pub own: Duration,
+    /// How much of the late wake-up was the previous turn running past
+    /// this turn's deadline.
+    pub overran: Duration,
+}
+
+/// How long the loop thread waited for a CPU, runnable, in each part of a
+/// turn (from the kernel's account; zero when it keeps none), and how the
+/// previous turn ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waited {
+    /// From the end of the last turn to the wake-up.
+    pub late: Duration,
+    /// In the work.
+    pub work: Duration,
+    /// When the previous turn ended, and the most of its work that can
+    /// have been its own (its work less its wait): a deadline that passed
+    /// while the previous turn ran makes this turn late by the rest of
+    /// that turn, of which no more than this was the loop's own time.
+    pub previous: Option<(Instant, Duration)>,
 }
 
 /// Where the loop thread was in a turn, as indexes into the canaries'
@@ -96,11 +138,6 @@ impl Turn {
     /// Lateness plus work.
     pub fn total(&self) -> Duration {
         self.late + self.work
-    }
-
-    /// The turn less the time the machine under it was paused.
-    pub fn own(&self) -> Duration {
-        self.total().saturating_sub(self.paused)
     }
 }
 
@@ -197,46 +234,136 @@ fn intersect(x: &[Gap], y: &[Gap]) -> Vec<Gap> {
     out
 }
 
+/// Milliseconds, for the log.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A stall as the warning tells it: the turn, split by the loop thread's
+/// scheduler account into time on the CPU, time runnable but waiting for
+/// a CPU (a thread of equal or higher priority had it) and time blocked
+/// (neither: a blocking call or a page fault), with its slowest step.
+#[derive(Clone, Copy, Debug)]
+pub struct Why {
+    /// The turn.
+    pub turn: Turn,
+    /// The account over the sleep and the late wake-up (end of the last
+    /// turn to this wake-up).
+    pub late: Option<crate::schedstat::Sched>,
+    /// The account over the work.
+    pub work: Option<crate::schedstat::Sched>,
+    /// Whether the account has the waits (schedstat), not the CPU time
+    /// alone.
+    pub waits_known: bool,
+    /// The turn's slowest action and how long it took.
+    pub slowest: Option<(&'static str, Duration)>,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.turn;
+        write!(f, "a turn took {:.1} ms (woke {:.1} ms late", ms(t.total()), ms(t.late))?;
+        if !t.overran.is_zero() {
+            write!(
+                f,
+                ", {:.1} ms of it the previous turn running past the deadline",
+                ms(t.overran)
+            )?;
+        }
+        if let (Some(a), true) = (self.late, self.waits_known) {
+            write!(f, ", {:.1} ms of it waiting for a CPU", ms(a.waited.min(t.late)))?;
+        }
+        write!(f, ", {:.1} ms of work", ms(t.work))?;
+        if let Some(a) = self.work {
+            write!(f, ": {:.1} ms on the CPU", ms(a.ran))?;
+            if self.waits_known {
+                let blocked = t.work.saturating_sub(a.ran + a.waited);
+                write!(
+                    f,
+                    ", {:.1} ms waiting for a CPU, {:.1} ms blocked",
+                    ms(a.waited),
+                    ms(blocked)
+                )?;
+            }
+        }
+        if let Some((what, d)) = self.slowest {
+            write!(f, "; slowest step {what} {:.1} ms", ms(d))?;
+        }
+        if !t.paused.is_zero() {
+            write!(f, "; the loop's CPU paused {:.1} ms of it", ms(t.paused))?;
+        }
+        f.write_str(")")
+    }
+}
+
 impl LoopStats {
     /// Records a turn that slept until `deadline` (if any), woke at `woke`
-    /// and finished its work at `done`, on the CPUs `on`; returns it, with
-    /// what it was, when it was over [`THRESHOLD`]. Only then is
-    /// `canaries` asked for each canary's gaps over the turn (from its
-    /// deadline, or its wake-up if earlier, to `done`); `None` when there
-    /// are no canaries to trust.
+    /// and finished its work at `done`, on the CPUs `on`, having waited
+    /// `waited` for a CPU; returns it, with what it was, when it was over
+    /// [`THRESHOLD`]. Only then is `canaries` asked for each canary's gaps
+    /// over the turn (from its deadline, or its wake-up if earlier, to
+    /// `done`); `None` when there are no canaries to trust.
     pub fn record(
         &mut self,
         deadline: Option<Instant>,
-        woke: Instant,
-        done: Instant,
+        (woke, done): (Instant, Instant),
         on: Cpus,
+        waited: Waited,
         canaries: impl FnOnce(Instant, Instant) -> Option<Vec<Vec<Gap>>>,
     ) -> Option<(Kind, Turn)> {
         let late = deadline.map_or(Duration::ZERO, |d| woke.saturating_duration_since(d));
         let work = done.saturating_duration_since(woke);
-        let mut turn = Turn { late, work, paused: Duration::ZERO, pause: Duration::ZERO };
+        let zero = Duration::ZERO;
+        let mut turn =
+            Turn { late, work, paused: zero, pause: zero, waited: zero, own: zero, overran: zero };
         self.turns += 1;
         if turn.total() <= THRESHOLD {
             self.worst = self.worst.max(turn.total());
             return None;
         }
         let from = deadline.map_or(woke, |d| d.min(woke));
+        // The part of the late wake-up the previous turn was still running:
+        // its wait was counted in that turn's account, and no more of it
+        // than that turn's own bound was the loop's own.
+        let overran = waited.previous.map_or(zero, |(end, _)| end.saturating_duration_since(from));
+        turn.overran = overran.min(late);
+        let carried = waited.previous.map_or(zero, |(_, own)| own).min(turn.overran);
+        let slept = from + turn.overran;
+        let (mut paused_late, mut paused_slept, mut paused_work) = (zero, zero, zero);
         if let Some(gaps) = canaries(from, done) {
             let (late, work) = holding(on, done, &gaps);
-            turn.paused = covered(from, woke, &late) + covered(woke, done, &work);
+            paused_late = covered(from, woke, &late);
+            paused_slept = covered(slept, woke, &late);
+            paused_work = covered(woke, done, &work);
             let mut all = late;
             all.extend(work);
             turn.pause = whole_over(from, done, &all);
         }
-        let kind = if turn.paused > Duration::ZERO && turn.own() <= THRESHOLD {
-            self.pauses += 1;
-            self.worst_pause = self.worst_pause.max(turn.pause);
-            self.worst = self.worst.max(turn.own());
-            Kind::Pause
-        } else {
+        turn.paused = paused_late + paused_work;
+        // A wait counted at the wake-up may have begun before the
+        // deadline (woken early, then kept from a CPU): cut to the part.
+        let fresh = late - turn.overran;
+        let (waited_late, waited_work) = (waited.late.min(fresh), waited.work.min(work));
+        turn.waited = waited_late + waited_work;
+        // The wait and the pause may be the same time (queued on a CPU
+        // that was not running): only the larger is taken out.
+        turn.own = carried
+            + fresh.saturating_sub(waited_late.max(paused_slept))
+            + work.saturating_sub(waited_work.max(paused_work));
+        let kind = if turn.own > THRESHOLD {
             self.stalls += 1;
             self.worst = self.worst.max(turn.total());
             Kind::Stall
+        } else if turn.paused > zero && turn.total().saturating_sub(turn.paused) <= THRESHOLD {
+            self.pauses += 1;
+            self.worst_pause = self.worst_pause.max(turn.pause);
+            self.worst = self.worst.max(turn.own);
+            Kind::Pause
+        } else {
+            self.waits += 1;
+            self.worst_wait = self.worst_wait.max(turn.waited);
+            self.worst = self.worst.max(turn.own);
+            Kind::Wait
         };
         Some((kind, turn))
     }
@@ -260,19 +387,37 @@ mod tests {
         let t = Instant::now();
         let mut s = LoopStats::default();
         // Woken early by an event, short work.
-        assert_eq!(s.record(Some(t + ms(100)), t, t + ms(2), Cpus::default(), none), None);
+        assert_eq!(
+            s.record(Some(t + ms(100)), (t, t + ms(2)), Cpus::default(), Waited::default(), none),
+            None
+        );
         // No deadline, long work.
         let zero = Duration::ZERO;
         assert_eq!(
-            s.record(None, t, t + ms(51), Cpus::default(), none),
-            Some((Kind::Stall, Turn { late: zero, work: ms(51), paused: zero, pause: zero }))
+            s.record(None, (t, t + ms(51)), Cpus::default(), Waited::default(), none),
+            Some((
+                Kind::Stall,
+                Turn {
+                    overran: zero,
+                    late: zero,
+                    work: ms(51),
+                    paused: zero,
+                    pause: zero,
+                    waited: zero,
+                    own: ms(51)
+                }
+            ))
         );
         // Late by 30 ms, 30 ms of work: a stall of 60 ms.
-        let (kind, turn) =
-            s.record(Some(t), t + ms(30), t + ms(60), Cpus::default(), none).unwrap();
+        let (kind, turn) = s
+            .record(Some(t), (t + ms(30), t + ms(60)), Cpus::default(), Waited::default(), none)
+            .unwrap();
         assert_eq!((kind, turn.total()), (Kind::Stall, ms(60)));
         // Exactly the threshold is not a stall.
-        assert_eq!(s.record(Some(t), t + ms(50), t + ms(50), Cpus::default(), none), None);
+        assert_eq!(
+            s.record(Some(t), (t + ms(50), t + ms(50)), Cpus::default(), Waited::default(), none),
+            None
+        );
         assert_eq!(s, LoopStats { turns: 4, stalls: 2, worst: ms(60), ..LoopStats::default() });
     }
 
@@ -280,17 +425,17 @@ mod tests {
     fn canaries_are_asked_only_about_long_turns_over_the_whole_turn() {
         let t = Instant::now();
         let mut s = LoopStats::default();
-        s.record(Some(t), t + ms(10), t + ms(20), Cpus::default(), |_, _| {
+        s.record(Some(t), (t + ms(10), t + ms(20)), Cpus::default(), Waited::default(), |_, _| {
             panic!("asked about a short turn")
         });
         let mut asked = None;
-        s.record(Some(t), t + ms(60), t + ms(61), Cpus::default(), |a, b| {
+        s.record(Some(t), (t + ms(60), t + ms(61)), Cpus::default(), Waited::default(), |a, b| {
             asked = Some((a, b));
             None
         });
         assert_eq!(asked, Some((t, t + ms(61))));
         // Woken before its deadline: the turn starts at the wake-up.
-        s.record(Some(t + ms(500)), t, t + ms(70), Cpus::default(), |a, b| {
+        s.record(Some(t + ms(500)), (t, t + ms(70)), Cpus::default(), Waited::default(), |a, b| {
             asked = Some((a, b));
             None
         });
@@ -306,15 +451,24 @@ mod tests {
         let mut s = LoopStats::default();
         let woke = t + us(50_800);
         let gaps = vec![vec![(t + ms(3), woke + us(100))], vec![(t + ms(1), woke)]];
-        let (kind, turn) =
-            s.record(Some(t), woke, woke + ms(1), Cpus::default(), |_, _| Some(gaps)).unwrap();
+        let (kind, turn) = s
+            .record(Some(t), (woke, woke + ms(1)), Cpus::default(), Waited::default(), |_, _| {
+                Some(gaps)
+            })
+            .unwrap();
         assert_eq!(kind, Kind::Pause);
         assert_eq!(turn.paused, woke - (t + ms(3)));
-        assert_eq!(turn.own(), ms(4));
+        assert_eq!(turn.own, ms(4));
         assert_eq!(turn.pause, woke - (t + ms(3)));
         assert_eq!(
             s,
-            LoopStats { turns: 1, stalls: 0, pauses: 1, worst: ms(4), worst_pause: us(47_800) }
+            LoopStats {
+                turns: 1,
+                pauses: 1,
+                worst: ms(4),
+                worst_pause: us(47_800),
+                ..LoopStats::default()
+            }
         );
     }
 
@@ -327,7 +481,13 @@ mod tests {
         // known: laid to every CPU, so a stall.
         let gaps = vec![vec![(t, t + ms(200))], vec![]];
         let (kind, turn) = s
-            .record(Some(t), t + ms(200), t + ms(201), Cpus::default(), |_, _| Some(gaps))
+            .record(
+                Some(t),
+                (t + ms(200), t + ms(201)),
+                Cpus::default(),
+                Waited::default(),
+                |_, _| Some(gaps),
+            )
             .unwrap();
         assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));
         // Canaries late in turns, never together: no common gap.
@@ -336,7 +496,13 @@ mod tests {
             vec![(t + ms(40), t + ms(80)), (t + ms(120), t + ms(200))],
         ];
         let (kind, _) = s
-            .record(Some(t), t + ms(200), t + ms(201), Cpus::default(), |_, _| Some(gaps))
+            .record(
+                Some(t),
+                (t + ms(200), t + ms(201)),
+                Cpus::default(),
+                Waited::default(),
+                |_, _| Some(gaps),
+            )
             .unwrap();
         assert_eq!(kind, Kind::Stall);
         assert_eq!((s.stalls, s.pauses, s.worst), (2, 0, ms(201)));
@@ -348,13 +514,26 @@ mod tests {
         let t = Instant::now();
         let mut s = LoopStats::default();
         let gaps = vec![vec![(t, t + ms(60))], vec![(t - ms(5), t + ms(61))]];
-        let (kind, turn) =
-            s.record(Some(t), t + ms(60), t + ms(130), Cpus::default(), |_, _| Some(gaps)).unwrap();
-        assert_eq!((kind, turn.paused, turn.own()), (Kind::Stall, ms(60), ms(70)));
+        let (kind, turn) = s
+            .record(
+                Some(t),
+                (t + ms(60), t + ms(130)),
+                Cpus::default(),
+                Waited::default(),
+                |_, _| Some(gaps),
+            )
+            .unwrap();
+        assert_eq!((kind, turn.paused, turn.own), (Kind::Stall, ms(60), ms(70)));
         assert_eq!(s.worst, ms(130));
         // No canaries at all (an empty list): nothing paused.
         let (kind, _) = s
-            .record(Some(t), t + ms(60), t + ms(61), Cpus::default(), |_, _| Some(Vec::new()))
+            .record(
+                Some(t),
+                (t + ms(60), t + ms(61)),
+                Cpus::default(),
+                Waited::default(),
+                |_, _| Some(Vec::new()),
+            )
             .unwrap();
         assert_eq!(kind, Kind::Stall);
     }
@@ -369,27 +548,124 @@ mod tests {
         let gaps = || vec![vec![], vec![(t + ms(1), t + ms(116))]];
         let on =
             |slept, woke, done| Cpus { slept: Some(slept), woke: Some(woke), done: Some(done) };
-        let (kind, turn) =
-            s.record(Some(t), t, t + ms(118), on(1, 1, 1), |_, _| Some(gaps())).unwrap();
+        let (kind, turn) = s
+            .record(Some(t), (t, t + ms(118)), on(1, 1, 1), Waited::default(), |_, _| Some(gaps()))
+            .unwrap();
         assert_eq!(
-            (kind, turn.paused, turn.own(), turn.pause),
+            (kind, turn.paused, turn.own, turn.pause),
             (Kind::Pause, ms(115), ms(3), ms(115))
         );
         // The same gaps, the loop on the CPU whose canary ran: a stall.
-        let (kind, turn) =
-            s.record(Some(t), t, t + ms(118), on(0, 0, 0), |_, _| Some(gaps())).unwrap();
+        let (kind, turn) = s
+            .record(Some(t), (t, t + ms(118)), on(0, 0, 0), Waited::default(), |_, _| Some(gaps()))
+            .unwrap();
         assert_eq!((kind, turn.paused), (Kind::Stall, Duration::ZERO));
         // It moved between CPUs within the work: laid to every CPU.
-        let (kind, _) =
-            s.record(Some(t), t, t + ms(118), on(1, 1, 0), |_, _| Some(gaps())).unwrap();
+        let (kind, _) = s
+            .record(Some(t), (t, t + ms(118)), on(1, 1, 0), Waited::default(), |_, _| Some(gaps()))
+            .unwrap();
         assert_eq!(kind, Kind::Stall);
         // A late wake-up: the CPU it slept on was not running, and it woke
         // on the other one; then 2 ms of work.
         let woke = t + ms(116);
-        let (kind, turn) =
-            s.record(Some(t), woke, woke + ms(2), on(1, 0, 0), |_, _| Some(gaps())).unwrap();
-        assert_eq!((kind, turn.own()), (Kind::Pause, ms(3)));
+        let (kind, turn) = s
+            .record(Some(t), (woke, woke + ms(2)), on(1, 0, 0), Waited::default(), |_, _| {
+                Some(gaps())
+            })
+            .unwrap();
+        assert_eq!((kind, turn.own), (Kind::Pause, ms(3)));
         assert_eq!((s.pauses, s.stalls), (2, 2));
+    }
+
+    #[test]
+    fn a_turn_that_waited_for_a_cpu_is_a_wait_and_only_its_own_share_stalls() {
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        let on = Cpus { slept: Some(0), woke: Some(0), done: Some(0) };
+        // The loaded guest's case: 101 ms of work, 75 of them waiting for
+        // a CPU, the loop's CPU paused for 48 of them (the same time, in
+        // part): 26 ms of its own.
+        let gaps = || Some(vec![vec![(t + ms(10), t + ms(58))], vec![]]);
+        let waited = Waited { late: ms(0), work: ms(75), previous: None };
+        let (kind, turn) = s.record(Some(t), (t, t + ms(101)), on, waited, |_, _| gaps()).unwrap();
+        assert_eq!(
+            (kind, turn.paused, turn.waited, turn.own),
+            (Kind::Wait, ms(48), ms(75), ms(26))
+        );
+        // A late wake-up spent waiting: a wait counted at the wake-up may
+        // have begun before the deadline, and counts only after it.
+        let waited = Waited { late: ms(99), work: ms(0), previous: None };
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(90), t + ms(92)), on, waited, |_, _| Some(vec![])).unwrap();
+        assert_eq!((kind, turn.waited, turn.own), (Kind::Wait, ms(90), ms(2)));
+        // 70 ms of its own besides 60 of waiting: a stall.
+        let waited = Waited { late: ms(0), work: ms(60), previous: None };
+        let (kind, turn) =
+            s.record(Some(t), (t, t + ms(130)), on, waited, |_, _| Some(vec![])).unwrap();
+        assert_eq!((kind, turn.own), (Kind::Stall, ms(70)));
+        // Waiting and a pause over the same 60 ms are taken out once.
+        let gaps = || Some(vec![vec![(t, t + ms(60))], vec![]]);
+        let (kind, turn) = s.record(Some(t), (t, t + ms(120)), on, waited, |_, _| gaps()).unwrap();
+        assert_eq!((kind, turn.own), (Kind::Stall, ms(60)));
+        assert_eq!(
+            (s.stalls, s.pauses, s.waits, s.worst_wait, s.worst),
+            (2, 0, 2, ms(90), ms(130))
+        );
+    }
+
+    #[test]
+    fn a_deadline_that_passed_in_the_previous_turn_counts_only_its_own_share() {
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        let on = Cpus { slept: Some(0), woke: Some(0), done: Some(0) };
+        // The previous turn ran 40 ms past this turn's deadline, at most
+        // 5 ms of it its own (the rest it waited for a CPU); this turn woke
+        // 1 ms after it ended and worked 20 ms: 26 ms of the loop's own.
+        let waited = Waited { previous: Some((t + ms(40), ms(5))), ..Waited::default() };
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(41), t + ms(61)), on, waited, |_, _| Some(vec![])).unwrap();
+        assert_eq!((kind, turn.overran, turn.own), (Kind::Wait, ms(40), ms(26)));
+        // Had the previous turn worked all 40 ms itself: a stall.
+        let waited = Waited { previous: Some((t + ms(40), ms(40))), ..Waited::default() };
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(41), t + ms(61)), on, waited, |_, _| Some(vec![])).unwrap();
+        assert_eq!((kind, turn.own), (Kind::Stall, ms(61)));
+        // A previous turn that ended before the deadline changes nothing.
+        let waited = Waited { previous: Some((t - ms(1), ms(30))), ..Waited::default() };
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(41), t + ms(61)), on, waited, |_, _| Some(vec![])).unwrap();
+        assert_eq!((kind, turn.overran, turn.own), (Kind::Stall, ms(0), ms(61)));
+    }
+
+    #[test]
+    fn a_stalls_warning_splits_the_turn() {
+        use crate::schedstat::Sched;
+        let turn = Turn {
+            late: ms(54),
+            work: ms(20),
+            paused: ms(3),
+            pause: ms(3),
+            waited: ms(54),
+            own: ms(20),
+            overran: ms(0),
+        };
+        let why = Why {
+            turn,
+            late: Some(Sched { ran: ms(1), waited: ms(50) }),
+            work: Some(Sched { ran: ms(6), waited: ms(4) }),
+            waits_known: true,
+            slowest: Some(("sync daemon", ms(5))),
+        };
+        assert_eq!(
+            why.to_string(),
+            "a turn took 74.0 ms (woke 54.0 ms late, 50.0 ms of it waiting for a CPU, 20.0 ms of work: 6.0 ms on the CPU, 4.0 ms waiting for a CPU, 10.0 ms blocked; slowest step sync daemon 5.0 ms; the loop's CPU paused 3.0 ms of it)"
+        );
+        let why =
+            Why { waits_known: false, slowest: None, turn: Turn { paused: ms(0), ..turn }, ..why };
+        assert_eq!(
+            why.to_string(),
+            "a turn took 74.0 ms (woke 54.0 ms late, 20.0 ms of work: 6.0 ms on the CPU)"
+        );
     }
 
     #[test]

@@ -90,24 +90,30 @@ impl std::fmt::Debug for Job {
 }
 
 impl Fos {
-    fn send(&mut self, job: Job, waker: Option<&Arc<mio::Waker>>) {
-        if self.worker.is_none() {
-            let (jobs_tx, jobs_rx) = channel::<Job>();
-            let (rep_tx, rep_rx) = channel();
-            let waker = waker.cloned();
-            let thread = std::thread::Builder::new()
-                .name("pulse-fos".into())
-                .spawn(move || work(&jobs_rx, &rep_tx, waker.as_ref()));
-            match thread {
-                Ok(t) => {
-                    self.worker = Some(Worker { jobs: jobs_tx, reports: rep_rx, thread: Some(t) });
-                }
-                Err(e) => {
-                    log::error!("cannot start the failover-service thread: {e}");
-                    return;
-                }
-            }
+    /// Starts the worker thread unless it runs: at the loop's start when
+    /// there are failover services (a thread's start-up is milliseconds on
+    /// an emulated host, not to be paid in a takeover's turn), or at the
+    /// first job.
+    pub fn start_worker(&mut self, waker: Option<&Arc<mio::Waker>>) {
+        if self.worker.is_some() {
+            return;
         }
+        let (jobs_tx, jobs_rx) = channel::<Job>();
+        let (rep_tx, rep_rx) = channel();
+        let waker = waker.cloned();
+        let thread = std::thread::Builder::new()
+            .name("pulse-fos".into())
+            .spawn(move || work(&jobs_rx, &rep_tx, waker.as_ref()));
+        match thread {
+            Ok(t) => {
+                self.worker = Some(Worker { jobs: jobs_tx, reports: rep_rx, thread: Some(t) });
+            }
+            Err(e) => log::error!("cannot start the failover-service thread: {e}"),
+        }
+    }
+
+    fn send(&mut self, job: Job, waker: Option<&Arc<mio::Waker>>) {
+        self.start_worker(waker);
         if let Some(w) = &self.worker {
             if w.jobs.send(job).is_err() {
                 log::error!("the failover-service thread is gone");

@@ -66,8 +66,11 @@ pub struct Procs {
     helpers: Vec<(String, Proc)>,
     spawner: Option<(Sender<Job>, Receiver<Spawned>)>,
     waker: Option<Arc<mio::Waker>>,
-    sync_jobs: Option<Sender<Vec<Vec<String>>>>,
+    sync_jobs: Option<Sender<SyncJob>>,
 }
+
+/// `ipvsadm` and the argument lists to run it with, one after the other.
+type SyncJob = (PathBuf, Vec<Vec<String>>);
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -91,10 +94,19 @@ impl Procs {
     }
 
     /// Starts the spawner thread now, if there is a waker to tell the loop
-    /// and it is not running (it would start at the first process).
+    /// and it is not running (it would start at the first process), and
+    /// the sync worker (it would start at the first `ipvsadm` run): a
+    /// thread's start-up is milliseconds on an emulated host, and the
+    /// first sync-daemon switch comes with a takeover.
     pub fn start(&mut self) {
         if let Err(e) = self.spawner() {
             log::error!("cannot start the spawner thread yet: {e}");
+        }
+        if self.waker.is_some() && self.sync_jobs.is_none() {
+            match sync_worker() {
+                Ok(tx) => self.sync_jobs = Some(tx),
+                Err(e) => log::error!("cannot start the sync worker thread yet: {e}"),
+            }
         }
     }
 
@@ -237,29 +249,16 @@ impl Procs {
     /// a thread that runs them one after the other and logs the last one's
     /// failure (the stops before a start fail when nothing runs).
     pub fn run_ipvsadm(&mut self, ipvsadm: &Path, runs: Vec<Vec<String>>) -> Result<(), HostError> {
-        let runs = match &self.sync_jobs {
-            Some(tx) => match tx.send(runs) {
+        let mut job = (ipvsadm.to_path_buf(), runs);
+        if let Some(tx) = &self.sync_jobs {
+            match tx.send(job) {
                 Ok(()) => return Ok(()),
-                Err(e) => e.0,
-            },
-            None => runs,
-        };
-        let (tx, rx) = channel::<Vec<Vec<String>>>();
-        let program = ipvsadm.to_path_buf();
-        std::thread::Builder::new()
-            .name("pulse-ipvsadm".into())
-            .spawn(move || {
-                for job in rx {
-                    for (i, args) in job.iter().enumerate() {
-                        let r = run_waited(&program, args);
-                        if let (true, Err(e)) = (i + 1 == job.len(), r) {
-                            log::error!("{e}");
-                        }
-                    }
-                }
-            })
-            .map_err(|source| HostError::Spawn { program: ipvsadm.into(), source })?;
-        let _ = tx.send(runs);
+                Err(e) => job = e.0,
+            }
+        }
+        let tx =
+            sync_worker().map_err(|source| HostError::Spawn { program: ipvsadm.into(), source })?;
+        let _ = tx.send(job);
         self.sync_jobs = Some(tx);
         Ok(())
     }
@@ -343,6 +342,24 @@ impl Procs {
             }
         }
     }
+}
+
+/// Starts the sync worker: a thread that runs each job's `ipvsadm` runs
+/// one after the other and logs the last one's failure (the stops before
+/// a start fail when nothing runs).
+fn sync_worker() -> std::io::Result<Sender<SyncJob>> {
+    let (tx, rx) = channel::<SyncJob>();
+    std::thread::Builder::new().name("pulse-ipvsadm".into()).spawn(move || {
+        for (program, runs) in rx {
+            for (i, args) in runs.iter().enumerate() {
+                let r = run_waited(&program, args);
+                if let (true, Err(e)) = (i + 1 == runs.len(), r) {
+                    log::error!("{e}");
+                }
+            }
+        }
+    })?;
+    Ok(tx)
 }
 
 /// Runs a program to its end (on the sync worker thread only).
