@@ -714,7 +714,7 @@ fn main() {
     println!(
         "chaos: {} rounds, 0 ended with two or zero active routers; worst time to one active {} ms; \
          client outage median {} ms, p90 {} ms, max {} ms; worst loop turn {:.1} ms, {} turns over 50 ms, \
-         {} pauses of the whole guest (worst {:.1} ms)",
+         {} pauses of the machine under the loop (worst {:.1} ms), {} turns that waited for a CPU (longest wait {:.1} ms)",
         results.len(),
         worst.as_millis(),
         pct(50),
@@ -723,10 +723,21 @@ fn main() {
         worst_turn_us as f64 / 1000.0,
         loops.stalls,
         loops.pauses,
-        loops.worst_pause_us as f64 / 1000.0
+        loops.worst_pause_us as f64 / 1000.0,
+        loops.waits,
+        loops.worst_wait_us as f64 / 1000.0
     );
     if bench {
-        println!("chaos-summary: {seed}|{}|{}|{}", results.len(), worst_turn_us, loops.stalls);
+        println!(
+            "chaos-summary: {seed}|{}|{}|{}|{}|{}|{}|{}",
+            results.len(),
+            worst_turn_us,
+            loops.stalls,
+            loops.pauses,
+            loops.worst_pause_us,
+            loops.waits,
+            loops.worst_wait_us
+        );
         println!(
             "bench-row: Chaos, random faults against a pair and a pool, {} runs|\
              0 rounds ending with two or zero active routers; heal to one active at worst {} ms; \

@@ -41,8 +41,12 @@ pub struct Run {
     pub rounds: Vec<Round>,
     /// Worst loop turn of a pulse checked by the suite, µs.
     pub worst_turn_us: u64,
-    /// Loop turns over 50 ms on those pulses.
+    /// Stalls (turns over 50 ms of pulse's own) on those pulses.
     pub stalls: u64,
+    /// Pauses of the machine under the loop, and the worst (µs).
+    pub pauses: (u64, u64),
+    /// Turns that waited for a CPU, and the longest wait (µs).
+    pub waits: (u64, u64),
     /// The summary line was seen: the suite finished every round.
     pub finished: bool,
 }
@@ -65,10 +69,13 @@ impl Run {
             }
         } else if let Some(at) = line.find("chaos-summary: ") {
             let cells: Vec<&str> = line[at + "chaos-summary: ".len()..].trim().split('|').collect();
-            if let [seed, _, worst, stalls] = cells.as_slice() {
+            if let [seed, _, worst, stalls, rest @ ..] = cells.as_slice() {
+                let num = |k: usize| rest.get(k).and_then(|c| c.parse().ok()).unwrap_or(0);
                 self.seed = (*seed).to_owned();
                 self.worst_turn_us = worst.parse().unwrap_or(0);
                 self.stalls = stalls.parse().unwrap_or(0);
+                self.pauses = (num(0), num(1));
+                self.waits = (num(2), num(3));
                 self.finished = true;
                 return true;
             }
@@ -103,7 +110,8 @@ pub fn section(run: &Run, date: &str) -> String {
         "- Rounds ending with two or zero active routers: **0** (the suite fails the run at the first such round; all {n} passed).\n\
          - Worst time from a heal to exactly one active router holding the VIP: **{} ms** (bound: dead time 1.5 s + 1 s, plus 1.5 s for the emulated guest).\n\
          - Client-visible outage per round (longest time without an answer, client every 20 ms): median {} ms, p90 {} ms, p99 {} ms, max {} ms.\n\
-         - Stall detector (pulses not SIGSTOPped by the suite): {} loop turns over 50 ms; worst turn {:.1} ms.\n\
+         - Stall detector (pulses not SIGSTOPped by the suite): {} stalls (turns over 50 ms of pulse's own); worst turn {:.1} ms; \
+         counted apart, {} pauses of the machine under the loop (worst {:.1} ms) and {} turns that waited for a CPU (longest wait {:.1} ms).\n\
          - Clock offsets (`clock-offset`): the router's pulse is restarted in a time namespace whose \
          monotonic and boot-time clocks run up to four months ahead, and keeps that offset. Wall clocks \
          cannot be offset that way (the guest has one kernel, so one wall clock); \
@@ -114,7 +122,11 @@ pub fn section(run: &Run, date: &str) -> String {
         percentile(&out, 99),
         out.last().copied().unwrap_or(0),
         run.stalls,
-        run.worst_turn_us as f64 / 1000.0
+        run.worst_turn_us as f64 / 1000.0,
+        run.pauses.0,
+        run.pauses.1 as f64 / 1000.0,
+        run.waits.0,
+        run.waits.1 as f64 / 1000.0
     );
     let mut by: BTreeMap<&str, Vec<&Round>> = BTreeMap::new();
     for r in &run.rounds {
@@ -212,7 +224,7 @@ mod tests {
             "[ 12.0] chaos-round: 1|pair|kill9-pulse|1800|2100",
             "chaos-round: 2|pool|sighup-valid|20|40",
             "chaos-round: 3|pool|kill9-pulse|1700|1900",
-            "chaos-summary: 42|3|12345|0",
+            "chaos-summary: 42|3|12345|0|2|103800|1|36900",
         ] {
             assert!(r.take_line(l), "{l}");
         }
@@ -232,7 +244,7 @@ mod tests {
         );
         assert!(s.contains("| kill9-pulse | 2 | 1700 / 1800 | 1900 / 2100 |"), "{s}");
         assert!(s.contains("| sighup-valid | 1 | 20 / 20 | 40 / 40 |"), "{s}");
-        assert!(s.contains("0 loop turns over 50 ms; worst turn 12.3 ms"), "{s}");
+        assert!(s.contains("0 stalls (turns over 50 ms of pulse's own); worst turn 12.3 ms; counted apart, 2 pauses of the machine under the loop (worst 103.8 ms) and 1 turns that waited for a CPU (longest wait 36.9 ms)"), "{s}");
         let doc = update_doc("# Benchmarks\n\ntext\n", &s);
         assert!(doc.contains("## Reliability: chaos rounds") && doc.contains(BEGIN), "{doc}");
         let again = update_doc(&doc, "new\n");
