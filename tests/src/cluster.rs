@@ -235,16 +235,27 @@ impl Pair {
         for i in (0..2).filter(|&i| !self.dead[i] && self.pulses[i].is_some()) {
             let who = format!("{} {} router {i}", self.suite, self.log.tag);
             match crate::pulse::stalls(&self.socket(i), &who) {
-                Ok(f) => self.log.say(&format!(
-                    "router {i}: no loop stall over 50 ms (worst turn {:.1} ms; {} pauses of the whole guest, worst {:.1} ms)",
-                    f.worst_us as f64 / 1000.0,
-                    f.pauses,
-                    f.worst_pause_us as f64 / 1000.0
-                )),
+                Ok(f) => {
+                    self.log.say(&format!(
+                        "router {i}: no loop stall over 50 ms (worst turn {:.1} ms; {} pauses of the machine under the loop, worst {:.1} ms; {} waits for a CPU, longest {:.1} ms)",
+                        f.worst_us as f64 / 1000.0,
+                        f.pauses,
+                        f.worst_pause_us as f64 / 1000.0,
+                        f.waits,
+                        f.worst_wait_us as f64 / 1000.0
+                    ));
+                    if f.waits > 0 {
+                        let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                        crate::pulse::print_long_turns(&who, &log);
+                    }
+                }
                 Err(status) => {
                     let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
-                    crate::pulse::print_stall_log(&who, &log);
-                    panic!("router {i}: pulse's loop stalled over 50 ms:\n{status}\n{}", self.logs());
+                    crate::pulse::print_long_turns(&who, &log);
+                    panic!(
+                        "router {i}: pulse's loop stalled over 50 ms:\n{status}\n{}",
+                        self.logs()
+                    );
                 }
             }
         }

@@ -149,12 +149,12 @@ pub fn print_loop(who: &str, f: &LoopFigures) {
     let _ = out.flush();
 }
 
-/// Prints pulse's `loop stall` warnings from its log text `log` on the
-/// console (past libtest's capture, so that a passing test shows them too),
-/// each behind `pulse-stall: WHO: `.
-pub fn print_stall_log(who: &str, log: &str) {
+/// Prints pulse's `loop stall` and `loop wait` warnings from its log text
+/// `log` on the console (past libtest's capture, so that a passing test
+/// shows them too), each behind `pulse-stall: WHO: `.
+pub fn print_long_turns(who: &str, log: &str) {
     let mut out = std::io::stdout().lock();
-    for line in log.lines().filter(|l| l.contains("loop stall")) {
+    for line in log.lines().filter(|l| l.contains("loop stall") || l.contains("loop wait")) {
         let _ = writeln!(out, "pulse-stall: {who}: {line}");
     }
     let _ = out.flush();

@@ -221,6 +221,8 @@ struct Cluster {
     loops: pulse::LoopFigures,
     /// Loop turns over 50 ms on pulses that were checked, with where.
     stalls: Vec<String>,
+    /// Turns that waited for a CPU (counted, not failed), with where.
+    waits: Vec<String>,
 }
 
 impl Cluster {
@@ -297,6 +299,7 @@ impl Cluster {
             t0: Instant::now(),
             loops: pulse::LoopFigures::default(),
             stalls: Vec::new(),
+            waits: Vec::new(),
         };
         for i in 0..n {
             c.start(i);
@@ -411,7 +414,14 @@ impl Cluster {
         let Some(s) = self.status(i) else { return };
         let Some(figures) = pulse::LoopFigures::from_status(&s) else { return };
         // A pulse's counts only grow: its last check stands for it.
-        self.routers[i].loops = figures;
+        let seen = std::mem::replace(&mut self.routers[i].loops, figures).waits;
+        if figures.waits > seen {
+            let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+            for line in log.lines().filter(|l| l.contains("loop wait")).skip(seen as usize) {
+                self.waits
+                    .push(format!("router {i} (pulse {}): {line}", self.routers[i].generation));
+            }
+        }
         if figures.stalls > 0 {
             let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
             for line in log.lines().filter(|l| l.contains("loop stall")) {
@@ -669,7 +679,7 @@ fn main() {
     let pair_rounds = rounds - rounds * 2 / 5;
     let mut results: Vec<(&str, RoundResult)> = Vec::new();
     let mut loops = pulse::LoopFigures::default();
-    let mut stalls = Vec::new();
+    let (mut stalls, mut waits) = (Vec::new(), Vec::new());
     for (name, n, count) in [("pair", 2, pair_rounds), ("pool", 3, rounds - pair_rounds)] {
         if count == 0 {
             continue;
@@ -702,6 +712,7 @@ fn main() {
             loops.add(&r.loops);
         }
         stalls.append(&mut c.stalls);
+        waits.append(&mut c.waits);
     }
     // Each stall's log line (a pulse is no longer checked after its first).
     loops.stalls = loops.stalls.max(stalls.len() as u64);
@@ -748,6 +759,9 @@ fn main() {
             pct(50),
             pct(100)
         );
+    }
+    for w in &waits {
+        println!("chaos: wait: {w}");
     }
     for s in &stalls {
         println!("chaos: stall: {s}");

@@ -652,3 +652,64 @@ fn nat_cluster_is_watched_through_metrics_and_status() {
     drop(load.finish());
     c.assert_no_stalls();
 }
+
+/// The stall detector tells a loop kept from every CPU from a loop that
+/// stalled: a real-time hog above pulse's loop (`SCHED_FIFO` 15, one busy
+/// shell pinned to each CPU, stopped after 400 ms) keeps both routers' loops runnable
+/// but off the CPUs, while their canaries (priority 20) still run. Each
+/// router counts a wait for a CPU, not a stall and not a pause of the
+/// machine, and nobody takes over.
+#[test]
+fn a_real_time_hog_is_a_wait_for_a_cpu_not_a_stall() {
+    let _one = serial();
+    let mut c = Cluster::new(Forwarding::Nat, "hog");
+    c.start_pulse(0);
+    c.start_pulse(1);
+    c.wait("the primary to serve, the backup to stand by", |c| c.ready(0) && c.is_standby(1));
+    let figures = |c: &Cluster, i| {
+        let s = c.status(i).unwrap();
+        (lvs_tests::pulse::LoopFigures::from_status(&s).unwrap(), s)
+    };
+    let before: Vec<u64> = (0..2).map(|i| figures(&c, i).0.waits).collect();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let hogs: Vec<std::process::Child> = (0..cpus)
+        .map(|cpu| {
+            // The spinning shell runs at 15; the one that stops it at 16,
+            // above it on the same CPU (a FIFO thread never yields to
+            // its equal), and both below the canaries' 20.
+            std::process::Command::new("chrt")
+                .args(["-f", "16", "taskset", "-c", &cpu.to_string(), "sh", "-c"])
+                .arg("chrt -f 15 sh -c 'while :; do :; done' & p=$!; sleep 0.4; kill $p")
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut h in hogs {
+        assert!(h.wait().unwrap().success(), "a hog failed");
+    }
+    c.log.say(&format!("{cpus} real-time hogs (SCHED_FIFO 15, one per CPU) ran 400 ms"));
+    // Each loop turns again at its next keepalive at the latest.
+    c.wait("both routers to count a wait for a CPU", |c| {
+        (0..2).all(|i| figures(c, i).0.waits > before[i])
+    });
+    for i in 0..2 {
+        let (f, s) = figures(&c, i);
+        c.log.say(&format!(
+            "router {i}: {} waits for a CPU (longest {:.1} ms), {} stalls, {} pauses",
+            f.waits,
+            f.worst_wait_us as f64 / 1000.0,
+            f.stalls,
+            f.pauses
+        ));
+        assert_eq!(f.stalls, 0, "router {i} counted a stall:\n{s}\n{}", c.logs());
+        assert!(f.worst_wait_us >= 200_000, "router {i}'s longest wait:\n{s}");
+        let log = std::fs::read_to_string(c.log_path(i)).unwrap_or_default();
+        assert!(
+            log.lines().any(|l| l.contains("loop wait:") && l.contains("waiting for a CPU")),
+            "router {i} logged no wait:\n{log}"
+        );
+    }
+    assert!(c.is_active(0) && c.is_standby(1), "a router changed role:\n{}", c.logs());
+    c.assert_no_stalls();
+    c.stop_pulses();
+}

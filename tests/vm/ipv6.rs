@@ -257,7 +257,7 @@ impl Cluster {
             let who = format!("ipv6 {tag} router {i}");
             if let Err(status) = lvs_tests::pulse::stalls(&self.socket(i), &who) {
                 let log = std::fs::read_to_string(self.dir.join(format!("router{i}.log")));
-                lvs_tests::pulse::print_stall_log(&who, &log.unwrap_or_default());
+                lvs_tests::pulse::print_long_turns(&who, &log.unwrap_or_default());
                 panic!("router {i}: pulse's loop stalled over 50 ms:\n{status}\n{}", self.logs());
             }
         }

@@ -70,6 +70,8 @@ const TOOLS: &[(&str, &str)] = &[
     ("ipvsadm", REF_IPVSADM),
     ("tcpdump", "/usr/bin/tcpdump"),
     ("strace", "/usr/bin/strace"),
+    // Real-time priority for the stall detector's hog (tests/vm/e2e.rs).
+    ("chrt", "/usr/bin/chrt"),
     // The reference for `cargo xtask bench` (VRRP failover, checkers, table).
     ("keepalived", "/usr/sbin/keepalived"),
     // BGP and BFD of the ECMP suite (tests/vm/ecmp.rs).

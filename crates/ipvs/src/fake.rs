@@ -4,7 +4,7 @@
 //! errnos for the same mistakes) and records every command it is given.
 //!
 //! Pure: no IO. The in-guest suite runs the same command sequences against
-//! the kernel and the fake and checks they agree (`tests/vm/ipvs.rs`).
+//! the kernel and the fake and checks they agree (`tests/vm/ipvs/fake.rs`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -7,7 +7,7 @@
 //! No processes here: the supervisor tells the engine what nannies said,
 //! and the engine talks to the kernel only through [`ipvs::IpvsTable`], so
 //! everything here is tested with [`ipvs::FakeTable`], the in-memory table
-//! `tests/vm/ipvs.rs` holds to the kernel's answers.
+//! `tests/vm/ipvs/` holds to the kernel's answers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_TCP4: &[u8] = &[
     0x40, 0x01, 0x00, 0x00, // nlmsg_len 320
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -81,7 +81,7 @@ pub const REPLY_SERVICE_TCP4: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_UDP6_PE: &[u8] = &[
     0x48, 0x01, 0x00, 0x00, // nlmsg_len 328
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -158,7 +158,7 @@ pub const REPLY_SERVICE_UDP6_PE: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_SERVICE_FWMARK: &[u8] = &[
     0x30, 0x01, 0x00, 0x00, // nlmsg_len 304
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -230,7 +230,7 @@ pub const REPLY_SERVICE_FWMARK: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_DEST_TCP4_MASQ: &[u8] = &[
     0x64, 0x01, 0x00, 0x00, // nlmsg_len 356
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -314,7 +314,7 @@ pub const REPLY_DEST_TCP4_MASQ: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_DEST_V6_GUE: &[u8] = &[
     0x64, 0x01, 0x00, 0x00, // nlmsg_len 356
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -398,7 +398,7 @@ pub const REPLY_DEST_V6_GUE: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_DAEMON_MASTER: &[u8] = &[
     0x54, 0x00, 0x00, 0x00, // nlmsg_len 84
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -427,7 +427,7 @@ pub const REPLY_DAEMON_MASTER: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_DAEMON_BACKUP6: &[u8] = &[
     0x60, 0x00, 0x00, 0x00, // nlmsg_len 96
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -457,7 +457,7 @@ pub const REPLY_DAEMON_BACKUP6: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_CONFIG: &[u8] = &[
     0x2c, 0x00, 0x00, 0x00, // nlmsg_len 44
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -477,7 +477,7 @@ pub const REPLY_CONFIG: &[u8] = &[
 // Provenance: captured, then given made-up counters. The reply of Linux 6.1.0-56-cloud-amd64
 // (x86_64: no IPVS_STATS_ATTR_PAD) to ipvsadm 1.31 in the test VM, read with strace -e read=all,
 // equals this fixture once its counters and rates are zeroed (a fresh table has no traffic)
-// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs.rs replies_match_the_kernel.
+// and any attribute marked unknown is dropped. Checked by tests/vm/ipvs/bytes.rs replies_match_the_kernel.
 pub const REPLY_INFO: &[u8] = &[
     0x24, 0x00, 0x00, 0x00, // nlmsg_len 36
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)

@@ -4,7 +4,7 @@
 // `ipvsadm -A -t 192.168.1.10:80 -s wlc`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
@@ -38,7 +38,7 @@ pub const NEW_SERVICE_TCP4: &[u8] = &[
 // `ipvsadm -A -u [2001:db8::1]:53 -s sh -b sh-fallback,sh-port -o -p 360 -M 64 --pe sip`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
     0x70, 0x00, 0x00, 0x00, // nlmsg_len 112
@@ -73,7 +73,7 @@ pub const NEW_SERVICE_UDP6_PERSISTENT: &[u8] = &[
 // `ipvsadm -A -f 42 -s rr -p 300 -M 255.255.255.0`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const NEW_SERVICE_FWMARK: &[u8] = &[
     0x4c, 0x00, 0x00, 0x00, // nlmsg_len 76
@@ -101,7 +101,7 @@ pub const NEW_SERVICE_FWMARK: &[u8] = &[
 // `ipvsadm -E -t 192.168.1.10:80 -s rr`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const SET_SERVICE_TCP4: &[u8] = &[
     0x68, 0x00, 0x00, 0x00, // nlmsg_len 104
@@ -136,7 +136,7 @@ pub const SET_SERVICE_TCP4: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const DEL_SERVICE_FWMARK6: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -155,7 +155,7 @@ pub const DEL_SERVICE_FWMARK6: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -202,7 +202,7 @@ pub const NEW_DEST_TCP4_MASQ: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const SET_DEST_UDP6_GUE: &[u8] = &[
     0xa4, 0x00, 0x00, 0x00, // nlmsg_len 164
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -248,7 +248,7 @@ pub const SET_DEST_UDP6_GUE: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK and the destination's FWD_METHOD, WEIGHT, TUN_*, U/L_THRESH,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DEST_FWMARK: &[u8] = &[
     0x50, 0x00, 0x00, 0x00, // nlmsg_len 80
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -274,7 +274,7 @@ pub const DEL_DEST_FWMARK: &[u8] = &[
 // `ipvsadm -C`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const FLUSH: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
@@ -288,7 +288,7 @@ pub const FLUSH: &[u8] = &[
 // `ipvsadm -Z`: no service attribute zeroes everything
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const ZERO_ALL: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
@@ -303,7 +303,7 @@ pub const ZERO_ALL: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const ZERO_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -327,7 +327,7 @@ pub const ZERO_ONE: &[u8] = &[
 // `ipvsadm --set 900 0 300`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const SET_CONFIG: &[u8] = &[
     0x2c, 0x00, 0x00, 0x00, // nlmsg_len 44
@@ -347,7 +347,7 @@ pub const SET_CONFIG: &[u8] = &[
 // `ipvsadm --start-daemon master --mcast-interface eth0 --syncid 9 --sync-maxlen 1400 --mcast-port 8849 --mcast-ttl 2 --mcast-group 239.1.2.3`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_MASTER4: &[u8] = &[
     0x54, 0x00, 0x00, 0x00, // nlmsg_len 84
@@ -376,7 +376,7 @@ pub const NEW_DAEMON_MASTER4: &[u8] = &[
 // `ipvsadm --start-daemon backup --mcast-interface eth1 --mcast-group ff02::81`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const NEW_DAEMON_BACKUP6: &[u8] = &[
     0x48, 0x00, 0x00, 0x00, // nlmsg_len 72
@@ -401,7 +401,7 @@ pub const NEW_DAEMON_BACKUP6: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also an empty MCAST_IFN and SYNC_ID 0,
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const DEL_DAEMON: &[u8] = &[
     0x20, 0x00, 0x00, 0x00, // nlmsg_len 32
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -418,7 +418,7 @@ pub const DEL_DAEMON: &[u8] = &[
 // Provenance: ours, checked against a capture. The request ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM
 // sent for this command holds every attribute here and also the service's SCHED_NAME, FLAGS, TIMEOUT, NETMASK (an empty SCHED_NAME),
 // which the kernel does not read for this command (ip_vs_genl_parse_service/_dest with
-// full_entry false). Checked by tests/vm/ipvs.rs requests_match_the_reference_ipvsadm.
+// full_entry false). Checked by tests/vm/ipvs/bytes.rs requests_match_the_reference_ipvsadm.
 pub const GET_SERVICE_ONE: &[u8] = &[
     0x44, 0x00, 0x00, 0x00, // nlmsg_len 68
     0x24, 0x00, // nlmsg_type: the IPVS family id (masked: dynamic)
@@ -442,7 +442,7 @@ pub const GET_SERVICE_ONE: &[u8] = &[
 // `ipvsadm -L -n` service dump
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const GET_SERVICE_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
@@ -456,7 +456,7 @@ pub const GET_SERVICE_DUMP: &[u8] = &[
 // `ipvsadm -L -n -f 42`: the destinations of fwmark 42 (dump only)
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const GET_DEST_DUMP: &[u8] = &[
     0x28, 0x00, 0x00, 0x00, // nlmsg_len 40
@@ -475,7 +475,7 @@ pub const GET_DEST_DUMP: &[u8] = &[
 // `ipvsadm -L --timeout`
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const GET_CONFIG: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
@@ -489,7 +489,7 @@ pub const GET_CONFIG: &[u8] = &[
 // `ipvsadm -L --daemon` (dump only)
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const GET_DAEMON_DUMP: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
@@ -503,7 +503,7 @@ pub const GET_DAEMON_DUMP: &[u8] = &[
 // `ipvsadm` startup (ipvs_getinfo), the first request of every run
 // Provenance: captured. Equal, with nlmsg_type, seq and pid masked, to what
 // ipvsadm 1.31 (Debian bookworm, libnl 3.7.0) on Linux 6.1.0-56-cloud-amd64 in the test VM,
-// sent for this command (strace -e write=all; checked by tests/vm/ipvs.rs
+// sent for this command (strace -e write=all; checked by tests/vm/ipvs/bytes.rs
 // requests_match_the_reference_ipvsadm).
 pub const GET_INFO: &[u8] = &[
     0x14, 0x00, 0x00, 0x00, // nlmsg_len 20
