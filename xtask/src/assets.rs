@@ -23,7 +23,7 @@ const HOST_PACKAGES: &[(&str, &str)] = &[
     ("kmod", "depmod/modprobe for the guest's modules"),
     ("ipvsadm", "the reference ipvsadm 1.31"),
     ("keepalived", "the reference for later comparisons"),
-    ("bird2", "BGP and BFD of the ECMP suite (tests/vm/ecmp.rs)"),
+    ("bird2", "BGP and BFD of the ECMP suite (tests/vm/ecmp/)"),
     ("iproute2", "`ip netns` in the guest and on the host"),
     ("tcpdump", "packet captures in the guest"),
     ("strace", "debugging in the guest"),

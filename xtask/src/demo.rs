@@ -9,7 +9,7 @@
 //! its timeline straight to the guest console, which this command streams.
 //!
 //! `cargo xtask demo --ecmp` runs the ECMP suite's scenario instead
-//! (`tests/vm/ecmp.rs`): three active-active directors behind an upstream
+//! (`tests/vm/ecmp/`): three active-active directors behind an upstream
 //! router running BIRD with BGP multipath and BFD, a director's power
 //! loss and return, a VIP withdrawn alone.
 

@@ -74,7 +74,7 @@ const TOOLS: &[(&str, &str)] = &[
     ("chrt", "/usr/bin/chrt"),
     // The reference for `cargo xtask bench` (VRRP failover, checkers, table).
     ("keepalived", "/usr/sbin/keepalived"),
-    // BGP and BFD of the ECMP suite (tests/vm/ecmp.rs).
+    // BGP and BFD of the ECMP suite (tests/vm/ecmp/).
     ("bird", "/usr/sbin/bird"),
     ("birdc", "/usr/sbin/birdc"),
 ];

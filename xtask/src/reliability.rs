@@ -1,5 +1,5 @@
 //! The reliability section of `docs/benchmarks.md`, from the chaos suite's
-//! console (`tests/vm/chaos.rs`): one `chaos-round:` line per round and a
+//! console (`tests/vm/chaos/`): one `chaos-round:` line per round and a
 //! `chaos-summary:` line at the end. `cargo xtask bench --only chaos`
 //! writes the section between [`BEGIN`] and [`END`] and draws the client
 //! outage and time to one active router as an SVG next to it
@@ -164,7 +164,7 @@ pub fn update_doc(doc: &str, section: &str) -> String {
             format!("{}{BEGIN}\n{section}{END}{}", &doc[..b], &doc[e + END.len()..])
         }
         _ => format!(
-            "{}\n\n## Reliability: chaos rounds\n\n`cargo xtask bench --only chaos` (`tests/vm/chaos.rs`): random faults against pulse, lvsd and the nannies in the test guest, a client requesting the VIP through IPVS every 20 ms.\n\n{BEGIN}\n{section}{END}\n",
+            "{}\n\n## Reliability: chaos rounds\n\n`cargo xtask bench --only chaos` (`tests/vm/chaos/`): random faults against pulse, lvsd and the nannies in the test guest, a client requesting the VIP through IPVS every 20 ms.\n\n{BEGIN}\n{section}{END}\n",
             doc.trim_end()
         ),
     }

@@ -7,8 +7,10 @@
 //! figures (time to one active, longest client outage); the run ends with
 //! a summary, and fails if a pulse that was not stopped on purpose had a
 //! loop stall over 50 ms (the stall detector, read before each kill and at
-//! the end; listed with pulse's log line naming the turn's slowest step and
-//! CPU time; pauses of the whole guest are counted and printed).
+//! the end; listed with pulse's log line splitting the turn into time on
+//! the CPU, waiting for one and blocked; pauses of the machine under the
+//! loop and waits for a CPU are counted and printed). The faults and their
+//! generator are `faults.rs`, the client `client.rs`.
 //!
 //! The sequence is drawn from a seed, printed first: the same seed and
 //! round count replay the same faults (`LVS_CHAOS_SEED`, `LVS_CHAOS_ROUNDS`,
@@ -45,8 +47,15 @@ use nix::unistd::Pid;
 use testbed::TcpServer;
 use testbed::{addr, Forwarding, Topology, TopologyBuilder};
 
+mod client;
+mod faults;
+
+use client::Client;
+use faults::{Fault, Rng, FAULTS};
+
 const KEEPALIVE: Duration = Duration::from_millis(250);
 const DEADTIME: Duration = Duration::from_millis(1500);
+
 /// The bound after a heal: dead time + 1 s, as the issue asks. The guest
 /// is emulated; where it needs more, [`VM_MARGIN`] is added and said.
 const ONE_ACTIVE_WITHIN: Duration = Duration::from_millis(2500);
@@ -59,138 +68,6 @@ const VM_MARGIN: Duration = Duration::from_millis(1500);
 const SERVED_WITHIN: Duration = Duration::from_secs(20);
 /// Client request gap.
 const GAP: Duration = Duration::from_millis(20);
-
-/// A small, seedable generator (SplitMix64): the rounds must replay from
-/// the seed alone.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Fault {
-    Kill9Pulse,
-    PowerOff,
-    PartitionPublic,
-    PartitionPrivate,
-    PartitionBoth,
-    ReloadValid,
-    ReloadBroken,
-    StopShort,
-    StopLong,
-    IdleControlBurst,
-    ClockOffset,
-}
-
-const FAULTS: [Fault; 11] = [
-    Fault::Kill9Pulse,
-    Fault::PowerOff,
-    Fault::PartitionPublic,
-    Fault::PartitionPrivate,
-    Fault::PartitionBoth,
-    Fault::ReloadValid,
-    Fault::ReloadBroken,
-    Fault::StopShort,
-    Fault::StopLong,
-    Fault::IdleControlBurst,
-    Fault::ClockOffset,
-];
-
-impl Fault {
-    fn name(self) -> &'static str {
-        match self {
-            Fault::Kill9Pulse => "kill9-pulse",
-            Fault::PowerOff => "power-off",
-            Fault::PartitionPublic => "partition-public",
-            Fault::PartitionPrivate => "partition-private",
-            Fault::PartitionBoth => "partition-both",
-            Fault::ReloadValid => "sighup-valid",
-            Fault::ReloadBroken => "sighup-broken",
-            Fault::StopShort => "sigstop-short",
-            Fault::StopLong => "sigstop-long",
-            Fault::IdleControlBurst => "idle-control-burst",
-            Fault::ClockOffset => "clock-offset",
-        }
-    }
-}
-
-/// The client: one HTTP request to the VIP after another, each success
-/// recorded as the time it completed.
-struct Client {
-    stop: Arc<AtomicBool>,
-    served: Arc<Mutex<Vec<Duration>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Client {
-    fn start(topo: &Topology, t0: Instant) -> Client {
-        let path = format!("/run/netns/{}", topo.client.ns.name());
-        let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(Mutex::new(Vec::new()));
-        let (flag, out) = (stop.clone(), served.clone());
-        let thread = std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap();
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let vip = SocketAddr::from((addr::VIP, 80));
-            while !flag.load(Ordering::Relaxed) {
-                if get(vip).is_ok() {
-                    out.lock().unwrap().push(t0.elapsed());
-                }
-                std::thread::sleep(GAP);
-            }
-        });
-        Client { stop, served, thread: Some(thread) }
-    }
-
-    /// The longest time without a successful answer in `[from, to]`.
-    fn outage(&self, from: Duration, to: Duration) -> Duration {
-        let s = self.served.lock().unwrap();
-        let mut last = from;
-        let mut worst = Duration::ZERO;
-        for &t in s.iter().filter(|t| **t >= from && **t <= to) {
-            worst = worst.max(t - last);
-            last = t;
-        }
-        worst.max(to.saturating_sub(last))
-    }
-
-    fn served_since(&self, t: Duration) -> bool {
-        self.served.lock().unwrap().last().is_some_and(|l| *l > t)
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn get(to: SocketAddr) -> std::io::Result<()> {
-    let mut s = TcpStream::connect_timeout(&to, Duration::from_millis(500))?;
-    s.set_read_timeout(Some(Duration::from_millis(500)))?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply)?;
-    if reply.starts_with("HTTP/1.0 200") {
-        Ok(())
-    } else {
-        Err(std::io::Error::other("bad reply"))
-    }
-}
 
 /// One router's pulse and what the test did to it.
 struct Router {

@@ -43,9 +43,13 @@ use nix::sched::{setns, CloneFlags};
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
 use testbed::Netns;
 
-const CONFIG: &str = include_str!("../../etc/ecmp.yaml");
-const DIRECTOR_BIRD: &str = include_str!("../../etc/bird-ecmp.conf");
-const UPSTREAM_BIRD: &str = include_str!("../../etc/bird-upstream.conf");
+mod traffic;
+
+use traffic::{get, get_from, ipvs_clients, ipvs_conns, Session};
+
+const CONFIG: &str = include_str!("../../../etc/ecmp.yaml");
+const DIRECTOR_BIRD: &str = include_str!("../../../etc/bird-ecmp.conf");
+const UPSTREAM_BIRD: &str = include_str!("../../../etc/bird-upstream.conf");
 
 const WEB: Ipv4Addr = Ipv4Addr::new(10, 0, 100, 1);
 const API: Ipv4Addr = Ipv4Addr::new(10, 0, 100, 2);
@@ -149,112 +153,6 @@ fn director_bird(i: usize) -> String {
         .replace("multiplier 3;", "multiplier 5;");
     assert!(text.contains(&format!("router id {me};")) && text.contains("multiplier 5;"));
     text
-}
-
-/// A TCP connection from the client namespace, from `src`, to `to`.
-fn connect_from(
-    src: SocketAddrV4,
-    to: SocketAddrV4,
-    limit: Duration,
-) -> std::io::Result<TcpStream> {
-    let fd: OwnedFd =
-        socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
-    socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(src))?;
-    // A blocking connect gives up after SO_SNDTIMEO.
-    socket::setsockopt(
-        &fd,
-        sockopt::SendTimeout,
-        &nix::sys::time::TimeVal::new(
-            i64::try_from(limit.as_secs()).unwrap(),
-            i64::from(limit.subsec_micros()),
-        ),
-    )?;
-    socket::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(to))?;
-    let s = TcpStream::from(fd);
-    s.set_read_timeout(Some(limit))?;
-    s.set_write_timeout(Some(limit))?;
-    Ok(s)
-}
-
-/// One HTTP request through the VIP: the real server's name.
-fn get(src: Ipv4Addr, limit: Duration) -> Option<String> {
-    get_from(SocketAddrV4::new(src, 0), limit)
-}
-
-/// [`get`] from a given source port (0: the kernel's choice).
-fn get_from(src: SocketAddrV4, limit: Duration) -> Option<String> {
-    let mut s = connect_from(src, SocketAddrV4::new(WEB, 80), limit).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).ok()?;
-    reply.split("\r\n\r\n").nth(1).map(str::to_owned)
-}
-
-/// A long-lived connection: the echo session of [`RealServer`].
-struct Session {
-    reader: BufReader<TcpStream>,
-    /// Client address and port, as IPVS lists it.
-    client: SocketAddrV4,
-    server: String,
-}
-
-impl Session {
-    fn open(src: Ipv4Addr) -> Session {
-        let s = connect_from(
-            SocketAddrV4::new(src, 0),
-            SocketAddrV4::new(WEB, 80),
-            Duration::from_secs(5),
-        )
-        .unwrap();
-        let client = match s.local_addr().unwrap() {
-            SocketAddr::V4(a) => a,
-            SocketAddr::V6(_) => unreachable!(),
-        };
-        let mut sess = Session { reader: BufReader::new(s), client, server: String::new() };
-        sess.server = sess.ask("hello").unwrap();
-        sess
-    }
-
-    /// Sends a line; the name of the real server that echoed it.
-    fn ask(&mut self, line: &str) -> Option<String> {
-        self.reader.get_mut().write_all(format!("{line}\n").as_bytes()).ok()?;
-        let mut reply = String::new();
-        if self.reader.read_line(&mut reply).ok()? == 0 {
-            return None;
-        }
-        let (name, rest) = reply.trim_end().split_once(' ')?;
-        (rest == line).then(|| name.to_owned())
-    }
-
-    /// Whether it still works, with the same real server.
-    fn works(&mut self, n: usize) -> bool {
-        self.ask(&format!("ping{n}")).is_some_and(|s| s == self.server)
-    }
-}
-
-/// `/proc/net/ip_vs_conn` of a director: the client address and port of
-/// each connection.
-fn ipvs_clients(ns: &Netns) -> BTreeSet<SocketAddrV4> {
-    let text = ns.read_proc_net("ip_vs_conn").unwrap_or_default();
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let a = u32::from_str_radix(f.get(1)?, 16).ok()?;
-            let p = u16::from_str_radix(f.get(2)?, 16).ok()?;
-            Some(SocketAddrV4::new(Ipv4Addr::from(a), p))
-        })
-        .collect()
-}
-
-/// Connections scheduled by a director so far (`/proc/net/ip_vs_stats`).
-fn ipvs_conns(ns: &Netns) -> u64 {
-    let text = ns.read_proc_net("ip_vs_stats").unwrap_or_default();
-    text.lines()
-        .nth(2)
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .unwrap_or(0)
 }
 
 struct Lab {
@@ -727,7 +625,7 @@ fn ecmp_directors_spread_survive_and_return() {
     lab.director(lonely).ip(&["route", "del", "blackhole", "10.0.0.14/32"]).unwrap();
     lab.wait("api announced again", || next_hops(&lab.up, API).contains(&lonely));
     for s in &mut sessions {
-        let _ = s.reader.get_mut().shutdown(std::net::Shutdown::Both);
+        s.close();
     }
     drop(watch);
     lab.log.say("done");
