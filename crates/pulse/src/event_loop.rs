@@ -81,6 +81,9 @@ pub struct Daemon<H: Host> {
     previous: Option<(Instant, Duration)>,
     /// The slowest action of the current turn, named in a stall's warning.
     slowest: Option<(&'static str, Duration)>,
+    /// The slowest phase of the current turn (reading heartbeats, control,
+    /// the tick...), named in a stall's warning.
+    slowest_phase: Option<(&'static str, Duration)>,
     signals: lvs_daemon::Signals,
     links: Vec<(String, bool)>,
     monitor: Option<lvs_net::LinkMonitor>,
@@ -263,31 +266,33 @@ impl<H: Host> Daemon<H> {
     }
 
     /// One turn's work after a wake-up; true when the process must exit.
+    /// Each phase is timed like an action, so that a stall's warning
+    /// names the slowest of them all.
     fn turn(&mut self, events: &Events, now: Instant) -> bool {
         // What the host left for a later turn (the link check after a
         // takeover's announcement, SIGKILL at a grace deadline) runs
         // first, so it never shares a turn with the work that queued it.
-        self.host.on_deadline(Instant::now());
-        self.refresh_lvsd();
+        self.timed("host deadlines", |d| d.host.on_deadline(Instant::now()));
+        self.timed("lvsd's report", Self::refresh_lvsd);
         // Heartbeats that queued up while this process was not scheduled
         // are read before anything else can judge a peer dead: a stall
         // of ours must not look like a silent peer.
         for k in 0..self.sockets.len() {
-            if self.on_udp(k) {
+            if self.timed("reading heartbeats", |d| d.on_udp(k)) {
                 return true;
             }
         }
         for ev in events.iter() {
             let exit = match ev.token() {
-                SIGNALS => self.on_signals(),
-                LINKS => self.on_link_events(),
-                WOKEN => {
-                    if self.operator.written() {
-                        self.host.overrides_changed();
+                SIGNALS => self.timed("signals", Self::on_signals),
+                LINKS => self.timed("link events", Self::on_link_events),
+                WOKEN => self.timed("a worker's wake-up", |d| {
+                    if d.operator.written() {
+                        d.host.overrides_changed();
                     }
-                    self.on_reloaded() || self.on_host_wake()
-                }
-                t if self.control.owns(t) => self.on_control(t, now),
+                    d.on_reloaded() || d.on_host_wake()
+                }),
+                t if self.control.owns(t) => self.timed("control", |d| d.on_control(t, now)),
                 Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                 Token(n) => {
                     log::warn!("event for unknown token {n}");
@@ -298,20 +303,40 @@ impl<H: Host> Daemon<H> {
                 return true;
             }
         }
-        self.control.expire(self.poll.registry(), Instant::now());
+        self.timed("control deadlines", |d| d.control.expire(d.poll.registry(), Instant::now()));
         // What waited for VIP work that is done now.
         if self.release_held() {
             return true;
         }
         // lvsd's word on its table (a small file next to the control
         // socket): at every turn, so at least once per keepalive.
-        let ready = self.host.lvsd_ready();
+        let ready = self.timed("lvsd's ready file", |d| d.host.lvsd_ready());
         if ready != self.machine.lvsd_ready() && self.handle(Event::LvsdReady(ready)) {
             return true;
         }
-        let exit = self.handle(Event::Tick);
-        self.ecmp_turn();
+        let exit = self.timed("tick", |d| d.handle(Event::Tick));
+        self.timed("ECMP routes", Self::ecmp_turn);
         exit
+    }
+
+    /// Runs one phase of a turn, keeping it as the turn's slowest phase
+    /// when it took longest so far (the actions inside it are counted as
+    /// steps on their own).
+    fn timed<T>(&mut self, what: &'static str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let began = Instant::now();
+        let out = f(self);
+        let took = began.elapsed();
+        if self.slowest_phase.is_none_or(|(_, d)| took > d) {
+            self.slowest_phase = Some((what, took));
+        }
+        out
+    }
+
+    /// Keeps `what` as the turn's slowest step if it took longest so far.
+    fn note_step(&mut self, what: &'static str, took: Duration) {
+        if self.slowest.is_none_or(|(_, d)| took > d) {
+            self.slowest = Some((what, took));
+        }
     }
 
     /// ECMP: the VIP routes as fitness is now (`event_loop/ecmp.rs`).
@@ -351,9 +376,12 @@ impl<H: Host> Daemon<H> {
     ) {
         // Published before the turn is measured, so that the copy counts
         // as the turn's work (the snapshot's figures lag by one turn).
-        self.observe();
-        self.publish();
+        self.timed("snapshot", |d| {
+            d.observe();
+            d.publish();
+        });
         let slowest = self.slowest.take();
+        let slowest_phase = self.slowest_phase.take();
         let canaries = &self.canaries;
         let done_on = running_on();
         let on = Cpus {
@@ -375,7 +403,14 @@ impl<H: Host> Daemon<H> {
             .record(deadline, (woke, ended), on, waited, |from, to| canaries.gaps(from, to));
         self.previous =
             Some((ended, ended.saturating_duration_since(woke).saturating_sub(waited.work)));
-        let why = |turn| Why { turn, late, work, waits_known: self.sched.is_some(), slowest };
+        let why = |turn| Why {
+            turn,
+            late,
+            work,
+            waits_known: self.sched.is_some(),
+            slowest,
+            slowest_phase,
+        };
         match measured {
             Some((Kind::Stall, t)) => {
                 log::warn!("loop stall: {}; heartbeats were neither sent nor read meanwhile", why(t));
@@ -483,10 +518,7 @@ impl<H: Host> Daemon<H> {
             if let Err(e) = r {
                 log::error!("{e}");
             }
-            let took = began.elapsed();
-            if self.slowest.is_none_or(|(_, d)| took > d) {
-                self.slowest = Some((what, took));
-            }
+            self.note_step(what, began.elapsed());
         }
         exit
     }

@@ -257,6 +257,8 @@ pub struct Why {
     pub waits_known: bool,
     /// The turn's slowest action and how long it took.
     pub slowest: Option<(&'static str, Duration)>,
+    /// The turn's slowest phase and how long it took.
+    pub slowest_phase: Option<(&'static str, Duration)>,
 }
 
 impl std::fmt::Display for Why {
@@ -285,6 +287,9 @@ impl std::fmt::Display for Why {
                     ms(blocked)
                 )?;
             }
+        }
+        if let Some((what, d)) = self.slowest_phase {
+            write!(f, "; slowest phase {what} {:.1} ms", ms(d))?;
         }
         if let Some((what, d)) = self.slowest {
             write!(f, "; slowest step {what} {:.1} ms", ms(d))?;
@@ -655,13 +660,19 @@ mod tests {
             work: Some(Sched { ran: ms(6), waited: ms(4) }),
             waits_known: true,
             slowest: Some(("sync daemon", ms(5))),
+            slowest_phase: Some(("tick", ms(6))),
         };
         assert_eq!(
             why.to_string(),
-            "a turn took 74.0 ms (woke 54.0 ms late, 50.0 ms of it waiting for a CPU, 20.0 ms of work: 6.0 ms on the CPU, 4.0 ms waiting for a CPU, 10.0 ms blocked; slowest step sync daemon 5.0 ms; the loop's CPU paused 3.0 ms of it)"
+            "a turn took 74.0 ms (woke 54.0 ms late, 50.0 ms of it waiting for a CPU, 20.0 ms of work: 6.0 ms on the CPU, 4.0 ms waiting for a CPU, 10.0 ms blocked; slowest phase tick 6.0 ms; slowest step sync daemon 5.0 ms; the loop's CPU paused 3.0 ms of it)"
         );
-        let why =
-            Why { waits_known: false, slowest: None, turn: Turn { paused: ms(0), ..turn }, ..why };
+        let why = Why {
+            waits_known: false,
+            slowest: None,
+            slowest_phase: None,
+            turn: Turn { paused: ms(0), ..turn },
+            ..why
+        };
         assert_eq!(
             why.to_string(),
             "a turn took 74.0 ms (woke 54.0 ms late, 20.0 ms of work: 6.0 ms on the CPU)"

@@ -170,6 +170,7 @@ impl<H: Host> Daemon<H> {
             sched_slept: None,
             previous: None,
             slowest: None,
+            slowest_phase: None,
             signals,
             links,
             monitor,
