@@ -322,7 +322,11 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path, memory_mib: u32) -> C
         cmd.args(["-accel", "kvm", "-cpu", "host"]);
     } else {
         // KVM hangs on these hosts (see vm-notes): software emulation.
-        cmd.args(["-accel", "tcg", "-cpu", "max"]);
+        // Without the features TCG emulates slowest: the guest kernel's
+        // `rep stosb` memset was a tenth of pulse's loop thread's CPU time
+        // (perf in the guest, 2026-12-03), and glibc's AVX2 string
+        // functions run on helpers.
+        cmd.args(["-accel", "tcg", "-cpu", "max,-erms,-fsrm,-avx,-avx2"]);
     }
     cmd.args(["-smp", "2", "-m", &memory_mib.to_string()])
         .args(["-nodefaults", "-display", "none", "-no-reboot"])
@@ -333,7 +337,15 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path, memory_mib: u32) -> C
         .arg(initrd)
         // panic=-1: a panic reboots at once, and -no-reboot turns that into
         // QEMU exiting; oops=panic: a kernel oops ends the run, loudly.
-        .args(["-append", "console=ttyS0 quiet panic=-1 oops=panic mitigations=off lvs.vm=1"])
+        // clocksource=tsc: the guest picks the HPET under TCG, and then
+        // every clock read is a system call and an emulated device read
+        // under QEMU's global lock (`read_hpet` was 13% of pulse's loop
+        // thread); the TSC, one clock for every virtual CPU under TCG,
+        // is read in the vDSO.
+        .args([
+            "-append",
+            "console=ttyS0 quiet panic=-1 oops=panic mitigations=off clocksource=tsc tsc=reliable lvs.vm=1",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

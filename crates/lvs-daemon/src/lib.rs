@@ -11,13 +11,15 @@
 //! - [`detach`] and [`PidFile`]: leaving the terminal, saying which
 //!   process the daemon is;
 //! - [`init_logging`] and [`Syslog`]: syslog when detached, standard error
-//!   in the foreground.
+//!   in the foreground; a line the reader is not ready for is dropped and
+//!   counted, never waited for.
 //!
 //! Its only `unsafe` is in `sys.rs` (the parent-death hook, `pidfd_open`).
 #![deny(unsafe_code)]
 
 mod detach;
 mod logging;
+mod nowait;
 mod signals;
 mod spawn;
 mod stop;

@@ -1,8 +1,10 @@
 //! A minimal `log` backend for the daemons (pulse, lvsd) when they run
 //! detached: syslog over `/dev/log` (facility daemon, the daemon's ident,
 //! with the pid), falling back to standard error when there is no syslog
-//! socket.
+//! socket. A line syslogd is not ready for is dropped and counted, never
+//! waited for (`nowait.rs`).
 
+use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
 
@@ -10,14 +12,32 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub struct Syslog {
     ident: &'static str,
-    sock: Mutex<Option<UnixDatagram>>,
+    out: Mutex<Out>,
     level: log::LevelFilter,
+}
+
+/// The socket, and the lines dropped since the last one sent.
+#[derive(Debug)]
+struct Out {
+    sock: Option<UnixDatagram>,
+    dropped: u64,
 }
 
 fn connect() -> Option<UnixDatagram> {
     let s = UnixDatagram::unbound().ok()?;
     s.connect("/dev/log").ok()?;
+    // A full queue (syslogd not reading) drops the line instead.
+    s.set_nonblocking(true).ok()?;
     Some(s)
+}
+
+/// Sends `line`: `Ok(false)` when syslogd's queue is full.
+fn send(sock: &UnixDatagram, line: &str) -> std::io::Result<bool> {
+    match sock.send(line.as_bytes()) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The syslog priority (facility daemon = 3) of a log level.
@@ -40,7 +60,7 @@ impl Syslog {
         ident: &'static str,
         level: log::LevelFilter,
     ) -> Result<(), log::SetLoggerError> {
-        let logger = Syslog { ident, sock: Mutex::new(connect()), level };
+        let logger = Syslog { ident, out: Mutex::new(Out { sock: connect(), dropped: 0 }), level };
         log::set_boxed_logger(Box::new(logger))?;
         log::set_max_level(level);
         Ok(())
@@ -56,19 +76,36 @@ impl log::Log for Syslog {
         if !self.enabled(r.metadata()) {
             return;
         }
-        let line = format!(
-            "<{}>{}[{}]: {}",
-            priority(r.level()),
-            self.ident,
-            std::process::id(),
-            r.args()
-        );
-        let Ok(mut guard) = self.sock.lock() else { return };
-        if guard.as_ref().is_none_or(|s| s.send(line.as_bytes()).is_err()) {
+        let line = |level: log::Level, text: &dyn std::fmt::Display| {
+            format!("<{}>{}[{}]: {text}", priority(level), self.ident, std::process::id())
+        };
+        let Ok(mut out) = self.out.lock() else { return };
+        if out.dropped > 0 {
+            let note = line(log::Level::Warn, &crate::nowait::dropped_line(out.dropped));
+            match out.sock.as_ref().map(|s| send(s, &note)) {
+                Some(Ok(true)) => out.dropped = 0,
+                Some(Ok(false)) => {
+                    out.dropped += 1;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let this = line(r.level(), r.args());
+        match out.sock.as_ref().map(|s| send(s, &this)) {
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => out.dropped += 1,
             // syslogd may have restarted: reconnect once.
-            *guard = connect();
-            if guard.as_ref().is_none_or(|s| s.send(line.as_bytes()).is_err()) {
-                eprintln!("{}: {}", self.ident, r.args());
+            _ => {
+                out.sock = connect();
+                match out.sock.as_ref().map(|s| send(s, &this)) {
+                    Some(Ok(true)) => {}
+                    Some(Ok(false)) => out.dropped += 1,
+                    _ => {
+                        let mut e = crate::nowait::NoWaitStderr::new(self.ident);
+                        let _ = writeln!(e, "{}: {}", self.ident, r.args());
+                    }
+                }
             }
         }
     }

@@ -78,7 +78,7 @@ pub struct Daemon<H: Host> {
     cpu_slept: Option<usize>,
     /// The loop thread's schedstat file (opened by the loop's thread).
     sched: Option<SchedStat>,
-    /// The loop thread's account at the end of its last turn.
+    /// The loop thread's account just before its last sleep.
     sched_slept: Option<Sched>,
     /// When the last turn ended, and the most of its work that was its own.
     previous: Option<(Instant, Duration)>,
@@ -220,7 +220,6 @@ impl<H: Host> Daemon<H> {
         // spawner and the overrides' writer.
         self.canaries = Canaries::start();
         self.sched = SchedStat::open();
-        self.sched_slept = self.account();
         self.host.start_workers();
         self.operator.begin();
         if self.handle(Event::Start) || self.reread_links() {
@@ -243,6 +242,9 @@ impl<H: Host> Daemon<H> {
             .flatten()
             .min();
             let timeout = deadline.map(|w| w.saturating_duration_since(t));
+            // Read last thing before the sleep, so that a wait for a CPU
+            // counted at the wake-up is the wait after it (`crate::stall`).
+            self.sched_slept = self.account();
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -279,12 +281,13 @@ impl<H: Host> Daemon<H> {
             let exit = match ev.token() {
                 SIGNALS => self.timed("signals", Self::on_signals),
                 LINKS => self.timed("link events", Self::on_link_events),
-                WOKEN => self.timed("a worker's wake-up", |d| {
-                    if d.operator.written() {
-                        d.host.overrides_changed();
+                WOKEN => {
+                    if self.operator.written() {
+                        self.host.overrides_changed();
                     }
-                    d.on_reloaded() || d.on_host_wake()
-                }),
+                    self.timed("a reload", Self::on_reloaded)
+                        || self.timed("a worker's wake-up", Self::on_host_wake)
+                }
                 t if self.control.owns(t) => self.timed("control", |d| d.on_control(t, now)),
                 Token(n) if n >= UDP_BASE && n - UDP_BASE < self.sockets.len() => false,
                 Token(n) => {

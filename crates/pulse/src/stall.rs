@@ -23,10 +23,12 @@
 //! A turn can also be long because the loop was runnable but waited for a
 //! CPU (the kernel's account of the thread, `crate::schedstat`: another
 //! thread of equal or higher priority had the CPU, or the CPU it was queued
-//! on was not running). That time is not the loop's either: in each part
-//! of the turn (the late wake-up, the work) the larger of the wait and the
-//! pause is taken out, and what is left, the loop's **own** time (on the
-//! CPU, or blocked in a call), is what makes a stall. A long turn that
+//! on was not running). That time is not the loop's either. In the late
+//! wake-up the loop slept past its deadline, then waited: the wait comes
+//! out, and so does a pause over the sleep (the thread becomes runnable
+//! once, so the two are apart in time). In the work the wait and a pause
+//! may be the same time: the larger comes out. What is left, the loop's
+//! **own** time (on the CPU, or blocked in a call), is what makes a stall. A long turn that
 //! only the wait explains is a **wait**, counted and logged at warning
 //! apart from stalls: it says that something outranks pulse's loop.
 //!
@@ -334,26 +336,32 @@ impl LoopStats {
         turn.overran = overran.min(late);
         let carried = waited.previous.map_or(zero, |(_, own)| own).min(turn.overran);
         let slept = from + turn.overran;
-        let (mut paused_late, mut paused_slept, mut paused_work) = (zero, zero, zero);
+        // A wait counted at the wake-up may have begun before the
+        // deadline (woken early, then kept from a CPU): cut to the part.
+        let fresh = late - turn.overran;
+        let (waited_late, waited_work) = (waited.late.min(fresh), waited.work.min(work));
+        turn.waited = waited_late + waited_work;
+        // A sleeping thread becomes runnable once and then waits for a
+        // CPU until it wakes: before that it was asleep past its deadline,
+        // which only a pause of the CPU its timer was on explains.
+        let runnable = woke.checked_sub(waited_late).unwrap_or(woke).max(slept);
+        let (mut paused_late, mut paused_asleep, mut paused_work) = (zero, zero, zero);
         if let Some(gaps) = canaries(from, done) {
             let (late, work) = holding(on, done, &gaps);
             paused_late = covered(from, woke, &late);
-            paused_slept = covered(slept, woke, &late);
+            paused_asleep = covered(slept, runnable, &late);
             paused_work = covered(woke, done, &work);
             let mut all = late;
             all.extend(work);
             turn.pause = whole_over(from, done, &all);
         }
         turn.paused = paused_late + paused_work;
-        // A wait counted at the wake-up may have begun before the
-        // deadline (woken early, then kept from a CPU): cut to the part.
-        let fresh = late - turn.overran;
-        let (waited_late, waited_work) = (waited.late.min(fresh), waited.work.min(work));
-        turn.waited = waited_late + waited_work;
-        // The wait and the pause may be the same time (queued on a CPU
-        // that was not running): only the larger is taken out.
+        // In the late wake-up the sleep and the wait are apart in time, so
+        // both come out; in the work the wait and the pause may be the
+        // same time (queued on a CPU that was not running): only the larger
+        // is taken out.
         turn.own = carried
-            + fresh.saturating_sub(waited_late.max(paused_slept))
+            + fresh.saturating_sub(waited_late + paused_asleep)
             + work.saturating_sub(waited_work.max(paused_work));
         let kind = if turn.own > THRESHOLD {
             self.stalls += 1;
@@ -616,6 +624,28 @@ mod tests {
             (s.stalls, s.pauses, s.waits, s.worst_wait, s.worst),
             (2, 0, 2, ms(90), ms(130))
         );
+    }
+
+    #[test]
+    fn a_late_wake_up_is_a_sleep_then_a_wait_and_a_pause_explains_only_the_sleep() {
+        let t = Instant::now();
+        let mut s = LoopStats::default();
+        let on = Cpus { slept: Some(0), woke: Some(0), done: Some(0) };
+        let waited = Waited { late: ms(57), work: ms(0), previous: None };
+        // The chaos run's case: woke 88 ms late, 57 of them waiting for a
+        // CPU; its CPU paused 31 ms from the deadline, so its timer fired
+        // then: none of the 88 is the loop's own, and 25 ms of work are.
+        let gaps = || Some(vec![vec![(t, t + ms(31))], vec![]]);
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(88), t + ms(113)), on, waited, |_, _| gaps()).unwrap();
+        assert_eq!((kind, turn.waited, turn.own), (Kind::Wait, ms(57), ms(25)));
+        // The same pause while it waited (t+31 to t+88) says nothing of the
+        // 31 ms it slept past its deadline: those are the loop's own.
+        let gaps = || Some(vec![vec![(t + ms(40), t + ms(80))], vec![]]);
+        let (kind, turn) =
+            s.record(Some(t), (t + ms(88), t + ms(113)), on, waited, |_, _| gaps()).unwrap();
+        assert_eq!((kind, turn.own), (Kind::Stall, ms(56)));
+        assert_eq!((s.stalls, s.waits), (1, 1));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The HA loop never blocks (issue 15): idle control connections, a FIFO at
-//! the configuration path on SIGHUP, and an lvsd that ignores SIGTERM each
-//! used to stall pulse past the dead time, so that the backup took over
+//! the configuration path on SIGHUP, an lvsd that ignores SIGTERM and a log
+//! reader that stopped reading each used to stall pulse past the dead time, so that the backup took over
 //! while the primary still held the VIP. Two real `pulse` processes run in
 //! their own network namespaces (the shared `lab`); each test watches the
 //! backup's view of the primary the whole time and ends by reading both
@@ -65,7 +65,16 @@ fn no_stalls(lab: &Lab) -> Vec<String> {
 /// A pair from the shared lab, r0 active; `lvsd_setup` runs first in the
 /// script pulse runs as lvsd.
 fn started(tag: &str, lvsd_setup: &str, yaml_extra: &str) -> Lab {
-    let mut lab = Lab::new(tag, 2, yaml_extra, 2, false);
+    let mut lab = unstarted(tag, lvsd_setup, yaml_extra);
+    lab.start(0);
+    lab.start(1);
+    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    lab
+}
+
+/// The lab of [`started`], neither router started yet.
+fn unstarted(tag: &str, lvsd_setup: &str, yaml_extra: &str) -> Lab {
+    let lab = Lab::new(tag, 2, yaml_extra, 2, false);
     let script = lab.dir.join("lvsd");
     std::fs::write(
         &script,
@@ -75,9 +84,6 @@ fn started(tag: &str, lvsd_setup: &str, yaml_extra: &str) -> Lab {
         ),
     )
     .unwrap();
-    lab.start(0);
-    lab.start(1);
-    lab.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
     lab
 }
 
@@ -177,4 +183,39 @@ fn stopping_an_lvsd_that_ignores_sigterm_does_not_stall_heartbeats() {
     assert!(log.contains("ignored SIGTERM for 5 s: killing it"), "{log}");
     assert!(p.is_active(1) && !p.is_active(0));
     eprintln!("lvsd ignoring SIGTERM: {:?}", no_stalls(&p));
+}
+
+#[test]
+fn a_log_reader_that_stopped_reading_does_not_stall_the_loop() {
+    if !can_run() {
+        return;
+    }
+    // r0 logs to a stream socket nobody reads, with the smallest buffer:
+    // journald stuck behind a systemd unit's standard error.
+    // (A reload signals lvsd, which must live on.)
+    let mut p = unstarted("logs", "trap '' HUP", "");
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::SndBuf, &1).unwrap();
+    p.start_logging_to(0, ours.into());
+    p.start(1);
+    p.wait(Duration::from_secs(5), "r0 active", |l| l.actives() == vec![0]);
+    // Each reload logs a few lines: far more than the buffer holds.
+    for _ in 0..100 {
+        assert_eq!(p.request(0, "reload").as_deref(), Some("ok\n"), "r0 did not answer");
+    }
+    backup_stays_standby(&p, Duration::from_millis(DEADTIME_MS * 3), "log reader stopped");
+    // Reading again: pulse says how many lines it dropped.
+    let mut theirs = theirs;
+    theirs.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 65536];
+    let t0 = Instant::now();
+    while !String::from_utf8_lossy(&text).contains("log lines dropped") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "{}", String::from_utf8_lossy(&text));
+        assert_eq!(p.request(0, "reload").as_deref(), Some("ok\n"));
+        if let Ok(n) = std::io::Read::read(&mut theirs, &mut buf) {
+            text.extend_from_slice(&buf[..n]);
+        }
+    }
+    eprintln!("log reader stopped: {:?}", no_stalls(&p));
 }

@@ -88,7 +88,7 @@ impl<H: Host> Daemon<H> {
         };
         self.cpu_slept = done_on;
         let done = self.account();
-        let slept = std::mem::replace(&mut self.sched_slept, done);
+        let slept = self.sched_slept;
         let late = woken.zip(slept).map(|(w, s)| w.since(s));
         let work = done.zip(woken).map(|(d, w)| d.since(w));
         let waited = |a: Option<Sched>| a.map_or(Duration::ZERO, |a| a.waited);

@@ -211,6 +211,16 @@ impl Lab {
         self.generation[i] += 1;
         let log = std::fs::File::create(self.dir.join(format!("r{i}-{}.log", self.generation[i])))
             .unwrap();
+        self.spawn(i, config, env, log.try_clone().unwrap().into(), log.into());
+    }
+
+    /// Starts router `i` with its standard error (its log) to `stderr`.
+    pub fn start_logging_to(&mut self, i: usize, stderr: std::os::fd::OwnedFd) {
+        self.generation[i] += 1;
+        self.spawn(i, "pulse.yaml", &[], Stdio::null(), stderr.into());
+    }
+
+    fn spawn(&mut self, i: usize, config: &str, env: &[String], stdout: Stdio, stderr: Stdio) {
         let child = Command::new(ip_bin())
             .args(["netns", "exec", &self.ns(i), "env"])
             .args(env)
@@ -218,8 +228,8 @@ impl Lab {
             .arg(self.dir.join(config))
             .arg(format!("--lvsd={}/lvsd", self.dir.display()))
             .arg(format!("--socket={}", self.socket(i).display()))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(stdout)
+            .stderr(stderr)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
