@@ -299,6 +299,13 @@ impl<H: Host> Daemon<H> {
                 return true;
             }
         }
+        // Connections a burst left in the listener's backlog: a few more
+        // each turn (`ControlServer::ready`), with no event to wait for.
+        if let Some(listener) = self.control.backlog() {
+            if self.timed("control", |d| d.on_control(listener, now)) {
+                return true;
+            }
+        }
         self.timed("control deadlines", |d| d.control.expire(d.poll.registry(), Instant::now()));
         // What waited for VIP work that is done now.
         if self.release_held() {

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream as StdStream;
 use std::time::Instant;
 
 use mio::Token;
-use pulse::control_server::{ControlServer, DEADLINE, MAX_OPEN};
+use pulse::control_server::{ControlServer, ACCEPT_PER_TURN, DEADLINE, MAX_OPEN};
 
 #[test]
 fn bounded_deadlined_connections_answer_without_blocking() {
@@ -19,10 +19,25 @@ fn bounded_deadlined_connections_answer_without_blocking() {
     let poll = mio::Poll::new().unwrap();
     let mut srv = ControlServer::bind(&path, poll.registry(), Token(1), 100).unwrap();
     let t0 = Instant::now();
-    // More idle clients than the bound: every accept returns at once.
+    // More idle clients than the bound: every accept returns at once, and
+    // a turn takes only a few of a burst, then asks for the next turn at
+    // once (a deadline of now) while more wait in the backlog.
     let mut idle: Vec<StdStream> =
         (0..MAX_OPEN + 4).map(|_| StdStream::connect(&path).unwrap()).collect();
-    assert!(srv.ready(Token(1), poll.registry(), t0).is_empty());
+    let (mut turns, mut listener) = (0, Some(Token(1)));
+    while let Some(token) = listener {
+        let before = srv.open() as u64 + srv.refused_busy();
+        assert!(srv.ready(token, poll.registry(), t0).is_empty());
+        let taken = srv.open() as u64 + srv.refused_busy() - before;
+        assert!(taken <= ACCEPT_PER_TURN as u64, "{taken} in one turn");
+        turns += 1;
+        listener = srv.backlog();
+        if listener.is_some() {
+            assert!(srv.next_deadline().is_some_and(|d| d <= Instant::now()));
+        }
+    }
+    // The last turn finds the backlog empty.
+    assert_eq!(turns, (MAX_OPEN + 4) / ACCEPT_PER_TURN + 1);
     assert_eq!((srv.open(), srv.refused_busy()), (MAX_OPEN, 4));
     let mut busy = String::new();
     idle[MAX_OPEN].read_to_string(&mut busy).unwrap();
