@@ -29,30 +29,60 @@ pub fn dropped_line(dropped: u64) -> String {
     )
 }
 
-/// Writes `buf` to `fd` if that can be done now: a socket with
-/// `MSG_DONTWAIT`, anything else (a pipe, a terminal, a file) only when
-/// `poll` says it takes data. `Ok(None)`: it would have waited.
+/// What a descriptor is, for [`write_now`] (found once: one system call
+/// per line after that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sink {
+    /// A socket (journald's stream, a syslog socket): sent to with
+    /// `MSG_DONTWAIT`.
+    Socket,
+    /// A regular file: written (a local file does not wait for a reader).
+    File,
+    /// A pipe, a terminal, anything else: written only when `poll` says it
+    /// takes data, at most `PIPE_BUF` at once.
+    Other,
+}
+
+impl Sink {
+    /// What `fd` is.
+    pub fn of(fd: BorrowedFd<'_>) -> Sink {
+        let Ok(st) = nix::sys::stat::fstat(fd) else { return Sink::Other };
+        match nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
+        {
+            nix::sys::stat::SFlag::S_IFSOCK => Sink::Socket,
+            nix::sys::stat::SFlag::S_IFREG => Sink::File,
+            _ => Sink::Other,
+        }
+    }
+}
+
+/// Writes `buf` to `fd`, which is a `sink`, if that can be done now.
+/// `Ok(None)`: it would have waited.
 ///
 /// # Errors
 /// The write's error, other than that it would wait.
-pub fn write_now(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<Option<usize>> {
-    match send(fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL) {
-        Ok(n) => return Ok(Some(n)),
-        Err(Errno::EAGAIN) => return Ok(None),
-        Err(Errno::ENOTSOCK) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(0) => Ok(None),
-        // A pipe that polls writable takes up to PIPE_BUF bytes at once; a
-        // longer write may wait for the rest, so it is cut there.
-        Ok(_) => match nix::unistd::write(fd, &buf[..buf.len().min(PIPE_BUF)]) {
-            Ok(n) => Ok(Some(n)),
-            Err(Errno::EAGAIN) => Ok(None),
-            Err(e) => Err(e.into()),
-        },
-        Err(e) => Err(e.into()),
+pub fn write_now(fd: BorrowedFd<'_>, sink: Sink, buf: &[u8]) -> io::Result<Option<usize>> {
+    let wrote = |r: nix::Result<usize>| match r {
+        Ok(n) => Ok(Some(n)),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(io::Error::from(e)),
+    };
+    match sink {
+        Sink::Socket => {
+            wrote(send(fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL))
+        }
+        Sink::File => wrote(nix::unistd::write(fd, buf)),
+        Sink::Other => {
+            let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+            match poll(&mut fds, PollTimeout::ZERO) {
+                Ok(0) => Ok(None),
+                // A pipe that polls writable takes up to PIPE_BUF bytes at
+                // once; a longer write may wait for the rest, so it is cut
+                // there.
+                Ok(_) => wrote(nix::unistd::write(fd, &buf[..buf.len().min(PIPE_BUF)])),
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 
@@ -61,6 +91,9 @@ pub fn write_now(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<Option<usize>> {
 #[derive(Debug)]
 pub struct NoWaitStderr {
     name: &'static str,
+    /// What standard error is, found at the first line (a foreground
+    /// daemon's standard error stays what it was given).
+    sink: Option<Sink>,
     /// Lines dropped since the last one written.
     dropped: u64,
     /// A line was cut short: the next starts on a new line.
@@ -70,7 +103,7 @@ pub struct NoWaitStderr {
 impl NoWaitStderr {
     /// Standard error, lines prefixed `name: ` (as the logger's).
     pub fn new(name: &'static str) -> NoWaitStderr {
-        NoWaitStderr { name, dropped: 0, cut: false }
+        NoWaitStderr { name, sink: None, dropped: 0, cut: false }
     }
 
     /// Writes one whole line (the logger hands one record per call), with
@@ -86,7 +119,8 @@ impl NoWaitStderr {
             );
         }
         out.extend_from_slice(line);
-        match write_now(fd, &out)? {
+        let sink = *self.sink.get_or_insert_with(|| Sink::of(fd));
+        match write_now(fd, sink, &out)? {
             Some(n) if n == out.len() => self.dropped = 0,
             Some(n) => {
                 // Cut short: the rest is dropped, the line counted.
@@ -167,8 +201,21 @@ mod tests {
         assert_eq!(w.dropped, 0);
     }
 
+    #[test]
+    fn what_a_descriptor_is() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        let f = tempfile_in_tmp();
+        assert_eq!(
+            (Sink::of(a.as_fd()), Sink::of(r.as_fd()), Sink::of(f.as_fd())),
+            (Sink::Socket, Sink::Other, Sink::File)
+        );
+    }
+
     fn tempfile_in_tmp() -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("nowait-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("nowait-{}-{n}", std::process::id()));
         let f = std::fs::File::create(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         f
