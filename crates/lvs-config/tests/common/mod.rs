@@ -175,13 +175,19 @@ fn real_server(v6: bool, j: usize, salt: u8) -> impl Strategy<Value = RealServer
         })
 }
 
+/// A virtual service's firewall mark: never one lvsd keeps for checks
+/// through the data path (the validator refuses those).
+fn fwmark() -> impl Strategy<Value = u32> {
+    (1u32..).prop_filter("a mark lvsd keeps", |m| !model::DATAPATH_MARKS.contains(m))
+}
+
 fn virtual_service(i: usize) -> impl Strategy<Value = VirtualService> {
     (any::<bool>(), any::<u8>()).prop_flat_map(move |(v6, salt)| {
         let servers = (0usize..4).prop_flat_map(move |n| {
             (0..n).map(|j| real_server(v6, j, salt.wrapping_add(1))).collect::<Vec<_>>()
         });
         (
-            (text(), any::<bool>(), vip(v6, i, salt), 1u16..=65535, proptest::option::of(1u32..)),
+            (text(), any::<bool>(), vip(v6, i, salt), 1u16..=65535, proptest::option::of(fwmark())),
             (
                 protocol(),
                 select(KNOWN_SCHEDULERS),
@@ -484,7 +490,7 @@ fn cf_virtual(i: usize) -> impl Strategy<Value = VirtualService> {
                 .collect::<Vec<_>>()
         });
         (
-            (cf_name(), any::<bool>(), vip(v6, i, salt), proptest::option::of(1u32..)),
+            (cf_name(), any::<bool>(), vip(v6, i, salt), proptest::option::of(fwmark())),
             (protocol(), select(KNOWN_SCHEDULERS)),
             proptest::option::of((1u32..=i32::MAX as u32, proptest::option::of(prefix(v6)))),
             (any::<bool>(), proptest::option::of(path()), cf_check(port, true), servers),
