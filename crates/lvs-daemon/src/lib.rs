@@ -20,6 +20,7 @@
 mod detach;
 mod logging;
 mod nowait;
+mod queued;
 mod signals;
 mod spawn;
 mod stop;
@@ -28,7 +29,8 @@ mod sys;
 mod syslog;
 
 pub use detach::{detach, Detach, PidFile, PidFileError};
-pub use logging::init_logging;
+pub use logging::{init_logging, init_queued_logging};
+pub use queued::start_log_writer;
 pub use signals::{defer, Signals, SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 pub use spawn::{Child, Spawn};
 pub use stop::{wait_all, Stopping, POLL_EVERY};

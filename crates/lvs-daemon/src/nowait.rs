@@ -24,7 +24,7 @@ const PIPE_BUF: usize = 4096;
 /// The line that says how many lines were dropped.
 pub fn dropped_line(dropped: u64) -> String {
     format!(
-        "{dropped} log line{} dropped: the log's reader was not reading",
+        "{dropped} log line{} dropped: the log was not taking them",
         if dropped == 1 { "" } else { "s" }
     )
 }
@@ -175,7 +175,7 @@ mod tests {
         let text = String::from_utf8_lossy(&sink[..n]).into_owned();
         assert!(
             text.ends_with(&format!(
-                "pulse: {lost} log lines dropped: the log's reader was not reading\nback\n"
+                "pulse: {lost} log lines dropped: the log was not taking them\nback\n"
             )),
             "{text}"
         );

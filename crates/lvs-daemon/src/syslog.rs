@@ -52,18 +52,9 @@ pub fn priority(level: log::Level) -> u8 {
 }
 
 impl Syslog {
-    /// Installs the logger.
-    ///
-    /// # Errors
-    /// When a logger is already installed.
-    pub fn install(
-        ident: &'static str,
-        level: log::LevelFilter,
-    ) -> Result<(), log::SetLoggerError> {
-        let logger = Syslog { ident, out: Mutex::new(Out { sock: connect(), dropped: 0 }), level };
-        log::set_boxed_logger(Box::new(logger))?;
-        log::set_max_level(level);
-        Ok(())
+    /// The logger, connected to `/dev/log` if it is there.
+    pub fn new(ident: &'static str, level: log::LevelFilter) -> Syslog {
+        Syslog { ident, out: Mutex::new(Out { sock: connect(), dropped: 0 }), level }
     }
 }
 

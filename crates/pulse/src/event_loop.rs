@@ -217,7 +217,11 @@ impl<H: Host> Daemon<H> {
         // pulse's own threads start here, before the first measured turn,
         // so that no turn pays for their start-up: the canaries, the
         // network worker (started by `prepare_announcements` above), the
-        // spawner and the overrides' writer.
+        // spawner, the overrides' writer and the log's writer (at the
+        // loop's priority, so that no lower one holds up a line).
+        if let Err(e) = lvs_daemon::start_log_writer() {
+            eprintln!("pulse: the log's writer did not start ({e}): the log is written at exit");
+        }
         self.canaries = Canaries::start();
         self.sched = SchedStat::open();
         self.host.start_workers();

@@ -144,7 +144,10 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     opts.config = std::path::absolute(&opts.config)
         .with_context(|| format!("config path {}", opts.config.display()))?;
     let level = if opts.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
-    lvs_daemon::init_logging(opts.nodaemon, "pulse", level).context("installing the logger")?;
+    // Written by a thread of its own (started by the loop): the heartbeat
+    // loop never waits for the log, not even for a lock.
+    lvs_daemon::init_queued_logging(opts.nodaemon, "pulse", level)
+        .context("installing the logger")?;
     let nodaemon = opts.nodaemon;
     let daemon = match Daemon::prepare(opts) {
         Ok(d) => d,
@@ -194,7 +197,7 @@ fn main() -> ExitCode {
         }
         Mode::Run(opts) => run(opts),
     };
-    match r {
+    let code = match r {
         Ok(()) => ExitCode::SUCCESS,
         // Said once, where the operator sees it: on stderr until pulse
         // detaches, in the log after.
@@ -206,5 +209,8 @@ fn main() -> ExitCode {
             eprintln!("pulse: {}", one_line(&error));
             ExitCode::FAILURE
         }
-    }
+    };
+    // What the log's writer has not written yet.
+    log::logger().flush();
+    code
 }
