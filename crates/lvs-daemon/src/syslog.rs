@@ -93,8 +93,9 @@ impl log::Log for Syslog {
                     Some(Ok(true)) => {}
                     Some(Ok(false)) => out.dropped += 1,
                     _ => {
+                        // One write: the writer takes each as a whole line.
                         let mut e = crate::nowait::NoWaitStderr::new(self.ident);
-                        let _ = writeln!(e, "{}: {}", self.ident, r.args());
+                        let _ = e.write_all(format!("{}: {}\n", self.ident, r.args()).as_bytes());
                     }
                 }
             }
