@@ -328,6 +328,12 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path, memory_mib: u32) -> C
         // functions run on helpers.
         cmd.args(["-accel", "tcg", "-cpu", "max,-erms,-fsrm,-avx,-avx2"]);
     }
+    // A diagnostic: QEMU's monitor on a Unix socket the caller names, to
+    // ask it `info jit` (the translation cache's size and flushes) while
+    // a run goes on. Nothing listens unless asked.
+    if let Ok(m) = std::env::var("LVS_VM_MONITOR") {
+        cmd.args(["-monitor", &format!("unix:{m},server=on,wait=off")]);
+    }
     cmd.args(["-smp", "2", "-m", &memory_mib.to_string()])
         .args(["-nodefaults", "-display", "none", "-no-reboot"])
         .args(["-serial", "stdio", "-nic", "none"])
@@ -342,9 +348,17 @@ fn qemu_command(assets: &Assets, initrd: &std::path::Path, memory_mib: u32) -> C
         // under QEMU's global lock (`read_hpet` was 13% of pulse's loop
         // thread); the TSC, one clock for every virtual CPU under TCG,
         // is read in the vDSO.
+        // norandmaps: QEMU 7.2's TCG finds translated code by virtual
+        // address, so with randomized maps every new process's code was
+        // translated anew: the chaos suite wrote 10 MB/s of host code, the
+        // 1 GiB cache filled every 1.5 minutes, and after each flush every
+        // virtual CPU ran slowly while it translated again, slow but never
+        // stopped, which no canary sees (`info jit`, 2026-12-03). Without
+        // randomization: 0.1 MB/s and no flush in a 100-round run, whose
+        // worst loop turn fell from 49.7 to 23.7 ms.
         .args([
             "-append",
-            "console=ttyS0 quiet panic=-1 oops=panic mitigations=off clocksource=tsc tsc=reliable lvs.vm=1",
+            "console=ttyS0 quiet panic=-1 oops=panic mitigations=off clocksource=tsc tsc=reliable norandmaps lvs.vm=1",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
