@@ -73,6 +73,12 @@ fn a_change_on_either_router_reaches_the_other_and_survives_a_restart() {
     lab.wait(Duration::from_secs(5), "r1 has generation 3", |l| {
         overrides(l, 1).starts_with("generation 3 by router1")
     });
+    // The file follows the status from the writer thread: a kill -9
+    // before it is written loses the change on this router, as it
+    // should, and this test is about what a written file keeps.
+    lab.wait(Duration::from_secs(5), "r1 wrote generation 3", |_| {
+        std::fs::read_to_string(&path).is_ok_and(|f| f.contains("\"generation\": 3"))
+    });
     lab.kill9(1);
     lab.start_with(1, "r1.yaml", &[]);
     assert!(overrides(&lab, 1).starts_with("generation 3 by router1"), "{}", overrides(&lab, 1));

@@ -236,9 +236,24 @@ impl Lab {
         self.pulses[i] = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.try_status(i).is_none() {
-            assert!(Instant::now() < deadline, "r{i} did not come up:\n{}", self.log(i));
+            assert!(
+                Instant::now() < deadline,
+                "r{i} did not come up:\n{}\nUDP sockets in its namespace:\n{}",
+                self.log(i),
+                self.udp_sockets(i)
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// `ss`'s list of the UDP sockets in router `i`'s namespace and their
+    /// processes, for a start that found its port taken.
+    fn udp_sockets(&self, i: usize) -> String {
+        Command::new(ip_bin())
+            .args(["netns", "exec", &self.ns(i), "ss", "-uanp"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("ss: {e}"))
     }
 
     pub fn log(&self, i: usize) -> String {
