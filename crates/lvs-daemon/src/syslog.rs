@@ -31,12 +31,21 @@ fn connect() -> Option<UnixDatagram> {
     Some(s)
 }
 
-/// Sends `line`: `Ok(false)` when syslogd's queue is full.
-fn send(sock: &UnixDatagram, line: &str) -> std::io::Result<bool> {
-    match sock.send(line.as_bytes()) {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(e),
+/// What became of a line sent to syslogd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Yes,
+    /// syslogd's queue is full: the line is dropped and counted.
+    Full,
+    /// No socket, or it failed (syslogd may have restarted).
+    Gone,
+}
+
+fn send(sock: Option<&UnixDatagram>, line: &str) -> Sent {
+    match sock.map(|s| s.send(line.as_bytes())) {
+        Some(Ok(_)) => Sent::Yes,
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Sent::Full,
+        _ => Sent::Gone,
     }
 }
 
@@ -73,31 +82,29 @@ impl log::Log for Syslog {
         let Ok(mut out) = self.out.lock() else { return };
         if out.dropped > 0 {
             let note = line(log::Level::Warn, &crate::nowait::dropped_line(out.dropped));
-            match out.sock.as_ref().map(|s| send(s, &note)) {
-                Some(Ok(true)) => out.dropped = 0,
-                Some(Ok(false)) => {
+            match send(out.sock.as_ref(), &note) {
+                Sent::Yes => out.dropped = 0,
+                Sent::Full => {
                     out.dropped += 1;
                     return;
                 }
-                _ => {}
+                Sent::Gone => {}
             }
         }
         let this = line(r.level(), r.args());
-        match out.sock.as_ref().map(|s| send(s, &this)) {
-            Some(Ok(true)) => {}
-            Some(Ok(false)) => out.dropped += 1,
+        let mut sent = send(out.sock.as_ref(), &this);
+        if sent == Sent::Gone {
             // syslogd may have restarted: reconnect once.
-            _ => {
-                out.sock = connect();
-                match out.sock.as_ref().map(|s| send(s, &this)) {
-                    Some(Ok(true)) => {}
-                    Some(Ok(false)) => out.dropped += 1,
-                    _ => {
-                        // One write: the writer takes each as a whole line.
-                        let mut e = crate::nowait::NoWaitStderr::new(self.ident);
-                        let _ = e.write_all(format!("{}: {}\n", self.ident, r.args()).as_bytes());
-                    }
-                }
+            out.sock = connect();
+            sent = send(out.sock.as_ref(), &this);
+        }
+        match sent {
+            Sent::Yes => {}
+            Sent::Full => out.dropped += 1,
+            Sent::Gone => {
+                // One write: the writer takes each as a whole line.
+                let mut e = crate::nowait::NoWaitStderr::new(self.ident);
+                let _ = e.write_all(format!("{}: {}\n", self.ident, r.args()).as_bytes());
             }
         }
     }
@@ -107,6 +114,23 @@ impl log::Log for Syslog {
 
 #[cfg(test)]
 mod tests {
+    use super::{send, Sent};
+    use std::os::unix::net::UnixDatagram;
+
+    #[test]
+    fn a_full_queue_drops_and_a_gone_reader_reconnects() {
+        let (ours, theirs) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        assert_eq!(send(Some(&ours), "<30>t[1]: one"), Sent::Yes);
+        // Nobody reads: the queue fills, and a line is dropped, not waited for.
+        let full =
+            (0..100_000).map(|_| send(Some(&ours), "<30>t[1]: more")).find(|s| *s != Sent::Yes);
+        assert_eq!(full, Some(Sent::Full));
+        drop(theirs);
+        assert_eq!(send(Some(&ours), "<30>t[1]: gone"), Sent::Gone);
+        assert_eq!(send(None, "<30>t[1]: none"), Sent::Gone);
+    }
+
     #[test]
     fn priorities() {
         assert_eq!(super::priority(log::Level::Error), 27);
