@@ -329,10 +329,17 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     let (rs0, rs1) = (r.rs(0, 9000), r.rs(1, 9000));
     wait_table(r.ns(), ECHO, &[(&rs0, 1), (&rs1, 1)]);
 
-    // A live connection; the server it reached is drained.
-    let mut live = connect(&r, 9000);
-    let x = echo(&mut live, "hello");
-    let (xi, yi) = if x == "rs0" { (0, 1) } else { (1, 0) };
+    // A live connection to rs0 (the one the nannies' first verdicts made
+    // the scheduler pick first varies: connections to rs1 are reset); the
+    // server it reached is drained.
+    let mut live = loop {
+        let mut c = connect(&r, 9000);
+        if echo(&mut c, "hello") == "rs0" {
+            break c;
+        }
+        reset(c);
+    };
+    let (x, xi, yi) = ("rs0".to_owned(), 0, 1);
     let (xa, ya) = (r.rs(xi, 9000), r.rs(yi, 9000));
     let asked = r.ok(&format!("drain echo rs{xi}"));
     wait_table(r.ns(), ECHO, &[(&xa, 0), (&ya, 1)]);
@@ -391,23 +398,29 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     r.ok(&format!("enable tcp:{}:9000 rs1", addr::VIP));
     wait_table(r.ns(), ECHO, &[(&rs0, 1), (&rs1, 1)]);
 
-    // A reload that drops rs1 drains it: weight 0 while a connection
-    // lives, out once it is closed.
-    let mut on1 = loop {
+    // A reload that drops a server drains it: weight 0 while a connection
+    // lives, out once it is closed. The server dropped is the one whose
+    // connection closed cleanly above (`xa`): the busy server's connection
+    // outlived its drain timeout, and once a server is deleted the kernel
+    // drops its connections' packets unseen (`expire_nodest_conn` 0), the
+    // reset too, so the entry stays established and counted as active;
+    // enabled again, the server comes back from the kernel's trash with
+    // that count, and a drain of it would wait on it.
+    let mut on = loop {
         let mut c = connect(&r, 9000);
-        if echo(&mut c, "which") == "rs1" {
+        if echo(&mut c, "which") == x {
             break c;
         }
         reset(c);
     };
-    r.configure(&echo_service(&[0]));
+    r.configure(&echo_service(&[yi]));
     r.signal(nix::sys::signal::Signal::SIGHUP);
-    wait_table(r.ns(), ECHO, &[(&rs0, 1), (&rs1, 0)]);
-    r.expect_log(&format!("real server {rs1} removed from the configuration; draining it"), 0);
+    wait_table(r.ns(), ECHO, &[(&ya, 1), (&xa, 0)]);
+    r.expect_log(&format!("real server {xa} removed from the configuration; draining it"), 0);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(echo(&mut on1, "through the reload"), "rs1");
-    reset(on1);
-    wait_table(r.ns(), ECHO, &[(&rs0, 1)]);
+    assert_eq!(echo(&mut on, "through the reload"), x);
+    reset(on);
+    wait_table(r.ns(), ECHO, &[(&ya, 1)]);
 }
 
 #[test]
