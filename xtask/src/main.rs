@@ -67,6 +67,7 @@
 mod assets;
 mod bench;
 mod cargo_json;
+mod console;
 mod demo;
 mod dist;
 mod initramfs;
