@@ -272,6 +272,18 @@ fn reset(c: TcpStream) {
     drop(c);
 }
 
+/// A connection that reached the real server `name` (those that reached
+/// another are reset).
+fn connect_to(r: &Router, port: u16, name: &str) -> TcpStream {
+    loop {
+        let mut c = connect(r, port);
+        if echo(&mut c, "which") == name {
+            return c;
+        }
+        reset(c);
+    }
+}
+
 fn echo_service(servers: &[usize]) -> String {
     let mut s = format!(
         "  - name: echo
@@ -329,48 +341,39 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     let (rs0, rs1) = (r.rs(0, 9000), r.rs(1, 9000));
     wait_table(r.ns(), ECHO, &[(&rs0, 1), (&rs1, 1)]);
 
-    // A live connection to rs0 (the one the nannies' first verdicts made
-    // the scheduler pick first varies: connections to rs1 are reset); the
-    // server it reached is drained.
-    let mut live = loop {
-        let mut c = connect(&r, 9000);
-        if echo(&mut c, "hello") == "rs0" {
-            break c;
-        }
-        reset(c);
-    };
-    let (x, xi, yi) = ("rs0".to_owned(), 0, 1);
-    let (xa, ya) = (r.rs(xi, 9000), r.rs(yi, 9000));
-    let asked = r.ok(&format!("drain echo rs{xi}"));
-    wait_table(r.ns(), ECHO, &[(&xa, 0), (&ya, 1)]);
+    // A live connection to rs0 (which server the scheduler picks first
+    // varies with the nannies' first verdicts); rs0 is drained.
+    let mut live = connect_to(&r, 9000, "rs0");
+    let asked = r.ok("drain echo rs0");
+    wait_table(r.ns(), ECHO, &[(&rs0, 0), (&rs1, 1)]);
     let took = asked.elapsed();
     measure(&format!("drain request to weight 0 in the kernel: {took:?}"));
     // No new connection reaches it; the live one still works.
     for i in 0..6 {
         let mut c = connect(&r, 9000);
-        assert_eq!(echo(&mut c, &format!("new{i}")), format!("rs{yi}"), "new connections avoid it");
+        assert_eq!(echo(&mut c, &format!("new{i}")), "rs1", "new connections avoid it");
         reset(c);
     }
-    assert_eq!(echo(&mut live, "still there"), x);
+    assert_eq!(echo(&mut live, "still there"), "rs0");
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(echo(&mut live, "after 2 s"), x, "the drained server keeps its connection");
-    assert!(view(r.ns())[ECHO].iter().any(|(a, _)| *a == xa), "still in while busy");
+    assert_eq!(echo(&mut live, "after 2 s"), "rs0", "the drained server keeps its connection");
+    assert!(view(r.ns())[ECHO].iter().any(|(a, _)| *a == rs0), "still in while busy");
     // The live connection ends: the server leaves the table.
     let closed = Instant::now();
     reset(live);
-    wait_table(r.ns(), ECHO, &[(&ya, 1)]);
+    wait_table(r.ns(), ECHO, &[(&rs1, 1)]);
     measure(&format!("drained server out {:?} after its last connection closed", closed.elapsed()));
     r.expect_log("drained (it has no connection left", 0);
     let (list, ok) = r.control("overrides");
     assert!(
-        ok && list.contains(&format!("{xa} drained (timeout 60s) by uid 0 on primary")),
+        ok && list.contains(&format!("{rs0} drained (timeout 60s) by uid 0 on primary")),
         "{list}"
     );
 
     // A server that never goes idle leaves at its drain timeout.
     let mut busy = connect(&r, 9000);
-    assert_eq!(echo(&mut busy, "busy"), format!("rs{yi}"));
-    let asked = r.ok(&format!("drain echo {ya} 3"));
+    assert_eq!(echo(&mut busy, "busy"), "rs1");
+    let asked = r.ok(&format!("drain echo {rs1} 3"));
     let keep_busy = std::thread::spawn(move || {
         for i in 0..10 {
             if busy.write_all(format!("{i}").as_bytes()).is_err() {
@@ -399,28 +402,22 @@ fn drain_keeps_the_live_connection_then_removes_and_a_reload_drains_a_dropped_se
     wait_table(r.ns(), ECHO, &[(&rs0, 1), (&rs1, 1)]);
 
     // A reload that drops a server drains it: weight 0 while a connection
-    // lives, out once it is closed. The server dropped is the one whose
-    // connection closed cleanly above (`xa`): the busy server's connection
+    // lives, out once it is closed. The server dropped is rs0, whose
+    // connection closed cleanly above: the busy server's (rs1's) connection
     // outlived its drain timeout, and once a server is deleted the kernel
     // drops its connections' packets unseen (`expire_nodest_conn` 0), the
     // reset too, so the entry stays established and counted as active;
     // enabled again, the server comes back from the kernel's trash with
     // that count, and a drain of it would wait on it.
-    let mut on = loop {
-        let mut c = connect(&r, 9000);
-        if echo(&mut c, "which") == x {
-            break c;
-        }
-        reset(c);
-    };
-    r.configure(&echo_service(&[yi]));
+    let mut on = connect_to(&r, 9000, "rs0");
+    r.configure(&echo_service(&[1]));
     r.signal(nix::sys::signal::Signal::SIGHUP);
-    wait_table(r.ns(), ECHO, &[(&ya, 1), (&xa, 0)]);
-    r.expect_log(&format!("real server {xa} removed from the configuration; draining it"), 0);
+    wait_table(r.ns(), ECHO, &[(&rs1, 1), (&rs0, 0)]);
+    r.expect_log(&format!("real server {rs0} removed from the configuration; draining it"), 0);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(echo(&mut on, "through the reload"), x);
+    assert_eq!(echo(&mut on, "through the reload"), "rs0");
     reset(on);
-    wait_table(r.ns(), ECHO, &[(&ya, 1)]);
+    wait_table(r.ns(), ECHO, &[(&rs1, 1)]);
 }
 
 #[test]
