@@ -10,7 +10,7 @@ use crate::initramfs::MARK;
 use crate::vm::{LoopLine, Report, Suite};
 
 /// Console lines printed again when a run fails.
-pub(crate) const TAIL_LINES: usize = 60;
+const TAIL_LINES: usize = 60;
 
 /// A suite's line with a pulse's stall figures ([`LoopLine`]): who, and
 /// the figures.

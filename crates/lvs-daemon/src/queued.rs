@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Most lines waiting for the writer; more are dropped and counted.
-pub const QUEUED: usize = 1024;
+const QUEUED: usize = 1024;
 
 /// How long a flush at exit waits for the writer.
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
