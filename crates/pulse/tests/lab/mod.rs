@@ -249,8 +249,19 @@ impl Lab {
     /// `ss`'s list of the UDP sockets in router `i`'s namespace and their
     /// processes, for a start that found its port taken.
     fn udp_sockets(&self, i: usize) -> String {
+        self.ss(i, &["-uanp"])
+    }
+
+    /// `ss`'s UDP sockets bound to `port` in router `i`'s namespace, with
+    /// their processes; empty when there is none.
+    fn udp_sockets_on(&self, i: usize, port: u16) -> String {
+        self.ss(i, &["-Huanp", "sport", "=", &format!(":{port}")])
+    }
+
+    fn ss(&self, i: usize, args: &[&str]) -> String {
         Command::new(ip_bin())
-            .args(["netns", "exec", &self.ns(i), "ss", "-uanp"])
+            .args(["netns", "exec", &self.ns(i), "ss"])
+            .args(args)
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_else(|e| format!("ss: {e}"))
@@ -265,6 +276,26 @@ impl Lab {
         if let Some(mut c) = self.pulses[i].take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // A restart right after found the heartbeat port taken twice (on
+        // 2026-12-03), though `ss` saw it free 10 s later: something of
+        // the killed process's outlived it briefly. The restart waits for
+        // the port, as systemd's restart delay would, and says who held it.
+        let killed = Instant::now();
+        let mut held = String::new();
+        while killed.elapsed() < Duration::from_secs(5) {
+            let now = self.udp_sockets_on(i, PORT);
+            if now.trim().is_empty() {
+                break;
+            }
+            held = now;
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !held.is_empty() {
+            eprintln!(
+                "measure: r{i}'s heartbeat port was held {:?} after kill -9, by:\n{held}",
+                killed.elapsed()
+            );
         }
     }
 
